@@ -1,0 +1,63 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from maillage.accounts import policy
+from maillage.accounts.admin_mixins import PolicyAdmin
+from maillage.accounts.models import AuditLog, Chamber, DataSharingAgreement, TerritoryCommune, User
+
+
+class TerritoryInline(admin.TabularInline):
+    model = TerritoryCommune
+    raw_id_fields = ["commune"]
+    extra = 0
+
+
+@admin.register(Chamber)
+class ChamberAdmin(PolicyAdmin):
+    policy_queryset = policy.visible_chambers
+    list_display = ["name", "kind", "siren"]
+    search_fields = ["name", "siren"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [TerritoryInline]
+
+
+@admin.register(DataSharingAgreement)
+class DataSharingAgreementAdmin(admin.ModelAdmin):
+    list_display = ["chamber_a", "chamber_b", "scope", "start", "end"]
+    list_select_related = ["chamber_a", "chamber_b"]
+
+
+@admin.register(User)
+class UserAdmin(PolicyAdmin, BaseUserAdmin):
+    policy_queryset = policy.visible_users
+    list_display = ["username", "email", "first_name", "last_name", "role", "chamber", "is_active"]
+    list_select_related = ["chamber"]
+    list_filter = ["role", "chamber", "is_active"]
+    fieldsets = BaseUserAdmin.fieldsets + (
+        (_("Rôle dans Maillage"), {"fields": ["role", "chamber", "establishments"]}),
+    )
+    raw_id_fields = ["establishments"]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ["at", "user", "action", "establishment", "detail"]
+    list_select_related = ["user", "establishment"]
+    list_filter = ["action"]
+    date_hierarchy = "at"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(establishment__in=policy.visible_establishments(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,165 @@
+"""The single place that says who may see and change what. Views, the API, exports and the admin
+call these functions; none of them filters querysets by itself.
+
+Rules (see docs/architecture.md, "Confidentiality model"):
+- platform staff (superusers) see everything;
+- advisors and chamber administrators see the establishments of their chamber's territory and of
+  chambers bound to it by an active data-sharing agreement; they see raw flows of their own chamber
+  and of chambers whose agreement has the "flows" scope;
+- a company user sees and edits only the establishments they represent, and their flows;
+- a network animator sees the member directory of the networks they animate (identity, not flows);
+- anonymous visitors see no establishment and no flow (public statistics are aggregated elsewhere,
+  with at least ``PUBLIC_MIN_GROUP`` establishments per figure).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from maillage.accounts.models import Chamber, DataSharingAgreement, User
+
+PUBLIC_MIN_GROUP = 5
+
+CHAMBER_ROLES = {User.Role.ADVISOR, User.Role.CHAMBER_ADMIN}
+
+
+def _is_chamber_staff(user) -> bool:
+    return user.is_authenticated and user.role in CHAMBER_ROLES and user.chamber_id is not None
+
+
+def partner_chamber_ids(chamber_id: int, *, flows_only: bool) -> set[int]:
+    """Chambers bound to ``chamber_id`` by an active agreement (with the flows scope if asked)."""
+    agreements = DataSharingAgreement.objects.active().involving(chamber_id)
+    if flows_only:
+        agreements = agreements.filter(scope=DataSharingAgreement.Scope.FLOWS)
+    ids: set[int] = set()
+    for a, b in agreements.values_list("chamber_a_id", "chamber_b_id"):
+        ids.add(b if a == chamber_id else a)
+    return ids
+
+
+def directory_chamber_ids(user) -> set[int]:
+    """Chambers whose establishments' identity this chamber user may see (for matching)."""
+    if not _is_chamber_staff(user):
+        return set()
+    return {user.chamber_id} | partner_chamber_ids(user.chamber_id, flows_only=False)
+
+
+def flow_chamber_ids(user) -> set[int]:
+    """Chambers whose raw flows this chamber user may read."""
+    if not _is_chamber_staff(user):
+        return set()
+    return {user.chamber_id} | partner_chamber_ids(user.chamber_id, flows_only=True)
+
+
+def visible_establishments(user) -> QuerySet:
+    from maillage.directory.models import Establishment
+
+    qs = Establishment.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if _is_chamber_staff(user):
+        return qs.of_chambers(directory_chamber_ids(user))
+    if user.role == User.Role.COMPANY:
+        return qs.filter(users=user)
+    if user.role == User.Role.ANIMATOR:
+        return qs.filter(memberships__network__animators=user).distinct()
+    return qs.none()
+
+
+def visible_flows(user) -> QuerySet:
+    from maillage.flows.models import Flow
+
+    qs = Flow.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if _is_chamber_staff(user):
+        return qs.filter(establishment__commune__territory__chamber_id__in=flow_chamber_ids(user))
+    if user.role == User.Role.COMPANY:
+        return qs.filter(establishment__users=user)
+    return qs.none()
+
+
+def visible_visits(user) -> QuerySet:
+    from maillage.flows.models import Visit
+
+    qs = Visit.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if _is_chamber_staff(user):
+        return qs.filter(establishment__commune__territory__chamber_id__in=flow_chamber_ids(user))
+    if user.role == User.Role.COMPANY:
+        return qs.filter(establishment__users=user)
+    return qs.none()
+
+
+def visible_chambers(user) -> QuerySet:
+    if user.is_authenticated and user.is_superuser:
+        return Chamber.objects.all()
+    if _is_chamber_staff(user):
+        return Chamber.objects.filter(pk__in=directory_chamber_ids(user))
+    return Chamber.objects.none()
+
+
+def visible_users(user) -> QuerySet:
+    if user.is_authenticated and user.is_superuser:
+        return User.objects.all()
+    if user.is_authenticated and user.role == User.Role.CHAMBER_ADMIN and user.chamber_id:
+        own_establishments = visible_establishments(user).filter(
+            commune__territory__chamber_id=user.chamber_id
+        )
+        return User.objects.filter(
+            Q(chamber_id=user.chamber_id) | Q(establishments__in=own_establishments)
+        ).distinct()
+    if user.is_authenticated:
+        return User.objects.filter(pk=user.pk)
+    return User.objects.none()
+
+
+def _chamber_id_of(establishment) -> int | None:
+    territory = getattr(establishment.commune, "territory", None)
+    return territory.chamber_id if territory else None
+
+
+def can_view_establishment(user, establishment) -> bool:
+    return visible_establishments(user).filter(pk=establishment.pk).exists()
+
+
+def can_view_flows(user, establishment) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if _is_chamber_staff(user):
+        return _chamber_id_of(establishment) in flow_chamber_ids(user)
+    if user.role == User.Role.COMPANY:
+        return user.establishments.filter(pk=establishment.pk).exists()
+    return False
+
+
+def can_edit_flows(user, establishment) -> bool:
+    """Advisors record flows for their own chamber only (partners read); companies edit their own."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if _is_chamber_staff(user):
+        return _chamber_id_of(establishment) == user.chamber_id
+    if user.role == User.Role.COMPANY:
+        return user.establishments.filter(pk=establishment.pk).exists()
+    return False
+
+
+def can_edit_establishment(user, establishment) -> bool:
+    return can_edit_flows(user, establishment)
+
+
+def flow_view_is_audited(user, establishment) -> bool:
+    """Every view of raw flows by chamber staff is logged; a company reading its own is not."""
+    return user.is_authenticated and (user.is_superuser or _is_chamber_staff(user))

@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from maillage.accounts import policy
+from maillage.accounts.admin_mixins import PolicyAdmin
+from maillage.directory.forms import EstablishmentForm
+from maillage.directory.models import Contact, Establishment, Membership, Network
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+
+
+@admin.register(Establishment)
+class EstablishmentAdmin(PolicyAdmin):
+    policy_queryset = policy.visible_establishments
+    form = EstablishmentForm
+    list_display = ["name", "siret", "naf", "headcount_band", "commune", "is_active"]
+    list_select_related = ["naf", "commune"]
+    list_filter = ["is_active", "headcount_band", "commune__departement"]
+    search_fields = ["name", "siret"]
+    inlines = [ContactInline]
+
+
+@admin.register(Network)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "federation", "chamber"]
+    list_select_related = ["federation", "chamber"]
+    list_filter = ["kind"]
+    filter_horizontal = ["animators"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["network", "establishment", "since"]
+    list_select_related = ["network", "establishment"]
+    raw_id_fields = ["establishment"]

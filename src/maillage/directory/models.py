@@ -1,0 +1,197 @@
+"""Establishments, their contacts, networks (clubs, federations) and memberships."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from stdnum.fr import siret as siret_check
+
+from maillage.engine.headcount import HEADCOUNT_BANDS
+from maillage.reference.models import Commune, NafCode
+
+
+def validate_siret(value: str) -> None:
+    if not (value and value.isdigit() and len(value) == 14):
+        raise ValidationError(
+            _("Le SIRET doit comporter exactement 14 chiffres (reçu : « %(value)s »)."),
+            params={"value": value},
+        )
+    if not siret_check.is_valid(value):
+        raise ValidationError(
+            _("Le SIRET « %(value)s » est invalide : la clé de contrôle (Luhn) ne correspond pas."),
+            params={"value": value},
+        )
+
+
+def validate_naf_subclass(value: str) -> None:
+    if not NafCode.objects.filter(pk=value, level=NafCode.Level.SUBCLASS).exists():
+        raise ValidationError(
+            _("Code NAF « %(value)s » inconnu : attendu une sous-classe NAF rév. 2 comme 38.32Z."),
+            params={"value": value},
+        )
+
+
+HEADCOUNT_CHOICES = [(code, label) for code, (label, _low, _high) in HEADCOUNT_BANDS.items()]
+
+
+class EstablishmentQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def of_chambers(self, chamber_ids):
+        return self.filter(commune__territory__chamber_id__in=chamber_ids)
+
+
+class Establishment(models.Model):
+    siret = models.CharField(_("SIRET"), max_length=14, unique=True, validators=[validate_siret])
+    name = models.CharField(_("raison sociale ou enseigne"), max_length=255)
+    naf = models.ForeignKey(
+        NafCode,
+        on_delete=models.PROTECT,
+        related_name="establishments",
+        verbose_name=_("code NAF"),
+        limit_choices_to={"level": NafCode.Level.SUBCLASS},
+    )
+    headcount_band = models.CharField(
+        _("tranche d'effectif"), max_length=2, choices=HEADCOUNT_CHOICES, default="NN"
+    )
+    address = models.CharField(_("adresse"), max_length=255, blank=True)
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="establishments", verbose_name=_("commune")
+    )
+    latitude = models.FloatField(_("latitude (WGS84)"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude (WGS84)"), null=True, blank=True)
+    is_active = models.BooleanField(_("actif"), default=True)
+    closed_on = models.DateField(_("date de fermeture"), null=True, blank=True)
+    is_large_buyer = models.BooleanField(_("donneur d'ordre"), default=False)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    objects = EstablishmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("établissement")
+        verbose_name_plural = _("établissements")
+        ordering = ["name", "siret"]
+        indexes = [models.Index(fields=["commune", "is_active"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+                name="establishment_latitude_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+                name="establishment_longitude_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.siret})"
+
+    @property
+    def siren(self) -> str:
+        return self.siret[:9]
+
+    @property
+    def chamber(self):
+        """The owning chamber, derived from the commune's territory (None outside every territory)."""
+        territory = getattr(self.commune, "territory", None)
+        return territory.chamber if territory else None
+
+
+class Contact(models.Model):
+    """A person at an establishment. Personal data: shown only to whoever may see the establishment's
+    identity, and to the other side of a synergy only after both accepted the introduction."""
+
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="contacts"
+    )
+    first_name = models.CharField(_("prénom"), max_length=100)
+    last_name = models.CharField(_("nom"), max_length=100)
+    role = models.CharField(_("fonction"), max_length=150, blank=True)
+    email = models.EmailField(_("courriel"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["last_name", "first_name", "pk"]
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}"
+
+
+class Network(models.Model):
+    class Kind(models.TextChoices):
+        CLUB = "club", _("club")
+        FEDERATION = "federation", _("fédération")
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.CLUB)
+    federation = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clubs",
+        limit_choices_to={"kind": Kind.FEDERATION},
+        verbose_name=_("fédération"),
+    )
+    chamber = models.ForeignKey(
+        "accounts.Chamber",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="networks",
+        verbose_name=_("chambre porteuse"),
+    )
+    description = models.TextField(_("description"), blank=True)
+    animators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="animated_networks",
+        verbose_name=_("animateurs"),
+    )
+
+    class Meta:
+        verbose_name = _("réseau")
+        verbose_name_plural = _("réseaux")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.federation_id and self.kind == self.Kind.FEDERATION:
+            raise ValidationError(
+                _("Une fédération ne peut pas appartenir à une autre fédération.")
+            )
+        if self.federation_id and self.federation_id == self.pk:
+            raise ValidationError(_("Un réseau ne peut pas être sa propre fédération."))
+
+
+class Membership(models.Model):
+    establishment = models.ForeignKey(
+        Establishment,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("établissement"),
+    )
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("réseau")
+    )
+    since = models.DateField(_("membre depuis"))
+
+    class Meta:
+        verbose_name = _("adhésion")
+        verbose_name_plural = _("adhésions")
+        ordering = ["network_id", "establishment_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["establishment", "network"], name="unique_membership")
+        ]
+
+    def __str__(self):
+        return f"{self.establishment} ∈ {self.network}"

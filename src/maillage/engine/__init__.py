@@ -1,0 +1,1 @@
+"""The matching core of Maillage: plain data in, plain data out. Never imports Django."""

@@ -1,0 +1,30 @@
+"""``manage.py demo_logins``: print the demo accounts, one per role, for `make demo`."""
+
+from django.core.management.base import BaseCommand
+
+from maillage.accounts.models import User
+from maillage.ingest.demo import DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Affiche les comptes de démonstration."
+
+    def handle(self, *args, **options):
+        users = (
+            User.objects.filter(email__endswith="@demo.maillage.localhost")
+            .select_related("chamber")
+            .order_by("role", "username")
+        )
+        self.stdout.write("")
+        self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
+        self.stdout.write("-" * 72)
+        for user in users:
+            where = (
+                user.chamber.name
+                if user.chamber
+                else ", ".join(e.name for e in user.establishments.all())
+                or ", ".join(n.name for n in user.animated_networks.all())
+            )
+            self.stdout.write(f"  {user.username:<28} {user.get_role_display():<28} {where}")
+        self.stdout.write("-" * 72)
+        self.stdout.write("Application : http://127.0.0.1:8000/   Administration : /admin/")

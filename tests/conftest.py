@@ -1,0 +1,102 @@
+"""Shared fixtures: the test database holds the real reference data, loaded once per session."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import pytest
+from stdnum import luhn
+
+from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
+from maillage.directory.models import Establishment
+
+SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from maillage.reference import services
+
+    with django_db_blocker.unblock():
+        services.load_all()
+
+
+_serial = itertools.count(1)
+
+
+def make_siret() -> str:
+    base = f"{next(_serial):08d}"
+    siren = base + luhn.calc_check_digit(base)
+    nic = siren + "0001"
+    return nic + luhn.calc_check_digit(nic)
+
+
+@pytest.fixture
+def make_chamber(db):
+    def factory(slug: str, departement: str) -> Chamber:
+        chamber = Chamber.objects.create(slug=slug, name=f"CCI {slug}")
+        from maillage.reference.models import Commune
+
+        TerritoryCommune.objects.bulk_create(
+            TerritoryCommune(chamber=chamber, commune=c)
+            for c in Commune.objects.filter(departement_id=departement)
+        )
+        return chamber
+
+    return factory
+
+
+@pytest.fixture
+def make_establishment(db):
+    def factory(commune: str, name: str = "Scierie Test", naf: str = "16.10A", **kw):
+        return Establishment.objects.create(
+            siret=make_siret(),
+            name=name,
+            naf_id=naf,
+            commune_id=commune,
+            headcount_band=kw.pop("headcount_band", "12"),
+            **kw,
+        )
+
+    return factory
+
+
+@pytest.fixture
+def make_user(db):
+    def factory(username: str, role: str, chamber=None, establishments=()):
+        user = User.objects.create_user(
+            username=username, password="pw-test-123", role=role, chamber=chamber
+        )
+        if establishments:
+            user.establishments.set(establishments)
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def territory(make_chamber, make_establishment, make_user):
+    """Three chambers (77, 91 with a flows agreement; 78 alone), one establishment and users each."""
+    c77 = make_chamber("cci-77", "77")
+    c91 = make_chamber("cci-91", "91")
+    c78 = make_chamber("cci-78", "78")
+    agreement = DataSharingAgreement.objects.create(
+        chamber_a=c77, chamber_b=c91, start=datetime.date(2024, 1, 1)
+    )
+    e77 = make_establishment("77288", name="Scierie de Melun-Test")  # Melun
+    e91 = make_establishment("91228", name="Chaufferie d'Évry-Test", naf="35.30Z")  # Évry
+    e78 = make_establishment("78646", name="Boulangerie de Versailles-Test", naf="10.71C")
+    return {
+        "chambers": (c77, c91, c78),
+        "agreement": agreement,
+        "e77": e77,
+        "e91": e91,
+        "e78": e78,
+        "advisor77": make_user("adv77", User.Role.ADVISOR, c77),
+        "advisor91": make_user("adv91", User.Role.ADVISOR, c91),
+        "advisor78": make_user("adv78", User.Role.ADVISOR, c78),
+        "admin78": make_user("adm78", User.Role.CHAMBER_ADMIN, c78),
+        "company77": make_user("co77", User.Role.COMPANY, establishments=[e77]),
+        "company78": make_user("co78", User.Role.COMPANY, establishments=[e78]),
+    }
