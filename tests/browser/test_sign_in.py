@@ -37,7 +37,8 @@ def test_advisor_signs_in_and_reads_an_establishment(
     assert "Sciure et copeaux de hêtre" in page.content()
 
     page.click("text=Se déconnecter")
-    page.wait_for_selector("text=Vous êtes déconnecté")
+    page.wait_for_selector("a:has-text('Se connecter')")
+    assert "Sciure et copeaux" not in page.content()
 
 
 def test_wrong_password_is_refused_in_french(live_server, page, reference_data, make_user):

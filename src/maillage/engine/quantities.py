@@ -80,7 +80,7 @@ class YearlyQuantity:
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
     ureg: pint.UnitRegistry = pint.UnitRegistry()
-    ureg.define("piece = [count] = pc")
+    ureg.define("piece = [count] = pce")
     # A working day of one person, counted as 7 hours for staff sharing.
     ureg.define("man_day = 7 * hour")
     ureg.define("thermie = 1 megacalorie = th_fr")

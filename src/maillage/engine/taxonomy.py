@@ -75,19 +75,28 @@ def resource_classes() -> dict[str, ResourceClass]:
 
 
 @lru_cache(maxsize=1)
-def waste_prefixes() -> dict[str, str]:
-    """Prefix of a List of Waste code (2, 4 or 6 digits, no spaces) → resource class code."""
-    return {row["prefix"]: row["class_code"] for row in _rows("waste_code_classes.csv")}
+def waste_prefixes() -> dict[str, tuple[str, str]]:
+    """Prefix of a List of Waste code (2, 4 or 6 digits) → (class if non-hazardous, if hazardous)."""
+    out = {}
+    for row in _rows("waste_code_classes.csv"):
+        plain = row["class_code"] or row["hazardous_class_code"]
+        out[row["prefix"]] = (plain, row["hazardous_class_code"] or plain)
+    return out
 
 
-def class_for_waste_code(code: str) -> str | None:
-    """The resource class of a six-digit waste code (``"150103"`` or ``"15 01 03*"``): longest prefix."""
+def class_for_waste_code(code: str, hazardous: bool | None = None) -> str | None:
+    """The resource class of a six-digit waste code (``"150103"``, ``"17 06 05*"``): longest prefix.
+
+    Whether the entry is hazardous is read from a trailing ``*`` unless given explicitly.
+    """
+    if hazardous is None:
+        hazardous = code.strip().endswith("*")
     digits = "".join(ch for ch in code if ch.isdigit())
     prefixes = waste_prefixes()
     for length in (6, 4, 2):
         found = prefixes.get(digits[:length])
         if found is not None:
-            return found
+            return found[1] if hazardous else found[0]
     return None
 
 

@@ -95,7 +95,9 @@ def load_waste_codes() -> UpsertResult:
     rows = _by_level(sources.waste_code_rows(), WASTE_LEVEL_ORDER)
     for row in rows:
         row["resource_class_id"] = (
-            taxonomy.class_for_waste_code(row["code"]) if row["level"] == "entry" else None
+            taxonomy.class_for_waste_code(row["code"], row["hazardous"])
+            if row["level"] == "entry"
+            else None
         )
     return upsert(WasteCode, rows)
 
