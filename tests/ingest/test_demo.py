@@ -67,6 +67,15 @@ def test_demo_territory_is_realistic_and_idempotent(client):
     )
     assert visible == {"77", "91"}
 
+    # the synergy engine finds plenty on the demo territory
+    from maillage.synergies import services as synergies
+    from maillage.synergies.models import Suggestion
+
+    synergies.detect()
+    kinds = dict(Suggestion.objects.values_list("kind").annotate(n=Count("pk")).order_by())
+    assert kinds["substitution"] >= 100 and kinds["mutualisation"] >= 20
+    assert kinds["prospect"] >= 100
+
     load_demo(seed=1)
     assert snapshot() == first
     from maillage.reference import services

@@ -163,3 +163,31 @@ def can_edit_establishment(user, establishment) -> bool:
 def flow_view_is_audited(user, establishment) -> bool:
     """Every view of raw flows by chamber staff is logged; a company reading its own is not."""
     return user.is_authenticated and (user.is_superuser or _is_chamber_staff(user))
+
+
+def visible_suggestions(user) -> QuerySet:
+    """Chamber staff see the suggestions that involve their chamber or a partner chamber; the
+    anonymised view offered to companies is built from ``suggestions_about`` instead."""
+    from maillage.synergies.models import Suggestion
+
+    qs = Suggestion.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    if _is_chamber_staff(user):
+        own = {user.chamber_id}
+        return qs.filter(Q(chamber_id__in=own) | Q(partner_chamber_id__in=own))
+    return qs.none()
+
+
+def can_manage_suggestion(user, suggestion) -> bool:
+    """Advisors of either chamber involved move a suggestion along the pipeline."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return _is_chamber_staff(user) and user.chamber_id in (
+        suggestion.chamber_id,
+        suggestion.partner_chamber_id,
+    )

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "maillage.directory",
     "maillage.flows",
     "maillage.ingest",
+    "maillage.synergies",
     "maillage.web",
 ]
 

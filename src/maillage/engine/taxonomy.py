@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 CATEGORIES: dict[str, str] = {
     "material": "Matière",
     "waste": "Déchet",
@@ -109,6 +111,14 @@ def substitutions() -> frozenset[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
+def substitution_notes() -> dict[tuple[str, str], str]:
+    """Why an output of one class can replace an input of another (French, for explanations)."""
+    return {
+        (r["source_class"], r["target_class"]): r["note_fr"] for r in _rows("substitutions.csv")
+    }
+
+
+@lru_cache(maxsize=1)
 def sector_profiles() -> tuple[ProfileEntry, ...]:
     entries = []
     for row in _rows("sector_profiles.csv"):
@@ -124,3 +134,73 @@ def sector_profiles() -> tuple[ProfileEntry, ...]:
             )
         )
     return tuple(entries)
+
+
+@lru_cache(maxsize=1)
+def emission_factors() -> dict[str, tuple[float, float, float]]:
+    """Class → (disposal, recovery, avoided) kgCO2e per canonical unit; ``_transport_truck`` holds
+    kgCO2e per t·km in its first value."""
+
+    def number(text: str) -> float:
+        return float(text) if text and text.strip() else 0.0
+
+    return {
+        row["class_code"]: (
+            number(row["disposal_kgco2e_per_t"]),
+            number(row["recovery_kgco2e_per_t"]),
+            number(row["avoided_kgco2e_per_t"]),
+        )
+        for row in _rows("emission_factors.csv")
+    }
+
+
+IDENTITY_STRENGTH = 1.0
+SUBSTITUTE_STRENGTH = 0.85
+
+
+@dataclass(frozen=True)
+class CompiledTaxonomy:
+    """The taxonomy as arrays indexed by class number, for vectorised matching."""
+
+    codes: tuple[str, ...]
+    index: dict[str, int]
+    category: tuple[str, ...]
+    unit: tuple[str, ...]
+    max_distance_km: np.ndarray
+    hazardous: np.ndarray
+    # targets[s] = ((t, strength), ...): input classes that an output of class s can feed
+    targets: tuple[tuple[tuple[int, float], ...], ...]
+    # profile[direction][division] = ((class, weight, t_per_employee or nan), ...)
+    profile: dict[str, dict[str, tuple[tuple[int, float, float], ...]]]
+
+    def class_of(self, code: str) -> int:
+        return self.index[code]
+
+
+@lru_cache(maxsize=1)
+def compiled() -> CompiledTaxonomy:
+    classes = resource_classes()
+    codes = tuple(sorted(classes))
+    index = {code: i for i, code in enumerate(codes)}
+    targets: list[list[tuple[int, float]]] = [[(i, IDENTITY_STRENGTH)] for i in range(len(codes))]
+    for source, target in sorted(substitutions()):
+        if source in index and target in index and source != target:
+            targets[index[source]].append((index[target], SUBSTITUTE_STRENGTH))
+    profile: dict[str, dict[str, list[tuple[int, float, float]]]] = {"offer": {}, "need": {}}
+    for entry in sector_profiles():
+        if entry.class_code not in index:
+            continue
+        quantity = entry.t_per_employee_year if entry.t_per_employee_year else float("nan")
+        profile[entry.direction].setdefault(entry.naf_division, []).append(
+            (index[entry.class_code], entry.weight, quantity)
+        )
+    return CompiledTaxonomy(
+        codes=codes,
+        index=index,
+        category=tuple(classes[c].category for c in codes),
+        unit=tuple(classes[c].unit for c in codes),
+        max_distance_km=np.array([classes[c].max_distance_km for c in codes], dtype=np.float64),
+        hazardous=np.array([classes[c].hazardous for c in codes], dtype=bool),
+        targets=tuple(tuple(t) for t in targets),
+        profile={d: {k: tuple(v) for k, v in p.items()} for d, p in profile.items()},
+    )

@@ -575,7 +575,7 @@ class DemoBuilder:
         plan, seen = [], set()
         headcount = typical_headcount(e.headcount_band)
         for entry in profile:
-            if rng.random() > min(1.0, entry.weight * 1.1) or entry.class_code not in classes:
+            if rng.random() > min(1.0, entry.weight * 0.85) or entry.class_code not in classes:
                 continue
             key = (entry.direction, entry.class_code)
             if key in seen:

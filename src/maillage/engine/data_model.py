@@ -1,0 +1,99 @@
+"""The engine's input: columnar tables of establishments and flows (NumPy arrays, no Django).
+
+Rows are referenced by position; ``id`` columns carry the database keys back to the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from maillage.engine.geo import unit_vectors
+
+# NAF divisions whose establishments may receive hazardous waste (collection, treatment and
+# disposal, remediation): the default authorisation when nothing more precise is recorded.
+HAZARDOUS_RECEIVER_DIVISIONS = frozenset({"38", "39"})
+
+
+@dataclass(frozen=True)
+class Establishments:
+    id: np.ndarray  # int64
+    lat: np.ndarray  # float64, WGS84
+    lon: np.ndarray
+    division: np.ndarray  # '<U2' NAF division
+    headcount: np.ndarray  # float64, typical headcount of the INSEE band
+    may_receive_hazardous: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @classmethod
+    def build(cls, id, lat, lon, division, headcount, may_receive_hazardous=None):
+        division = np.asarray(division, dtype="<U2")
+        if may_receive_hazardous is None:
+            may_receive_hazardous = np.isin(division, list(HAZARDOUS_RECEIVER_DIVISIONS))
+        return cls(
+            id=np.asarray(id, dtype=np.int64),
+            lat=np.asarray(lat, dtype=np.float64),
+            lon=np.asarray(lon, dtype=np.float64),
+            division=division,
+            headcount=np.asarray(headcount, dtype=np.float64),
+            may_receive_hazardous=np.asarray(may_receive_hazardous, dtype=bool),
+        )
+
+    def xyz(self) -> np.ndarray:
+        """Unit-sphere coordinates, nudged by at most ~0.5 m as a function of the id only, so that
+        establishments sharing a point (a commune's centroid) are still ordered the same way
+        whatever the order of the input rows."""
+        base = unit_vectors(self.lat, self.lon)
+        ids = self.id.astype(np.uint64)
+        nudges = []
+        for multiplier in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9):
+            with np.errstate(over="ignore"):
+                h = (ids * np.uint64(multiplier)) >> np.uint64(40)
+            nudges.append((h.astype(np.float64) / float(1 << 24) - 0.5) * 1.5e-7)
+        return base + np.column_stack(nudges)
+
+
+@dataclass(frozen=True)
+class Flows:
+    id: np.ndarray  # int64
+    establishment: np.ndarray  # int64 position in Establishments
+    resource_class: np.ndarray  # int32 position in CompiledTaxonomy.codes
+    is_offer: np.ndarray  # bool: offer (output) or need (input)
+    quantity: np.ndarray  # float64 yearly quantity in the class's canonical unit, NaN if unknown
+    temperature: np.ndarray  # float64 °C for heat, NaN otherwise
+    hazardous: np.ndarray  # bool
+    declared: np.ndarray  # bool: recorded by an advisor or the company (False: inferred)
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @classmethod
+    def build(
+        cls,
+        id,
+        establishment,
+        resource_class,
+        is_offer,
+        quantity=None,
+        temperature=None,
+        hazardous=None,
+        declared=None,
+    ):
+        n = len(id)
+        nan = np.full(n, np.nan)
+        return cls(
+            id=np.asarray(id, dtype=np.int64),
+            establishment=np.asarray(establishment, dtype=np.int64),
+            resource_class=np.asarray(resource_class, dtype=np.int32),
+            is_offer=np.asarray(is_offer, dtype=bool),
+            quantity=nan.copy() if quantity is None else np.asarray(quantity, dtype=np.float64),
+            temperature=nan.copy() if temperature is None else np.asarray(temperature, np.float64),
+            hazardous=np.zeros(n, bool) if hazardous is None else np.asarray(hazardous, bool),
+            declared=np.ones(n, bool) if declared is None else np.asarray(declared, bool),
+        )
+
+    def take(self, rows: np.ndarray) -> Flows:
+        return Flows(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})

@@ -1,0 +1,175 @@
+"""Suggestions produced by the engine, their pipeline status and its history, and detection runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from maillage.accounts.models import Chamber
+from maillage.directory.models import Establishment
+from maillage.flows.models import Flow
+from maillage.reference.models import ResourceClass
+
+
+class Suggestion(models.Model):
+    class Kind(models.TextChoices):
+        SUBSTITUTION = "substitution", _("substitution")
+        MUTUALISATION = "mutualisation", _("mutualisation")
+        PROSPECT = "prospect", _("partenaire potentiel")
+
+    class Status(models.TextChoices):
+        DETECTED = "detected", _("détectée")
+        PROPOSED = "proposed", _("proposée")
+        DISCUSSION = "discussion", _("en discussion")
+        IMPLEMENTED = "implemented", _("mise en œuvre")
+        ABANDONED = "abandoned", _("abandonnée")
+
+    # Natural key, stable across runs: re-detection updates the row and keeps its status.
+    key = models.CharField(_("clé"), max_length=80, unique=True)
+    kind = models.CharField(_("type"), max_length=15, choices=Kind.choices)
+    chamber = models.ForeignKey(
+        Chamber,
+        on_delete=models.CASCADE,
+        related_name="suggestions",
+        verbose_name=_("chambre"),
+        help_text=_("chambre de l'établissement à l'origine de la suggestion"),
+    )
+    partner_chamber = models.ForeignKey(
+        Chamber,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("chambre du partenaire"),
+    )
+    resource_class = models.ForeignKey(
+        ResourceClass,
+        on_delete=models.PROTECT,
+        related_name="suggestions",
+        verbose_name=_("ressource"),
+    )
+    offer_flow = models.ForeignKey(
+        Flow,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="suggestions_as_offer",
+        verbose_name=_("flux sortant"),
+    )
+    need_flow = models.ForeignKey(
+        Flow,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="suggestions_as_need",
+        verbose_name=_("flux entrant"),
+    )
+    prospect = models.ForeignKey(
+        Establishment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="prospect_suggestions",
+        verbose_name=_("établissement à visiter"),
+    )
+    members = models.ManyToManyField(
+        Flow, blank=True, related_name="mutualisations", verbose_name=_("flux regroupés")
+    )
+    score = models.FloatField(_("score"))
+    distance_km = models.FloatField(_("distance (km)"), null=True, blank=True)
+    quantity = models.FloatField(_("quantité échangeable par an"), null=True, blank=True)
+    unit = models.CharField(_("unité"), max_length=10, blank=True)
+    tonnes_diverted = models.FloatField(_("tonnes détournées par an"), null=True, blank=True)
+    co2e_avoided_t = models.FloatField(_("tCO2e évitées par an"), null=True, blank=True)
+    explanation = models.JSONField(_("explication"), default=dict)
+    status = models.CharField(
+        _("statut"), max_length=12, choices=Status.choices, default=Status.DETECTED
+    )
+    is_current = models.BooleanField(_("encore détectée"), default=True)
+    first_detected_at = models.DateTimeField(_("détectée le"), default=timezone.now)
+    last_detected_at = models.DateTimeField(_("dernière détection"), default=timezone.now)
+    abandon_reason = models.TextField(_("motif d'abandon"), blank=True)
+    actual_quantity = models.FloatField(
+        _("quantité réellement échangée par an"), null=True, blank=True
+    )
+    actual_savings_eur = models.FloatField(_("économies annuelles (€)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("suggestion de synergie")
+        verbose_name_plural = _("suggestions de synergie")
+        ordering = ["-score", "pk"]
+        indexes = [
+            models.Index(fields=["chamber", "kind", "status"]),
+            models.Index(fields=["kind", "is_current", "-score"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__gte=0, score__lte=1), name="suggestion_score_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.resource_class} ({self.score:.2f})"
+
+
+class SuggestionEvent(models.Model):
+    """One status change of a suggestion: who, when, from, to, why."""
+
+    suggestion = models.ForeignKey(Suggestion, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    from_status = models.CharField(_("de"), max_length=12, choices=Suggestion.Status.choices)
+    to_status = models.CharField(_("vers"), max_length=12, choices=Suggestion.Status.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("changement de statut")
+        verbose_name_plural = _("historique des statuts")
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class DetectionRun(models.Model):
+    """One run of the engine, for progress display and reporting."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminée")
+        FAILED = "failed", _("échec")
+
+    chamber = models.ForeignKey(
+        Chamber, on_delete=models.CASCADE, null=True, blank=True, related_name="detection_runs"
+    )
+    started_at = models.DateTimeField(_("début"), default=timezone.now)
+    finished_at = models.DateTimeField(_("fin"), null=True, blank=True)
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.RUNNING)
+    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
+    step = models.CharField(_("étape"), max_length=100, blank=True)
+    counts = models.JSONField(_("résultats"), default=dict)
+    error = models.TextField(_("erreur"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("détection de synergies")
+        verbose_name_plural = _("détections de synergies")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.get_state_display()}"

@@ -1,0 +1,443 @@
+"""Run the engine on the database and store its suggestions; change a suggestion's status.
+
+Data flows one way: establishments and flows are read into plain arrays, the Django-free engine
+computes, and the results are written back idempotently (a suggestion's natural key is stable, so a
+re-run updates scores and keeps the pipeline status and its history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from maillage.accounts import policy
+from maillage.accounts.models import Chamber, TerritoryCommune
+from maillage.directory.models import Establishment
+from maillage.engine import mutualisation, prospects, substitution
+from maillage.engine.data_model import Establishments, Flows
+from maillage.engine.headcount import typical_headcount
+from maillage.engine.impacts import substitution_impacts
+from maillage.engine.taxonomy import compiled, substitution_notes
+from maillage.flows.models import Flow
+from maillage.synergies import workflow
+from maillage.synergies.models import DetectionRun, Suggestion, SuggestionEvent
+
+Progress = Callable[[int, str], None]
+
+UPDATED_FIELDS = [
+    "score",
+    "distance_km",
+    "quantity",
+    "unit",
+    "tonnes_diverted",
+    "co2e_avoided_t",
+    "explanation",
+    "is_current",
+    "last_detected_at",
+    "chamber",
+    "partner_chamber",
+    "resource_class",
+    "offer_flow",
+    "need_flow",
+    "prospect",
+]
+
+
+@dataclass
+class Snapshot:
+    """The database read into the engine's tables, with the keys to map results back."""
+
+    est: Establishments
+    flows: Flows
+    est_chamber: np.ndarray  # chamber id per establishment row (0: none)
+    flow_meta: list[dict] = field(default_factory=list)
+
+
+def _noop(_percent: int, _step: str) -> None:
+    return None
+
+
+def scope_chamber_ids(chamber: Chamber | None) -> set[int] | None:
+    """The chamber itself and every chamber bound to it by an active agreement (any scope):
+    matching crosses that border, with anonymised results."""
+    if chamber is None:
+        return None
+    return {chamber.pk} | policy.partner_chamber_ids(chamber.pk, flows_only=False)
+
+
+def snapshot(chamber_ids: set[int] | None) -> Snapshot:
+    tax = compiled()
+    # Without a geocoded address, an establishment is placed at its commune's point.
+    establishments = (
+        Establishment.objects.filter(is_active=True)
+        .annotate(
+            lat=Coalesce("latitude", "commune__latitude"),
+            lon=Coalesce("longitude", "commune__longitude"),
+        )
+        .filter(lat__isnull=False, lon__isnull=False)
+    )
+    if chamber_ids is not None:
+        establishments = establishments.of_chambers(chamber_ids)
+    chamber_of = dict(TerritoryCommune.objects.values_list("commune_id", "chamber_id"))
+    rows = list(
+        establishments.order_by("pk").values_list(
+            "pk", "lat", "lon", "naf_id", "headcount_band", "commune_id"
+        )
+    )
+    position = {row[0]: i for i, row in enumerate(rows)}
+    est = Establishments.build(
+        id=[r[0] for r in rows],
+        lat=[r[1] for r in rows],
+        lon=[r[2] for r in rows],
+        division=[r[3][:2] for r in rows],
+        headcount=[typical_headcount(r[4]) for r in rows],
+    )
+    est_chamber = np.array([chamber_of.get(r[5], 0) for r in rows], dtype=np.int64)
+    flow_rows = list(
+        Flow.objects.filter(is_archived=False, establishment__in=establishments.values("pk"))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "establishment_id",
+            "resource_class_id",
+            "direction",
+            "yearly_quantity",
+            "canonical_unit",
+            "temperature_c",
+            "waste_code__hazardous",
+            "waste_code_id",
+        )
+    )
+    flows = Flows.build(
+        id=[r[0] for r in flow_rows],
+        establishment=[position[r[1]] for r in flow_rows],
+        resource_class=[tax.index[r[2]] for r in flow_rows],
+        is_offer=[r[3] == "offer" for r in flow_rows],
+        # Quantities are comparable only in the class's canonical unit.
+        quantity=[r[4] if r[5] == tax.unit[tax.index[r[2]]] else np.nan for r in flow_rows],
+        temperature=[np.nan if r[6] is None else r[6] for r in flow_rows],
+        hazardous=[bool(r[7]) or bool(tax.hazardous[tax.index[r[2]]]) for r in flow_rows],
+    )
+    meta = [{"waste_code": r[8], "unit": r[5], "quantity": r[4]} for r in flow_rows]
+    return Snapshot(est=est, flows=flows, est_chamber=est_chamber, flow_meta=meta)
+
+
+def _display_waste(code: str | None) -> str | None:
+    if not code:
+        return None
+    return " ".join(code[i : i + 2] for i in range(0, 6, 2))
+
+
+def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
+    tax = compiled()
+    est, flows = snap.est, snap.flows
+    pairs = substitution.match(est, flows, tax, k=k, offers=offers)
+    src_class = flows.resource_class[pairs.offer]
+    impacts = substitution_impacts(
+        tax, src_class, flows.quantity[pairs.offer], flows.quantity[pairs.need], pairs.distance_km
+    )
+    notes = substitution_notes()
+    out = []
+    for i in range(len(pairs)):
+        o, n = int(pairs.offer[i]), int(pairs.need[i])
+        oc, nc = tax.codes[flows.resource_class[o]], tax.codes[flows.resource_class[n]]
+        unit = tax.unit[flows.resource_class[o]]
+        exchanged = impacts.exchanged[i]
+        out.append(
+            {
+                "key": f"S:{flows.id[o]}:{flows.id[n]}",
+                "kind": Suggestion.Kind.SUBSTITUTION,
+                "chamber_id": int(snap.est_chamber[flows.establishment[o]]),
+                "partner_chamber_id": int(snap.est_chamber[flows.establishment[n]]) or None,
+                "resource_class_id": oc,
+                "offer_flow_id": int(flows.id[o]),
+                "need_flow_id": int(flows.id[n]),
+                "prospect_id": None,
+                "score": round(float(pairs.score[i]), 6),
+                "distance_km": round(float(pairs.distance_km[i]), 3),
+                "quantity": None if np.isnan(exchanged) else round(float(exchanged), 3),
+                "unit": unit,
+                "tonnes_diverted": round(float(impacts.tonnes_diverted[i]), 3),
+                "co2e_avoided_t": None
+                if np.isnan(impacts.co2e_avoided_t[i])
+                else round(float(impacts.co2e_avoided_t[i]), 3),
+                "explanation": {
+                    "offer_class": oc,
+                    "need_class": nc,
+                    "same_class": oc == nc,
+                    "substitution_note": notes.get((oc, nc), ""),
+                    "waste_code": _display_waste(snap.flow_meta[o]["waste_code"]),
+                    "distance_km": round(float(pairs.distance_km[i]), 1),
+                    "max_distance_km": float(tax.max_distance_km[flows.resource_class[o]]),
+                    "offer_quantity": _num(flows.quantity[o]),
+                    "need_quantity": _num(flows.quantity[n]),
+                    "unit": unit,
+                    "coverage": _num(pairs.coverage[i]),
+                    "offer_temperature": _num(flows.temperature[o]),
+                    "need_temperature": _num(flows.temperature[n]),
+                    "hazardous": bool(flows.hazardous[o]),
+                },
+            }
+        )
+    return out
+
+
+def _num(value) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 3)
+
+
+def mutualisation_suggestions(snap: Snapshot) -> list[dict]:
+    tax = compiled()
+    est, flows = snap.est, snap.flows
+    out = []
+    for group in mutualisation.groups(est, flows, tax):
+        members = group.members
+        ids = sorted(int(x) for x in flows.id[members])
+        seed_est = flows.establishment[members[0]]
+        code = tax.codes[group.resource_class]
+        direction = "offer" if group.is_offer else "need"
+        out.append(
+            {
+                "key": f"M:{code}:{direction}:{ids[0]}",
+                "kind": Suggestion.Kind.MUTUALISATION,
+                "chamber_id": int(snap.est_chamber[seed_est]),
+                "partner_chamber_id": None,
+                "resource_class_id": code,
+                "offer_flow_id": None,
+                "need_flow_id": None,
+                "prospect_id": None,
+                "score": round(group.score, 6),
+                "distance_km": group.radius_km,
+                "quantity": None if np.isnan(group.total_quantity) else group.total_quantity,
+                "unit": tax.unit[group.resource_class],
+                "tonnes_diverted": None,
+                "co2e_avoided_t": None,
+                "explanation": {
+                    "class": code,
+                    "direction": direction,
+                    "members": len(members),
+                    "radius_km": group.radius_km,
+                    "total_quantity": _num(group.total_quantity),
+                    "unit": tax.unit[group.resource_class],
+                },
+                "member_ids": ids,
+            }
+        )
+    return out
+
+
+def prospect_suggestions(snap: Snapshot, k: int = 10, rows=None) -> list[dict]:
+    tax = compiled()
+    est, flows = snap.est, snap.flows
+    found = prospects.find(est, flows, tax, k=k, rows=rows)
+    out = []
+    for i in range(len(found.flow)):
+        f, e = int(found.flow[i]), int(found.establishment[i])
+        is_offer = bool(flows.is_offer[f])
+        out.append(
+            {
+                "key": f"P:{flows.id[f]}:{est.id[e]}",
+                "kind": Suggestion.Kind.PROSPECT,
+                "chamber_id": int(snap.est_chamber[flows.establishment[f]]),
+                "partner_chamber_id": int(snap.est_chamber[e]) or None,
+                "resource_class_id": tax.codes[flows.resource_class[f]],
+                "offer_flow_id": int(flows.id[f]) if is_offer else None,
+                "need_flow_id": None if is_offer else int(flows.id[f]),
+                "prospect_id": int(est.id[e]),
+                "score": round(float(found.score[i]), 6),
+                "distance_km": round(float(found.distance_km[i]), 3),
+                "quantity": _num(found.expected_quantity[i]),
+                "unit": tax.unit[found.resource_class[i]],
+                "tonnes_diverted": None,
+                "co2e_avoided_t": None,
+                "explanation": {
+                    "flow_class": tax.codes[flows.resource_class[f]],
+                    "prospect_class": tax.codes[found.resource_class[i]],
+                    "prospect_division": str(est.division[e]),
+                    "sector_weight": round(float(found.weight[i]), 3),
+                    "distance_km": round(float(found.distance_km[i]), 1),
+                    "expected_quantity": _num(found.expected_quantity[i]),
+                    "unit": tax.unit[found.resource_class[i]],
+                    "direction": "need" if is_offer else "offer",
+                },
+            }
+        )
+    return out
+
+
+@transaction.atomic
+def store(
+    found: list[dict],
+    scope_chamber_ids: set[int] | None,
+    kinds: set[str],
+    retire_missing: bool = True,
+    only_flow_ids: set[int] | None = None,
+) -> dict[str, int]:
+    """Upsert suggestions by key; those of the scope no longer found are marked not current."""
+    now = timezone.now()
+    found = [s for s in found if s["chamber_id"]]
+    if scope_chamber_ids is not None:
+        found = [
+            s
+            for s in found
+            if s["chamber_id"] in scope_chamber_ids or s["partner_chamber_id"] in scope_chamber_ids
+        ]
+    existing = {s.key: s for s in Suggestion.objects.filter(key__in=[f["key"] for f in found])}
+    to_create, to_update, members = [], [], {}
+    for data in found:
+        member_ids = data.pop("member_ids", None)
+        current = existing.get(data["key"])
+        if current is None:
+            obj = Suggestion(**data, first_detected_at=now, last_detected_at=now)
+            to_create.append(obj)
+        else:
+            for name, value in data.items():
+                setattr(current, name, value)
+            current.is_current = True
+            current.last_detected_at = now
+            obj = current
+            to_update.append(obj)
+        if member_ids is not None:
+            members[data["key"]] = member_ids
+    Suggestion.objects.bulk_create(to_create, batch_size=1000)
+    if to_update:
+        Suggestion.objects.bulk_update(to_update, UPDATED_FIELDS, batch_size=1000)
+    if members:
+        keyed = dict(Suggestion.objects.filter(key__in=list(members)).values_list("key", "pk"))
+        through = Suggestion.members.through
+        through.objects.filter(suggestion_id__in=keyed.values()).delete()
+        through.objects.bulk_create(
+            [
+                through(suggestion_id=keyed[key], flow_id=fid)
+                for key, ids in members.items()
+                for fid in ids
+            ],
+            batch_size=2000,
+        )
+    retired = 0
+    if retire_missing:
+        stale = Suggestion.objects.filter(kind__in=kinds, is_current=True).exclude(
+            key__in=[f["key"] for f in found]
+        )
+        if scope_chamber_ids is not None:
+            stale = stale.filter(chamber_id__in=scope_chamber_ids)
+        if only_flow_ids is not None:
+            stale = stale.filter(offer_flow_id__in=only_flow_ids) | stale.filter(
+                need_flow_id__in=only_flow_ids
+            )
+        retired = stale.update(is_current=False)
+    return {"créées": len(to_create), "mises à jour": len(to_update), "retirées": retired}
+
+
+def detect(
+    chamber: Chamber | None = None,
+    k: int = 20,
+    progress: Progress = _noop,
+    run: DetectionRun | None = None,
+) -> dict[str, dict[str, int]]:
+    """Full detection: substitution top-k, mutualisation groups and prospective partners."""
+    steps = [
+        ("lecture des données", None),
+        ("substitution", lambda snap: substitution_suggestions(snap, k)),
+        ("mutualisation", mutualisation_suggestions),
+        ("partenaires potentiels", prospect_suggestions),
+    ]
+    scope = scope_chamber_ids(chamber)
+    kinds = {
+        "substitution": Suggestion.Kind.SUBSTITUTION,
+        "mutualisation": Suggestion.Kind.MUTUALISATION,
+        "partenaires potentiels": Suggestion.Kind.PROSPECT,
+    }
+    progress(0, steps[0][0])
+    snap = snapshot(scope)
+    results: dict[str, dict[str, int]] = {}
+    for i, (label, compute) in enumerate(steps[1:], start=1):
+        progress(int(100 * i / len(steps)), label)
+        if run is not None:
+            DetectionRun.objects.filter(pk=run.pk).update(
+                progress=int(100 * i / len(steps)), step=label
+            )
+        results[label] = store(compute(snap), scope, {kinds[label]})
+    progress(100, "terminé")
+    return results
+
+
+def detect_for_flow(flow: Flow, k: int = 20) -> dict[str, dict[str, int]]:
+    """Incremental mode: re-detect the substitutions and prospects that involve one flow."""
+    chamber = flow.establishment.chamber
+    scope = scope_chamber_ids(chamber)
+    snap = snapshot(scope)
+    rows = np.flatnonzero(snap.flows.id == flow.pk)
+    if len(rows) == 0:  # archived, inactive or out of every territory
+        return {}
+    row = int(rows[0])
+    if snap.flows.is_offer[row]:
+        subs = substitution_suggestions(snap, k, offers=rows)
+    else:
+        # Offers whose top-k may now include this need: recompute those near enough to reach it.
+        tax = compiled()
+        cls = snap.flows.resource_class[row]
+        sources = [s for s, targets in enumerate(tax.targets) if any(t == cls for t, _ in targets)]
+        offer_rows = np.flatnonzero(
+            snap.flows.is_offer & np.isin(snap.flows.resource_class, sources)
+        )
+        subs = [
+            s
+            for s in substitution_suggestions(snap, k, offers=offer_rows)
+            if s["need_flow_id"] == flow.pk
+        ]
+    result = {
+        "substitution": store(subs, scope, {Suggestion.Kind.SUBSTITUTION}, only_flow_ids={flow.pk})
+    }
+    result["partenaires potentiels"] = store(
+        prospect_suggestions(snap, rows=rows),
+        scope,
+        {Suggestion.Kind.PROSPECT},
+        only_flow_ids={flow.pk},
+    )
+    return result
+
+
+@transaction.atomic
+def change_status(
+    suggestion: Suggestion,
+    user,
+    to_status: str,
+    note: str = "",
+    actual_quantity: float | None = None,
+    actual_savings_eur: float | None = None,
+) -> SuggestionEvent:
+    if not policy.can_manage_suggestion(user, suggestion):
+        raise PermissionDenied(_("Vous ne pouvez pas modifier cette suggestion."))
+    if not workflow.allowed(suggestion.status, to_status):
+        raise ValidationError(
+            _("Passage de « %(a)s » à « %(b)s » impossible.")
+            % {"a": suggestion.get_status_display(), "b": Suggestion.Status(to_status).label}
+        )
+    if to_status == Suggestion.Status.ABANDONED and not note.strip():
+        raise ValidationError(_("Indiquez le motif de l'abandon."))
+    event = SuggestionEvent.objects.create(
+        suggestion=suggestion,
+        user=user,
+        from_status=suggestion.status,
+        to_status=to_status,
+        note=note,
+    )
+    suggestion.status = to_status
+    fields = ["status"]
+    if to_status == Suggestion.Status.ABANDONED:
+        suggestion.abandon_reason = note
+        fields.append("abandon_reason")
+    if to_status == Suggestion.Status.IMPLEMENTED:
+        suggestion.actual_quantity = actual_quantity
+        suggestion.actual_savings_eur = actual_savings_eur
+        fields += ["actual_quantity", "actual_savings_eur"]
+    suggestion.save(update_fields=fields)
+    return event

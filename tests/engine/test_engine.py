@@ -1,0 +1,244 @@
+"""Property and example tests of the Django-free synergy engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from maillage.engine import mutualisation, prospects, substitution
+from maillage.engine.data_model import Establishments, Flows
+from maillage.engine.geo import haversine_km
+from maillage.engine.impacts import substitution_impacts
+from maillage.engine.taxonomy import class_for_waste_code, compiled
+
+TAX = compiled()
+C = TAX.index
+POOL = [
+    C[c]
+    for c in (
+        "wood_waste",
+        "wood_fuel",
+        "wood_packaging_waste",
+        "pallets",
+        "solvents_haz",
+        "chemicals_raw",
+        "waste_heat_low",
+        "heat",
+        "cardboard_paper_waste",
+        "paper_pulp_raw",
+    )
+]
+
+
+def test_engine_imports_no_django():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, maillage.engine.substitution, maillage.engine.mutualisation, "
+        "maillage.engine.prospects, maillage.engine.impacts; "
+        "sys.exit(any(m.startswith('django') for m in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_waste_codes_to_classes():
+    assert class_for_waste_code("15 01 03") == "wood_packaging_waste"
+    assert class_for_waste_code("03 01 05") == "wood_waste"
+    assert class_for_waste_code("17 06 05*") == "asbestos_haz"
+    assert class_for_waste_code("10 02 02") == "slag"
+
+
+def sawmill_and_boiler(distance_deg=0.05):
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.5 + distance_deg, 48.5],
+        lon=[2.6, 2.6, 2.6 + distance_deg],
+        division=["16", "35", "10"],
+        headcount=[30, 10, 5],
+    )
+    flows = Flows.build(
+        id=[10, 20, 30],
+        establishment=[0, 1, 2],
+        resource_class=[C["wood_waste"], C["wood_fuel"], C["wood_fuel"]],
+        is_offer=[True, False, False],
+        quantity=[400.0, 500.0, np.nan],
+    )
+    return est, flows
+
+
+def test_a_sawmill_feeds_a_wood_boiler_nearby():
+    est, flows = sawmill_and_boiler()
+    pairs = substitution.match(est, flows, TAX, k=5)
+    assert set(flows.id[pairs.need]) == {20, 30}
+    best = pairs.need[0]
+    assert flows.id[best] == 20  # known, balanced quantity beats unknown
+    assert pairs.coverage[0] == pytest.approx(0.8)
+    assert 0 < pairs.score[0] <= 1
+    impacts = substitution_impacts(
+        TAX,
+        flows.resource_class[pairs.offer],
+        flows.quantity[pairs.offer],
+        flows.quantity[pairs.need],
+        pairs.distance_km,
+    )
+    assert impacts.tonnes_diverted[0] == pytest.approx(400)
+
+
+def test_too_far_is_not_suggested():
+    est, flows = sawmill_and_boiler(distance_deg=3.0)  # > 300 km
+    assert len(substitution.match(est, flows, TAX)) == 0
+
+
+@st.composite
+def territories(draw):
+    n_est = draw(st.integers(2, 25))
+    lat = draw(st.lists(st.floats(48.0, 49.2), min_size=n_est, max_size=n_est))
+    lon = draw(st.lists(st.floats(1.5, 3.2), min_size=n_est, max_size=n_est))
+    division = draw(
+        st.lists(
+            st.sampled_from(["16", "35", "38", "10", "17", "62"]), min_size=n_est, max_size=n_est
+        )
+    )
+    n_flows = draw(st.integers(1, 40))
+    est_idx = draw(st.lists(st.integers(0, n_est - 1), min_size=n_flows, max_size=n_flows))
+    classes = draw(st.lists(st.sampled_from(POOL), min_size=n_flows, max_size=n_flows))
+    offers = draw(st.lists(st.booleans(), min_size=n_flows, max_size=n_flows))
+    qty = draw(
+        st.lists(
+            st.one_of(st.just(np.nan), st.floats(0.1, 1e4)), min_size=n_flows, max_size=n_flows
+        )
+    )
+    temp = draw(
+        st.lists(st.one_of(st.just(np.nan), st.floats(20, 200)), min_size=n_flows, max_size=n_flows)
+    )
+    est = Establishments.build(
+        id=np.arange(1, n_est + 1) * 7,
+        lat=lat,
+        lon=lon,
+        division=division,
+        headcount=np.full(n_est, 10.0),
+    )
+    flows = Flows.build(
+        id=np.arange(1, n_flows + 1) * 3,
+        establishment=est_idx,
+        resource_class=classes,
+        is_offer=offers,
+        quantity=qty,
+        temperature=temp,
+        hazardous=TAX.hazardous[np.array(classes)],
+    )
+    return est, flows
+
+
+def as_set(est, flows, pairs):
+    return {
+        (int(flows.id[o]), int(flows.id[n]), round(float(s), 9))
+        for o, n, s in zip(pairs.offer, pairs.need, pairs.score, strict=True)
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(territories(), st.randoms(use_true_random=False))
+def test_substitution_properties(territory, rnd):
+    est, flows = territory
+    pairs = substitution.match(est, flows, TAX, k=5)
+    if len(pairs):
+        eo, en = flows.establishment[pairs.offer], flows.establishment[pairs.need]
+        assert np.all(eo != en)  # no self-match
+        d = haversine_km(est.lat[eo], est.lon[eo], est.lat[en], est.lon[en])
+        assert np.all(d <= TAX.max_distance_km[flows.resource_class[pairs.offer]] + 1e-9)
+        assert np.all((pairs.score >= 0) & (pairs.score <= 1))
+        hazardous = flows.hazardous[pairs.offer]
+        assert np.all(est.may_receive_hazardous[en][hazardous])
+        assert np.all(flows.is_offer[pairs.offer]) and not np.any(flows.is_offer[pairs.need])
+        _counts = np.unique(pairs.offer, return_counts=True)[1]
+        assert _counts.max() <= 5
+    # independent of the order of establishments and flows
+    est_perm = np.array(rnd.sample(range(len(est)), len(est)))
+    inverse = np.argsort(est_perm)
+    est2 = Establishments(**{f: getattr(est, f)[est_perm] for f in est.__dataclass_fields__})
+    flow_perm = np.array(rnd.sample(range(len(flows)), len(flows)))
+    flows2 = flows.take(flow_perm)
+    flows2 = Flows(**{**flows2.__dict__, "establishment": inverse[flows2.establishment]})
+    assert as_set(est2, flows2, substitution.match(est2, flows2, TAX, k=5)) == as_set(
+        est, flows, pairs
+    )
+
+
+def test_hazardous_waste_goes_only_to_authorised_receivers():
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.51, 48.52],
+        lon=[2.6, 2.6, 2.6],
+        division=["20", "62", "38"],
+        headcount=[50, 50, 50],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[C["solvents_haz"], C["chemicals_raw"], C["chemicals_raw"]],
+        is_offer=[True, False, False],
+        hazardous=[True, False, False],
+    )
+    pairs = substitution.match(est, flows, TAX)
+    assert list(flows.id[pairs.need]) == [3]
+
+
+def test_heat_flows_downhill_only():
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.505, 48.51],
+        lon=[2.6, 2.6, 2.6],
+        division=["63", "01", "10"],
+        headcount=[20, 20, 20],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[C["waste_heat_low"], C["heat"], C["heat"]],
+        is_offer=[True, False, False],
+        temperature=[45.0, 35.0, 80.0],
+    )
+    pairs = substitution.match(est, flows, TAX)
+    assert list(flows.id[pairs.need]) == [2]
+
+
+def test_mutualisation_groups_neighbours_with_the_same_need():
+    n = 6
+    est = Establishments.build(
+        id=np.arange(1, n + 1),
+        lat=48.5 + np.arange(n) * 0.005,
+        lon=np.full(n, 2.6),
+        division=["62"] * n,
+        headcount=[10] * n,
+    )
+    flows = Flows.build(
+        id=np.arange(1, n + 1),
+        establishment=np.arange(n),
+        resource_class=[C["cardboard_paper_waste"]] * n,
+        is_offer=[True] * n,
+        quantity=np.full(n, 2.0),
+    )
+    found = mutualisation.groups(est, flows, TAX)
+    assert len(found) == 1
+    assert len(found[0].members) == n and found[0].total_quantity == pytest.approx(12.0)
+
+
+def test_prospects_are_establishments_without_flows_of_a_consuming_sector():
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.52, 48.51],
+        lon=[2.6, 2.6, 2.62],
+        division=["16", "35", "62"],
+        headcount=[30, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1], establishment=[0], resource_class=[C["wood_waste"]], is_offer=[True]
+    )
+    found = prospects.find(est, flows, TAX)
+    assert 1 in set(found.establishment)  # the energy company (division 35)
+    assert 0 not in set(found.establishment)
+    assert np.all((found.score >= 0) & (found.score <= 1))

@@ -1,0 +1,143 @@
+"""Detection runs on the database: stored idempotently, pipeline kept, incremental mode, rights."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+
+from maillage.flows.services import build_flow
+from maillage.synergies import services
+from maillage.synergies.models import Suggestion, SuggestionEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def wood(territory, make_establishment):
+    """A sawmill in Melun (77) with wood waste; a wood boiler in Évry (91, partner chamber) and one
+    in Versailles (78, no agreement) that need wood fuel; a panel maker near Melun."""
+    sawmill = territory["e77"]
+    offer = build_flow(sawmill, direction="offer", waste_code="03 01 05", quantity=400, unit="t")
+    offer.save()
+    boiler91 = build_flow(
+        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    )
+    boiler91.save()
+    boiler78 = build_flow(
+        territory["e78"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    )
+    boiler78.save()
+    return {**territory, "offer": offer, "boiler91": boiler91, "boiler78": boiler78}
+
+
+def substitutions():
+    return Suggestion.objects.filter(kind=Suggestion.Kind.SUBSTITUTION)
+
+
+def test_detection_crosses_the_agreement_border_only(wood):
+    services.detect(wood["chambers"][0])  # CCI 77
+    pairs = set(substitutions().values_list("offer_flow_id", "need_flow_id"))
+    assert (wood["offer"].pk, wood["boiler91"].pk) in pairs
+    assert (wood["offer"].pk, wood["boiler78"].pk) not in pairs  # Melun–Versailles: no agreement
+    s = substitutions().get(need_flow=wood["boiler91"])
+    assert s.chamber == wood["chambers"][0] and s.partner_chamber == wood["chambers"][1]
+    assert 0 < s.score <= 1
+    assert s.tonnes_diverted == pytest.approx(400)
+    assert s.co2e_avoided_t is not None
+    assert s.explanation["offer_class"] == "wood_waste"
+    assert s.explanation["need_class"] == "wood_fuel"
+    assert s.explanation["waste_code"] == "03 01 05"
+    assert s.explanation["distance_km"] == pytest.approx(s.distance_km, abs=0.1)
+
+
+def test_rerun_updates_never_duplicates_and_keeps_the_pipeline(wood):
+    services.detect()
+    s = substitutions().get(need_flow=wood["boiler91"])
+    services.change_status(s, wood["advisor77"], Suggestion.Status.PROPOSED, "Appel fait")
+    count = Suggestion.objects.count()
+    call_command("detect_synergies", stdout=__import__("io").StringIO())
+    assert Suggestion.objects.count() == count
+    s.refresh_from_db()
+    assert s.status == Suggestion.Status.PROPOSED and s.is_current
+    assert SuggestionEvent.objects.filter(suggestion=s).count() == 1
+
+
+def test_a_suggestion_that_disappears_is_retired_not_deleted(wood):
+    services.detect()
+    s = substitutions().get(need_flow=wood["boiler91"])
+    wood["boiler91"].is_archived = True
+    wood["boiler91"].save()
+    services.detect()
+    s.refresh_from_db()
+    assert not s.is_current
+
+
+def test_incremental_mode_for_a_new_flow(wood):
+    services.detect()
+    before = substitutions().count()
+    new_need = build_flow(
+        wood["e77"], direction="need", resource_class="wood_fuel", quantity=50, unit="t"
+    )
+    new_need.save()
+    assert not substitutions().filter(need_flow=new_need).exists()
+    services.detect_for_flow(new_need)
+    # the sawmill's own need is never matched with its own offer
+    assert not substitutions().filter(need_flow=new_need, offer_flow=wood["offer"]).exists()
+    assert substitutions().count() == before
+    other = build_flow(
+        wood["e91"], direction="offer", resource_class="wood_waste", quantity=80, unit="t"
+    )
+    other.save()
+    services.detect_for_flow(other)
+    assert substitutions().filter(offer_flow=other, need_flow=new_need).exists()
+
+
+def test_pipeline_transitions_are_checked_and_logged(wood):
+    services.detect()
+    s = substitutions().get(need_flow=wood["boiler91"])
+    adv = wood["advisor77"]
+    with pytest.raises(ValidationError):
+        services.change_status(s, adv, Suggestion.Status.IMPLEMENTED)
+    with pytest.raises(ValidationError, match="motif"):
+        services.change_status(s, adv, Suggestion.Status.ABANDONED, "")
+    services.change_status(s, adv, Suggestion.Status.PROPOSED)
+    services.change_status(s, wood["advisor91"], Suggestion.Status.DISCUSSION)  # partner chamber
+    services.change_status(
+        s,
+        adv,
+        Suggestion.Status.IMPLEMENTED,
+        "Contrat signé",
+        actual_quantity=350,
+        actual_savings_eur=12000,
+    )
+    s.refresh_from_db()
+    assert s.status == "implemented" and s.actual_quantity == 350
+    history = list(s.events.values_list("from_status", "to_status", "user__username"))
+    assert history == [
+        ("detected", "proposed", "adv77"),
+        ("proposed", "discussion", "adv91"),
+        ("discussion", "implemented", "adv77"),
+    ]
+
+
+def test_only_advisors_of_the_chambers_involved_move_a_suggestion(wood):
+    services.detect()
+    s = substitutions().get(need_flow=wood["boiler91"])
+    for who in ("advisor78", "company77", "admin78"):
+        with pytest.raises(PermissionDenied):
+            services.change_status(s, wood[who], Suggestion.Status.PROPOSED)
+    from maillage.accounts import policy
+
+    assert not policy.visible_suggestions(wood["advisor78"]).filter(pk=s.pk).exists()
+    assert policy.visible_suggestions(wood["advisor91"]).filter(pk=s.pk).exists()
+
+
+def test_mutualisation_and_prospects(territory, make_establishment):
+    sites = [make_establishment("77288", name=f"Bureau {i}", naf="62.01Z") for i in range(4)]
+    for site in sites:
+        build_flow(site, direction="offer", waste_code="20 01 01", quantity=3, unit="t").save()
+    paper_mill = make_establishment("77288", name="Cartonnerie", naf="17.12Z")  # no flows
+    services.detect()
+    group = Suggestion.objects.get(kind=Suggestion.Kind.MUTUALISATION)
+    assert group.members.count() == 4 and group.quantity == pytest.approx(12)
+    prospects = Suggestion.objects.filter(kind=Suggestion.Kind.PROSPECT, prospect=paper_mill)
+    assert prospects.exists()
