@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 from stdnum import luhn
@@ -11,7 +13,10 @@ from stdnum import luhn
 from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
 from maillage.directory.models import Establishment
 
-SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Test data and oracles live beside the clone (../shared/data), never in the repository.
+SHARED_DATA = Path(
+    os.environ.get("MAILLAGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 @pytest.fixture(scope="session")

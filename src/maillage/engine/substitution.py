@@ -23,7 +23,9 @@ WEIGHT_QUANTITY = 0.5
 UNKNOWN_QUANTITY_TERM = 0.5
 # Nearest candidates examined per offer and target class, as a multiple of k: the score is
 # dominated by distance, so the best-scored pairs are found among the nearest ones.
-CANDIDATE_FACTOR = 3
+CANDIDATE_FACTOR = 1.5
+# Offers are processed in chunks so that memory stays bounded at national scale.
+CHUNK = 250_000
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,11 @@ def match(
     k: int = 20,
     offers: np.ndarray | None = None,
     trees: dict | None = None,
+    xyz: np.ndarray | None = None,
+    chunk: int = CHUNK,
 ) -> Pairs:
     """Top-``k`` needs for each offer (all offers, or the given row positions)."""
-    xyz = est.xyz()
+    xyz = est.xyz() if xyz is None else xyz
     flow_xyz = xyz[flows.establishment]
     need_rows = np.flatnonzero(~flows.is_offer)
     offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
@@ -85,32 +89,48 @@ def match(
         return _empty()
     trees = trees if trees is not None else build_need_trees(flows, flow_xyz, need_rows)
 
-    chunks = []
+    parts: list[Pairs] = []
     offer_classes = flows.resource_class[offer_rows]
     for source in np.unique(offer_classes):
-        rows = offer_rows[offer_classes == source]
-        source_radius = float(tax.max_distance_km[source])
-        for target, strength in tax.targets[source]:
-            entry = trees.get(target)
-            if entry is None:
-                continue
-            tree, members = entry
-            kq = min(len(members), CANDIDATE_FACTOR * k)
-            dist, idx = tree.query(
-                flow_xyz[rows], k=kq, distance_upper_bound=km_to_chord(source_radius)
-            )
-            dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
-            hit = np.isfinite(dist)
-            o = np.repeat(rows, kq).reshape(len(rows), kq)[hit]
-            n = members[idx[hit]]
-            chunks.append((o, n, np.full(len(o), strength), source_radius))
-    if not chunks:
+        rows_of_class = offer_rows[offer_classes == source]
+        radius = float(tax.max_distance_km[source])
+        for start in range(0, len(rows_of_class), chunk):
+            rows = rows_of_class[start : start + chunk]
+            candidates = [
+                _candidates(trees.get(target), flow_xyz, rows, radius, strength, k)
+                for target, strength in tax.targets[source]
+            ]
+            candidates = [c for c in candidates if c is not None]
+            if candidates:
+                o = np.concatenate([c[0] for c in candidates])
+                n = np.concatenate([c[1] for c in candidates])
+                strength = np.concatenate([c[2] for c in candidates])
+                parts.append(_rank(est, flows, o, n, strength, radius, k))
+    parts = [p for p in parts if len(p)]
+    if not parts:
         return _empty()
-    o = np.concatenate([c[0] for c in chunks])
-    n = np.concatenate([c[1] for c in chunks])
-    strength = np.concatenate([c[2] for c in chunks])
-    radius = np.concatenate([np.full(len(c[0]), c[3]) for c in chunks])
+    return Pairs(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in Pairs.__dataclass_fields__)
+    )
 
+
+def _candidates(entry, flow_xyz, rows, radius, strength, k):
+    """The nearest needs of one target class within the radius, for a chunk of offers."""
+    if entry is None:
+        return None
+    tree, members = entry
+    kq = min(len(members), int(CANDIDATE_FACTOR * k))
+    dist, idx = tree.query(
+        flow_xyz[rows], k=kq, distance_upper_bound=km_to_chord(radius), workers=-1
+    )
+    dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
+    hit = np.isfinite(dist)
+    o = np.broadcast_to(rows[:, None], hit.shape)[hit]
+    return o, members[idx[hit]], np.full(len(o), strength)
+
+
+def _rank(est, flows, o, n, strength, radius, k) -> Pairs:
+    """Apply the rules, score, keep the best ``k`` per offer."""
     eo, en = flows.establishment[o], flows.establishment[n]
     distance = haversine_km(est.lat[eo], est.lon[eo], est.lat[en], est.lon[en])
     keep = (eo != en) & (distance <= radius)
@@ -119,14 +139,7 @@ def match(
     # Heat: the source must be at least as hot as the need (when both are known).
     t_o, t_n = flows.temperature[o], flows.temperature[n]
     keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
-    o, n, strength, radius, distance = (
-        o[keep],
-        n[keep],
-        strength[keep],
-        radius[keep],
-        distance[keep],
-    )
-
+    o, n, strength, distance = o[keep], n[keep], strength[keep], distance[keep]
     q_o, q_n = flows.quantity[o], flows.quantity[n]
     score = score_pairs(distance, radius, q_o, q_n, strength)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -22,6 +22,7 @@ from maillage.directory.models import Contact, Establishment, Membership, Networ
 from maillage.engine import taxonomy
 from maillage.engine.headcount import typical_headcount
 from maillage.flows.models import Flow, Visit
+from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
 from maillage.reference.models import Commune, NafCode, ResourceClass, WasteCode
 
 DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - printed by `make demo`, demo data only
@@ -43,91 +44,6 @@ CHAMBERS = [
 ]
 AGREEMENT = ("cci-seine-et-marne", "cci-essonne", datetime.date(2024, 1, 1))
 
-# Share of establishments per NAF division: the Île-de-France mix of SIRENE (services, trade and
-# construction dominate), with manufacturing and waste activities somewhat over-represented because
-# they are where advisors look for synergies.
-DIVISION_WEIGHTS = {
-    "01": 1.5,
-    "02": 0.3,
-    "08": 0.3,
-    "10": 3.0,
-    "11": 0.4,
-    "13": 0.3,
-    "14": 0.3,
-    "16": 0.8,
-    "17": 0.4,
-    "18": 0.8,
-    "20": 0.8,
-    "21": 0.3,
-    "22": 1.0,
-    "23": 0.7,
-    "24": 0.2,
-    "25": 2.0,
-    "26": 0.5,
-    "27": 0.4,
-    "28": 0.8,
-    "29": 0.4,
-    "31": 0.4,
-    "32": 0.5,
-    "33": 0.8,
-    "35": 0.4,
-    "36": 0.1,
-    "37": 0.2,
-    "38": 1.0,
-    "39": 0.2,
-    "41": 3.0,
-    "42": 0.8,
-    "43": 8.0,
-    "45": 3.0,
-    "46": 6.0,
-    "47": 11.0,
-    "49": 3.5,
-    "52": 1.5,
-    "53": 0.3,
-    "55": 1.0,
-    "56": 6.0,
-    "58": 0.5,
-    "62": 3.0,
-    "63": 0.5,
-    "64": 1.0,
-    "66": 1.0,
-    "68": 3.0,
-    "69": 2.5,
-    "70": 3.0,
-    "71": 2.5,
-    "72": 0.5,
-    "73": 1.0,
-    "74": 1.5,
-    "77": 1.0,
-    "78": 0.5,
-    "80": 0.4,
-    "81": 1.5,
-    "82": 1.5,
-    "85": 1.5,
-    "86": 4.0,
-    "87": 0.5,
-    "88": 1.0,
-    "90": 0.8,
-    "93": 1.0,
-    "95": 0.5,
-    "96": 3.0,
-}
-HEADCOUNT_WEIGHTS = {
-    "NN": 22,
-    "00": 18,
-    "01": 16,
-    "02": 11,
-    "03": 8,
-    "11": 8,
-    "12": 7,
-    "21": 4,
-    "22": 2.5,
-    "31": 0.8,
-    "32": 1.2,
-    "41": 0.6,
-    "42": 0.3,
-    "51": 0.15,
-}
 INDUSTRIAL_DIVISIONS = {f"{d:02d}" for d in range(5, 40)}
 
 SURNAMES = [
