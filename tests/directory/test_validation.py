@@ -140,3 +140,17 @@ def _sawdust_class():
 
     # 03 01 05: sciure, copeaux, chutes… de bois (non dangereux)
     return WasteCode.objects.get(pk="030105").resource_class_id
+
+
+def test_class_is_found_from_the_description_when_nothing_else_is_given(sawmill):
+    flow = build_flow(
+        sawmill,
+        direction="offer",
+        quantity=3,
+        unit="t",
+        description="Palettes cassées, environ 3 t par an",
+    )
+    assert flow.resource_class_id == "wood_packaging_waste"
+    with pytest.raises(ValidationError) as exc:
+        build_flow(sawmill, direction="offer", quantity=3, unit="t", description="divers")
+    assert "description" in exc.value.message_dict["resource_class"][0]

@@ -242,3 +242,29 @@ def test_prospects_are_establishments_without_flows_of_a_consuming_sector():
     assert 1 in set(found.establishment)  # the energy company (division 35)
     assert 0 not in set(found.establishment)
     assert np.all((found.score >= 0) & (found.score <= 1))
+
+
+@pytest.mark.parametrize(
+    ("text", "direction", "expected"),
+    [
+        ("Chutes et sciures de hêtre issues du délignage", "offer", "wood_waste"),
+        ("PALETTES cassées", "offer", "wood_packaging_waste"),
+        ("drêches de brasserie humides", "offer", "brewery_spent_grain"),
+        ("Besoin de plaquettes forestières pour la chaudière", "need", "wood_fuel"),
+        ("laitiers d’aciérie", "offer", "slag"),
+        ("huiles de friture usagées", "offer", "cooking_oil_waste"),
+        ("gravats de démolition", "offer", "inert_construction_waste"),
+        ("cartons d'emballage", "offer", "cardboard_paper_waste"),
+    ],
+)
+def test_free_text_descriptions_find_their_class(text, direction, expected):
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text(text, direction)[0][0] == expected
+
+
+def test_free_text_without_known_words_gives_nothing():
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text("divers", "offer") == []
+    assert classify_text("", "offer") == []

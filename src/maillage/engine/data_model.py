@@ -16,6 +16,12 @@ from maillage.engine.geo import unit_vectors
 HAZARDOUS_RECEIVER_DIVISIONS = frozenset({"38", "39"})
 
 
+# Establishments are nudged by less than 1 m (see ``Establishments.xyz``); searches shrink their
+# radius by this margin so that no pair is ever farther apart than its class allows.
+NUDGE_MAGNITUDE = 1.5e-7
+NUDGE_MARGIN_KM = 0.002
+
+
 @dataclass(frozen=True)
 class Establishments:
     id: np.ndarray  # int64
@@ -52,7 +58,7 @@ class Establishments:
         for multiplier in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9):
             with np.errstate(over="ignore"):
                 h = (ids * np.uint64(multiplier)) >> np.uint64(40)
-            nudges.append((h.astype(np.float64) / float(1 << 24) - 0.5) * 1.5e-7)
+            nudges.append((h.astype(np.float64) / float(1 << 24) - 0.5) * NUDGE_MAGNITUDE)
         return base + np.column_stack(nudges)
 
 

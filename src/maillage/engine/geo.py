@@ -21,8 +21,12 @@ def km_to_chord(km: ArrayLike) -> NDArray[np.float64]:
     return 2.0 * np.sin(np.minimum(np.asarray(km, dtype=np.float64) / EARTH_RADIUS_KM, np.pi) / 2)
 
 
-def chord_to_km(chord: ArrayLike) -> NDArray[np.float64]:
-    half = np.clip(np.asarray(chord, dtype=np.float64) / 2.0, 0.0, 1.0)
+def chord_to_km(chord: ArrayLike, where: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+    """Great-circle km of unit-sphere chords (0 where ``where`` is False, e.g. missing neighbours)."""
+    chord = np.asarray(chord, dtype=np.float64)
+    if where is not None:
+        chord = np.where(where, chord, 0.0)
+    half = np.clip(chord / 2.0, 0.0, 1.0)
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(half)
 
 

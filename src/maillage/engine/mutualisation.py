@@ -54,18 +54,26 @@ def groups(
         dist, idx = tree.query(points, k=kq, distance_upper_bound=km_to_chord(radius))
         dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
         degree = np.isfinite(dist).sum(axis=1)
-        taken = np.zeros(len(rows), dtype=bool)
-        for seed in np.lexsort((flows.id[rows], -degree)):
-            if taken[seed] or degree[seed] < MIN_MEMBERS:
+        # The greedy pass is sequential by nature; it runs on plain Python lists (at most
+        # MAX_MEMBERS neighbours per flow), which is faster than NumPy calls on tiny arrays.
+        seeds = np.lexsort((flows.id[rows], -degree))
+        seeds = seeds[degree[seeds] >= MIN_MEMBERS].tolist()
+        neighbours = np.where(np.isfinite(dist), idx, -1).tolist()
+        owner = flows.establishment[rows].tolist()
+        taken = [False] * len(rows)
+        for seed in seeds:
+            if taken[seed]:
                 continue
-            near = idx[seed][np.isfinite(dist[seed])]
-            near = near[~taken[near]]
-            _, first = np.unique(flows.establishment[rows[near]], return_index=True)
-            near = near[np.sort(first)]
-            if len(near) < MIN_MEMBERS:
+            members_pos, seen = [], set()
+            for j in neighbours[seed]:
+                if j >= 0 and not taken[j] and owner[j] not in seen:
+                    seen.add(owner[j])
+                    members_pos.append(j)
+            if len(members_pos) < MIN_MEMBERS:
                 continue
-            taken[near] = True
-            members = rows[near]
+            for j in members_pos:
+                taken[j] = True
+            members = rows[np.array(members_pos)]
             q = flows.quantity[members]
             total = float(np.nansum(q)) if np.isfinite(q).any() else float("nan")
             out.append(

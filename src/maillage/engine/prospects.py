@@ -9,12 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from maillage.engine.data_model import Establishments, Flows
-from maillage.engine.geo import haversine_km, km_to_chord
-from maillage.engine.substitution import top_k_per_group
+from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
+from maillage.engine.geo import chord_to_km, km_to_chord
 from maillage.engine.taxonomy import CompiledTaxonomy
 
-CANDIDATE_FACTOR = 4
+CANDIDATE_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -47,74 +46,117 @@ def find(
     tax: CompiledTaxonomy,
     k: int = 10,
     rows: np.ndarray | None = None,
+    xyz: np.ndarray | None = None,
 ) -> Prospects:
-    xyz = est.xyz()
+    """Top-``k`` prospective partners for each declared flow (or the given rows)."""
+    xyz = est.xyz() if xyz is None else xyz
     has_flows = np.zeros(len(est), dtype=bool)
     has_flows[flows.establishment[flows.declared]] = True
     candidates = np.flatnonzero(~has_flows)
     rows = np.flatnonzero(flows.declared) if rows is None else np.asarray(rows)
-    out_f, out_e, out_c, out_w, out_q = [], [], [], [], []
-    trees: dict[tuple[str, int], tuple] = {}
-    cand_division = est.division[candidates]
-
-    def tree_for(direction: str, target: int):
-        key = (direction, target)
-        if key not in trees:
-            divisions = [
-                d
-                for d, entries in tax.profile[direction].items()
-                if any(c == target for c, _w, _q in entries)
-            ]
-            members = candidates[np.isin(cand_division, divisions)]
-            weights = np.zeros(len(members))
-            per_employee = np.full(len(members), np.nan)
-            for d in divisions:
-                for c, w, q in tax.profile[direction][d]:
-                    if c == target:
-                        sel = est.division[members] == d
-                        weights[sel] = w
-                        per_employee[sel] = q
-            tree = cKDTree(xyz[members]) if len(members) else None
-            trees[key] = (tree, members, weights, per_employee)
-        return trees[key]
-
+    trees = _CandidateTrees(est, tax, candidates, xyz)
+    tiebreak = est.id.astype(np.float64) / (float(est.id.max()) + 1.0) * 1e-9
+    size = np.minimum(np.log1p(est.headcount) / np.log1p(5000.0), 1.0)
+    parts = []
     keys = np.column_stack((flows.resource_class[rows], flows.is_offer[rows]))
     for source, is_offer in np.unique(keys, axis=0):
         sel = rows[(flows.resource_class[rows] == source) & (flows.is_offer[rows] == is_offer)]
-        radius = float(tax.max_distance_km[source])
         direction = "need" if is_offer else "offer"
+        targets = []
         for target, strength in _counterpart_classes(tax, int(source), bool(is_offer)):
-            tree, members, weights, per_employee = tree_for(direction, target)
-            if tree is None:
-                continue
-            kq = min(len(members), CANDIDATE_FACTOR * k)
-            points = xyz[flows.establishment[sel]]
-            dist, idx = tree.query(points, k=kq, distance_upper_bound=km_to_chord(radius))
-            dist, idx = dist.reshape(len(sel), kq), idx.reshape(len(sel), kq)
-            hit = np.isfinite(dist)
-            f = np.repeat(sel, kq).reshape(len(sel), kq)[hit]
-            m = idx[hit]
-            out_f.append(f)
-            out_e.append(members[m])
-            out_c.append(np.full(len(f), target))
-            out_w.append(weights[m] * strength)
-            out_q.append(per_employee[m] * est.headcount[members[m]])
-    if not out_f:
+            entry = trees.get(direction, target)
+            if entry is not None:
+                targets.append((target, strength, entry))
+        if targets:
+            radius = float(tax.max_distance_km[source])
+            parts.append(_find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak))
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
         e = np.empty(0)
         return Prospects(e.astype(int), e.astype(int), e.astype(int), e, e, e, e)
-    f, e, c = np.concatenate(out_f), np.concatenate(out_e), np.concatenate(out_c)
-    w, q = np.concatenate(out_w), np.concatenate(out_q)
-    src = flows.establishment[f]
-    distance = haversine_km(est.lat[src], est.lon[src], est.lat[e], est.lon[e])
-    radius = tax.max_distance_km[flows.resource_class[f]]
-    # Hazardous offers: only prospects allowed to receive them.
-    keep = (distance <= radius) & (~flows.hazardous[f] | est.may_receive_hazardous[e])
-    f, e, c, w, q, distance, radius = (a[keep] for a in (f, e, c, w, q, distance, radius))
-    size = np.log1p(est.headcount[e]) / np.log1p(5000.0)
-    score = np.clip(w * (0.6 * (1 - distance / radius) + 0.4 * np.minimum(size, 1.0)), 0, 1)
-    # An establishment appears once per flow, with its best class.
-    pair_key = flows.id[f] * (len(est) + 1) + e
-    best = top_k_per_group(pair_key, score, est.id[e], 1)
-    f, e, c, w, q, distance, score = (a[best] for a in (f, e, c, w, q, distance, score))
-    best = top_k_per_group(flows.id[f], score, est.id[e], k)
-    return Prospects(f[best], e[best], c[best], w[best], distance[best], q[best], score[best])
+    return Prospects(*(np.concatenate([p[i] for p in parts]) for i in range(7)))
+
+
+class _CandidateTrees:
+    """Per (direction, class): a k-d tree of the establishments without flows whose division's
+    profile has that class, with the profile's weight and quantity per employee."""
+
+    def __init__(self, est, tax, candidates, xyz):
+        self.est, self.tax, self.candidates, self.xyz = est, tax, candidates, xyz
+        self.division = est.division[candidates]
+        self.cache: dict[tuple[str, int], tuple | None] = {}
+
+    def get(self, direction: str, target: int):
+        key = (direction, target)
+        if key not in self.cache:
+            profile = self.tax.profile[direction]
+            weight_of = {
+                d: (w, q) for d, entries in profile.items() for c, w, q in entries if c == target
+            }
+            if not weight_of:
+                self.cache[key] = None
+                return None
+            mask = np.isin(self.division, list(weight_of))
+            members = self.candidates[mask]
+            if len(members) == 0:
+                self.cache[key] = None
+                return None
+            divisions = self.division[mask]
+            weights = np.zeros(len(members))
+            per_employee = np.full(len(members), np.nan)
+            for d, (w, q) in weight_of.items():
+                sel = divisions == d
+                weights[sel], per_employee[sel] = w, q
+            self.cache[key] = (cKDTree(self.xyz[members]), members, weights, per_employee)
+        return self.cache[key]
+
+
+def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak):
+    chord = km_to_chord(radius - NUDGE_MARGIN_KM)
+    points = xyz[flows.establishment[sel]]
+    cand, weight, quantity, klass, dist = [], [], [], [], []
+    for target, strength, (tree, members, weights, per_employee) in targets:
+        kq = min(len(members), CANDIDATE_FACTOR * k)
+        d, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
+        d, idx = d.reshape(len(sel), kq), idx.reshape(len(sel), kq)
+        found = np.isfinite(d)
+        safe = np.minimum(idx, len(members) - 1)
+        cand.append(np.where(found, members[safe], -1))
+        weight.append(weights[safe] * strength)
+        quantity.append(per_employee[safe])
+        klass.append(np.full(d.shape, target))
+        dist.append(d)
+    cand, weight = np.hstack(cand), np.hstack(weight)
+    quantity, klass, dist = np.hstack(quantity), np.hstack(klass), np.hstack(dist)
+    valid = cand >= 0
+    safe = np.where(valid, cand, 0)
+    hazardous = flows.hazardous[sel]
+    if hazardous.any():
+        valid &= ~hazardous[:, None] | est.may_receive_hazardous[safe]
+    distance = chord_to_km(dist, where=valid)
+    score = np.clip(weight * (0.6 * (1 - distance / radius) + 0.4 * size[safe]), 0, 1)
+    key = np.where(valid, score - tiebreak[safe], -np.inf)
+    # An establishment reached through several classes counts once, with its best class.
+    order = np.lexsort((-key, safe), axis=-1)
+    sorted_est = np.take_along_axis(safe, order, axis=1)
+    duplicate = np.zeros_like(valid)
+    duplicate[:, 1:] = sorted_est[:, 1:] == sorted_est[:, :-1]
+    key_sorted = np.take_along_axis(key, order, axis=1)
+    key_sorted[duplicate] = -np.inf
+    kk = min(k, key_sorted.shape[1])
+    top = np.argsort(-key_sorted, axis=1, kind="stable")[:, :kk]
+    col = np.take_along_axis(order, top, axis=1)
+    keep = np.isfinite(np.take_along_axis(key_sorted, top, axis=1))
+    r, c = np.nonzero(keep)
+    col = col[r, c]
+    e = safe[r, col]
+    f = sel[r]
+    return (
+        f,
+        e,
+        klass[r, col],
+        weight[r, col],
+        chord_to_km(dist[r, col]),
+        quantity[r, col] * est.headcount[e],
+        score[r, col],
+    )

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from maillage.engine.data_model import Establishments, Flows
-from maillage.engine.geo import haversine_km, km_to_chord
+from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
+from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
 from maillage.engine.taxonomy import CompiledTaxonomy
 
 WEIGHT_DISTANCE = 0.5
 WEIGHT_QUANTITY = 0.5
 UNKNOWN_QUANTITY_TERM = 0.5
-# Nearest candidates examined per offer and target class, as a multiple of k: the score is
-# dominated by distance, so the best-scored pairs are found among the nearest ones.
-CANDIDATE_FACTOR = 1.5
+# Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
+# nearest of every compatible class are re-ranked by score and the best k overall are kept.
+CANDIDATE_FACTOR = 1.0
 # Offers are processed in chunks so that memory stays bounded at national scale.
-CHUNK = 250_000
+CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,21 @@ def _empty() -> Pairs:
 
 
 def score_pairs(distance_km, radius_km, q_offer, q_need, strength):
-    """Score in [0, 1]: closer, better balanced quantities and a same-class match score higher."""
-    distance_term = np.clip(1.0 - distance_km / radius_km, 0.0, 1.0)
-    known = np.isfinite(q_offer) & np.isfinite(q_need) & (q_offer > 0) & (q_need > 0)
-    balance = np.full(len(distance_km), UNKNOWN_QUANTITY_TERM)
-    balance[known] = np.minimum(q_offer[known], q_need[known]) / np.maximum(
-        q_offer[known], q_need[known]
-    )
-    return np.clip(strength * (WEIGHT_DISTANCE * distance_term + WEIGHT_QUANTITY * balance), 0, 1)
+    """Score in [0, 1]: closer, better balanced quantities and a same-class match score higher.
+    Works element-wise on arrays of any (broadcastable) shape; written with in-place operations
+    because it runs on every candidate pair."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        balance = np.minimum(q_offer, q_need)
+        balance /= np.maximum(q_offer, q_need)
+    # NaN: a quantity is unknown (or both are zero)
+    np.copyto(balance, UNKNOWN_QUANTITY_TERM, where=np.isnan(balance))
+    balance *= WEIGHT_QUANTITY
+    distance_term = np.asarray(distance_km, dtype=np.float64) * (-WEIGHT_DISTANCE / radius_km)
+    distance_term += WEIGHT_DISTANCE
+    np.maximum(distance_term, 0.0, out=distance_term)
+    balance += distance_term
+    balance *= strength
+    return np.clip(balance, 0.0, 1.0, out=balance)
 
 
 def top_k_per_group(group: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, k: int):
@@ -70,83 +77,122 @@ def top_k_per_group(group: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, 
     return order[rank < k]
 
 
+@dataclass
+class Index:
+    """Everything a query needs, built once: coordinates, one k-d tree per need class, tie-breaks.
+    Querying one new flow against a built index costs a few tree lookups."""
+
+    est: Establishments
+    flows: Flows
+    tax: CompiledTaxonomy
+    flow_xyz: np.ndarray
+    trees: dict
+    tiebreak: np.ndarray
+
+    @classmethod
+    def build(
+        cls, est: Establishments, flows: Flows, tax: CompiledTaxonomy, xyz: np.ndarray | None = None
+    ) -> Index:
+        xyz = est.xyz() if xyz is None else xyz
+        flow_xyz = xyz[flows.establishment]
+        trees = build_need_trees(flows, flow_xyz, np.flatnonzero(~flows.is_offer))
+        # Ties between equal scores are broken by the need's id, never by row order.
+        top = float(flows.id.max()) + 1.0 if len(flows) else 1.0
+        tiebreak = flows.id.astype(np.float64) / top * 1e-9
+        return cls(est, flows, tax, flow_xyz, trees, tiebreak)
+
+    def match(self, offers: np.ndarray | None = None, k: int = 20, chunk: int = CHUNK) -> Pairs:
+        """Top-``k`` needs for each offer (all offers, or the given row positions)."""
+        flows, tax = self.flows, self.tax
+        offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
+        if not self.trees or len(offer_rows) == 0:
+            return _empty()
+        parts: list[Pairs] = []
+        offer_classes = flows.resource_class[offer_rows]
+        for source in np.unique(offer_classes):
+            rows_of_class = offer_rows[offer_classes == source]
+            radius = float(tax.max_distance_km[source])
+            targets = [(self.trees[t], s) for t, s in tax.targets[source] if t in self.trees]
+            if not targets:
+                continue
+            for start in range(0, len(rows_of_class), chunk):
+                rows = rows_of_class[start : start + chunk]
+                part = _match_chunk(
+                    self.est, flows, self.flow_xyz, rows, targets, radius, k, self.tiebreak
+                )
+                if len(part):
+                    parts.append(part)
+        if not parts:
+            return _empty()
+        fields = Pairs.__dataclass_fields__
+        return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+
 def match(
     est: Establishments,
     flows: Flows,
     tax: CompiledTaxonomy,
     k: int = 20,
     offers: np.ndarray | None = None,
-    trees: dict | None = None,
-    xyz: np.ndarray | None = None,
     chunk: int = CHUNK,
 ) -> Pairs:
     """Top-``k`` needs for each offer (all offers, or the given row positions)."""
-    xyz = est.xyz() if xyz is None else xyz
-    flow_xyz = xyz[flows.establishment]
-    need_rows = np.flatnonzero(~flows.is_offer)
-    offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
-    if len(need_rows) == 0 or len(offer_rows) == 0:
-        return _empty()
-    trees = trees if trees is not None else build_need_trees(flows, flow_xyz, need_rows)
-
-    parts: list[Pairs] = []
-    offer_classes = flows.resource_class[offer_rows]
-    for source in np.unique(offer_classes):
-        rows_of_class = offer_rows[offer_classes == source]
-        radius = float(tax.max_distance_km[source])
-        for start in range(0, len(rows_of_class), chunk):
-            rows = rows_of_class[start : start + chunk]
-            candidates = [
-                _candidates(trees.get(target), flow_xyz, rows, radius, strength, k)
-                for target, strength in tax.targets[source]
-            ]
-            candidates = [c for c in candidates if c is not None]
-            if candidates:
-                o = np.concatenate([c[0] for c in candidates])
-                n = np.concatenate([c[1] for c in candidates])
-                strength = np.concatenate([c[2] for c in candidates])
-                parts.append(_rank(est, flows, o, n, strength, radius, k))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return _empty()
-    return Pairs(
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in Pairs.__dataclass_fields__)
-    )
+    return Index.build(est, flows, tax).match(offers, k=k, chunk=chunk)
 
 
-def _candidates(entry, flow_xyz, rows, radius, strength, k):
-    """The nearest needs of one target class within the radius, for a chunk of offers."""
-    if entry is None:
-        return None
-    tree, members = entry
-    kq = min(len(members), int(CANDIDATE_FACTOR * k))
-    dist, idx = tree.query(
-        flow_xyz[rows], k=kq, distance_upper_bound=km_to_chord(radius), workers=-1
-    )
-    dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
-    hit = np.isfinite(dist)
-    o = np.broadcast_to(rows[:, None], hit.shape)[hit]
-    return o, members[idx[hit]], np.full(len(o), strength)
-
-
-def _rank(est, flows, o, n, strength, radius, k) -> Pairs:
-    """Apply the rules, score, keep the best ``k`` per offer."""
-    eo, en = flows.establishment[o], flows.establishment[n]
-    distance = haversine_km(est.lat[eo], est.lon[eo], est.lat[en], est.lon[en])
-    keep = (eo != en) & (distance <= radius)
+def _match_chunk(est, flows, flow_xyz, rows, targets, radius, k, tiebreak) -> Pairs:
+    """Candidates of every target class for a chunk of offers of one class, as an
+    (offers × candidates) matrix; rules, scores and the best ``k`` per row, all vectorised."""
+    chord = km_to_chord(radius - NUDGE_MARGIN_KM)
+    dists, needs, strengths = [], [], []
+    for (tree, members), strength in targets:
+        kq = min(len(members), int(CANDIDATE_FACTOR * k))
+        dist, idx = tree.query(flow_xyz[rows], k=kq, distance_upper_bound=chord, workers=-1)
+        dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
+        found = np.isfinite(dist)
+        needs.append(np.where(found, members[np.minimum(idx, len(members) - 1)], -1))
+        dists.append(dist)
+        strengths.append(np.full(kq, strength))
+    dist = np.hstack(dists)
+    need = np.hstack(needs)
+    strength = np.concatenate(strengths)[None, :]
+    valid = need >= 0
+    safe = np.where(valid, need, 0)
+    need_est = flows.establishment[safe]
+    valid &= need_est != flows.establishment[rows][:, None]
     # Hazardous waste only to receivers allowed to treat it.
-    keep &= ~flows.hazardous[o] | est.may_receive_hazardous[en]
+    hazardous = flows.hazardous[rows]
+    if hazardous.any():
+        valid &= ~hazardous[:, None] | est.may_receive_hazardous[need_est]
     # Heat: the source must be at least as hot as the need (when both are known).
-    t_o, t_n = flows.temperature[o], flows.temperature[n]
-    keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
-    o, n, strength, distance = o[keep], n[keep], strength[keep], distance[keep]
+    t_o = flows.temperature[rows]
+    if np.isfinite(t_o).any():
+        t_n = flows.temperature[safe]
+        valid &= ~(np.isfinite(t_o)[:, None] & np.isfinite(t_n) & (t_o[:, None] < t_n))
+    # For ranking, the chord is the distance (relative error below 1e-4 under 300 km); the exact
+    # great-circle distance is computed below for the pairs kept.
+    distance = np.where(valid, dist, 0.0)
+    distance *= EARTH_RADIUS_KM
+    score = score_pairs(
+        distance, radius, flows.quantity[rows][:, None], flows.quantity[safe], strength
+    )
+    key = score - tiebreak[safe]
+    np.copyto(key, -np.inf, where=~valid)
+    if key.shape[1] > k:
+        top = np.argpartition(-key, k - 1, axis=1)[:, :k]
+        key = np.take_along_axis(key, top, axis=1)
+    else:
+        top = np.broadcast_to(np.arange(key.shape[1]), key.shape)
+    order = np.argsort(-key, axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    keep = np.isfinite(np.take_along_axis(key, order, axis=1))
+    r, c = np.nonzero(keep)
+    col = top[r, c]
+    o, n = rows[r], need[r, col]
     q_o, q_n = flows.quantity[o], flows.quantity[n]
-    score = score_pairs(distance, radius, q_o, q_n, strength)
     with np.errstate(invalid="ignore", divide="ignore"):
         coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-    # A need has one class, so each (offer, need) pair was produced once.
-    best = top_k_per_group(flows.id[o], score, flows.id[n], k)
-    return Pairs(o[best], n[best], distance[best], coverage[best], strength[best], score[best])
+    return Pairs(o, n, chord_to_km(dist[r, col]), coverage, strength[0, col], score[r, col])
 
 
 def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) -> dict:

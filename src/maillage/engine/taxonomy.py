@@ -204,3 +204,139 @@ def compiled() -> CompiledTaxonomy:
         targets=tuple(tuple(t) for t in targets),
         profile={d: {k: tuple(v) for k, v in p.items()} for d, p in profile.items()},
     )
+
+
+# -- free text -------------------------------------------------------------------------------------
+# Written here rather than taken from a stemmer library: French resource vocabulary needs only
+# accent folding, elision and plural endings, and Snowball-style stemmers over-conflate short
+# technical words ("bois", "boue", "sable").
+_ELISION = ("l'", "d'", "qu'", "s'", "n'", "j'", "c'", "m'", "t'")
+_STOPWORDS = frozenset(
+    [
+        "de",
+        "des",
+        "du",
+        "la",
+        "le",
+        "les",
+        "un",
+        "une",
+        "et",
+        "en",
+        "au",
+        "aux",
+        "a",
+        "pour",
+        "par",
+        "sur",
+        "avec",
+        "sans",
+        "dans",
+        "ou",
+        "que",
+        "qui",
+        "son",
+        "sa",
+        "ses",
+        "nos",
+        "notre",
+        "votre",
+        "leur",
+        "leurs",
+        "ce",
+        "cet",
+        "cette",
+        "ces",
+        "est",
+        "sont",
+        "issu",
+        "issus",
+        "issue",
+        "issues",
+        "environ",
+        "tonne",
+        "tonnes",
+        "an",
+        "par",
+        "mois",
+        "semaine",
+        "jour",
+        "t",
+        "kg",
+    ]
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents, normalise apostrophes."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("aux"):
+        return word[:-3] + "al"
+    if len(word) > 3 and word.endswith(("s", "x")) and not word.endswith(("ss", "us")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    out = []
+    for raw in fold(text).replace("-", " ").replace("/", " ").split():
+        for prefix in _ELISION:
+            if raw.startswith(prefix):
+                raw = raw[len(prefix) :]
+        word = "".join(ch for ch in raw if ch.isalnum())
+        if word and word not in _STOPWORDS:
+            out.append(singular(word))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _keyword_index() -> dict[tuple[str, ...], tuple[str, ...]]:
+    """Keyword (as a token tuple) → classes that list it (label words count as keywords too)."""
+    index: dict[tuple[str, ...], set[str]] = {}
+    for rc in resource_classes().values():
+        for phrase in (*rc.keywords, rc.label):
+            key = tuple(tokens(phrase))
+            if key:
+                index.setdefault(key, set()).add(rc.code)
+    return {key: tuple(sorted(codes)) for key, codes in index.items()}
+
+
+def classify_text(
+    text: str, direction: str | None = None, limit: int = 3
+) -> list[tuple[str, float]]:
+    """Resource classes that a free-text description most likely refers to, with a score in (0, 1].
+
+    A multi-word keyword found as a phrase weighs more than a single word; a class whose category
+    fits the direction (waste is offered, raw materials are needed) is preferred.
+    """
+    words = tokens(text)
+    if not words:
+        return []
+    scores: dict[str, float] = {}
+    classes = resource_classes()
+    for key, codes in _keyword_index().items():
+        n = len(key)
+        hits = sum(1 for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == key)
+        if not hits:
+            continue
+        for code in codes:
+            # a full label match counts less than a keyword: labels contain generic words
+            scores[code] = scores.get(code, 0.0) + n * (
+                1.0 if key != tuple(tokens(classes[code].label)) else 0.8
+            )
+    if direction:
+        for code in scores:
+            category = classes[code].category
+            if direction == "offer" and category == "waste":
+                scores[code] *= 1.3
+            if direction == "need" and category == "waste":
+                scores[code] *= 0.6
+    best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    top = best[0][1] if best else 1.0
+    return [(code, round(score / top, 3)) for code, score in best]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
+from maillage.engine.taxonomy import classify_text
 from maillage.flows.models import Flow, Visit
 from maillage.reference.fields import waste_entry
 from maillage.reference.models import ResourceClass
@@ -50,9 +51,17 @@ def build_flow(
             ) from None
     elif waste is not None and waste.resource_class_id:
         klass = waste.resource_class
+    elif guess := classify_text(extra.get("description", ""), direction):
+        # Neither a class nor a code: the description decides (the advisor can correct it).
+        klass = ResourceClass.objects.get(pk=guess[0][0])
     else:
         raise ValidationError(
-            {"resource_class": _("Indiquez une classe de ressource ou un code déchet.")}
+            {
+                "resource_class": _(
+                    "Indiquez une classe de ressource, un code déchet ou une description "
+                    "reconnaissable (par exemple « palettes cassées »)."
+                )
+            }
         )
     flow = Flow(
         establishment=establishment,

@@ -1,0 +1,144 @@
+"""Engine benchmark: full detection (substitution top-20, mutualisation, prospects) at 10 k, 100 k
+and 1 M establishments; peak memory; one-flow query latency; the bare k-d tree kernel.
+
+    python bench/engine.py                 # all scales, one subprocess each (clean peak memory)
+    python bench/engine.py --scale 100000  # one scale, prints JSON
+
+Each scale runs in its own process so that ``ru_maxrss`` is that scale's peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from generator import generate  # noqa: E402
+
+from maillage.engine import mutualisation, prospects, substitution  # noqa: E402
+from maillage.engine.geo import km_to_chord  # noqa: E402
+from maillage.engine.taxonomy import compiled  # noqa: E402
+
+K = 20
+
+
+def bare_kernel(flows, flow_xyz, trees, tax) -> float:
+    """A plain cKDTree top-k query for every offer in each compatible class's tree: no rules,
+    no scoring: the floor of what any implementation must pay."""
+    offer_rows = np.flatnonzero(flows.is_offer)
+    classes = flows.resource_class[offer_rows]
+    start = time.perf_counter()
+    for source in np.unique(classes):
+        rows = offer_rows[classes == source]
+        bound = km_to_chord(tax.max_distance_km[source])
+        for target, _strength in tax.targets[source]:
+            if target in trees:
+                tree, members = trees[target]
+                tree.query(
+                    flow_xyz[rows], k=min(K, len(members)), distance_upper_bound=bound, workers=-1
+                )
+    return time.perf_counter() - start
+
+
+def run_scale(n: int, seed: int = 0) -> dict:
+    tax = compiled()
+    t = time.perf_counter()
+    est, flows = generate(n, seed)
+    generated = time.perf_counter() - t
+
+    timings = {}
+    start = time.perf_counter()
+    xyz = est.xyz()
+    index = substitution.Index.build(est, flows, tax, xyz=xyz)
+    timings["index"] = time.perf_counter() - start
+    t = time.perf_counter()
+    pairs = index.match(k=K)
+    timings["substitution"] = time.perf_counter() - t
+    t = time.perf_counter()
+    groups = mutualisation.groups(est, flows, tax)  # declared flows: see docs/benchmarks.md
+    timings["mutualisation"] = time.perf_counter() - t
+    t = time.perf_counter()
+    found = prospects.find(est, flows, tax, k=10, xyz=xyz)
+    timings["prospects"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - start
+    # Steady state (allocator warmed up), for the comparison with the bare kernel.
+    t = time.perf_counter()
+    index.match(k=K)
+    warm = time.perf_counter() - t
+    kernel = bare_kernel(flows, index.flow_xyz, index.trees, tax)
+
+    rng = np.random.default_rng(seed + 1)
+    offer_rows = np.flatnonzero(flows.is_offer)
+    sample = rng.choice(offer_rows, size=min(500, len(offer_rows)), replace=False)
+    latencies = []
+    for row in sample:
+        t = time.perf_counter()
+        index.match(np.array([row]), k=K)
+        latencies.append((time.perf_counter() - t) * 1000)
+    return {
+        "establishments": len(est),
+        "flows": len(flows),
+        "declared_flows": int(flows.declared.sum()),
+        "generation_s": round(generated, 2),
+        "timings_s": {key: round(v, 2) for key, v in timings.items()},
+        "bare_kernel_s": round(kernel, 2),
+        "substitution_warm_s": round(warm, 2),
+        "substitution_over_kernel": round(warm / kernel, 2),
+        "pairs": len(pairs),
+        "groups": len(groups),
+        "prospects": len(found.flow),
+        "one_flow_ms_p50": round(float(np.percentile(latencies, 50)), 2),
+        "one_flow_ms_p95": round(float(np.percentile(latencies, 95)), 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, help="one scale, JSON output")
+    parser.add_argument("--scales", default="10000,100000,1000000")
+    args = parser.parse_args()
+    if args.scale:
+        print(json.dumps(run_scale(args.scale)))
+        return
+    print(
+        f"# engine benchmark — {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    print(
+        "| establishments | flows | index | substitution | mutualisation | prospects | total (s) "
+        "| subst. warm / bare kernel (s) | ratio | one flow p50 / p95 (ms) | peak RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for scale in (int(s) for s in args.scales.split(",")):
+        out = subprocess.run(
+            [sys.executable, __file__, "--scale", str(scale)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        r = json.loads(out)
+        t = r["timings_s"]
+        print(
+            f"| {r['establishments']:,} | {r['flows']:,} | {t['index']} | {t['substitution']} "
+            f"| {t['mutualisation']} | {t['prospects']} | **{t['total']}** | "
+            f"{r['substitution_warm_s']} / {r['bare_kernel_s']} | {r['substitution_over_kernel']} | "
+            f"{r['one_flow_ms_p50']} / {r['one_flow_ms_p95']} | {r['peak_rss_mb']:,} |",
+            flush=True,
+        )
+        print(f"<!-- {json.dumps(r)} -->", flush=True)
+
+
+if __name__ == "__main__":
+    main()
