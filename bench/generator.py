@@ -14,26 +14,32 @@ from maillage.engine.taxonomy import compiled
 from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
 from maillage.reference.sources import geography
 
-_COMMUNES: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+_COMMUNES: list[dict] | None = None
+ILE_DE_FRANCE = ("75", "77", "78", "91", "92", "93", "94", "95")
 
 
-def communes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def communes(departements: tuple[str, ...] | None = None):
+    """Latitude, longitude and population of the communes (of some départements only)."""
     global _COMMUNES
     if _COMMUNES is None:
-        rows = [c for c in geography()["communes"] if c["latitude"] is not None]
-        _COMMUNES = (
-            np.array([c["latitude"] for c in rows]),
-            np.array([c["longitude"] for c in rows]),
-            np.array([max(c["population"] or 0, 20) for c in rows], dtype=np.float64),
-        )
-    return _COMMUNES
+        _COMMUNES = [c for c in geography()["communes"] if c["latitude"] is not None]
+    rows = [c for c in _COMMUNES if departements is None or c["departement_id"] in departements]
+    return (
+        np.array([c["latitude"] for c in rows]),
+        np.array([c["longitude"] for c in rows]),
+        np.array([max(c["population"] or 0, 20) for c in rows], dtype=np.float64),
+    )
 
 
 def generate(
-    n: int, seed: int = 0, declared_share: float = 0.08, inferred_rate: float = 0.75
+    n: int,
+    seed: int = 0,
+    declared_share: float = 0.08,
+    inferred_rate: float = 0.75,
+    departements: tuple[str, ...] | None = None,
 ) -> tuple[Establishments, Flows]:
     rng = np.random.default_rng(seed)
-    lat0, lon0, pop = communes()
+    lat0, lon0, pop = communes(departements)
     pick = rng.choice(len(pop), size=n, p=pop / pop.sum())
     # ~1 km scatter (more in big communes), in degrees
     spread = 0.006 + 0.004 * np.log10(pop[pick]) / 6

@@ -65,7 +65,7 @@ class Establishments:
 @dataclass(frozen=True)
 class Flows:
     id: np.ndarray  # int64
-    establishment: np.ndarray  # int64 position in Establishments
+    establishment: np.ndarray  # int32 position in Establishments
     resource_class: np.ndarray  # int32 position in CompiledTaxonomy.codes
     is_offer: np.ndarray  # bool: offer (output) or need (input)
     quantity: np.ndarray  # float64 yearly quantity in the class's canonical unit, NaN if unknown
@@ -92,7 +92,7 @@ class Flows:
         nan = np.full(n, np.nan)
         return cls(
             id=np.asarray(id, dtype=np.int64),
-            establishment=np.asarray(establishment, dtype=np.int64),
+            establishment=np.asarray(establishment, dtype=np.int32),
             resource_class=np.asarray(resource_class, dtype=np.int32),
             is_offer=np.asarray(is_offer, dtype=bool),
             quantity=nan.copy() if quantity is None else np.asarray(quantity, dtype=np.float64),

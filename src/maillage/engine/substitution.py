@@ -18,14 +18,15 @@ from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
 from maillage.engine.taxonomy import CompiledTaxonomy
 
-WEIGHT_DISTANCE = 0.5
-WEIGHT_QUANTITY = 0.5
+WEIGHT_DISTANCE = 0.4
+WEIGHT_QUANTITY = 0.6
 UNKNOWN_QUANTITY_TERM = 0.5
+INFERRED_NEED_FACTOR = 0.6
 # Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
 # nearest of every compatible class are re-ranked by score and the best k overall are kept.
 CANDIDATE_FACTOR = 1.0
 # Offers are processed in chunks so that memory stays bounded at national scale.
-CHUNK = 50_000
+CHUNK = 20_000
 
 
 @dataclass(frozen=True)
@@ -44,26 +45,36 @@ class Pairs:
 
 
 def _empty() -> Pairs:
-    e = np.empty(0)
-    return Pairs(e.astype(np.int64), e.astype(np.int64), e, e, e, e)
+    i, f = np.empty(0, np.int32), np.empty(0, np.float32)
+    return Pairs(i, i, f, f, f, f)
 
 
-def score_pairs(distance_km, radius_km, q_offer, q_need, strength):
-    """Score in [0, 1]: closer, better balanced quantities and a same-class match score higher.
-    Works element-wise on arrays of any (broadcastable) shape; written with in-place operations
-    because it runs on every candidate pair."""
+def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength):
+    """Score in [0, 1]: closer, larger exchanges and a same-class match score higher.
+
+    Quantities come as ``log1p(quantity)`` (NaN when unknown). The quantity term is the share of
+    the offer the need can absorb, on a log scale: a need taking 2,000 t of a 20,000 t offer is
+    worth much more than one taking 100 t, and a need larger than the offer takes all of it.
+    Works element-wise on broadcastable arrays, in place, because it runs on every candidate.
+    """
+    # log1p is increasing, so log1p(min(a, b)) == min(log1p(a), log1p(b)): no logarithm here.
     with np.errstate(invalid="ignore", divide="ignore"):
-        balance = np.minimum(q_offer, q_need)
-        balance /= np.maximum(q_offer, q_need)
-    # NaN: a quantity is unknown (or both are zero)
-    np.copyto(balance, UNKNOWN_QUANTITY_TERM, where=np.isnan(balance))
-    balance *= WEIGHT_QUANTITY
-    distance_term = np.asarray(distance_km, dtype=np.float64) * (-WEIGHT_DISTANCE / radius_km)
+        absorbed = np.minimum(log_q_offer, log_q_need)
+        absorbed /= log_q_offer
+    # NaN: a quantity is unknown (or the offer is zero)
+    np.copyto(absorbed, UNKNOWN_QUANTITY_TERM, where=np.isnan(absorbed))
+    np.clip(absorbed, 0.0, 1.0, out=absorbed)
+    absorbed *= WEIGHT_QUANTITY
+    # Quadratic decay: within the class's useful distance, a few km more matter little near the
+    # source and more towards the limit.
+    distance_term = np.asarray(distance_km, dtype=np.float64) / radius_km
+    np.square(distance_term, out=distance_term)
+    distance_term *= -WEIGHT_DISTANCE
     distance_term += WEIGHT_DISTANCE
     np.maximum(distance_term, 0.0, out=distance_term)
-    balance += distance_term
-    balance *= strength
-    return np.clip(balance, 0.0, 1.0, out=balance)
+    absorbed += distance_term
+    absorbed *= strength
+    return np.clip(absorbed, 0.0, 1.0, out=absorbed)
 
 
 def top_k_per_group(group: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, k: int):
@@ -87,7 +98,10 @@ class Index:
     tax: CompiledTaxonomy
     flow_xyz: np.ndarray
     trees: dict
+    hazardous_trees: dict
     tiebreak: np.ndarray
+    log_quantity: np.ndarray
+    evidence: np.ndarray
 
     @classmethod
     def build(
@@ -95,11 +109,21 @@ class Index:
     ) -> Index:
         xyz = est.xyz() if xyz is None else xyz
         flow_xyz = xyz[flows.establishment]
-        trees = build_need_trees(flows, flow_xyz, np.flatnonzero(~flows.is_offer))
+        need_rows = np.flatnonzero(~flows.is_offer)
+        trees = build_need_trees(flows, flow_xyz, need_rows)
+        # Hazardous offers search only the needs of establishments allowed to receive them.
+        authorised = need_rows[est.may_receive_hazardous[flows.establishment[need_rows]]]
+        hazardous_trees = build_need_trees(flows, flow_xyz, authorised)
         # Ties between equal scores are broken by the need's id, never by row order.
         top = float(flows.id.max()) + 1.0 if len(flows) else 1.0
         tiebreak = flows.id.astype(np.float64) / top * 1e-9
-        return cls(est, flows, tax, flow_xyz, trees, tiebreak)
+        with np.errstate(invalid="ignore"):
+            log_quantity = np.log1p(flows.quantity)
+        # A need an advisor recorded is evidence; one inferred from the sector profile a guess.
+        evidence = np.where(flows.declared, 1.0, INFERRED_NEED_FACTOR)
+        return cls(
+            est, flows, tax, flow_xyz, trees, hazardous_trees, tiebreak, log_quantity, evidence
+        )
 
     def match(self, offers: np.ndarray | None = None, k: int = 20, chunk: int = CHUNK) -> Pairs:
         """Top-``k`` needs for each offer (all offers, or the given row positions)."""
@@ -108,18 +132,20 @@ class Index:
         if not self.trees or len(offer_rows) == 0:
             return _empty()
         parts: list[Pairs] = []
-        offer_classes = flows.resource_class[offer_rows]
-        for source in np.unique(offer_classes):
-            rows_of_class = offer_rows[offer_classes == source]
+        keys = np.column_stack((flows.resource_class[offer_rows], flows.hazardous[offer_rows]))
+        for source, hazardous in np.unique(keys, axis=0):
+            rows_of_class = offer_rows[
+                (flows.resource_class[offer_rows] == source)
+                & (flows.hazardous[offer_rows] == hazardous)
+            ]
             radius = float(tax.max_distance_km[source])
-            targets = [(self.trees[t], s) for t, s in tax.targets[source] if t in self.trees]
+            trees = self.hazardous_trees if hazardous else self.trees
+            targets = [(trees[t], s) for t, s in tax.targets[source] if t in trees]
             if not targets:
                 continue
             for start in range(0, len(rows_of_class), chunk):
                 rows = rows_of_class[start : start + chunk]
-                part = _match_chunk(
-                    self.est, flows, self.flow_xyz, rows, targets, radius, k, self.tiebreak
-                )
+                part = _match_chunk(self, rows, targets, radius, k)
                 if len(part):
                     parts.append(part)
         if not parts:
@@ -140,27 +166,29 @@ def match(
     return Index.build(est, flows, tax).match(offers, k=k, chunk=chunk)
 
 
-def _match_chunk(est, flows, flow_xyz, rows, targets, radius, k, tiebreak) -> Pairs:
+def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     """Candidates of every target class for a chunk of offers of one class, as an
     (offers × candidates) matrix; rules, scores and the best ``k`` per row, all vectorised."""
+    est, flows = index.est, index.flows
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
+    points = index.flow_xyz[rows]
     dists, needs, strengths = [], [], []
     for (tree, members), strength in targets:
         kq = min(len(members), int(CANDIDATE_FACTOR * k))
-        dist, idx = tree.query(flow_xyz[rows], k=kq, distance_upper_bound=chord, workers=-1)
+        dist, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
         dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
-        found = np.isfinite(dist)
-        needs.append(np.where(found, members[np.minimum(idx, len(members) - 1)], -1))
+        needs.append(np.where(np.isfinite(dist), members[np.minimum(idx, len(members) - 1)], -1))
         dists.append(dist)
         strengths.append(np.full(kq, strength))
-    dist = np.hstack(dists)
+    dist = np.hstack(dists)  # inf where no candidate: its score term drops to 0, and it is masked
     need = np.hstack(needs)
     strength = np.concatenate(strengths)[None, :]
     valid = need >= 0
     safe = np.where(valid, need, 0)
     need_est = flows.establishment[safe]
     valid &= need_est != flows.establishment[rows][:, None]
-    # Hazardous waste only to receivers allowed to treat it.
+    # Hazardous waste only to receivers allowed to treat it (their needs are searched separately,
+    # see Index.build; this keeps the rule whatever trees a caller passes).
     hazardous = flows.hazardous[rows]
     if hazardous.any():
         valid &= ~hazardous[:, None] | est.may_receive_hazardous[need_est]
@@ -169,14 +197,14 @@ def _match_chunk(est, flows, flow_xyz, rows, targets, radius, k, tiebreak) -> Pa
     if np.isfinite(t_o).any():
         t_n = flows.temperature[safe]
         valid &= ~(np.isfinite(t_o)[:, None] & np.isfinite(t_n) & (t_o[:, None] < t_n))
-    # For ranking, the chord is the distance (relative error below 1e-4 under 300 km); the exact
-    # great-circle distance is computed below for the pairs kept.
-    distance = np.where(valid, dist, 0.0)
-    distance *= EARTH_RADIUS_KM
+    # The chord is the distance (relative error below 1e-4 under 300 km, points nudged < 1 m).
+    distance = dist * EARTH_RADIUS_KM
+    weight = index.evidence[safe]
+    weight *= strength
     score = score_pairs(
-        distance, radius, flows.quantity[rows][:, None], flows.quantity[safe], strength
+        distance, radius, index.log_quantity[rows][:, None], index.log_quantity[safe], weight
     )
-    key = score - tiebreak[safe]
+    key = score - index.tiebreak[safe]
     np.copyto(key, -np.inf, where=~valid)
     if key.shape[1] > k:
         top = np.argpartition(-key, k - 1, axis=1)[:, :k]
@@ -192,7 +220,16 @@ def _match_chunk(est, flows, flow_xyz, rows, targets, radius, k, tiebreak) -> Pa
     q_o, q_n = flows.quantity[o], flows.quantity[n]
     with np.errstate(invalid="ignore", divide="ignore"):
         coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-    return Pairs(o, n, chord_to_km(dist[r, col]), coverage, strength[0, col], score[r, col])
+    # Compact output: row positions fit in 32 bits, and 7 significant digits are plenty for km,
+    # shares and scores (this is what keeps 36 M pairs at national scale within memory).
+    return Pairs(
+        o.astype(np.int32),
+        n.astype(np.int32),
+        chord_to_km(dist[r, col]).astype(np.float32),
+        coverage.astype(np.float32),
+        weight[r, col].astype(np.float32),
+        score[r, col].astype(np.float32),
+    )
 
 
 def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) -> dict:
@@ -200,6 +237,6 @@ def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) 
     trees = {}
     classes = flows.resource_class[need_rows]
     for c in np.unique(classes):
-        members = need_rows[classes == c]
+        members = need_rows[classes == c].astype(np.int32)
         trees[int(c)] = (cKDTree(flow_xyz[members]), members)
     return trees

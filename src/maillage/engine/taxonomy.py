@@ -267,6 +267,32 @@ _STOPWORDS = frozenset(
 )
 
 
+# Words that say an offered thing is a waste ("vieilles caisses", "palettes cassées"), or on the
+# contrary a by-product sold as such ("sous-produit", "coproduit").
+_WASTE_MARKERS = frozenset(
+    [
+        "usage",
+        "usagee",
+        "vieux",
+        "vieille",
+        "casse",
+        "cassee",
+        "rebut",
+        "dechet",
+        "chute",
+        "residu",
+        "reste",
+        "perime",
+        "perimee",
+        "endommage",
+        "endommagee",
+        "souille",
+        "souillee",
+    ]
+)
+_BYPRODUCT_MARKERS = frozenset(["coproduit"])
+
+
 def fold(text: str) -> str:
     """Lowercase, strip accents, normalise apostrophes."""
     import unicodedata
@@ -322,21 +348,41 @@ def classify_text(
     classes = resource_classes()
     for key, codes in _keyword_index().items():
         n = len(key)
-        hits = sum(1 for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == key)
-        if not hits:
+        starts = [i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == key]
+        if not starts:
             continue
+        # French puts the head noun first ("vapeur de l'usine de zinc"): a match there weighs more.
+        weight = n * (2.0 if starts[0] == 0 else 1.0)
         for code in codes:
             # a full label match counts less than a keyword: labels contain generic words
-            scores[code] = scores.get(code, 0.0) + n * (
-                1.0 if key != tuple(tokens(classes[code].label)) else 0.8
-            )
-    if direction:
-        for code in scores:
-            category = classes[code].category
-            if direction == "offer" and category == "waste":
-                scores[code] *= 1.3
-            if direction == "need" and category == "waste":
-                scores[code] *= 0.6
+            label = key == tuple(tokens(classes[code].label))
+            scores[code] = scores.get(code, 0.0) + weight * (0.8 if label else 1.0)
+    marked_waste = any(w in _WASTE_MARKERS for w in words)
+    byproduct = any(w in _BYPRODUCT_MARKERS for w in words) or any(
+        a == "sous" and b == "produit" for a, b in zip(words, words[1:], strict=False)
+    )
+    for code in scores:
+        rc = classes[code]
+        if direction == "offer" and rc.category == "waste" and not byproduct:
+            scores[code] *= 2.5 if marked_waste else 1.3
+        if direction == "need" and rc.category == "waste":
+            scores[code] *= 0.6
+        # Text alone is weak evidence of hazard (that is what a waste code is for).
+        if rc.hazardous:
+            scores[code] *= 0.8
     best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
     top = best[0][1] if best else 1.0
     return [(code, round(score / top, 3)) for code, score in best]
+
+
+HIGH_TEMPERATURE_C = 90.0
+
+
+def refine_class(code: str, direction: str, temperature_c: float | None = None) -> str:
+    """Adjust a class guessed for a flow: heat offered by a site is waste heat, low or high
+    temperature according to the flow's temperature."""
+    if direction == "offer" and code in ("heat", "waste_heat_low", "waste_heat_high"):
+        if temperature_c is not None and temperature_c == temperature_c:  # not NaN
+            return "waste_heat_high" if temperature_c >= HIGH_TEMPERATURE_C else "waste_heat_low"
+        return "waste_heat_low" if code == "heat" else code
+    return code
