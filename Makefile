@@ -31,6 +31,9 @@ demo: $(STAMP)
 	$(PY) manage.py load_demo --seed 1
 	$(PY) manage.py detect_synergies
 	$(PY) manage.py demo_logins
+	@echo "Processus de calcul (détections lancées depuis le web) : journal dans var/worker.log"
+	$(PY) manage.py db_worker > var/worker.log 2>&1 & \
+	trap 'kill $$!' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 serve: $(STAMP)
@@ -47,8 +50,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Benchmarks are not tests: they print figures for docs/benchmarks.md.
 bench: $(STAMP)
-	@ls bench/*.py >/dev/null 2>&1 && for f in bench/*.py; do $(PY) $$f || exit 1; done || echo "no benchmark yet"
+	$(PY) bench/engine.py
+	$(PY) bench/quality.py
+	$(PY) bench/postgis.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

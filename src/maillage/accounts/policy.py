@@ -191,3 +191,18 @@ def can_manage_suggestion(user, suggestion) -> bool:
         suggestion.chamber_id,
         suggestion.partner_chamber_id,
     )
+
+
+def can_run_detection(user) -> bool:
+    """Chamber staff start detection runs for their own chamber."""
+    return _is_chamber_staff(user)
+
+
+def visible_detection_runs(user) -> QuerySet:
+    from maillage.synergies.models import DetectionRun
+
+    if user.is_authenticated and user.is_superuser:
+        return DetectionRun.objects.all()
+    if _is_chamber_staff(user):
+        return DetectionRun.objects.filter(chamber_id=user.chamber_id)
+    return DetectionRun.objects.none()

@@ -11,5 +11,6 @@ admin.site.index_title = _("Back-office")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("comptes/", include("django.contrib.auth.urls")),
+    path("synergies/", include("maillage.synergies.urls")),
     path("", include("maillage.web.urls")),
 ]

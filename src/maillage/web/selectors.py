@@ -44,7 +44,20 @@ def chamber_overview(user) -> dict:
     establishments = policy.visible_establishments(user)
     flows = policy.visible_flows(user).filter(is_archived=False)
     by_category = dict(flows.values_list("category").annotate(n=Count("pk")).order_by("category"))
+    from maillage.synergies.models import Suggestion
+
+    suggestions = dict(
+        policy.visible_suggestions(user)
+        .filter(is_current=True)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
     return {
+        "suggestion_counts": [
+            (label, suggestions.get(kind, 0)) for kind, label in Suggestion.Kind.choices
+        ],
+        "last_run": policy.visible_detection_runs(user).first(),
         "n_establishments": establishments.filter(is_active=True).count(),
         "n_communes": TerritoryCommune.objects.filter(chamber_id=user.chamber_id).count(),
         "n_visits": policy.visible_visits(user).count(),
