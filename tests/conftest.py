@@ -105,3 +105,11 @@ def territory(make_chamber, make_establishment, make_user):
         "company77": make_user("co77", User.Role.COMPANY, establishments=[e77]),
         "company78": make_user("co78", User.Role.COMPANY, establishments=[e78]),
     }
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Live-server tests run in a flushed database: put the reference data back (idempotent)."""
+    from maillage.reference import services
+
+    services.load_all()

@@ -53,11 +53,3 @@ def page(browser, request):
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
-
-
-@pytest.fixture
-def reference_data(transactional_db):
-    """Live-server tests run in a flushed database: put the reference data back (idempotent)."""
-    from maillage.reference import services
-
-    services.load_all()

@@ -213,6 +213,53 @@ DEFAULT_QUANTITY = {
 UNIT_SYMBOL = {"t": "t", "MWh": "MWh", "m3": "m3", "unit": "unit", "h": "h", "m2": "m2"}
 
 
+# The List of Waste chapter where an activity's own process wastes are listed; other wastes of an
+# establishment are packaging (15) or municipal-like (20), then chapters 16/17.
+CHAPTER_OF_DIVISION = {
+    "01": "02",
+    "02": "02",
+    "03": "02",
+    "10": "02",
+    "11": "02",
+    "16": "03",
+    "17": "03",
+    "31": "03",
+    "13": "04",
+    "14": "04",
+    "15": "04",
+    "19": "05",
+    "20": "07",
+    "21": "07",
+    "22": "07",
+    "23": "10",
+    "24": "10",
+    "35": "10",
+    "25": "12",
+    "28": "12",
+    "29": "12",
+    "30": "12",
+    "41": "17",
+    "42": "17",
+    "43": "17",
+    "86": "18",
+    "75": "18",
+    "37": "19",
+    "38": "19",
+    "39": "19",
+}
+GENERIC_CHAPTERS = ("15", "20", "16", "17")
+
+
+def plausible_codes(codes: list[str], division: str) -> list[str]:
+    """The waste codes of a class that an establishment of this activity would declare."""
+    own = CHAPTER_OF_DIVISION.get(division)
+    for chapters in ((own,) if own else (), GENERIC_CHAPTERS[:2], GENERIC_CHAPTERS[2:]):
+        chosen = [c for c in codes if c[:2] in chapters]
+        if chosen:
+            return chosen
+    return codes
+
+
 @dataclass
 class DemoSummary:
     created: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -518,7 +565,7 @@ class DemoBuilder:
                     (klass.code, not klass.hazardous), []
                 )
                 if codes:
-                    data["waste_code_id"] = rng.choice(codes)
+                    data["waste_code_id"] = rng.choice(plausible_codes(codes, e.naf_id[:2]))
             if "heat" in klass.code or "steam" in klass.code:
                 data["temperature_c"] = float(
                     rng.randrange(45, 95) if entry.direction == "offer" else rng.randrange(30, 70)

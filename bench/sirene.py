@@ -1,0 +1,175 @@
+"""SIRENE import benchmark: a generated StockEtablissement file with the real 53-column header
+(1,000,000 rows by default: all of France, 85 % active, 80 % with Lambert-93 coordinates), imported
+into a fresh SQLite database and into PostgreSQL; rows per second and peak memory.
+
+    python bench/sirene.py [--rows 1000000] [--skip-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+HEADER = ["siren", "nic", "siret", "statutDiffusionEtablissement", "dateCreationEtablissement", "trancheEffectifsEtablissement", "anneeEffectifsEtablissement", "activitePrincipaleRegistreMetiersEtablissement", "dateDernierTraitementEtablissement", "etablissementSiege", "nombrePeriodesEtablissement", "complementAdresseEtablissement", "numeroVoieEtablissement", "indiceRepetitionEtablissement", "dernierNumeroVoieEtablissement", "indiceRepetitionDernierNumeroVoieEtablissement", "typeVoieEtablissement", "libelleVoieEtablissement", "codePostalEtablissement", "libelleCommuneEtablissement", "libelleCommuneEtrangerEtablissement", "distributionSpecialeEtablissement", "codeCommuneEtablissement", "codeCedexEtablissement", "libelleCedexEtablissement", "codePaysEtrangerEtablissement", "libellePaysEtrangerEtablissement", "identifiantAdresseEtablissement", "coordonneeLambertAbscisseEtablissement", "coordonneeLambertOrdonneeEtablissement", "complementAdresse2Etablissement", "numeroVoie2Etablissement", "indiceRepetition2Etablissement", "typeVoie2Etablissement", "libelleVoie2Etablissement", "codePostal2Etablissement", "libelleCommune2Etablissement", "libelleCommuneEtranger2Etablissement", "distributionSpeciale2Etablissement", "codeCommune2Etablissement", "codeCedex2Etablissement", "libelleCedex2Etablissement", "codePaysEtranger2Etablissement", "libellePaysEtranger2Etablissement", "dateDebut", "etatAdministratifEtablissement", "enseigne1Etablissement", "enseigne2Etablissement", "enseigne3Etablissement", "denominationUsuelleEtablissement", "activitePrincipaleEtablissement", "nomenclatureActivitePrincipaleEtablissement", "caractereEmployeurEtablissement"]
+
+
+def generate(path: Path, rows: int, seed: int = 0) -> None:
+    import importlib.util
+    import json as _json
+
+    from pyproj import Transformer
+    from stdnum import luhn
+
+    from maillage.reference.sources import geography
+
+    rng = random.Random(seed)
+    communes = [
+        c
+        for c in geography()["communes"]
+        if c["latitude"] is not None and not c["code"].startswith("97")
+    ]
+    weights = [max(c["population"] or 0, 20) for c in communes]
+    spec = importlib.util.find_spec("naf")
+    naf = sorted(_json.loads((Path(list(spec.submodule_search_locations)[0]) / "db").read_text()))
+    to_lambert = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+    index = {name: i for i, name in enumerate(HEADER)}
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(HEADER)
+        picks = rng.choices(communes, weights=weights, k=rows)
+        for n, commune in enumerate(picks):
+            base = f"{n:08d}"
+            siren = base + luhn.calc_check_digit(base)
+            head = siren + "0001"
+            values = [""] * len(HEADER)
+            lat = commune["latitude"] + rng.gauss(0, 0.01)
+            lon = commune["longitude"] + rng.gauss(0, 0.014)
+            active = rng.random() < 0.85
+            values[index["siren"]], values[index["nic"]] = siren, "00010"[:5]
+            values[index["siret"]] = head + luhn.calc_check_digit(head)
+            values[index["statutDiffusionEtablissement"]] = "O"
+            values[index["trancheEffectifsEtablissement"]] = rng.choice(
+                ["NN", "00", "01", "02", "03", "11", "12", "21", ""]
+            )
+            values[index["numeroVoieEtablissement"]] = str(rng.randint(1, 200))
+            values[index["typeVoieEtablissement"]] = "RUE"
+            values[index["libelleVoieEtablissement"]] = "DE LA REPUBLIQUE"
+            values[index["codePostalEtablissement"]] = (commune["postal_codes"] or "")[:5]
+            values[index["libelleCommuneEtablissement"]] = commune["name"].upper()
+            values[index["codeCommuneEtablissement"]] = commune["code"]
+            if rng.random() < 0.8:
+                x, y = to_lambert.transform(lon, lat)
+                values[index["coordonneeLambertAbscisseEtablissement"]] = f"{x:.1f}"
+                values[index["coordonneeLambertOrdonneeEtablissement"]] = f"{y:.1f}"
+            values[index["dateDebut"]] = "2019-03-01"
+            values[index["etatAdministratifEtablissement"]] = "A" if active else "F"
+            values[index["enseigne1Etablissement"]] = f"ETABLISSEMENT {n}"
+            values[index["activitePrincipaleEtablissement"]] = rng.choice(naf)
+            values[index["nomenclatureActivitePrincipaleEtablissement"]] = "NAFRev2"
+            values[index["caractereEmployeurEtablissement"]] = "O"
+            w.writerow(values)
+
+
+def run_import(path: str) -> None:
+    """Child process: import, print JSON with timings and peak memory."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.config.settings")
+    django.setup()
+    from maillage.ingest.sirene import import_file
+
+    t = time.perf_counter()
+    report = import_file(path)
+    elapsed = time.perf_counter() - t
+    print(
+        json.dumps(
+            {
+                "seconds": round(elapsed, 1),
+                "rows_per_s": round(report.read / elapsed),
+                "read": report.read,
+                "created": report.created,
+                "skipped": report.skipped,
+                "rejected": len(report.rejected),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            }
+        )
+    )
+
+
+def prepare(env: dict) -> None:
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+    subprocess.run([*manage, "load_reference"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def measure(path: Path, env: dict) -> dict:
+    prepare(env)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    first = json.loads(out.strip().splitlines()[-1])
+    again = subprocess.run(
+        [sys.executable, __file__, "--child", str(path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    second = json.loads(again.strip().splitlines()[-1])
+    return {"first_import": first, "re_import": second}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        run_import(args.child)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "StockEtablissement_utf8.csv"
+        t = time.perf_counter()
+        generate(path, args.rows)
+        print(
+            f"generated {args.rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - t:.0f} s",
+            flush=True,
+        )
+        base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MAILLAGE_VAR_DIR": tmp}
+        sqlite = {**base, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
+        print("SQLite:", json.dumps(measure(path, sqlite)), flush=True)
+        if not args.skip_postgres:
+            import psycopg
+
+            admin = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute("DROP DATABASE IF EXISTS maillage_bench_sirene")
+                conn.execute("CREATE DATABASE maillage_bench_sirene")
+            try:
+                pg = {**base, "DATABASE_URL": admin.rsplit("/", 1)[0] + "/maillage_bench_sirene"}
+                print("PostgreSQL:", json.dumps(measure(path, pg)), flush=True)
+            finally:
+                with psycopg.connect(admin, autocommit=True) as conn:
+                    conn.execute("DROP DATABASE IF EXISTS maillage_bench_sirene")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,387 @@
+"""Import of the INSEE SIRENE establishment stock file (``StockEtablissement``), plain or zipped,
+including its geolocated variants (Lambert-93 columns, or the older longitude/latitude columns).
+
+Streaming: the file is read line by line and written in batches, so memory stays constant
+whatever the file size. Each batch is its own transaction: a killed import leaves whole batches
+only, and running it again completes the job (rows are upserted by SIRET, never duplicated).
+Rows are checked one by one; a rejected row is reported with its line number and reason, in French.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+from pyproj import Transformer
+from stdnum.fr import siret as siret_check
+
+from maillage.directory.models import Establishment
+from maillage.engine.geo import haversine_km
+from maillage.engine.headcount import HEADCOUNT_BANDS
+from maillage.reference.models import Commune, NafCode
+
+# Columns read (by header name: the file's column order changes between vintages).
+SIRET = "siret"
+STATE = "etatAdministratifEtablissement"
+COMMUNE = "codeCommuneEtablissement"
+NAF = "activitePrincipaleEtablissement"
+NAF_NOMENCLATURE = "nomenclatureActivitePrincipaleEtablissement"
+REQUIRED = [SIRET, STATE, COMMUNE, NAF, NAF_NOMENCLATURE]
+
+# Projected coordinates of the stock file: Lambert-93 in metropolitan France, local systems overseas.
+CRS_BY_DEPARTEMENT = {
+    "971": 5490,
+    "972": 5490,
+    "977": 5490,
+    "978": 5490,
+    "973": 2972,
+    "974": 2975,
+    "975": 4467,
+    "976": 4471,
+}
+LAMBERT_93 = 2154
+# A geocoded point farther than this from its commune's point is treated as wrong.
+MAX_KM_FROM_COMMUNE = 50.0
+
+FIELDS = [
+    "name",
+    "naf_id",
+    "headcount_band",
+    "address",
+    "commune_id",
+    "latitude",
+    "longitude",
+    "is_active",
+    "closed_on",
+]
+
+
+@dataclass
+class Report:
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    closed: int = 0
+    skipped: int = 0  # filtered out: other département, closed and unknown
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.read} lignes lues, {self.created} créés, {self.updated} mis à jour, "
+            f"{self.unchanged} inchangés, {self.closed} fermés, {self.skipped} ignorés (filtres), "
+            f"{len(self.rejected)} rejetés, {len(self.warnings)} avertissements"
+        )
+
+
+@lru_cache(maxsize=16)
+def transformer(epsg: int) -> Transformer:
+    return Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
+
+
+def departement_of(commune: str) -> str:
+    return commune[:3] if commune.startswith("97") else commune[:2]
+
+
+def open_lines(path: Path) -> Iterator[bytes]:
+    """Raw lines of the CSV, from a plain file or the first .csv of a zip archive."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+            if not names:
+                raise ValueError("L'archive ne contient aucun fichier CSV.")
+            with archive.open(names[0]) as fh:
+                yield from fh
+    else:
+        with open(path, "rb") as fh:
+            yield from fh
+
+
+def decoded(lines: Iterator[bytes], report: Report) -> Iterator[tuple[int, str]]:
+    """(line number, text) for lines in UTF-8; other lines are rejected (INSEE publishes UTF-8)."""
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            report.rejected.append((number, "encodage invalide : le fichier SIRENE est en UTF-8"))
+            continue
+        yield number, text.lstrip("\ufeff") if number == 1 else text
+
+
+class SireneImporter:
+    def __init__(
+        self,
+        departements: list[str] | None = None,
+        include_closed: bool = False,
+        batch_size: int = 5000,
+        progress: Callable[[int], None] | None = None,
+    ):
+        self.departements = set(departements or [])
+        self.include_closed = include_closed
+        self.batch_size = batch_size
+        self.progress = progress or (lambda n: None)
+        self.report = Report()
+        self.naf_codes = set(
+            NafCode.objects.filter(level=NafCode.Level.SUBCLASS).values_list("code", flat=True)
+        )
+        self.communes = {
+            code: (lat, lon)
+            for code, lat, lon in Commune.objects.values_list("code", "latitude", "longitude")
+        }
+
+    def run(self, path: Path) -> Report:
+        report = self.report
+        lines = decoded(open_lines(Path(path)), report)
+        try:
+            first_number, header_line = next(lines)
+        except StopIteration:
+            raise ValueError("Fichier vide.") from None
+        header = next(csv.reader([header_line]))
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise ValueError(
+                "Ce n'est pas un fichier StockEtablissement : colonnes manquantes "
+                + ", ".join(missing)
+            )
+        index = {name: i for i, name in enumerate(header)}
+        current = [first_number]
+
+        def texts() -> Iterator[str]:
+            for number, text in lines:
+                current[0] = number
+                yield text
+
+        # One reader for the whole stream (a reader per line costs more than the parsing).
+        reader = csv.reader(texts())
+        batch: list[tuple[int, dict]] = []
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                report.read += 1
+                report.rejected.append((current[0], "ligne CSV illisible"))
+                continue
+            number = current[0]
+            report.read += 1
+            if len(values) != len(header):
+                report.rejected.append(
+                    (number, f"ligne incomplète : {len(values)} colonnes au lieu de {len(header)}")
+                )
+                continue
+            row = self.parse(number, values, index)
+            if row is not None:
+                batch.append((number, row))
+            if len(batch) >= self.batch_size:
+                self.write(batch)
+                batch = []
+        if batch:
+            self.write(batch)
+        return report
+
+    def parse(self, number: int, values: list[str], index: dict[str, int]) -> dict | None:
+        def get(name: str) -> str:
+            i = index.get(name)
+            return values[i].strip() if i is not None else ""
+
+        report = self.report
+        siret = get(SIRET)
+        if not (len(siret) == 14 and siret.isdigit() and siret_check.is_valid(siret)):
+            report.rejected.append((number, f"SIRET invalide « {siret} »"))
+            return None
+        commune = get(COMMUNE)
+        if self.departements and departement_of(commune) not in self.departements:
+            report.skipped += 1
+            return None
+        active = get(STATE) == "A"
+        if not active and (
+            commune not in self.communes
+            or get(NAF_NOMENCLATURE) != "NAFRev2"
+            or get(NAF) not in self.naf_codes
+        ):
+            # A closed establishment described with an old code or no commune: all we may have to
+            # do is mark it closed if we know it.
+            return {
+                "siret": siret,
+                "close_only": True,
+                "closed_on": self.date(number, get("dateDebut")),
+            }
+        if commune not in self.communes:
+            reason = "commune manquante" if not commune else f"commune inconnue « {commune} »"
+            report.rejected.append((number, reason))
+            return None
+        nomenclature, naf = get(NAF_NOMENCLATURE), get(NAF)
+        if nomenclature != "NAFRev2":
+            report.rejected.append(
+                (number, f"nomenclature « {nomenclature or 'vide'} » : NAF rév. 2 attendue")
+            )
+            return None
+        if naf not in self.naf_codes:
+            report.rejected.append((number, f"code NAF inconnu « {naf} »"))
+            return None
+        band = get("trancheEffectifsEtablissement") or "NN"
+        if band not in HEADCOUNT_BANDS:
+            report.warnings.append((number, f"tranche d'effectif inconnue « {band} » : ignorée"))
+            band = "NN"
+        name = (
+            get("denominationUsuelleEtablissement")
+            or get("enseigne1Etablissement")
+            or f"Établissement {siret}"
+        )
+        address = " ".join(
+            part
+            for part in (
+                get("numeroVoieEtablissement"),
+                get("indiceRepetitionEtablissement"),
+                get("typeVoieEtablissement"),
+                get("libelleVoieEtablissement"),
+            )
+            if part
+        )
+        return {
+            "siret": siret,
+            "name": name[:255],
+            "naf_id": naf,
+            "headcount_band": band,
+            "address": address[:255],
+            "commune_id": commune,
+            "is_active": active,
+            "closed_on": None if active else self.date(number, get("dateDebut")),
+            "x": get("coordonneeLambertAbscisseEtablissement"),
+            "y": get("coordonneeLambertOrdonneeEtablissement"),
+            "lon": get("longitude"),
+            "lat": get("latitude"),
+        }
+
+    def date(self, number: int, text: str) -> datetime.date | None:
+        if not text:
+            return None
+        try:
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            self.report.warnings.append((number, f"date illisible « {text} » : ignorée"))
+            return None
+
+    def locate(self, batch: list[tuple[int, dict]]) -> None:
+        """WGS84 coordinates: projected (Lambert) columns converted with pyproj, per batch and
+        coordinate system; else the longitude/latitude columns; else the commune's point."""
+        by_crs: dict[int, list[tuple[int, dict, float, float]]] = {}
+        for number, row in batch:
+            x, y = row.pop("x"), row.pop("y")
+            lon, lat = row.pop("lon"), row.pop("lat")
+            row["latitude"] = row["longitude"] = None
+            try:
+                if x and y:
+                    crs = CRS_BY_DEPARTEMENT.get(departement_of(row["commune_id"]), LAMBERT_93)
+                    by_crs.setdefault(crs, []).append((number, row, float(x), float(y)))
+                elif lon and lat:
+                    row["longitude"], row["latitude"] = float(lon), float(lat)
+            except ValueError:
+                self.report.warnings.append(
+                    (number, "coordonnées illisibles : point de la commune utilisé")
+                )
+        for crs, items in by_crs.items():
+            xs = np.array([i[2] for i in items])
+            ys = np.array([i[3] for i in items])
+            lons, lats = transformer(crs).transform(xs, ys)
+            for (_number, row, _x, _y), lon, lat in zip(items, lons, lats, strict=True):
+                row["longitude"], row["latitude"] = float(lon), float(lat)
+        for number, row in batch:
+            home = self.communes[row["commune_id"]]
+            if row["latitude"] is not None and home[0] is not None:
+                lat, lon = row["latitude"], row["longitude"]
+                ok = np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90
+                if not ok or haversine_km(lat, lon, home[0], home[1]) > MAX_KM_FROM_COMMUNE:
+                    self.report.warnings.append(
+                        (number, "coordonnées hors de la commune : point de la commune utilisé")
+                    )
+                    row["latitude"] = row["longitude"] = None
+            if row["latitude"] is None:
+                row["latitude"], row["longitude"] = home
+            if row["latitude"] is not None:
+                row["latitude"], row["longitude"] = (
+                    round(row["latitude"], 6),
+                    round(row["longitude"], 6),
+                )
+
+    def write(self, batch: list[tuple[int, dict]]) -> None:
+        closing = {row["siret"]: row for _n, row in batch if row.get("close_only")}
+        batch = [(n, row) for n, row in batch if not row.get("close_only")]
+        self.locate(batch)
+        rows = {row["siret"]: row for _number, row in batch}  # the last line of a SIRET wins
+        with transaction.atomic():
+            if closing:
+                known = dict(
+                    Establishment.objects.filter(siret__in=list(closing)).values_list(
+                        "siret", "is_active"
+                    )
+                )
+                self.report.skipped += len(closing) - len(known)
+                to_close = [siret for siret, is_active in known.items() if is_active]
+                self.report.unchanged += len(known) - len(to_close)
+                for siret in to_close:
+                    Establishment.objects.filter(siret=siret).update(
+                        is_active=False,
+                        closed_on=closing[siret]["closed_on"],
+                        updated_at=timezone.now(),
+                    )
+                self.report.closed += len(to_close)
+            existing = {
+                e["siret"]: e
+                for e in Establishment.objects.filter(siret__in=list(rows)).values("siret", *FIELDS)
+            }
+            to_write = []
+            for siret, row in rows.items():
+                current = existing.get(siret)
+                if current is None:
+                    if not row["is_active"] and not self.include_closed:
+                        self.report.skipped += 1
+                        continue
+                    self.report.created += 1
+                elif all(current[f] == row[f] for f in FIELDS):
+                    self.report.unchanged += 1
+                    continue
+                else:
+                    if current["is_active"] and not row["is_active"]:
+                        self.report.closed += 1
+                    else:
+                        self.report.updated += 1
+                to_write.append(Establishment(siret=siret, **{f: row[f] for f in FIELDS}))
+            # One statement per batch: INSERT … ON CONFLICT (siret) DO UPDATE, on SQLite and on
+            # PostgreSQL alike.
+            Establishment.objects.bulk_create(
+                to_write,
+                batch_size=1000,
+                update_conflicts=True,
+                unique_fields=["siret"],
+                update_fields=[*FIELDS, "updated_at"],
+            )
+        self.progress(len(batch))
+
+
+def import_file(path, **options) -> Report:
+    return SireneImporter(**options).run(Path(path))
+
+
+def as_text(report: Report, limit: int = 50) -> str:
+    out = io.StringIO()
+    out.write(report.summary() + "\n")
+    for title, items in (("Rejets", report.rejected), ("Avertissements", report.warnings)):
+        if items:
+            out.write(f"{title} :\n")
+            for number, reason in items[:limit]:
+                out.write(f"  ligne {number} : {reason}\n")
+            if len(items) > limit:
+                out.write(f"  … et {len(items) - limit} autres\n")
+    return out.getvalue()
