@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from pyproj import Transformer
 from stdnum.fr import siret as siret_check
@@ -358,16 +358,56 @@ class SireneImporter:
                     else:
                         self.report.updated += 1
                 to_write.append(Establishment(siret=siret, **{f: row[f] for f in FIELDS}))
-            # One statement per batch: INSERT … ON CONFLICT (siret) DO UPDATE, on SQLite and on
-            # PostgreSQL alike.
-            Establishment.objects.bulk_create(
-                to_write,
-                batch_size=1000,
-                update_conflicts=True,
-                unique_fields=["siret"],
-                update_fields=[*FIELDS, "updated_at"],
-            )
+            if connection.vendor == "postgresql":
+                copy_upsert(to_write)
+            else:
+                # INSERT … ON CONFLICT (siret) DO UPDATE, 1,000 rows per statement.
+                Establishment.objects.bulk_create(
+                    to_write,
+                    batch_size=1000,
+                    update_conflicts=True,
+                    unique_fields=["siret"],
+                    update_fields=[*FIELDS, "updated_at"],
+                )
         self.progress(len(batch))
+
+
+COLUMNS = [
+    "siret",
+    "name",
+    "naf_id",
+    "headcount_band",
+    "address",
+    "commune_id",
+    "latitude",
+    "longitude",
+    "is_active",
+    "closed_on",
+]
+
+
+def copy_upsert(establishments: list[Establishment]) -> None:
+    """PostgreSQL's bulk path: COPY the batch into a temporary table, then one
+    INSERT … ON CONFLICT (siret) DO UPDATE from it."""
+    if not establishments:
+        return
+    table = Establishment._meta.db_table
+    columns = ", ".join(COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "siret")
+    with connection.cursor() as cursor:
+        # Table and column names are constants of this module, never user input.
+        create = f"SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS sirene_batch AS {create}")
+        cursor.execute("TRUNCATE sirene_batch")
+        raw = cursor.cursor  # psycopg 3 cursor, for COPY
+        with raw.copy(f"COPY sirene_batch ({columns}) FROM STDIN") as copy:
+            for e in establishments:
+                copy.write_row([getattr(e, c) for c in COLUMNS])
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, is_large_buyer, created_at, updated_at) "  # noqa: S608
+            f"SELECT {columns}, false, now(), now() FROM sirene_batch "
+            f"ON CONFLICT (siret) DO UPDATE SET {updates}, updated_at = now()"
+        )
 
 
 def import_file(path, **options) -> Report:
