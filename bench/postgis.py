@@ -42,7 +42,7 @@ DB = "maillage_bench_postgis"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=100_000)
-    parser.add_argument("--sample", type=int, default=20_000)
+    parser.add_argument("--sample", type=int, default=3_000)
     args = parser.parse_args()
     tax = compiled()
     est, flows = generate(args.scale, 0)

@@ -182,3 +182,24 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.get_action_display()}"
+
+
+class ApiToken(models.Model):
+    """A personal API token: the API acts as its user, with the same rights as on the web.
+    Only a SHA-256 digest of the token is stored."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("utilisateur")
+    )
+    name = models.CharField(_("nom"), max_length=100)
+    digest = models.CharField(_("empreinte"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+        ordering = ["-created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.user} — {self.name}"

@@ -160,6 +160,10 @@ def can_edit_establishment(user, establishment) -> bool:
     return can_edit_flows(user, establishment)
 
 
+def is_chamber_staff(user) -> bool:
+    return _is_chamber_staff(user)
+
+
 def flow_view_is_audited(user, establishment) -> bool:
     """Every view of raw flows by chamber staff is logged; a company reading its own is not."""
     return user.is_authenticated and (user.is_superuser or _is_chamber_staff(user))

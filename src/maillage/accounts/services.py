@@ -13,3 +13,15 @@ def record_flow_view(user, establishment, detail: str = "") -> AuditLog | None:
     return AuditLog.objects.create(
         user=user, action=AuditLog.Action.VIEW_FLOWS, establishment=establishment, detail=detail
     )
+
+
+def record_flow_views(user, establishment_ids, detail: str = "") -> int:
+    """Bulk variant for lists (API pages): one audit entry per establishment shown."""
+    if not (user.is_authenticated and (user.is_superuser or policy.is_chamber_staff(user))):
+        return 0
+    entries = [
+        AuditLog(user=user, action=AuditLog.Action.VIEW_FLOWS, establishment_id=pk, detail=detail)
+        for pk in sorted(set(establishment_ids))
+    ]
+    AuditLog.objects.bulk_create(entries)
+    return len(entries)

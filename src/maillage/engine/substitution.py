@@ -125,6 +125,20 @@ class Index:
             est, flows, tax, flow_xyz, trees, hazardous_trees, tiebreak, log_quantity, evidence
         )
 
+    def offer_rows_of(self, source: int) -> np.ndarray:
+        return self._offer_tree(source)[1]
+
+    def offer_tree(self, source: int) -> cKDTree:
+        return self._offer_tree(source)[0]
+
+    def _offer_tree(self, source: int):
+        """k-d tree of the offers of one class, built on first use (for reverse queries)."""
+        cache = self.__dict__.setdefault("_offer_trees", {})
+        if source not in cache:
+            rows = np.flatnonzero(self.flows.is_offer & (self.flows.resource_class == source))
+            cache[source] = (cKDTree(self.flow_xyz[rows]) if len(rows) else None, rows)
+        return cache[source]
+
     def match(self, offers: np.ndarray | None = None, k: int = 20, chunk: int = CHUNK) -> Pairs:
         """Top-``k`` needs for each offer (all offers, or the given row positions)."""
         flows, tax = self.flows, self.tax
@@ -240,3 +254,62 @@ def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) 
         members = need_rows[classes == c].astype(np.int32)
         trees[int(c)] = (cKDTree(flow_xyz[members]), members)
     return trees
+
+
+def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
+    """The reverse query: the best ``k`` offers that can feed one need (same rules and score)."""
+    flows, tax, est = index.flows, index.tax, index.est
+    target = int(flows.resource_class[need_row])
+    sources = [
+        (s, strength)
+        for s, targets in enumerate(tax.targets)
+        for t, strength in targets
+        if t == target
+    ]
+    point = index.flow_xyz[need_row]
+    parts = []
+    for source, strength in sources:
+        rows = index.offer_rows_of(source)
+        if len(rows) == 0:
+            continue
+        radius = float(tax.max_distance_km[source])
+        tree = index.offer_tree(source)
+        dist, idx = tree.query(
+            point,
+            k=min(len(rows), 4 * k),
+            distance_upper_bound=km_to_chord(radius - NUDGE_MARGIN_KM),
+        )
+        dist, idx = np.atleast_1d(dist), np.atleast_1d(idx)
+        found = np.isfinite(dist)
+        o = rows[idx[found]]
+        d = dist[found]
+        keep = flows.establishment[o] != flows.establishment[need_row]
+        keep &= ~flows.hazardous[o] | est.may_receive_hazardous[flows.establishment[need_row]]
+        t_o, t_n = flows.temperature[o], flows.temperature[need_row]
+        keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
+        o, d = o[keep], d[keep]
+        weight = np.full(len(o), strength * index.evidence[need_row])
+        score = score_pairs(
+            d * EARTH_RADIUS_KM,
+            radius,
+            index.log_quantity[o],
+            np.full(len(o), index.log_quantity[need_row]),
+            weight,
+        )
+        q_o, q_n = flows.quantity[o], flows.quantity[need_row]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
+        parts.append((o, d, coverage, weight, score))
+    if not parts:
+        return _empty()
+    o, d, coverage, weight, score = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    order = np.lexsort((flows.id[o], -score))[:k]
+    n = np.full(len(order), need_row)
+    return Pairs(
+        o[order].astype(np.int32),
+        n.astype(np.int32),
+        chord_to_km(d[order]).astype(np.float32),
+        coverage[order].astype(np.float32),
+        weight[order].astype(np.float32),
+        score[order].astype(np.float32),
+    )

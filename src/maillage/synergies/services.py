@@ -416,6 +416,11 @@ def change_status(
 ) -> SuggestionEvent:
     if not policy.can_manage_suggestion(user, suggestion):
         raise PermissionDenied(_("Vous ne pouvez pas modifier cette suggestion."))
+    if to_status not in Suggestion.Status.values:
+        raise ValidationError(
+            _("Statut « %(s)s » inconnu : %(known)s.")
+            % {"s": to_status, "known": ", ".join(Suggestion.Status.values)}
+        )
     if not workflow.allowed(suggestion.status, to_status):
         raise ValidationError(
             _("Passage de « %(a)s » à « %(b)s » impossible.")

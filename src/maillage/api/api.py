@@ -1,0 +1,38 @@
+"""The REST API (django-ninja): OpenAPI schema at /api/openapi.json, docs at /api/docs.
+Errors are JSON objects with a ``detail`` message in French."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+
+from maillage.api.auth import AUTH
+from maillage.api.routers import directory, flows, synergies
+
+api = NinjaAPI(
+    title="Maillage API",
+    version="1",
+    description="Établissements, flux, visites et synergies, selon les droits de l'utilisateur du "
+    "jeton (Authorization: Bearer …).",
+    auth=AUTH,
+    urls_namespace="api",
+)
+api.add_router("/", directory.router)
+api.add_router("/", flows.router)
+api.add_router("/", synergies.router)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "Accès refusé."}, status=403)
+
+
+@api.exception_handler(ValidationError)
+def invalid(request, exc):
+    return api.create_response(request, {"detail": " ".join(exc.messages)}, status=400)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "Introuvable."}, status=404)

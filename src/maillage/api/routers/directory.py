@@ -1,0 +1,53 @@
+"""Establishments. Who sees what: accounts.policy.visible_establishments."""
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from ninja import Router
+from ninja.pagination import paginate
+
+from maillage.accounts import policy
+from maillage.api.pagination import Pages
+from maillage.api.schemas import ERRORS, Error, EstablishmentOut, Id
+
+router = Router(tags=["établissements"])
+
+
+def _queryset(user):
+    return policy.visible_establishments(user).select_related("naf", "commune")
+
+
+@router.get(
+    "/establishments",
+    response={200: list[EstablishmentOut], **ERRORS},
+    summary="Établissements visibles",
+)
+@paginate(Pages)
+def list_establishments(
+    request,
+    q: str = "",
+    commune: str = "",
+    departement: str = "",
+    naf: str = "",
+    active: bool | None = None,
+):
+    qs = _queryset(request.user)
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(siret__startswith=q.replace(" ", "")))
+    if commune:
+        qs = qs.filter(commune_id=commune)
+    if departement:
+        qs = qs.filter(commune__departement_id=departement)
+    if naf:
+        qs = qs.filter(naf__code__startswith=naf)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs.order_by("name", "pk")
+
+
+@router.get(
+    "/establishments/{establishment_id}",
+    response={200: EstablishmentOut, 404: Error, **ERRORS},
+    summary="Un établissement",
+)
+def get_establishment(request, establishment_id: Id):
+    return get_object_or_404(_queryset(request.user), pk=establishment_id)

@@ -1,0 +1,88 @@
+"""Visits, raw flows and live partner search. Who sees what: accounts.policy (visible_flows,
+visible_visits, can_view_flows); every page of raw flows read by chamber staff is audited."""
+
+from typing import Annotated
+
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router
+from ninja.pagination import paginate
+
+from maillage.accounts import policy, services
+from maillage.api.pagination import Pages
+from maillage.api.schemas import ERRORS, Error, FlowOut, Id, PartnerOut, VisitOut
+from maillage.synergies import partners
+
+router = Router(tags=["flux"])
+
+
+@router.get(
+    "/flows", response={200: list[FlowOut], **ERRORS}, summary="Flux de ressources visibles"
+)
+@paginate(Pages)
+def list_flows(
+    request,
+    establishment: Id | None = None,
+    direction: str = "",
+    category: str = "",
+    include_archived: bool = False,
+):
+    qs = policy.visible_flows(request.user).select_related("waste_code", "resource_class")
+    if establishment is not None:
+        qs = qs.filter(establishment_id=establishment)
+    if direction:
+        qs = qs.filter(direction=direction)
+    if category:
+        qs = qs.filter(category=category)
+    if not include_archived:
+        qs = qs.filter(is_archived=False)
+    return AuditedPage(request.user, qs.order_by("establishment_id", "pk"))
+
+
+class AuditedPage:
+    """A queryset whose sliced pages are written to the audit log when they are read."""
+
+    def __init__(self, user, queryset):
+        self.user, self.queryset = user, queryset
+
+    def count(self):
+        return self.queryset.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        rows = list(self.queryset[item])
+        services.record_flow_views(self.user, [f.establishment_id for f in rows], detail="API")
+        return rows
+
+
+@router.get("/flows/{flow_id}", response={200: FlowOut, 404: Error, **ERRORS}, summary="Un flux")
+def get_flow(request, flow_id: Id):
+    flow = get_object_or_404(
+        policy.visible_flows(request.user).select_related("waste_code", "resource_class"),
+        pk=flow_id,
+    )
+    services.record_flow_views(request.user, [flow.establishment_id], detail="API")
+    return flow
+
+
+@router.get(
+    "/flows/{flow_id}/partners",
+    response={200: list[PartnerOut], 404: Error, **ERRORS},
+    summary="Partenaires possibles d'un flux (calcul immédiat)",
+)
+def flow_partners(request, flow_id: Id, k: Annotated[int, Field(ge=1, le=100)] = 20):
+    flow = get_object_or_404(
+        policy.visible_flows(request.user).select_related("establishment__commune__territory"),
+        pk=flow_id,
+    )
+    return partners.for_flow(request.user, flow, k=max(1, min(k, 100)))
+
+
+@router.get("/visits", response={200: list[VisitOut], **ERRORS}, summary="Visites visibles")
+@paginate(Pages)
+def list_visits(request, establishment: Id | None = None):
+    qs = policy.visible_visits(request.user).select_related("advisor")
+    if establishment is not None:
+        qs = qs.filter(establishment_id=establishment)
+    return qs.order_by("-date", "-pk")

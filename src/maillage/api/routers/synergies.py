@@ -1,0 +1,87 @@
+"""Suggestions and their pipeline. Who: chamber staff of the chambers involved
+(accounts.policy.visible_suggestions / can_manage_suggestion)."""
+
+from django.shortcuts import get_object_or_404
+from ninja import Router
+from ninja.pagination import paginate
+
+from maillage.accounts import policy
+from maillage.api.pagination import Pages
+from maillage.api.schemas import ERRORS, Error, Id, StatusIn, SuggestionOut
+from maillage.synergies import services
+from maillage.synergies.explain import explain
+from maillage.synergies.models import Suggestion
+
+router = Router(tags=["synergies"])
+
+
+def as_out(s: Suggestion) -> dict:
+    return {
+        "id": s.pk,
+        "kind": s.kind,
+        "status": s.status,
+        "resource_class": s.resource_class_id,
+        "score": s.score,
+        "distance_km": s.distance_km,
+        "quantity": s.quantity,
+        "unit": s.unit,
+        "tonnes_diverted": s.tonnes_diverted,
+        "co2e_avoided_t": s.co2e_avoided_t,
+        "offer_flow": s.offer_flow_id,
+        "need_flow": s.need_flow_id,
+        "prospect": s.prospect_id,
+        "explanation": explain(s.kind, s.explanation),
+    }
+
+
+class _Rendered:
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def count(self):
+        return self.queryset.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        return [as_out(s) for s in self.queryset[item]]
+
+
+@router.get(
+    "/suggestions", response={200: list[SuggestionOut], **ERRORS}, summary="Suggestions de synergie"
+)
+@paginate(Pages)
+def list_suggestions(request, kind: str = "", status: str = "", current: bool = True):
+    qs = policy.visible_suggestions(request.user)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    if current:
+        qs = qs.filter(is_current=True)
+    return _Rendered(qs.order_by("-score", "pk"))
+
+
+@router.get("/suggestions/{suggestion_id}", response={200: SuggestionOut, 404: Error, **ERRORS})
+def get_suggestion(request, suggestion_id: Id):
+    return as_out(get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id))
+
+
+@router.post(
+    "/suggestions/{suggestion_id}/status",
+    response={200: SuggestionOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Faire avancer une suggestion dans le pipeline",
+)
+def change_status(request, suggestion_id: Id, payload: StatusIn):
+    suggestion = get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id)
+    services.change_status(
+        suggestion,
+        request.user,
+        payload.status,
+        payload.note,
+        payload.actual_quantity,
+        payload.actual_savings_eur,
+    )
+    suggestion.refresh_from_db()
+    return as_out(suggestion)

@@ -1,0 +1,77 @@
+"""Live partner search for one flow (API): the engine's index of a chamber's scope is built once
+and kept in memory for ``MAILLAGE_PARTNER_INDEX_TTL`` seconds, so that a query costs a few
+tree lookups instead of a full read of the database."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from django.conf import settings
+
+from maillage.accounts import policy
+from maillage.engine import substitution
+from maillage.engine.taxonomy import compiled
+from maillage.synergies.services import scope_chamber_ids, snapshot
+
+_lock = threading.Lock()
+_cache: dict[frozenset | None, tuple[float, object, substitution.Index]] = {}
+
+
+def _index_for(scope: set[int] | None, flow_id: int):
+    key = frozenset(scope) if scope is not None else None
+    ttl = getattr(settings, "MAILLAGE_PARTNER_INDEX_TTL", 60)
+    with _lock:
+        entry = _cache.get(key)
+        fresh = entry is not None and time.monotonic() - entry[0] < ttl
+        if fresh and np.any(entry[1].flows.id == flow_id):
+            return entry[1], entry[2]
+        snap = snapshot(scope)
+        index = substitution.Index.build(snap.est, snap.flows, compiled())
+        _cache[key] = (time.monotonic(), snap, index)
+        return snap, index
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def for_flow(user, flow, k: int = 20) -> list[dict]:
+    """Best partners of ``flow`` (needs for an offer, offers for a need), best first. A partner's
+    identity is given only to users allowed to see that establishment."""
+    tax = compiled()
+    snap, index = _index_for(scope_chamber_ids(flow.establishment.chamber), flow.pk)
+    rows = np.flatnonzero(snap.flows.id == flow.pk)
+    if len(rows) == 0:  # archived, or its establishment is closed or outside every territory
+        return []
+    row = int(rows[0])
+    if snap.flows.is_offer[row]:
+        pairs = index.match(np.array([row]), k=k)
+        partner_rows = pairs.need
+    else:
+        pairs = substitution.offers_for_need(index, row, k=k)
+        partner_rows = pairs.offer
+    est_ids = [int(snap.est.id[snap.flows.establishment[r]]) for r in partner_rows]
+    from maillage.directory.models import Establishment
+
+    names = dict(
+        policy.visible_establishments(user).filter(pk__in=est_ids).values_list("pk", "name")
+    )
+    communes = dict(Establishment.objects.filter(pk__in=est_ids).values_list("pk", "commune__name"))
+    return [
+        {
+            "flow": int(snap.flows.id[r]),
+            "establishment": e if e in names else None,
+            "establishment_name": names.get(e),
+            "commune": communes.get(e, ""),
+            "resource_class": tax.codes[snap.flows.resource_class[r]],
+            "distance_km": round(float(d), 2),
+            "score": round(float(s), 4),
+            "coverage": None if not np.isfinite(c) else round(float(c), 4),
+        }
+        for r, e, d, s, c in zip(
+            partner_rows, est_ids, pairs.distance_km, pairs.score, pairs.coverage, strict=True
+        )
+    ]
