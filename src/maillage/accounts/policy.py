@@ -128,7 +128,30 @@ def _chamber_id_of(establishment) -> int | None:
 
 
 def can_view_establishment(user, establishment) -> bool:
-    return visible_establishments(user).filter(pk=establishment.pk).exists()
+    return establishment.pk in visible_establishment_ids(user, [establishment.pk])
+
+
+def visible_establishment_ids(user, ids) -> set[int]:
+    """Which of these establishments the user may see: the same rule as
+    ``visible_establishments``, decided from a lookup by primary key (cheap on any database,
+    whereas filtering the joined queryset can make the planner scan a chamber's territory)."""
+    from maillage.directory.models import Establishment
+
+    ids = list(ids)
+    if not ids or not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Establishment.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if _is_chamber_staff(user):
+        allowed = directory_chamber_ids(user)
+        return {
+            pk
+            for pk, chamber_id in Establishment.objects.filter(pk__in=ids).values_list(
+                "pk", "commune__territory__chamber_id"
+            )
+            if chamber_id in allowed
+        }
+    return set(visible_establishments(user).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def can_view_flows(user, establishment) -> bool:

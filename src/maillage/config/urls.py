@@ -15,5 +15,6 @@ urlpatterns = [
     path("comptes/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
     path("synergies/", include("maillage.synergies.urls")),
+    path("import/", include("maillage.ingest.urls")),
     path("", include("maillage.web.urls")),
 ]

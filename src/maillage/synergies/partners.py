@@ -25,8 +25,11 @@ def _index_for(scope: set[int] | None, flow_id: int):
     with _lock:
         entry = _cache.get(key)
         fresh = entry is not None and time.monotonic() - entry[0] < ttl
-        if fresh and np.any(entry[1].flows.id == flow_id):
-            return entry[1], entry[2]
+        if fresh:
+            ids = entry[1].flows.id
+            position = int(np.searchsorted(ids, flow_id))
+            if position < len(ids) and ids[position] == flow_id:
+                return entry[1], entry[2]
         snap = snapshot(scope)
         index = substitution.Index.build(snap.est, snap.flows, compiled())
         _cache[key] = (time.monotonic(), snap, index)
@@ -43,7 +46,12 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
     identity is given only to users allowed to see that establishment."""
     tax = compiled()
     snap, index = _index_for(scope_chamber_ids(flow.establishment.chamber), flow.pk)
-    rows = np.flatnonzero(snap.flows.id == flow.pk)
+    position = int(np.searchsorted(snap.flows.id, flow.pk))  # the snapshot is ordered by id
+    rows = (
+        np.array([position])
+        if position < len(snap.flows.id) and (snap.flows.id[position] == flow.pk)
+        else np.array([], dtype=int)
+    )
     if len(rows) == 0:  # archived, or its establishment is closed or outside every territory
         return []
     row = int(rows[0])

@@ -3,6 +3,7 @@ visible_visits, can_view_flows); every page of raw flows read by chamber staff i
 
 from typing import Annotated
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router
 from ninja.pagination import paginate
@@ -10,6 +11,7 @@ from ninja.pagination import paginate
 from maillage.accounts import policy, services
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, FlowOut, Id, PartnerOut, VisitOut
+from maillage.flows.models import Flow
 from maillage.synergies import partners
 
 router = Router(tags=["flux"])
@@ -72,11 +74,13 @@ def get_flow(request, flow_id: Id):
     summary="Partenaires possibles d'un flux (calcul immédiat)",
 )
 def flow_partners(request, flow_id: Id, k: Annotated[int, Field(ge=1, le=100)] = 20):
+    # Looked up by key, then the policy decides on the object (see visible_establishment_ids).
     flow = get_object_or_404(
-        policy.visible_flows(request.user).select_related("establishment__commune__territory"),
-        pk=flow_id,
+        Flow.objects.select_related("establishment__commune__territory"), pk=flow_id
     )
-    return partners.for_flow(request.user, flow, k=max(1, min(k, 100)))
+    if not policy.can_view_flows(request.user, flow.establishment):
+        raise Http404
+    return partners.for_flow(request.user, flow, k=k)
 
 
 @router.get("/visits", response={200: list[VisitOut], **ERRORS}, summary="Visites visibles")
