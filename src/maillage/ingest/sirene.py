@@ -65,6 +65,17 @@ FIELDS = [
 ]
 
 
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn check of a string of digits. Written here because it runs on every line of a
+    30-million-line file and python-stdnum's generic version costs ten times more; any SIRET that
+    fails it is still given to python-stdnum, which knows the exceptions (La Poste)."""
+    total = sum(map(int, digits[-1::-2])) + sum(_DOUBLED[int(c)] for c in digits[-2::-2])
+    return total % 10 == 0
+
+
 @dataclass
 class Report:
     read: int = 0
@@ -197,7 +208,10 @@ class SireneImporter:
 
         report = self.report
         siret = get(SIRET)
-        if not (len(siret) == 14 and siret.isdigit() and siret_check.is_valid(siret)):
+        # Luhn first (fast); stdnum knows the exceptions (La Poste's establishments).
+        if not (len(siret) == 14 and siret.isdigit()) or (
+            not luhn_ok(siret) and not siret_check.is_valid(siret)
+        ):
             report.rejected.append((number, f"SIRET invalide « {siret} »"))
             return None
         commune = get(COMMUNE)
@@ -297,23 +311,27 @@ class SireneImporter:
             lons, lats = transformer(crs).transform(xs, ys)
             for (_number, row, _x, _y), lon, lat in zip(items, lons, lats, strict=True):
                 row["longitude"], row["latitude"] = float(lon), float(lat)
-        for number, row in batch:
-            home = self.communes[row["commune_id"]]
-            if row["latitude"] is not None and home[0] is not None:
-                lat, lon = row["latitude"], row["longitude"]
-                ok = np.isfinite(lat) and np.isfinite(lon) and -90 <= lat <= 90
-                if not ok or haversine_km(lat, lon, home[0], home[1]) > MAX_KM_FROM_COMMUNE:
+        located = [(n, r) for n, r in batch if r["latitude"] is not None]
+        if located:
+            lat = np.array([r["latitude"] for _n, r in located], dtype=np.float64)
+            lon = np.array([r["longitude"] for _n, r in located], dtype=np.float64)
+            home = np.array([self.communes[r["commune_id"]] for _n, r in located], dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                far = haversine_km(lat, lon, home[:, 0], home[:, 1]) > MAX_KM_FROM_COMMUNE
+                bad = ~np.isfinite(lat) | ~np.isfinite(lon) | (np.abs(lat) > 90) | far
+            bad &= np.isfinite(home[:, 0])  # no commune point: keep what we have
+            for (number, row), wrong in zip(located, bad, strict=True):
+                if wrong:
                     self.report.warnings.append(
                         (number, "coordonnées hors de la commune : point de la commune utilisé")
                     )
                     row["latitude"] = row["longitude"] = None
+        for _number, row in batch:
             if row["latitude"] is None:
-                row["latitude"], row["longitude"] = home
+                row["latitude"], row["longitude"] = self.communes[row["commune_id"]]
             if row["latitude"] is not None:
-                row["latitude"], row["longitude"] = (
-                    round(row["latitude"], 6),
-                    round(row["longitude"], 6),
-                )
+                row["latitude"] = round(row["latitude"], 6)
+                row["longitude"] = round(row["longitude"], 6)
 
     def write(self, batch: list[tuple[int, dict]]) -> None:
         closing = {row["siret"]: row for _n, row in batch if row.get("close_only")}
@@ -357,18 +375,11 @@ class SireneImporter:
                         self.report.closed += 1
                     else:
                         self.report.updated += 1
-                to_write.append(Establishment(siret=siret, **{f: row[f] for f in FIELDS}))
+                to_write.append(row)
             if connection.vendor == "postgresql":
                 copy_upsert(to_write)
             else:
-                # INSERT … ON CONFLICT (siret) DO UPDATE, 1,000 rows per statement.
-                Establishment.objects.bulk_create(
-                    to_write,
-                    batch_size=1000,
-                    update_conflicts=True,
-                    unique_fields=["siret"],
-                    update_fields=[*FIELDS, "updated_at"],
-                )
+                executemany_upsert(to_write)
         self.progress(len(batch))
 
 
@@ -386,7 +397,7 @@ COLUMNS = [
 ]
 
 
-def copy_upsert(establishments: list[Establishment]) -> None:
+def copy_upsert(establishments: list[dict]) -> None:
     """PostgreSQL's bulk path: COPY the batch into a temporary table, then one
     INSERT … ON CONFLICT (siret) DO UPDATE from it."""
     if not establishments:
@@ -402,12 +413,42 @@ def copy_upsert(establishments: list[Establishment]) -> None:
         raw = cursor.cursor  # psycopg 3 cursor, for COPY
         with raw.copy(f"COPY sirene_batch ({columns}) FROM STDIN") as copy:
             for e in establishments:
-                copy.write_row([getattr(e, c) for c in COLUMNS])
+                copy.write_row([e[c] for c in COLUMNS])
         cursor.execute(
             f"INSERT INTO {table} ({columns}, is_large_buyer, created_at, updated_at) "  # noqa: S608
             f"SELECT {columns}, false, now(), now() FROM sirene_batch "
             f"ON CONFLICT (siret) DO UPDATE SET {updates}, updated_at = now()"
         )
+
+
+def executemany_upsert(establishments: list[dict]) -> None:
+    """The bulk path elsewhere (SQLite): one prepared INSERT … ON CONFLICT (siret) DO UPDATE run
+    for every row, without building ORM objects and their SQL one by one (five times faster)."""
+    if not establishments:
+        return
+    ops = connection.ops
+    now = ops.adapt_datetimefield_value(timezone.now())
+    table = Establishment._meta.db_table
+    columns = [*COLUMNS, "is_large_buyer", "created_at", "updated_at"]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in [*COLUMNS[1:], "updated_at"])
+    # Table and column names are constants of this module, never user input.
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT (siret) DO UPDATE SET {updates}"
+    )
+    rows = [
+        (
+            *(e[c] for c in COLUMNS[:-1]),
+            ops.adapt_datefield_value(e["closed_on"]),
+            False,
+            now,
+            now,
+        )
+        for e in establishments
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def import_file(path, **options) -> Report:
