@@ -129,6 +129,7 @@ TASKS = {
 
 # Map background: an empty tile URL means the offline background (no request leaves the machine).
 MAILLAGE_TILE_URL = env_str("MAILLAGE_TILE_URL", "")
+MAILLAGE_PARTNER_INDEX_TTL = env_int("MAILLAGE_PARTNER_INDEX_TTL", 60)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)

@@ -202,9 +202,11 @@ class SireneImporter:
         return report
 
     def parse(self, number: int, values: list[str], index: dict[str, int]) -> dict | None:
-        def get(name: str) -> str:
-            i = index.get(name)
-            return values[i].strip() if i is not None else ""
+        # Columns absent from this vintage of the file read as empty (position -1 → "").
+        values.append("")
+
+        def get(name: str, _index=index, _values=values) -> str:
+            return _values[_index.get(name, -1)].strip()
 
         report = self.report
         siret = get(SIRET)

@@ -21,7 +21,7 @@ _cache: dict[frozenset | None, tuple[float, object, substitution.Index]] = {}
 
 def _index_for(scope: set[int] | None, flow_id: int):
     key = frozenset(scope) if scope is not None else None
-    ttl = getattr(settings, "MAILLAGE_PARTNER_INDEX_TTL", 60)
+    ttl = settings.MAILLAGE_PARTNER_INDEX_TTL
     with _lock:
         entry = _cache.get(key)
         fresh = entry is not None and time.monotonic() - entry[0] < ttl
