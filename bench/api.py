@@ -29,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--establishments", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--profile", action="store_true", help="print a profile of 20 requests")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     os.environ.update(
@@ -127,6 +128,23 @@ def main() -> None:
     first = client.get(f"/api/flows/{sample[0]}/partners")
     build = time.perf_counter() - t
     assert first.status_code == 200, first.content
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for flow_id in sample[1:21]:
+            client.get(f"/api/flows/{flow_id}/partners")
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(f"/api/flows/{sample[22]}/partners")
+        for q in ctx.captured_queries:
+            print(q["time"], q["sql"][:300])
     latencies = []
     for flow_id in sample[1:]:
         t = time.perf_counter()

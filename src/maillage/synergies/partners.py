@@ -64,10 +64,14 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
     est_ids = [int(snap.est.id[snap.flows.establishment[r]]) for r in partner_rows]
     from maillage.directory.models import Establishment
 
-    names = dict(
-        policy.visible_establishments(user).filter(pk__in=est_ids).values_list("pk", "name")
-    )
-    communes = dict(Establishment.objects.filter(pk__in=est_ids).values_list("pk", "commune__name"))
+    visible = policy.visible_establishment_ids(user, est_ids)
+    names, communes = {}, {}
+    for pk, name, commune in Establishment.objects.filter(pk__in=est_ids).values_list(
+        "pk", "name", "commune__name"
+    ):
+        communes[pk] = commune
+        if pk in visible:
+            names[pk] = name
     return [
         {
             "flow": int(snap.flows.id[r]),
