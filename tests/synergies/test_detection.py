@@ -141,3 +141,24 @@ def test_mutualisation_and_prospects(territory, make_establishment):
     assert group.members.count() == 4 and group.quantity == pytest.approx(12)
     prospects = Suggestion.objects.filter(kind=Suggestion.Kind.PROSPECT, prospect=paper_mill)
     assert prospects.exists()
+
+
+def test_full_detection_never_crosses_a_border_without_agreement(wood, make_establishment):
+    # a panel maker in Versailles (78, no agreement with 77) with no flows: a would-be prospect
+    make_establishment("78646", name="Panneaux de Versailles", naf="16.21Z")
+    services.detect()
+    pairs = set(substitutions().values_list("offer_flow_id", "need_flow_id"))
+    assert (wood["offer"].pk, wood["boiler91"].pk) in pairs
+    assert (wood["offer"].pk, wood["boiler78"].pk) not in pairs
+    crossing = Suggestion.objects.filter(
+        kind=Suggestion.Kind.PROSPECT,
+        chamber=wood["chambers"][0],
+        prospect__commune__departement_id="78",
+    )
+    assert not crossing.exists()
+    # running it again, chamber by chamber or all at once, changes nothing
+    count = Suggestion.objects.filter(is_current=True).count()
+    for chamber in wood["chambers"]:
+        services.detect(chamber)
+    services.detect()
+    assert Suggestion.objects.filter(is_current=True).count() == count

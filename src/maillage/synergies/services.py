@@ -279,11 +279,16 @@ def store(
     kinds: set[str],
     retire_missing: bool = True,
     only_flow_ids: set[int] | None = None,
+    origin: int | None = None,
 ) -> dict[str, int]:
-    """Upsert suggestions by key; those of the scope no longer found are marked not current."""
+    """Upsert suggestions by key; those of the scope no longer found are marked not current.
+    With ``origin``, only the suggestions starting from that chamber are stored and retired."""
     now = timezone.now()
     found = [s for s in found if s["chamber_id"]]
-    if scope_chamber_ids is not None:
+    if origin is not None:
+        found = [s for s in found if s["chamber_id"] == origin]
+        scope_chamber_ids = {origin}
+    elif scope_chamber_ids is not None:
         found = [
             s
             for s in found
@@ -342,30 +347,50 @@ def detect(
     progress: Progress = _noop,
     run: DetectionRun | None = None,
 ) -> dict[str, dict[str, int]]:
-    """Full detection: substitution top-k, mutualisation groups and prospective partners."""
+    """Full detection: substitution top-k, mutualisation groups and prospective partners.
+
+    A suggestion belongs to the chamber of the establishment it starts from, and is computed
+    within that chamber's scope only (its territory and the chambers bound to it by an agreement):
+    matching never crosses a border that no agreement opens. Without ``chamber``, every chamber is
+    run in turn."""
+    chambers = [chamber] if chamber is not None else list(Chamber.objects.order_by("pk"))
+    results: dict[str, dict[str, int]] = {}
+    for n, current in enumerate(chambers):
+
+        def scaled(percent: int, step: str, n=n, name=current.name) -> None:
+            overall = int((n * 100 + percent) / len(chambers))
+            progress(overall, f"{name} — {step}")
+            if run is not None:
+                DetectionRun.objects.filter(pk=run.pk).update(progress=overall, step=step)
+
+        for label, counts in _detect_chamber(current, k, scaled).items():
+            total = results.setdefault(label, {})
+            for what, value in counts.items():
+                total[what] = total.get(what, 0) + value
+    progress(100, "terminé")
+    return results
+
+
+KINDS = {
+    "substitution": Suggestion.Kind.SUBSTITUTION,
+    "mutualisation": Suggestion.Kind.MUTUALISATION,
+    "partenaires potentiels": Suggestion.Kind.PROSPECT,
+}
+
+
+def _detect_chamber(chamber: Chamber, k: int, progress: Progress) -> dict[str, dict[str, int]]:
     steps = [
-        ("lecture des données", None),
         ("substitution", lambda snap: substitution_suggestions(snap, k)),
         ("mutualisation", mutualisation_suggestions),
         ("partenaires potentiels", prospect_suggestions),
     ]
     scope = scope_chamber_ids(chamber)
-    kinds = {
-        "substitution": Suggestion.Kind.SUBSTITUTION,
-        "mutualisation": Suggestion.Kind.MUTUALISATION,
-        "partenaires potentiels": Suggestion.Kind.PROSPECT,
-    }
-    progress(0, steps[0][0])
+    progress(0, "lecture des données")
     snap = snapshot(scope)
-    results: dict[str, dict[str, int]] = {}
-    for i, (label, compute) in enumerate(steps[1:], start=1):
-        progress(int(100 * i / len(steps)), label)
-        if run is not None:
-            DetectionRun.objects.filter(pk=run.pk).update(
-                progress=int(100 * i / len(steps)), step=label
-            )
-        results[label] = store(compute(snap), scope, {kinds[label]})
-    progress(100, "terminé")
+    results = {}
+    for i, (label, compute) in enumerate(steps, start=1):
+        progress(int(100 * i / (len(steps) + 1)), label)
+        results[label] = store(compute(snap), scope, {KINDS[label]}, origin=chamber.pk)
     return results
 
 
