@@ -93,7 +93,7 @@ class PartnerOut(Schema):
     flow: int
     establishment: int | None  # None: the partner's identity is not disclosed to this user
     establishment_name: str | None
-    commune: str
+    commune: str | None  # None when the partner is anonymised
     resource_class: str
     distance_km: float
     score: float

@@ -36,6 +36,11 @@ def _index_for(scope: set[int] | None, flow_id: int):
         return snap, index
 
 
+def distance_band(km: float) -> float:
+    """Upper bound of the 5 km band a distance falls in (what an anonymised partner shows)."""
+    return float(5 * (int(km // 5) + 1))
+
+
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
@@ -64,22 +69,22 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
     est_ids = [int(snap.est.id[snap.flows.establishment[r]]) for r in partner_rows]
     from maillage.directory.models import Establishment
 
+    # Identity, commune and exact distance only for partners the user may see; others are
+    # anonymised: no name, no place, the distance rounded to a 5 km band.
     visible = policy.visible_establishment_ids(user, est_ids)
     names, communes = {}, {}
-    for pk, name, commune in Establishment.objects.filter(pk__in=est_ids).values_list(
+    for pk, name, commune in Establishment.objects.filter(pk__in=visible).values_list(
         "pk", "name", "commune__name"
     ):
-        communes[pk] = commune
-        if pk in visible:
-            names[pk] = name
+        names[pk], communes[pk] = name, commune
     return [
         {
             "flow": int(snap.flows.id[r]),
             "establishment": e if e in names else None,
             "establishment_name": names.get(e),
-            "commune": communes.get(e, ""),
+            "commune": communes.get(e),
             "resource_class": tax.codes[snap.flows.resource_class[r]],
-            "distance_km": round(float(d), 2),
+            "distance_km": round(float(d), 2) if e in names else distance_band(float(d)),
             "score": round(float(s), 4),
             "coverage": None if not np.isfinite(c) else round(float(c), 4),
         }
