@@ -140,7 +140,7 @@ def as_set(est, flows, pairs):
     }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(territories(), st.randoms(use_true_random=False))
 def test_substitution_properties(territory, rnd):
     est, flows = territory

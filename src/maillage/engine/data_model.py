@@ -22,6 +22,21 @@ NUDGE_MAGNITUDE = 1.5e-7
 NUDGE_MARGIN_KM = 0.002
 
 
+# Flows of one establishment share its point; they are nudged again, by a few centimetres.
+FLOW_NUDGE_MAGNITUDE = 1e-8
+
+
+def nudges(ids: np.ndarray, magnitude: float) -> np.ndarray:
+    """(n, 3) pseudo-random offsets in [-magnitude/2, magnitude/2), a function of the ids only."""
+    ids = np.asarray(ids).astype(np.uint64)
+    columns = []
+    for multiplier in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9):
+        with np.errstate(over="ignore"):
+            h = (ids * np.uint64(multiplier)) >> np.uint64(40)
+        columns.append((h.astype(np.float64) / float(1 << 24) - 0.5) * magnitude)
+    return np.column_stack(columns)
+
+
 @dataclass(frozen=True)
 class Establishments:
     id: np.ndarray  # int64
@@ -52,14 +67,7 @@ class Establishments:
         """Unit-sphere coordinates, nudged by at most ~0.5 m as a function of the id only, so that
         establishments sharing a point (a commune's centroid) are still ordered the same way
         whatever the order of the input rows."""
-        base = unit_vectors(self.lat, self.lon)
-        ids = self.id.astype(np.uint64)
-        nudges = []
-        for multiplier in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9):
-            with np.errstate(over="ignore"):
-                h = (ids * np.uint64(multiplier)) >> np.uint64(40)
-            nudges.append((h.astype(np.float64) / float(1 << 24) - 0.5) * NUDGE_MAGNITUDE)
-        return base + np.column_stack(nudges)
+        return unit_vectors(self.lat, self.lon) + nudges(self.id, NUDGE_MAGNITUDE)
 
 
 @dataclass(frozen=True)

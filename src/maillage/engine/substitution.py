@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
+from maillage.engine.data_model import (
+    FLOW_NUDGE_MAGNITUDE,
+    NUDGE_MARGIN_KM,
+    Establishments,
+    Flows,
+    nudges,
+)
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
 from maillage.engine.taxonomy import CompiledTaxonomy
 
@@ -108,7 +114,8 @@ class Index:
         cls, est: Establishments, flows: Flows, tax: CompiledTaxonomy, xyz: np.ndarray | None = None
     ) -> Index:
         xyz = est.xyz() if xyz is None else xyz
-        flow_xyz = xyz[flows.establishment]
+        # Two flows of one establishment must not tie in a tree query either.
+        flow_xyz = xyz[flows.establishment] + nudges(flows.id, FLOW_NUDGE_MAGNITUDE)
         need_rows = np.flatnonzero(~flows.is_offer)
         trees = build_need_trees(flows, flow_xyz, need_rows)
         # Hazardous offers search only the needs of establishments allowed to receive them.
