@@ -385,18 +385,7 @@ class SireneImporter:
         self.progress(len(batch))
 
 
-COLUMNS = [
-    "siret",
-    "name",
-    "naf_id",
-    "headcount_band",
-    "address",
-    "commune_id",
-    "latitude",
-    "longitude",
-    "is_active",
-    "closed_on",
-]
+COLUMNS = ["siret", *FIELDS]
 
 
 def copy_upsert(establishments: list[dict]) -> None:

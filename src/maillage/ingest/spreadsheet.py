@@ -22,7 +22,7 @@ from openpyxl import Workbook, load_workbook
 
 from maillage.accounts import policy
 from maillage.directory.models import Contact, Establishment
-from maillage.directory.services import clean_establishment
+from maillage.directory.services import clean_establishment, upsert_establishment
 from maillage.engine.headcount import HEADCOUNT_BANDS
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
@@ -262,24 +262,11 @@ def _establishments(user, header, rows, result: ImportResult) -> None:
                 territory is None or territory.chamber_id != user.chamber_id
             ):
                 raise ValidationError({"commune": ["Commune hors du territoire de votre chambre."]})
-            existing = Establishment.objects.filter(siret=cleaned["siret"]).first()
-            target = existing or Establishment(siret=cleaned["siret"])
-            for name in (
-                "name",
-                "naf",
-                "headcount_band",
-                "address",
-                "commune",
-                "latitude",
-                "longitude",
-            ):
-                setattr(target, name, cleaned[name])
-            target.full_clean()
-            target.save()
-            if existing:
-                result.updated += 1
-            else:
+            _establishment, created = upsert_establishment(values)
+            if created:
                 result.created += 1
+            else:
+                result.updated += 1
         except ValidationError as exc:
             _report(result, line, "etablissements", exc)
 
