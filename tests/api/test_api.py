@@ -133,3 +133,19 @@ def test_openapi_schema_and_docs(client, data):
     docs = client.get("/api/docs")
     assert docs.status_code == 200
     assert "cdn" not in docs.content.decode().lower()  # works offline
+
+
+def test_category_literal_matches_the_taxonomy():
+    from typing import get_args
+
+    from maillage.api.schemas import Category
+    from maillage.engine.taxonomy import CATEGORIES
+
+    assert set(get_args(Category)) - {""} == set(CATEGORIES)
+
+
+def test_nul_characters_are_a_client_error(client, data):
+    r = get(client, data, "advisor77", "/establishments?q=a%00b")
+    assert r.status_code == 422
+    r = get(client, data, "advisor77", "/flows?direction=x")
+    assert r.status_code == 422

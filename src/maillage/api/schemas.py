@@ -15,6 +15,24 @@ class Error(Schema):
 # Database keys: anything larger is answered 422 rather than overflowing the database.
 Id = Annotated[int, Field(ge=1, le=2**53)]
 
+# Free-text query parameters: bounded, and no NUL character (PostgreSQL refuses them in text).
+Text = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
+Direction = Literal["", "offer", "need"]
+Category = Literal[
+    "",
+    "material",
+    "waste",
+    "energy",
+    "water",
+    "equipment",
+    "space",
+    "skills",
+    "logistics",
+    "service",
+]
+Kind = Literal["", "substitution", "mutualisation", "prospect"]
+Status = Literal["", "detected", "proposed", "discussion", "implemented", "abandoned"]
+
 # Every operation may answer these (no or bad token; invalid parameters).
 ERRORS: dict = {401: Error, 422: Error}
 

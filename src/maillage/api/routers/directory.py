@@ -7,7 +7,7 @@ from ninja.pagination import paginate
 
 from maillage.accounts import policy
 from maillage.api.pagination import Pages
-from maillage.api.schemas import ERRORS, Error, EstablishmentOut, Id
+from maillage.api.schemas import ERRORS, Error, EstablishmentOut, Id, Text
 
 router = Router(tags=["établissements"])
 
@@ -24,10 +24,10 @@ def _queryset(user):
 @paginate(Pages)
 def list_establishments(
     request,
-    q: str = "",
-    commune: str = "",
-    departement: str = "",
-    naf: str = "",
+    q: Text = "",
+    commune: Text = "",
+    departement: Text = "",
+    naf: Text = "",
     active: bool | None = None,
 ):
     qs = _queryset(request.user)

@@ -10,7 +10,16 @@ from ninja.pagination import paginate
 
 from maillage.accounts import policy, services
 from maillage.api.pagination import Pages
-from maillage.api.schemas import ERRORS, Error, FlowOut, Id, PartnerOut, VisitOut
+from maillage.api.schemas import (
+    ERRORS,
+    Category,
+    Direction,
+    Error,
+    FlowOut,
+    Id,
+    PartnerOut,
+    VisitOut,
+)
 from maillage.flows.models import Flow
 from maillage.synergies import partners
 
@@ -24,8 +33,8 @@ router = Router(tags=["flux"])
 def list_flows(
     request,
     establishment: Id | None = None,
-    direction: str = "",
-    category: str = "",
+    direction: Direction = "",
+    category: Category = "",
     include_archived: bool = False,
 ):
     qs = policy.visible_flows(request.user).select_related("waste_code", "resource_class")

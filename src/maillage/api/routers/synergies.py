@@ -7,7 +7,7 @@ from ninja.pagination import paginate
 
 from maillage.accounts import policy
 from maillage.api.pagination import Pages
-from maillage.api.schemas import ERRORS, Error, Id, StatusIn, SuggestionOut
+from maillage.api.schemas import ERRORS, Error, Id, Kind, Status, StatusIn, SuggestionOut
 from maillage.synergies import services
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
@@ -52,7 +52,7 @@ class _Rendered:
     "/suggestions", response={200: list[SuggestionOut], **ERRORS}, summary="Suggestions de synergie"
 )
 @paginate(Pages)
-def list_suggestions(request, kind: str = "", status: str = "", current: bool = True):
+def list_suggestions(request, kind: Kind = "", status: Status = "", current: bool = True):
     qs = policy.visible_suggestions(request.user)
     if kind:
         qs = qs.filter(kind=kind)
