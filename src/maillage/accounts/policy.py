@@ -233,3 +233,68 @@ def visible_detection_runs(user) -> QuerySet:
     if _is_chamber_staff(user):
         return DetectionRun.objects.filter(chamber_id=user.chamber_id)
     return DetectionRun.objects.none()
+
+
+# --- Advisor workspace, synergy pipeline and company space (issue 4, part "ui") ---------------
+"""Rules of the advisor workspace, the introduction pipeline and the company space:
+
+- a visit is recorded by chamber staff for an establishment of their own chamber (partners read);
+- a flow's history is readable by whoever may read the flow itself;
+- an introduction is proposed by the advisors who manage the suggestion, for a substitution only
+  (two establishments); each side is answered by a company user representing that establishment;
+- a company user sees the introductions of the establishments they represent, anonymised
+  (resource, quantity band, distance band) until every side has accepted; then both sides see each
+  other's identity and contacts. A declined introduction never reveals anything.
+"""
+
+
+def can_record_visit(user, establishment) -> bool:
+    if user.is_authenticated and user.is_superuser:
+        return True
+    return _is_chamber_staff(user) and _chamber_id_of(establishment) == user.chamber_id
+
+
+def can_view_flow_history(user, flow) -> bool:
+    return can_view_flows(user, flow.establishment)
+
+
+def can_propose_introduction(user, suggestion) -> bool:
+    from maillage.synergies.models import Suggestion
+
+    return (
+        suggestion.kind == Suggestion.Kind.SUBSTITUTION
+        and suggestion.offer_flow_id is not None
+        and suggestion.need_flow_id is not None
+        and can_manage_suggestion(user, suggestion)
+    )
+
+
+def visible_introductions(user) -> QuerySet:
+    """Company users: the introduction rows of the establishments they represent."""
+    from maillage.synergies.models import Introduction
+
+    if user.is_authenticated and user.role == User.Role.COMPANY:
+        return Introduction.objects.filter(establishment__users=user)
+    return Introduction.objects.none()
+
+
+def can_respond_introduction(user, introduction) -> bool:
+    return (
+        user.is_authenticated
+        and user.role == User.Role.COMPANY
+        and user.establishments.filter(pk=introduction.establishment_id).exists()
+    )
+
+
+def introduction_is_mutual(sides) -> bool:
+    """Every side of the suggestion accepted (at least two sides): identities may be revealed."""
+    sides = list(sides)
+    return len(sides) >= 2 and all(s.accepted_at and not s.declined_at for s in sides)
+
+
+def can_see_partner(user, introduction, sides) -> bool:
+    """A company user sees the other side's identity, contacts and exact quantity only once the
+    introduction is mutual; chamber staff who manage the suggestion see it as on their own pages."""
+    if can_respond_introduction(user, introduction):
+        return introduction_is_mutual(sides)
+    return False

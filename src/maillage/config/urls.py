@@ -15,6 +15,7 @@ urlpatterns = [
     path("comptes/", include("django.contrib.auth.urls")),
     path("api/", api.urls),
     path("synergies/", include("maillage.synergies.urls")),
+    path("flux/", include("maillage.flows.urls")),
     path("import/", include("maillage.ingest.urls")),
     path("", include("maillage.web.urls")),
 ]

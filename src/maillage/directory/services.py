@@ -62,3 +62,28 @@ def upsert_establishment(values: dict) -> tuple[Establishment, bool]:
     establishment.full_clean()
     establishment.save()
     return establishment, created
+
+
+EDITABLE_ON_THE_WEB = ["name", "naf", "headcount_band", "address"]
+
+
+@transaction.atomic
+def update_establishment(user, establishment: Establishment, values: dict) -> list[str]:
+    """Change what a company or its chamber may correct on the web (name, activity, headcount,
+    address); returns the names of the fields that changed. Identity keys (SIRET, commune) come
+    from SIRENE and are not edited here."""
+    from django.core.exceptions import PermissionDenied
+
+    from maillage.accounts import policy
+
+    if not policy.can_edit_establishment(user, establishment):
+        raise PermissionDenied("Vous ne pouvez pas modifier cet établissement.")
+    changed = []
+    for name in EDITABLE_ON_THE_WEB:
+        if name in values and getattr(establishment, name) != values[name]:
+            setattr(establishment, name, values[name])
+            changed.append(name)
+    if changed:
+        establishment.full_clean()
+        establishment.save(update_fields=[*changed, "updated_at"])
+    return changed

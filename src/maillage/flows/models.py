@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import Establishment
@@ -174,3 +175,37 @@ class Flow(models.Model):
         yearly = to_yearly(float(self.quantity), self.unit, self.period)
         self.yearly_quantity = yearly.value
         self.canonical_unit = yearly.unit
+
+
+class FlowRevision(models.Model):
+    """One change of a flow (creation, edit, archive, restore): who, when and what changed.
+    ``changes`` maps a field name to ``[before, after]`` as displayed text."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("création")
+        UPDATE = "update", _("modification")
+        ARCHIVE = "archive", _("archivage")
+        RESTORE = "restore", _("restauration")
+
+    flow = models.ForeignKey(
+        Flow, on_delete=models.CASCADE, related_name="revisions", verbose_name=_("flux")
+    )
+    at = models.DateTimeField(_("date"), default=timezone.now)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    changes = models.JSONField(_("changements"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("version d'un flux")
+        verbose_name_plural = _("historique des flux")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_action_display()}"

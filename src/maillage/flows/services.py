@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
 from maillage.engine.taxonomy import classify_text
-from maillage.flows.models import Flow, Visit
+from maillage.flows.models import Flow, FlowRevision, Visit
 from maillage.reference.fields import waste_entry
 from maillage.reference.models import ResourceClass
 
@@ -83,12 +83,122 @@ def build_flow(
 def record_visit(
     user, establishment, *, date: datetime.date, notes: str = "", flows: list[dict]
 ) -> Visit:
-    """An advisor's visit and the flows recorded during it, all or nothing."""
+    """An advisor's visit and the flows recorded during it (plain values), all or nothing."""
+    return save_visit(
+        user,
+        establishment,
+        date=date,
+        notes=notes,
+        flows=[build_flow(establishment, **data) for data in flows],
+    )
+
+
+# Fields whose change is recorded in a flow's history, in the order shown.
+TRACKED_FIELDS = [
+    "direction",
+    "category",
+    "resource_class",
+    "waste_code",
+    "quantity",
+    "unit",
+    "period",
+    "physical_state",
+    "temperature_c",
+    "available_from",
+    "available_until",
+    "description",
+    "is_archived",
+]
+
+
+def _shown(flow: Flow, name: str) -> str | None:
+    value = getattr(flow, name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):  # 42.000 as stored and 42 as typed are the same quantity
+        return format(value.normalize(), "f")
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    if name == "waste_code":
+        return value.display
+    if name == "resource_class":
+        return value.label
+    if hasattr(flow, f"get_{name}_display"):
+        return str(getattr(flow, f"get_{name}_display")())
+    return str(value)
+
+
+def snapshot_of(flow: Flow) -> dict[str, str | None]:
+    """What a flow's tracked fields look like to a user, to compare before and after an edit."""
+    return {name: _shown(flow, name) for name in TRACKED_FIELDS}
+
+
+def _deny_unless_editable(user, establishment) -> None:
     if not policy.can_edit_flows(user, establishment):
-        raise PermissionError(
-            _("Vous n'êtes pas autorisé à enregistrer des flux pour cet établissement.")
+        raise PermissionDenied(
+            _("Vous n'êtes pas autorisé à modifier les flux de cet établissement.")
+        )
+
+
+@transaction.atomic
+def save_visit(user, establishment, *, date: datetime.date, notes: str, flows: list[Flow]) -> Visit:
+    """Store a visit and its (validated, unsaved) flows together, each flow with its creation in
+    the history: all or nothing."""
+    if not policy.can_record_visit(user, establishment):
+        raise PermissionDenied(
+            _("Vous n'êtes pas autorisé à enregistrer une visite pour cet établissement.")
         )
     visit = Visit.objects.create(establishment=establishment, advisor=user, date=date, notes=notes)
-    for data in flows:
-        build_flow(establishment, visit=visit, **data).save()
+    for flow in flows:
+        flow.establishment = establishment
+        flow.visit = visit
+        create_flow(user, flow)
     return visit
+
+
+def create_flow(user, flow: Flow) -> Flow:
+    """Store a new validated flow and its creation in the history."""
+    _deny_unless_editable(user, flow.establishment)
+    with transaction.atomic():
+        flow.full_clean()
+        flow.save()
+        FlowRevision.objects.create(
+            flow=flow,
+            user=user,
+            action=FlowRevision.Action.CREATE,
+            changes={k: [None, v] for k, v in snapshot_of(flow).items() if v is not None},
+        )
+    return flow
+
+
+def update_flow(user, flow: Flow, before: dict[str, str | None]) -> FlowRevision | None:
+    """Save an edited flow (``before`` = ``snapshot_of`` the stored flow) and record what changed.
+    Nothing is written when nothing changed."""
+    _deny_unless_editable(user, flow.establishment)
+    after = snapshot_of(flow)
+    changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    if not changes:
+        return None
+    with transaction.atomic():
+        flow.full_clean()
+        flow.save()
+        return FlowRevision.objects.create(
+            flow=flow, user=user, action=FlowRevision.Action.UPDATE, changes=changes
+        )
+
+
+def set_archived(user, flow: Flow, archived: bool) -> FlowRevision | None:
+    """Archive a flow (it leaves detection and lists, its history stays) or restore it."""
+    _deny_unless_editable(user, flow.establishment)
+    if flow.is_archived == archived:
+        return None
+    before = snapshot_of(flow)
+    with transaction.atomic():
+        flow.is_archived = archived
+        flow.save(update_fields=["is_archived", "updated_at", "yearly_quantity", "canonical_unit"])
+        return FlowRevision.objects.create(
+            flow=flow,
+            user=user,
+            action=FlowRevision.Action.ARCHIVE if archived else FlowRevision.Action.RESTORE,
+            changes={"is_archived": [before["is_archived"], snapshot_of(flow)["is_archived"]]},
+        )

@@ -95,6 +95,9 @@ class Suggestion(models.Model):
         _("quantité réellement échangée par an"), null=True, blank=True
     )
     actual_savings_eur = models.FloatField(_("économies annuelles (€)"), null=True, blank=True)
+    actual_co2e_avoided_t = models.FloatField(
+        _("tCO2e évitées par an (quantité réelle)"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("suggestion de synergie")
@@ -138,6 +141,78 @@ class SuggestionEvent(models.Model):
 
     def __str__(self):
         return f"{self.from_status} → {self.to_status}"
+
+
+class Introduction(models.Model):
+    """One side of a proposed introduction: one row per (suggestion, establishment), with the date of
+    each step; the state is derived from those dates. Contacts are revealed to both sides only when
+    every side of the suggestion has accepted."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("proposée")
+        VIEWED = "viewed", _("consultée")
+        ACCEPTED = "accepted", _("acceptée")
+        DECLINED = "declined", _("déclinée")
+
+    suggestion = models.ForeignKey(
+        Suggestion, on_delete=models.CASCADE, related_name="introductions"
+    )
+    establishment = models.ForeignKey(
+        Establishment,
+        on_delete=models.CASCADE,
+        related_name="introductions",
+        verbose_name=_("établissement"),
+    )
+    proposed_at = models.DateTimeField(_("proposée le"), default=timezone.now)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("proposée par"),
+    )
+    viewed_at = models.DateTimeField(_("consultée le"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("déclinée le"), null=True, blank=True)
+    responded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("réponse de"),
+    )
+
+    class Meta:
+        verbose_name = _("mise en relation")
+        verbose_name_plural = _("mises en relation")
+        ordering = ["suggestion_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["suggestion", "establishment"], name="unique_introduction_side"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(declined_at__isnull=True),
+                name="introduction_accepted_or_declined",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.suggestion_id} — {self.establishment_id} ({self.state})"
+
+    @property
+    def state(self) -> str:
+        if self.declined_at:
+            return self.State.DECLINED
+        if self.accepted_at:
+            return self.State.ACCEPTED
+        if self.viewed_at:
+            return self.State.VIEWED
+        return self.State.PROPOSED
+
+    def get_state_display(self) -> str:
+        return str(self.State(self.state).label)
 
 
 class DetectionRun(models.Model):

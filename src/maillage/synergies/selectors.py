@@ -67,3 +67,201 @@ def rows_for_page(user, suggestions) -> list[dict]:
         }
         for s in suggestions
     ]
+
+
+def suggestions_involving(user, establishment):
+    """Current suggestions the user may see that start from, lead to or prospect this
+    establishment, best first."""
+    from django.db.models import Q
+
+    from maillage.accounts import policy
+
+    return (
+        policy.visible_suggestions(user)
+        .filter(is_current=True)
+        .filter(
+            Q(offer_flow__establishment=establishment)
+            | Q(need_flow__establishment=establishment)
+            | Q(prospect=establishment)
+        )
+        .select_related(
+            "resource_class",
+            "offer_flow__establishment__commune",
+            "need_flow__establishment__commune",
+            "prospect__commune",
+        )
+        .order_by("-score", "pk")
+    )
+
+
+BOARD_COLUMN_SIZE = 30
+
+# Upper bounds of the quantity bands shown to a company before both sides accept.
+QUANTITY_BANDS = (1, 10, 100, 1_000, 10_000)
+
+
+def quantity_band(value: float | None, unit: str) -> str:
+    """An exact quantity replaced by the order of magnitude it falls in (French text)."""
+    from django.utils.translation import gettext as _
+
+    from maillage.synergies.explain import UNIT_LABELS
+
+    shown = UNIT_LABELS.get(unit, unit)
+    if value is None:
+        return _("quantité non renseignée")
+    low = 0
+    for high in QUANTITY_BANDS:
+        if value < high:
+            if low == 0:
+                return _("moins de %(high)s %(unit)s/an") % {"high": high, "unit": shown}
+            return _("de %(low)s à %(high)s %(unit)s/an") % {
+                "low": f"{low:,}".replace(",", "\u202f"),
+                "high": f"{high:,}".replace(",", "\u202f"),
+                "unit": shown,
+            }
+        low = high
+    return _("plus de %(low)s %(unit)s/an") % {
+        "low": f"{low:,}".replace(",", "\u202f"),
+        "unit": shown,
+    }
+
+
+def board_columns(user) -> list[dict]:
+    """The pipeline as columns (one per status), best suggestions first; one query per column
+    plus one for the counts, whatever the number of cards."""
+    from django.db.models import Count
+
+    from maillage.synergies.models import Suggestion
+
+    base = suggestions_for(user)
+    counts = dict(base.order_by().values_list("status").annotate(n=Count("pk")))
+    columns = []
+    for status, label in Suggestion.Status.choices:
+        cards = list(base.filter(status=status)[:BOARD_COLUMN_SIZE])
+        columns.append(
+            {
+                "status": status,
+                "label": label,
+                "count": counts.get(status, 0),
+                "rows": rows_for_page(user, cards),
+            }
+        )
+    return columns
+
+
+def suggestion_page(user, suggestion) -> dict:
+    """The advisor's page of one suggestion: who, why, impacts, introductions and history."""
+    from maillage.accounts import policy
+    from maillage.directory.models import Contact
+    from maillage.synergies import workflow
+    from maillage.synergies.models import Suggestion
+
+    row = rows_for_page(user, [suggestion])[0]
+    introductions = list(
+        suggestion.introductions.select_related("establishment", "responded_by").order_by(
+            "establishment__name", "pk"
+        )
+    )
+    mutual = policy.introduction_is_mutual(introductions)
+    visible = policy.visible_establishment_ids(user, [i.establishment_id for i in introductions])
+    contacts: dict[int, list] = {}
+    if mutual:
+        for contact in Contact.objects.filter(establishment_id__in=visible).order_by(
+            "last_name", "pk"
+        ):
+            contacts.setdefault(contact.establishment_id, []).append(contact)
+    sides = [
+        {
+            "i": i,
+            "name": i.establishment.name if i.establishment_id in visible else None,
+            "contacts": contacts.get(i.establishment_id, []),
+        }
+        for i in introductions
+    ]
+    next_statuses = [
+        (status, Suggestion.Status(status).label)
+        for status in Suggestion.Status.values
+        if workflow.allowed(suggestion.status, status)
+    ]
+    return {
+        "row": row,
+        "sides": sides,
+        "mutual": mutual,
+        "events": suggestion.events.select_related("user").order_by("at", "pk"),
+        "next_statuses": next_statuses,
+        "can_manage": policy.can_manage_suggestion(user, suggestion),
+        "can_propose": policy.can_propose_introduction(user, suggestion)
+        and suggestion.status == Suggestion.Status.DETECTED,
+    }
+
+
+def opportunities_for(user) -> list[dict]:
+    """A company's introductions, each from its own side. Before every side has accepted, the other
+    side is described only by resource, quantity band and distance band; afterwards its name,
+    address, contacts and exact quantity are given. A constant number of queries."""
+    from django.utils.translation import gettext as _
+
+    from maillage.accounts import policy
+    from maillage.directory.models import Contact
+    from maillage.synergies.models import Introduction
+    from maillage.synergies.partners import distance_band
+
+    mine = list(
+        policy.visible_introductions(user)
+        .select_related(
+            "establishment",
+            "suggestion__resource_class",
+            "suggestion__offer_flow",
+            "suggestion__need_flow",
+        )
+        .order_by("-proposed_at", "-pk")[:100]
+    )
+    all_sides: dict[int, list] = {}
+    for side in (
+        Introduction.objects.filter(suggestion_id__in={i.suggestion_id for i in mine})
+        .select_related("establishment__commune")
+        .order_by("pk")
+    ):
+        all_sides.setdefault(side.suggestion_id, []).append(side)
+    revealed: dict[int, object] = {}  # my introduction pk -> the other side (mutual only)
+    for i in mine:
+        others = [s for s in all_sides.get(i.suggestion_id, []) if s.pk != i.pk]
+        if others and policy.can_see_partner(user, i, all_sides[i.suggestion_id]):
+            revealed[i.pk] = others[0]
+    contacts: dict[int, list] = {}
+    for contact in Contact.objects.filter(
+        establishment_id__in={o.establishment_id for o in revealed.values()}
+    ).order_by("last_name", "pk"):
+        contacts.setdefault(contact.establishment_id, []).append(contact)
+    rows = []
+    for i in mine:
+        s = i.suggestion
+        offer_side = (
+            s.offer_flow is not None and s.offer_flow.establishment_id == i.establishment_id
+        )
+        other = next((x for x in all_sides.get(i.suggestion_id, []) if x.pk != i.pk), None)
+        row = {
+            "i": i,
+            "s": s,
+            "my_role": _("vous proposez") if offer_side else _("vous recherchez"),
+            "resource": s.resource_class.label,
+            "quantity_band": quantity_band(s.quantity, s.unit),
+            "distance_band": distance_band(s.distance_km or 0.0),
+            "other_state": other.get_state_display() if other else "—",
+            "partner": None,
+        }
+        partner = revealed.get(i.pk)
+        if partner is not None:
+            partner_flow = s.need_flow if offer_side else s.offer_flow
+            row["partner"] = {
+                "name": partner.establishment.name,
+                "siret": partner.establishment.siret,
+                "address": partner.establishment.address,
+                "commune": partner.establishment.commune.name,
+                "contacts": contacts.get(partner.establishment_id, []),
+                "quantity": partner_flow.quantity if partner_flow else None,
+                "unit": partner_flow.unit if partner_flow else "",
+                "distance_km": s.distance_km,
+            }
+        rows.append(row)
+    return rows

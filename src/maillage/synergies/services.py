@@ -27,7 +27,7 @@ from maillage.engine.impacts import substitution_impacts
 from maillage.engine.taxonomy import compiled, substitution_notes
 from maillage.flows.models import Flow
 from maillage.synergies import workflow
-from maillage.synergies.models import DetectionRun, Suggestion, SuggestionEvent
+from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
 
 Progress = Callable[[int, str], None]
 
@@ -430,17 +430,9 @@ def detect_for_flow(flow: Flow, k: int = 20) -> dict[str, dict[str, int]]:
     return result
 
 
-@transaction.atomic
-def change_status(
-    suggestion: Suggestion,
-    user,
-    to_status: str,
-    note: str = "",
-    actual_quantity: float | None = None,
-    actual_savings_eur: float | None = None,
-) -> SuggestionEvent:
-    if not policy.can_manage_suggestion(user, suggestion):
-        raise PermissionDenied(_("Vous ne pouvez pas modifier cette suggestion."))
+def _transition(suggestion: Suggestion, user, to_status: str, note: str = "") -> SuggestionEvent:
+    """Move a suggestion along the declared workflow and log who did it and when (no policy
+    check: the public functions below decide who may)."""
     if to_status not in Suggestion.Status.values:
         raise ValidationError(
             _("Statut « %(s)s » inconnu : %(known)s.")
@@ -451,8 +443,6 @@ def change_status(
             _("Passage de « %(a)s » à « %(b)s » impossible.")
             % {"a": suggestion.get_status_display(), "b": Suggestion.Status(to_status).label}
         )
-    if to_status == Suggestion.Status.ABANDONED and not note.strip():
-        raise ValidationError(_("Indiquez le motif de l'abandon."))
     event = SuggestionEvent.objects.create(
         suggestion=suggestion,
         user=user,
@@ -465,9 +455,135 @@ def change_status(
     if to_status == Suggestion.Status.ABANDONED:
         suggestion.abandon_reason = note
         fields.append("abandon_reason")
+    suggestion.save(update_fields=fields)
+    return event
+
+
+def actual_co2e(suggestion: Suggestion, actual_quantity: float) -> float | None:
+    """CO2e avoided per year recomputed from the quantity really exchanged (same factors and
+    transport deduction as the estimate); None where the engine has no factor for the class."""
+    if suggestion.kind != Suggestion.Kind.SUBSTITUTION or suggestion.distance_km is None:
+        return None
+    tax = compiled()
+    index = tax.index.get(suggestion.resource_class_id)
+    if index is None:
+        return None
+    q = np.array([float(actual_quantity)])
+    impacts = substitution_impacts(
+        tax, np.array([index]), q, q, np.array([float(suggestion.distance_km)])
+    )
+    value = float(impacts.co2e_avoided_t[0])
+    return round(value, 3) if np.isfinite(value) else None
+
+
+@transaction.atomic
+def change_status(
+    suggestion: Suggestion,
+    user,
+    to_status: str,
+    note: str = "",
+    actual_quantity: float | None = None,
+    actual_savings_eur: float | None = None,
+) -> SuggestionEvent:
+    """An advisor moves a suggestion along the pipeline. Abandoning needs a reason; implementing
+    needs the quantity really exchanged (CO2e is recomputed from it)."""
+    if not policy.can_manage_suggestion(user, suggestion):
+        raise PermissionDenied(_("Vous ne pouvez pas modifier cette suggestion."))
+    abandoning = to_status == Suggestion.Status.ABANDONED
+    if abandoning and not note.strip() and workflow.allowed(suggestion.status, to_status):
+        raise ValidationError(_("Indiquez le motif de l'abandon."))
+    if to_status == Suggestion.Status.IMPLEMENTED and workflow.allowed(
+        suggestion.status, to_status
+    ):
+        if actual_quantity is None or not np.isfinite(actual_quantity) or actual_quantity < 0:
+            raise ValidationError(
+                _("Indiquez la quantité réellement échangée par an (nombre positif).")
+            )
+        if actual_savings_eur is not None and not np.isfinite(actual_savings_eur):
+            raise ValidationError(_("Économies annuelles illisibles."))
+    event = _transition(suggestion, user, to_status, note)
     if to_status == Suggestion.Status.IMPLEMENTED:
         suggestion.actual_quantity = actual_quantity
         suggestion.actual_savings_eur = actual_savings_eur
-        fields += ["actual_quantity", "actual_savings_eur"]
-    suggestion.save(update_fields=fields)
+        suggestion.actual_co2e_avoided_t = actual_co2e(suggestion, actual_quantity)
+        suggestion.save(
+            update_fields=["actual_quantity", "actual_savings_eur", "actual_co2e_avoided_t"]
+        )
     return event
+
+
+@transaction.atomic
+def propose_introduction(suggestion: Suggestion, user) -> list[Introduction]:
+    """The advisor proposes to introduce the two establishments of a substitution to each other:
+    one introduction row per establishment, and the suggestion becomes "proposed"."""
+    if not policy.can_propose_introduction(user, suggestion):
+        raise PermissionDenied(_("Vous ne pouvez pas proposer cette mise en relation."))
+    suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
+    if suggestion.status != Suggestion.Status.DETECTED:
+        raise ValidationError(
+            _(
+                "Cette suggestion est déjà « %(s)s » : la mise en relation ne peut plus être proposée."
+            )
+            % {"s": suggestion.get_status_display()}
+        )
+    sides = Flow.objects.filter(pk__in=[suggestion.offer_flow_id, suggestion.need_flow_id])
+    establishment_ids = sorted(set(sides.values_list("establishment_id", flat=True)))
+    if len(establishment_ids) != 2:
+        raise ValidationError(_("Une mise en relation réunit deux établissements distincts."))
+    Introduction.objects.filter(suggestion=suggestion).delete()  # an earlier, abandoned round
+    now = timezone.now()
+    introductions = Introduction.objects.bulk_create(
+        Introduction(suggestion=suggestion, establishment_id=pk, proposed_at=now, proposed_by=user)
+        for pk in establishment_ids
+    )
+    _transition(suggestion, user, Suggestion.Status.PROPOSED, _("Mise en relation proposée."))
+    return introductions
+
+
+def mark_viewed(user, introductions) -> int:
+    """Record the first time a company user saw their side of these introductions."""
+    ids = [i.pk for i in introductions if i.viewed_at is None]
+    if not ids:
+        return 0
+    return (
+        policy.visible_introductions(user)
+        .filter(pk__in=ids, viewed_at__isnull=True)
+        .update(viewed_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def respond_introduction(user, introduction: Introduction, accept: bool) -> Introduction:
+    """A company answers for its establishment. When every side accepted, the suggestion moves to
+    "in discussion" and contacts are revealed; a refusal abandons it, with the reason logged."""
+    if not policy.can_respond_introduction(user, introduction):
+        raise PermissionDenied(_("Vous ne pouvez pas répondre pour cet établissement."))
+    suggestion = Suggestion.objects.select_for_update().get(pk=introduction.suggestion_id)
+    introduction = Introduction.objects.get(pk=introduction.pk)
+    if suggestion.status != Suggestion.Status.PROPOSED:
+        raise ValidationError(_("Cette mise en relation n'attend plus de réponse."))
+    if introduction.accepted_at or introduction.declined_at:
+        raise ValidationError(_("Vous avez déjà répondu à cette mise en relation."))
+    now = timezone.now()
+    introduction.viewed_at = introduction.viewed_at or now
+    introduction.responded_by = user
+    if accept:
+        introduction.accepted_at = now
+    else:
+        introduction.declined_at = now
+    introduction.save(update_fields=["viewed_at", "responded_by", "accepted_at", "declined_at"])
+    if not accept:
+        _transition(
+            suggestion,
+            user,
+            Suggestion.Status.ABANDONED,
+            _("Mise en relation déclinée par une des entreprises."),
+        )
+    elif policy.introduction_is_mutual(suggestion.introductions.all()):
+        _transition(
+            suggestion,
+            user,
+            Suggestion.Status.DISCUSSION,
+            _("Les deux entreprises ont accepté : leurs contacts leur sont communiqués."),
+        )
+    return introduction

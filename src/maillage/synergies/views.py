@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from maillage.accounts import policy
-from maillage.synergies import selectors
+from maillage.accounts.models import User
+from maillage.synergies import selectors, services
+from maillage.synergies.forms import TransitionForm
 from maillage.synergies.models import DetectionRun, Suggestion
 from maillage.synergies.tasks import run_detection
 
@@ -65,3 +67,127 @@ def suggestion_list(request):
             "status": status or "",
         },
     )
+
+
+def _staff_only(user) -> None:
+    if not (policy.is_chamber_staff(user) or user.is_superuser):
+        raise PermissionDenied
+
+
+def _managed_suggestion(request, pk: int) -> Suggestion:
+    _staff_only(request.user)
+    return get_object_or_404(
+        policy.visible_suggestions(request.user).select_related(
+            "resource_class",
+            "offer_flow__establishment__commune",
+            "need_flow__establishment__commune",
+            "prospect__commune",
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def suggestion_board(request):
+    """Who: chamber staff (suggestions of their chamber, policy.visible_suggestions); others 403.
+    One column per pipeline status, best first."""
+    _staff_only(request.user)
+    return render(
+        request, "synergies/board.html", {"columns": selectors.board_columns(request.user)}
+    )
+
+
+def _render_detail(request, suggestion, form=None, status=200):
+    context = selectors.suggestion_page(request.user, suggestion)
+    context["form"] = form or TransitionForm()
+    return render(request, "synergies/suggestion_detail.html", context, status=status)
+
+
+@login_required
+def suggestion_detail(request, pk: int):
+    """Who: chamber staff of the chambers involved (others 404; non-staff 403)."""
+    return _render_detail(request, _managed_suggestion(request, pk))
+
+
+@login_required
+@require_POST
+def suggestion_propose(request, pk: int):
+    """Who: advisors who manage the suggestion (policy.can_propose_introduction)."""
+    suggestion = _managed_suggestion(request, pk)
+    if not policy.can_propose_introduction(request.user, suggestion):
+        raise PermissionDenied
+    try:
+        services.propose_introduction(suggestion, request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _(
+                "Mise en relation proposée : les deux entreprises peuvent l'accepter ou la décliner."
+            ),
+        )
+    return redirect("suggestion-detail", pk=suggestion.pk)
+
+
+@login_required
+@require_POST
+def suggestion_transition(request, pk: int):
+    """Who: advisors who manage the suggestion (policy.can_manage_suggestion). A bad request is
+    shown again with its error in French, nothing changed."""
+    suggestion = _managed_suggestion(request, pk)
+    if not policy.can_manage_suggestion(request.user, suggestion):
+        raise PermissionDenied
+    form = TransitionForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.change_status(
+                suggestion,
+                request.user,
+                data["to_status"],
+                data["note"],
+                data["actual_quantity"],
+                data["actual_savings_eur"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Statut mis à jour."))
+            return redirect("suggestion-detail", pk=suggestion.pk)
+    suggestion.refresh_from_db()
+    return _render_detail(request, suggestion, form, status=400)
+
+
+@login_required
+def opportunity_list(request):
+    """Who: company users, for the establishments they represent (policy.visible_introductions);
+    others 403. The other side stays anonymous until both accepted."""
+    if request.user.role != User.Role.COMPANY:
+        raise PermissionDenied
+    rows = selectors.opportunities_for(request.user)
+    services.mark_viewed(request.user, [row["i"] for row in rows])
+    return render(request, "synergies/opportunity_list.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def opportunity_respond(request, pk: int):
+    """Who: a company user representing the introduction's establishment; others 404."""
+    introduction = get_object_or_404(policy.visible_introductions(request.user), pk=pk)
+    answer = request.POST.get("reponse")
+    if answer not in ("accepter", "decliner"):
+        messages.error(request, _("Réponse inconnue : acceptez ou déclinez."))
+        return redirect("opportunity-list")
+    try:
+        services.respond_introduction(request.user, introduction, accept=answer == "accepter")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("Vous avez accepté la mise en relation.")
+            if answer == "accepter"
+            else _("Vous avez décliné la mise en relation."),
+        )
+    return redirect("opportunity-list")

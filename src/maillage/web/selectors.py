@@ -68,3 +68,81 @@ def chamber_overview(user) -> dict:
         .select_related("establishment", "establishment__commune", "advisor")
         .order_by("-date", "-pk")[:10],
     }
+
+
+SEARCH_PAGE_SIZE = 25
+
+
+def search_establishments(user, filters: dict):
+    """The establishments a chamber user may see, filtered by name or SIRET, NAF code (prefix),
+    commune (INSEE code or name), EPCI (SIREN or name) and visited or not; ordered by name, with
+    what the result table shows joined (no query per row)."""
+    from django.db.models import Exists, Max, OuterRef, Subquery
+
+    qs = policy.visible_establishments(user)
+    q = (filters.get("q") or "").strip()
+    if q:
+        compact = q.replace(" ", "")
+        qs = (
+            qs.filter(siret__startswith=compact)
+            if compact.isdigit()
+            else qs.filter(name__icontains=q)
+        )
+    naf = (filters.get("naf") or "").strip()
+    if naf:
+        compact = naf.replace(".", "").replace(" ", "").upper()
+        code = f"{compact[:2]}.{compact[2:]}" if len(compact) > 2 else compact
+        qs = qs.filter(naf__code__startswith=code)
+    commune = (filters.get("commune") or "").strip()
+    if commune:
+        is_code = len(commune) == 5 and any(ch.isdigit() for ch in commune)
+        qs = (
+            qs.filter(commune_id=commune.upper())
+            if is_code
+            else qs.filter(commune__name__icontains=commune)
+        )
+    epci = (filters.get("epci") or "").strip()
+    if epci:
+        qs = (
+            qs.filter(commune__epci__code=epci)
+            if epci.isdigit()
+            else qs.filter(commune__epci__name__icontains=epci)
+        )
+    visits = policy.visible_visits(user).filter(establishment=OuterRef("pk"))
+    visited = filters.get("visite")
+    if visited == "oui":
+        qs = qs.filter(Exists(visits))
+    elif visited == "non":
+        qs = qs.exclude(Exists(visits))
+    last_visit = visits.order_by().values("establishment").annotate(last=Max("date")).values("last")
+    return (
+        qs.select_related("naf", "commune", "commune__epci")
+        .annotate(last_visit=Subquery(last_visit[:1]))
+        .order_by("name", "pk")
+    )
+
+
+def establishment_page(user, establishment) -> dict:
+    """What the establishment page shows beyond identity, each part only if the policy allows."""
+    from maillage.directory.models import Contact
+    from maillage.synergies import selectors as synergy_selectors
+
+    data: dict = {
+        "contacts": list(
+            Contact.objects.filter(establishment=establishment).order_by("last_name", "pk")
+        ),
+        "visits": list(
+            policy.visible_visits(user)
+            .filter(establishment=establishment)
+            .select_related("advisor")
+            .order_by("-date", "-pk")[:20]
+        ),
+        "can_record_visit": policy.can_record_visit(user, establishment),
+        "can_edit_flows": policy.can_edit_flows(user, establishment),
+        "can_edit_establishment": policy.can_edit_establishment(user, establishment),
+        "suggestion_rows": [],
+    }
+    if policy.is_chamber_staff(user) or (user.is_authenticated and user.is_superuser):
+        suggestions = synergy_selectors.suggestions_involving(user, establishment)[:20]
+        data["suggestion_rows"] = synergy_selectors.rows_for_page(user, list(suggestions))
+    return data

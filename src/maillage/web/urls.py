@@ -4,5 +4,7 @@ from maillage.web import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("etablissements/", views.establishment_search, name="establishment-search"),
     path("etablissements/<int:pk>/", views.establishment_detail, name="establishment-detail"),
+    path("etablissements/<int:pk>/modifier/", views.establishment_edit, name="establishment-edit"),
 ]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from maillage.accounts import policy, services
 from maillage.accounts.models import User
+from maillage.directory import services as directory_services
 from maillage.web import selectors
+from maillage.web.forms import EstablishmentEditForm, EstablishmentSearchForm
 
 
 def home(request):
@@ -25,8 +32,28 @@ def home(request):
     return render(request, "web/home_member.html", {"establishments": establishments})
 
 
+@login_required
+def establishment_search(request):
+    """Who: chamber staff (their chamber's and partner chambers' establishments, as the policy
+    says); others get 403. htmx requests get the result table only."""
+    if not (policy.is_chamber_staff(request.user) or request.user.is_superuser):
+        raise PermissionDenied
+    form = EstablishmentSearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(
+        selectors.search_establishments(request.user, filters), selectors.SEARCH_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    if request.htmx:
+        return render(request, "web/_establishment_results.html", context)
+    return render(request, "web/establishment_search.html", context)
+
+
 def establishment_detail(request, pk: int):
-    """Identity for whoever may see the establishment; raw flows only if the policy allows (audited)."""
+    """Identity and contacts for whoever may see the establishment; visits and raw flows only if
+    the policy allows (audited for chamber staff); suggestions for chamber staff."""
     establishment = get_object_or_404(
         policy.visible_establishments(request.user).select_related(
             "naf", "commune", "commune__departement", "commune__epci"
@@ -35,16 +62,53 @@ def establishment_detail(request, pk: int):
     )
     if not policy.can_view_establishment(request.user, establishment):
         raise Http404
-    flows = None
+    flows = archived = None
     if policy.can_view_flows(request.user, establishment):
-        flows = list(
-            establishment.flows.filter(is_archived=False)
-            .select_related("resource_class", "waste_code")
-            .order_by("direction", "category", "pk")
+        all_flows = list(
+            establishment.flows.select_related("resource_class", "waste_code").order_by(
+                "direction", "category", "pk"
+            )
         )
+        flows = [f for f in all_flows if not f.is_archived]
+        archived = [f for f in all_flows if f.is_archived]
         services.record_flow_view(request.user, establishment, detail="fiche établissement")
     return render(
         request,
         "web/establishment_detail.html",
-        {"establishment": establishment, "flows": flows, "chamber": establishment.chamber},
+        {
+            "establishment": establishment,
+            "flows": flows,
+            "archived_flows": archived,
+            "chamber": establishment.chamber,
+            **selectors.establishment_page(request.user, establishment),
+        },
+    )
+
+
+@login_required
+def establishment_edit(request, pk: int):
+    """Who: the establishment's company users and its own chamber's staff
+    (policy.can_edit_establishment); others who may see it get 403, the rest 404."""
+    establishment = get_object_or_404(
+        policy.visible_establishments(request.user).select_related("naf"), pk=pk
+    )
+    if not policy.can_edit_establishment(request.user, establishment):
+        raise PermissionDenied
+    initial = {
+        "name": establishment.name,
+        "naf": establishment.naf_id,
+        "headcount_band": establishment.headcount_band,
+        "address": establishment.address,
+    }
+    form = EstablishmentEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changed = directory_services.update_establishment(
+            request.user, establishment, form.cleaned_data
+        )
+        messages.success(
+            request, _("Établissement modifié.") if changed else _("Aucune modification.")
+        )
+        return redirect("establishment-detail", pk=establishment.pk)
+    return render(
+        request, "web/establishment_edit.html", {"establishment": establishment, "form": form}
     )
