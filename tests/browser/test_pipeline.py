@@ -37,9 +37,7 @@ def test_visit_detection_introduction_and_double_opt_in(
     chamber = make_chamber("cci-77", "77")
     sawmill = make_establishment("77288", name="Scierie de la Brie")
     boiler = make_establishment("77288", name="Chaufferie de Melun", naf="35.30Z")
-    build_flow(
-        boiler, direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-    ).save()
+    build_flow(boiler, direction="need", resource_class="wood_fuel", quantity=500, unit="t").save()
     Contact.objects.create(
         establishment=sawmill, first_name="Anne", last_name="Scieur", email="anne@brie.test"
     )

@@ -275,3 +275,54 @@ def test_opportunity_list_in_constant_queries(client, pair, make_establishment):
         services.propose_introduction(s, pair["advisor77"])
     assert Introduction.objects.filter(establishment=pair["e77"]).count() >= 3
     assert count() == one
+
+
+def test_companies_see_detected_leads_anonymised(client, pair):
+    client.force_login(pair["company77"])
+    html = html_of(client.get(reverse("opportunity-list")))
+    assert "Pistes repérées" in html and "Déchets de bois non traité" in html
+    assert "de 100 à 1\u202f000 t/an" in html and "vous proposez" in html
+    for secret in SECRETS_OF_91:
+        assert secret not in html
+    client.force_login(pair["company91"])
+    html = html_of(client.get(reverse("opportunity-list")))
+    assert "vous recherchez" in html
+    for secret in SECRETS_OF_77:
+        assert secret not in html
+    client.force_login(pair["company78"])
+    html = html_of(client.get(reverse("opportunity-list")))
+    assert "Aucune piste" in html and "Déchets de bois" not in html
+
+
+def test_every_page_of_this_part_refuses_anonymous_visitors(client, pair):
+    from maillage.flows.models import Flow
+
+    services.propose_introduction(pair["s"], pair["advisor77"])
+    e, f, s = pair["e77"], Flow.objects.filter(establishment=pair["e77"]).first(), pair["s"]
+    side = Introduction.objects.first()
+    urls = [
+        reverse("establishment-search"),
+        reverse("establishment-edit", args=[e.pk]),
+        reverse("visit-create", args=[e.pk]),
+        reverse("flow-create", args=[e.pk]),
+        reverse("flow-edit", args=[f.pk]),
+        reverse("flow-history", args=[f.pk]),
+        reverse("options-waste-codes"),
+        reverse("options-naf"),
+        reverse("suggestion-board"),
+        reverse("suggestion-detail", args=[s.pk]),
+        reverse("opportunity-list"),
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302 and "/comptes/login/" in response.url, url
+    for url in (
+        reverse("flow-archive", args=[f.pk]),
+        reverse("suggestion-propose", args=[s.pk]),
+        reverse("suggestion-transition", args=[s.pk]),
+        reverse("opportunity-respond", args=[side.pk]),
+    ):
+        response = client.post(url, {"reponse": "accepter", "to_status": "abandoned", "note": "x"})
+        assert response.status_code == 302 and "/comptes/login/" in response.url, url
+    s.refresh_from_db()
+    assert s.status == "proposed" and not Introduction.objects.filter(accepted_at__isnull=False)

@@ -298,3 +298,19 @@ def can_see_partner(user, introduction, sides) -> bool:
     if can_respond_introduction(user, introduction):
         return introduction_is_mutual(sides)
     return False
+
+
+def suggestions_about(user) -> QuerySet:
+    """Company users: the current, not abandoned substitutions that involve a flow of an
+    establishment they represent. Shown anonymised only (resource, quantity band, distance band):
+    the other side's identity goes through an introduction that both accept."""
+    from maillage.synergies.models import Suggestion
+
+    if not (user.is_authenticated and user.role == User.Role.COMPANY):
+        return Suggestion.objects.none()
+    own = user.establishments.values("pk")
+    return (
+        Suggestion.objects.filter(kind=Suggestion.Kind.SUBSTITUTION, is_current=True)
+        .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
+        .exclude(status=Suggestion.Status.ABANDONED)
+    )

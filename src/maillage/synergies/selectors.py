@@ -267,3 +267,35 @@ def opportunities_for(user) -> list[dict]:
             }
         rows.append(row)
     return rows
+
+
+def leads_for(user, limit: int = 50) -> list[dict]:
+    """Substitutions detected around a company's establishments and not yet proposed as an
+    introduction, anonymised: its own side, the resource, a quantity band and a distance band."""
+    from django.utils.translation import gettext as _
+
+    from maillage.accounts import policy
+    from maillage.synergies.models import Suggestion
+    from maillage.synergies.partners import distance_band
+
+    own = dict(user.establishments.order_by("pk").values_list("pk", "name"))
+    suggestions = (
+        policy.suggestions_about(user)
+        .filter(status=Suggestion.Status.DETECTED)
+        .select_related("resource_class", "offer_flow", "need_flow")
+        .order_by("-score", "pk")[:limit]
+    )
+    rows = []
+    for s in suggestions:
+        offer_side = s.offer_flow.establishment_id in own
+        mine = s.offer_flow if offer_side else s.need_flow
+        rows.append(
+            {
+                "establishment": own.get(mine.establishment_id, ""),
+                "my_role": _("vous proposez") if offer_side else _("vous recherchez"),
+                "resource": s.resource_class.label,
+                "quantity_band": quantity_band(s.quantity, s.unit),
+                "distance_band": distance_band(s.distance_km or 0.0),
+            }
+        )
+    return rows

@@ -167,7 +167,11 @@ def opportunity_list(request):
         raise PermissionDenied
     rows = selectors.opportunities_for(request.user)
     services.mark_viewed(request.user, [row["i"] for row in rows])
-    return render(request, "synergies/opportunity_list.html", {"rows": rows})
+    return render(
+        request,
+        "synergies/opportunity_list.html",
+        {"rows": rows, "leads": selectors.leads_for(request.user)},
+    )
 
 
 @login_required
