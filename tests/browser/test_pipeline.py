@@ -58,6 +58,8 @@ def test_visit_detection_introduction_and_double_opt_in(
     page.click("text=Enregistrer une visite")
     page.fill("#id_date", "2025-06-12")
     page.select_option("#id_flux-0-direction", "offer")
+    page.fill("#id_flux-0-waste_code", "03 01")  # autocompletion from the List of Waste
+    page.wait_for_selector("#maillage-waste-codes option[value='03 01 05']", state="attached")
     page.fill("#id_flux-0-waste_code", "03 01 05")
     page.fill("#id_flux-0-quantity", "400")
     page.fill("#id_flux-0-unit", "t")

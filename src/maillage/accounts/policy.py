@@ -287,17 +287,11 @@ def can_respond_introduction(user, introduction) -> bool:
 
 
 def introduction_is_mutual(sides) -> bool:
-    """Every side of the suggestion accepted (at least two sides): identities may be revealed."""
+    """Every side of the suggestion accepted (at least two sides): then, and only then, a company
+    user answering for one side (``visible_introductions``) sees the other side's identity,
+    contacts and exact quantity."""
     sides = list(sides)
     return len(sides) >= 2 and all(s.accepted_at and not s.declined_at for s in sides)
-
-
-def can_see_partner(user, introduction, sides) -> bool:
-    """A company user sees the other side's identity, contacts and exact quantity only once the
-    introduction is mutual; chamber staff who manage the suggestion see it as on their own pages."""
-    if can_respond_introduction(user, introduction):
-        return introduction_is_mutual(sides)
-    return False
 
 
 def suggestions_about(user) -> QuerySet:

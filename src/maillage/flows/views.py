@@ -151,10 +151,11 @@ def flow_history(request, pk: int):
     return render(request, "flows/flow_history.html", {"flow": flow, "revisions": revisions})
 
 
-def _query(request) -> str:
-    """The typed text: htmx sends the input under its own (formset) name, so take any value."""
-    for value in request.GET.values():
-        if value.strip():
+def _query(request, field: str) -> str:
+    """The typed text: htmx sends the input under its own name (``flux-0-waste_code`` in a
+    formset), or ``q`` when called directly; other form values are ignored."""
+    for name, value in request.GET.items():
+        if name in ("q", field) or name.endswith(f"-{field}"):
             return value.strip()[:60]
     return ""
 
@@ -163,7 +164,7 @@ def _query(request) -> str:
 @require_GET
 def waste_code_options(request):
     """<option>s of List of Waste entries matching the typed code or words (reference data)."""
-    q = _query(request)
+    q = _query(request, "waste_code")
     qs = WasteCode.objects.filter(level=WasteCode.Level.ENTRY)
     digits = normalise_waste_code(q)
     if digits and len(digits) >= 2:
@@ -180,7 +181,7 @@ def waste_code_options(request):
 @require_GET
 def naf_options(request):
     """<option>s of NAF sub-classes matching the typed code or words."""
-    q = _query(request)
+    q = _query(request, "naf")
     qs = NafCode.objects.filter(level=NafCode.Level.SUBCLASS)
     if q:
         compact = q.replace(".", "").replace(" ", "").upper()

@@ -226,8 +226,7 @@ def opportunities_for(user) -> list[dict]:
     revealed: dict[int, object] = {}  # my introduction pk -> the other side (mutual only)
     for i in mine:
         others = [s for s in all_sides.get(i.suggestion_id, []) if s.pk != i.pk]
-        # ``mine`` comes from policy.visible_introductions (the user represents each side), so
-        # policy.can_see_partner reduces to the mutual test, without a query per row.
+        # ``mine`` comes from policy.visible_introductions (the user represents each side).
         if others and policy.introduction_is_mutual(all_sides[i.suggestion_id]):
             revealed[i.pk] = others[0]
     contacts: dict[int, list] = {}
