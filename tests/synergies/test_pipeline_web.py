@@ -130,7 +130,8 @@ def test_double_opt_in_reveals_contacts_only_when_both_accept(client, pair):
     html = html_of(client.get(opportunities))
     for secret in SECRETS_OF_77:
         assert secret not in html
-    assert "acceptée" in html  # the other side's answer, without its identity
+    assert "L'autre entreprise : elle a accepté" in html  # its answer, not its identity
+    assert "Elle peut remplacer ce que vous déclarez : « Bois énergie" in html
     # a company cannot answer for another establishment
     assert (
         client.post(

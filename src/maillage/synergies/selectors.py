@@ -195,6 +195,16 @@ def suggestion_page(user, suggestion) -> dict:
     }
 
 
+def _answer(side, accepted: str, declined: str) -> str:
+    from django.utils.translation import gettext as _
+
+    if side is not None and side.accepted_at:
+        return accepted
+    if side is not None and side.declined_at:
+        return declined
+    return _("en attente de réponse")
+
+
 def opportunities_for(user) -> list[dict]:
     """A company's introductions, each from its own side. Before every side has accepted, the other
     side is described only by resource, quantity band and distance band; afterwards its name,
@@ -211,8 +221,8 @@ def opportunities_for(user) -> list[dict]:
         .select_related(
             "establishment",
             "suggestion__resource_class",
-            "suggestion__offer_flow",
-            "suggestion__need_flow",
+            "suggestion__offer_flow__resource_class",
+            "suggestion__need_flow__resource_class",
         )
         .order_by("-proposed_at", "-pk")[:100]
     )
@@ -241,14 +251,18 @@ def opportunities_for(user) -> list[dict]:
             s.offer_flow is not None and s.offer_flow.establishment_id == i.establishment_id
         )
         other = next((x for x in all_sides.get(i.suggestion_id, []) if x.pk != i.pk), None)
+        my_flow = s.offer_flow if offer_side else s.need_flow
         row = {
             "i": i,
             "s": s,
             "my_role": _("vous proposez") if offer_side else _("vous recherchez"),
             "resource": s.resource_class.label,
+            "my_class": my_flow.resource_class.label if my_flow else "",
             "quantity_band": quantity_band(s.quantity, s.unit),
             "distance_band": distance_band(s.distance_km or 0.0),
-            "other_state": other.get_state_display() if other else "—",
+            "my_answer": _answer(i, _("vous avez accepté"), _("vous avez décliné")),
+            "other_answer": _answer(other, _("elle a accepté"), _("elle a décliné")),
+            "open": s.status == s.Status.PROPOSED and not (i.accepted_at or i.declined_at),
             "partner": None,
         }
         partner = revealed.get(i.pk)
