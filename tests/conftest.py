@@ -113,3 +113,10 @@ def reference_data(transactional_db):
     from maillage.reference import services
 
     services.load_all()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Fixtures create many users and PBKDF2 costs about a second each on the shared machine; a
+    fast hasher, for tests only, keeps sign-in real and the suite quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
