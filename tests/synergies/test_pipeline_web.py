@@ -64,6 +64,7 @@ def test_advisor_reads_the_suggestion_and_proposes_an_introduction(client, pair)
     client.force_login(pair["advisor77"])
     html = html_of(client.get(reverse("suggestion-detail", args=[s.pk])))
     assert "peut remplacer" in html and "Proposer une mise en relation" in html
+    assert '<option value="proposed">' not in html  # only through the introduction
     response = client.post(reverse("suggestion-propose", args=[s.pk]))
     assert response.status_code == 302
     s.refresh_from_db()
@@ -207,6 +208,8 @@ def test_outcome_recomputes_co2e_and_errors_are_in_french(client, pair):
     assert s.actual_co2e_avoided_t == pytest.approx(s.co2e_avoided_t * 300 / 437, rel=1e-3)
     html = html_of(client.get(reverse("suggestion-detail", args=[s.pk])))
     assert "9000 €" in html
+    board = html_of(client.get(reverse("suggestion-board")))
+    assert "Réel : 300 t/an" in board
     assert [e.to_status for e in s.events.order_by("at", "pk")] == [
         "proposed",
         "discussion",

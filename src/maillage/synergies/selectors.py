@@ -178,10 +178,16 @@ def suggestion_page(user, suggestion) -> dict:
         }
         for i in introductions
     ]
+    can_propose = (
+        policy.can_propose_introduction(user, suggestion)
+        and suggestion.status == Suggestion.Status.DETECTED
+    )
+    # A substitution is proposed through an introduction (double opt-in), not by a bare status.
     next_statuses = [
         (status, Suggestion.Status(status).label)
         for status in Suggestion.Status.values
         if workflow.allowed(suggestion.status, status)
+        and not (can_propose and status == Suggestion.Status.PROPOSED)
     ]
     return {
         "row": row,
@@ -190,8 +196,7 @@ def suggestion_page(user, suggestion) -> dict:
         "events": suggestion.events.select_related("user").order_by("at", "pk"),
         "next_statuses": next_statuses,
         "can_manage": policy.can_manage_suggestion(user, suggestion),
-        "can_propose": policy.can_propose_introduction(user, suggestion)
-        and suggestion.status == Suggestion.Status.DETECTED,
+        "can_propose": can_propose,
     }
 
 
