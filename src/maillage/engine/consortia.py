@@ -9,6 +9,7 @@ ask it again, forbidding the groups already found, for the next best groups.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,14 +69,15 @@ def suggest_groups(
     n_groups: int = 5,
     max_members: int = MAX_MEMBERS,
     max_total_headcount: float | None = None,
-    time_limit_s: float = 2.0,
+    time_limit_s: float = 4.0,
 ) -> list[Group]:
     """Best groups of ``MIN_MEMBERS``..``max_members`` SMEs covering all lots.
 
     ``scores[i, l]`` is candidate i's capability for lot l in [0, 1]. Every lot goes to exactly one
     member and every member takes at least one lot (complementary, nobody along for the ride).
     Large firms (more than ``SME_MAX_HEADCOUNT``) are left out. Returns up to ``n_groups`` groups,
-    best objective first; an empty list when the lots cannot be covered.
+    best objective first; an empty list when the lots cannot be covered. ``time_limit_s`` bounds
+    the whole search (all rounds); a round cut short returns the best group found so far.
     """
     scores = np.asarray(scores, dtype=np.float64)
     n, n_lots = scores.shape
@@ -130,8 +132,12 @@ def suggest_groups(
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # the machine is shared; the model is small
     solver.parameters.random_seed = 0
+    deadline = time.monotonic() + time_limit_s
     for _round in range(n_groups):
-        solver.parameters.max_time_in_seconds = time_limit_s
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        solver.parameters.max_time_in_seconds = remaining
         status = solver.solve(model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
