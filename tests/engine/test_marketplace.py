@@ -26,6 +26,13 @@ def test_text_handles_accents_plurals_and_elisions():
     assert words[0] == ["fraisage", "electrode"]
 
 
+def test_word_variants():
+    assert marketplace.words_match("electrique", "electricite")
+    assert marketplace.words_match("nettoyage", "nettoyer")
+    assert not marketplace.words_match("electrique", "electronique")
+    assert not marketplace.words_match("bois", "boise")
+
+
 def test_rare_words_weigh_more():
     scores, _ = marketplace.text_scores(
         "pièces en titane", ["pièces acier", "titane", "pièces bois", "pièces alu"]
@@ -38,8 +45,9 @@ def test_service_area_and_proximity():
     r = np.array([10.0, 50.0, 50.0, 10.0])
     assert marketplace.service_area_ok(d, r).tolist() == [True, True, False, True]
     assert marketplace.service_area_ok(d, r, max_km=30).tolist() == [True, False, False, True]
-    p = marketplace.proximity_scores(d, r)
-    assert p[0] == pytest.approx(0.5) and p[3] == 0.5
+    p = marketplace.proximity_scores(d)
+    assert p[0] == pytest.approx(np.exp(-5 / 25)) and p[3] == 0.5
+    assert p[0] > p[1] > p[2] > 0
 
 
 def test_history_is_bounded_and_monotonic():

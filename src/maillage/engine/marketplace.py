@@ -22,9 +22,12 @@ from maillage.engine.taxonomy import tokens
 # Weights of the score's components (they sum to 1). Text says what the supplier can do in their own
 # words, the NAF code what they are registered for; both matter more than being close.
 W_TEXT = 0.45
-W_ACTIVITY = 0.30
-W_PROXIMITY = 0.15
+W_ACTIVITY = 0.25
+W_PROXIMITY = 0.20
 W_HISTORY = 0.10
+# Proximity as the buyer sees it: halves about every 17 km (exp(-d / 25)), whatever the supplier's
+# own radius (which only decides whether the place is served at all).
+PROXIMITY_SCALE_KM = 25.0
 # A candidate needs some evidence of relevance besides proximity and history.
 MIN_RELEVANCE = 0.12
 # Suppliers without a stated radius are assumed to work within this distance (km).
@@ -120,8 +123,8 @@ def activity_scores(naf_codes: Sequence[str], supplier_naf: Sequence[str]) -> ND
 # -- step 2: capability text -------------------------------------------------------------------
 def text_tokens(text: str) -> list[str]:
     """French-normalised words (accents folded, elisions and plurals removed, stop words dropped),
-    keeping only words of 3 letters or more."""
-    return [t for t in tokens(text) if len(t) >= 3]
+    keeping only words of 3 letters or more, not numbers."""
+    return [t for t in tokens(text) if len(t) >= 3 and not t.isdigit()]
 
 
 def inverse_document_frequency(token_sets: Sequence[set[str]]) -> dict[str, float]:
@@ -132,35 +135,50 @@ def inverse_document_frequency(token_sets: Sequence[set[str]]) -> dict[str, floa
     return {t: math.log((1 + n) / (1 + d)) + 1.0 for t, d in df.items()}
 
 
+def words_match(a: str, b: str) -> bool:
+    """Two normalised words name the same thing: equal, or sharing a prefix of at least 5 letters
+    that covers 70 % of the shorter one ("electrique" / "electricite", "nettoyage" / "nettoyer",
+    but not "electrique" / "electronique")."""
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    if shorter < 5:
+        return False
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n >= 5 and n >= 0.7 * shorter
+
+
 def text_scores(
     need_text: str, supplier_texts: Sequence[str]
 ) -> tuple[NDArray[np.float64], list[list[str]]]:
     """Share of the need's words (weighted by rarity among suppliers) found in each supplier's
-    capabilities, and the matched words. A word also matches its longer forms sharing a prefix of
-    at least 6 letters ("usinage" / "usiner" do not, "soudure" / "soudures" do via plurals)."""
+    capabilities, and the matched words. Words are compared after French normalisation and
+    ``words_match`` (variants of one word)."""
     need = list(dict.fromkeys(text_tokens(need_text)))
     sets = [set(text_tokens(t)) for t in supplier_texts]
     scores = np.zeros(len(sets), dtype=np.float64)
     matched: list[list[str]] = [[] for _ in sets]
     if not need:
         return scores, matched
+    vocabulary = set().union(*sets) if sets else set()
+    variants = {t: {w for w in vocabulary if words_match(t, w)} for t in need}
     idf = inverse_document_frequency(sets)
-    default = math.log(1 + len(sets)) + 1.0
-    weights = np.array([idf.get(t, default) for t in need])
+    # A need word is as rare as its rarest variant among suppliers. Words that no supplier uses
+    # ("réversible", "300 m²") say nothing about who fits best: they do not count in the total.
+    weights = np.array([max((idf[w] for w in variants[t]), default=0.0) for t in need])
     total = float(weights.sum())
+    if total == 0.0:
+        return scores, matched
     for i, s in enumerate(sets):
-        hit = [j for j, t in enumerate(need) if t in s or _prefix_hit(t, s)]
+        hit = [j for j, t in enumerate(need) if variants[t] & s]
         if hit:
             scores[i] = float(weights[hit].sum()) / total
             matched[i] = [need[j] for j in hit]
     return scores, matched
-
-
-def _prefix_hit(word: str, words: set[str]) -> bool:
-    if len(word) < 6:
-        return False
-    stem = word[:6]
-    return any(w.startswith(stem) for w in words)
 
 
 # -- step 3: service area and distance ---------------------------------------------------------
@@ -186,12 +204,9 @@ def service_area_ok(
     return ok
 
 
-def proximity_scores(
-    distance: NDArray[np.float64], radius_km: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """1 next door, falling to 0 at the edge of the service area; 0.5 when unknown."""
-    radius = np.where(np.isnan(radius_km) | (radius_km <= 0), DEFAULT_RADIUS_KM, radius_km)
-    score = 1.0 - np.clip(distance / radius, 0.0, 1.0)
+def proximity_scores(distance: NDArray[np.float64]) -> NDArray[np.float64]:
+    """1 next door, exp(-d / PROXIMITY_SCALE_KM) further away; 0.5 when unknown."""
+    score = np.exp(-np.nan_to_num(distance, nan=0.0) / PROXIMITY_SCALE_KM)
     return np.where(np.isnan(distance), 0.5, score)
 
 
@@ -219,7 +234,7 @@ def rank_suppliers(
     text, matched = text_scores(query.text, suppliers.texts)
     distance = distances_km(query, suppliers)
     in_area = service_area_ok(distance, suppliers.radius_km, query.max_distance_km)
-    proximity = proximity_scores(distance, suppliers.radius_km)
+    proximity = proximity_scores(distance)
     history = history_scores(suppliers.past_responses, suppliers.past_shortlists)
     relevance = W_TEXT * text + W_ACTIVITY * activity
     score = relevance + W_PROXIMITY * proximity + W_HISTORY * history
