@@ -68,7 +68,7 @@ def test_buyer_publishes_supplier_responds_buyer_closes(client, market):
         f"/needs/{need_id}/responses",
         {"supplier": market["mech1"].pk, "message": "Usurpation"},
     )
-    assert r.status_code == 404
+    assert r.status_code == 403
     assert call(client, tok["mech2"], "get", f"/needs/{need_id}/responses").json() == []
     assert (
         call(client, tok["mech2"], "post", f"/responses/{response_id}/shortlist").status_code == 404

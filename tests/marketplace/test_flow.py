@@ -115,3 +115,28 @@ def test_theme_rules_have_french_messages(market, make_need):
         make_need(market["buyer"], u["buyer"], theme="innovation", kind="product", category="")
     assert "nature ne correspond pas" in str(exc.value)
     assert "expertise" in str(exc.value)
+
+
+def test_respond_as_a_group_of_co_contractors(market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    services.publish(u["buyer"], need)
+    with pytest.raises(ValidationError) as exc:
+        services.respond(
+            u["mech1"], need, market["mech1"], message="Ensemble", partners=["12345678900000"]
+        )
+    assert "absent(s) de l'annuaire" in str(exc.value)
+    with pytest.raises(ValidationError):
+        services.respond(
+            u["mech1"], need, market["mech1"], message="Ensemble", partners=[market["mech1"].siret]
+        )
+    r = services.respond(
+        u["mech1"], need, market["mech1"], message="Ensemble", partners=[market["elec"].siret]
+    )
+    assert set(r.consortium.members.values_list("name", flat=True)) == {
+        "Usinage Briard",
+        "Électricité Melunaise",
+    }
+    r = services.respond(u["mech1"], need, market["mech1"], message="Finalement seuls")
+    assert r.consortium is None
+    assert not need.consortia.exists()

@@ -116,7 +116,18 @@ class ResponseForm(forms.Form):
     supplier = forms.ModelChoiceField(queryset=None, label=_("au nom de"), empty_label=None)
     message = forms.CharField(label=_("message"), widget=forms.Textarea(attrs={"rows": 4}))
     price_band = forms.ChoiceField(label=_("fourchette de prix"), required=False)
+    partners = forms.CharField(
+        label=_("co-traitants (groupement)"),
+        required=False,
+        max_length=80,
+        help_text=_(
+            "SIRET des entreprises de l'annuaire qui répondent avec vous, séparés par des virgules"
+        ),
+    )
     files = MultipleFileField(label=_("pièces jointes"), required=False)
+
+    def clean_partners(self):
+        return [s.strip() for s in self.cleaned_data["partners"].split(",") if s.strip()]
 
     def __init__(self, *args, suppliers=None, **kwargs):
         super().__init__(*args, **kwargs)

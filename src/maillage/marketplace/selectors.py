@@ -162,7 +162,7 @@ def responses_for(user, need: Need) -> QuerySet:
         policy.visible_responses(user)
         .filter(need=need)
         .select_related("supplier__commune", "supplier__naf")
-        .prefetch_related("attachments")
+        .prefetch_related("attachments", "consortium__members")
         .order_by("-shortlisted_at", "created_at", "pk")
     )
 

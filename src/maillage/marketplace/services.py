@@ -15,6 +15,7 @@ from maillage.marketplace import notifications, selectors, workflow
 from maillage.marketplace.models import (
     THEME_KINDS,
     Attachment,
+    Consortium,
     Lot,
     Match,
     Need,
@@ -38,6 +39,7 @@ ALLOWED_EXTENSIONS = {
     "txt",
 }
 MATCH_LIMIT = 30
+MAX_PARTNERS = 4
 
 
 def check_need(need: Need) -> None:
@@ -187,8 +189,42 @@ def mark_seen(user, need: Need) -> None:
 
 
 @transaction.atomic
-def respond(user, need: Need, supplier, *, message: str, price_band: str = "", files=()):
-    """A supplier answers (or updates its answer) while the need accepts responses."""
+def consortium_partners(need: Need, lead, sirets) -> list:
+    """The co-contractors named by their SIRET: each must be in the sourcing directory (active
+    supplier profile), be neither the lead nor the buyer; a group has at most five members."""
+    from maillage.directory.models import Establishment
+
+    wanted = list(dict.fromkeys(s.replace(" ", "") for s in sirets if s.strip()))
+    if len(wanted) > MAX_PARTNERS:
+        raise ValidationError(
+            {"partners": _("Un groupement compte au plus cinq entreprises (quatre co-traitants).")}
+        )
+    found = {
+        e.siret: e
+        for e in Establishment.objects.filter(
+            siret__in=wanted, supplier_profile__is_active=True
+        ).order_by("siret")
+    }
+    unknown = [s for s in wanted if s not in found]
+    if unknown:
+        raise ValidationError(
+            {
+                "partners": _("SIRET absent(s) de l'annuaire des fournisseurs : %(sirets)s.")
+                % {"sirets": ", ".join(unknown)}
+            }
+        )
+    if any(e.pk in (lead.pk, need.buyer_id) for e in found.values()):
+        raise ValidationError(
+            {"partners": _("Le mandataire et l'acheteur ne peuvent pas être co-traitants.")}
+        )
+    return [found[s] for s in wanted]
+
+
+def respond(
+    user, need: Need, supplier, *, message: str, price_band: str = "", files=(), partners=()
+):
+    """A supplier answers (or updates its answer) while the need accepts responses, alone or as
+    the lead of a group of co-contractors (``partners``: SIRETs)."""
     allowed = policy.responding_establishments(user, need)
     if supplier.pk not in {e.pk for e in allowed}:
         raise PermissionDenied(
@@ -200,11 +236,23 @@ def respond(user, need: Need, supplier, *, message: str, price_band: str = "", f
         raise ValidationError({"price_band": _("Fourchette de prix inconnue.")})
     for f in files:
         check_attachment(f)
+    co_contractors = consortium_partners(need, supplier, partners)
     response, created = Response.objects.update_or_create(
         need=need,
         supplier=supplier,
         defaults={"message": message.strip(), "price_band": price_band, "author": user},
     )
+    if co_contractors:
+        group = response.consortium or Consortium.objects.create(need=need, lead=supplier)
+        group.members.set([supplier, *co_contractors])
+        if response.consortium_id != group.pk:
+            response.consortium = group
+            response.save(update_fields=["consortium"])
+    elif response.consortium_id:
+        old = response.consortium
+        response.consortium = None
+        response.save(update_fields=["consortium"])
+        old.delete()
     for f in files:
         Attachment.objects.create(
             need=need, response=response, file=f, name=f.name[:255], uploaded_by=user

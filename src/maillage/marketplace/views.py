@@ -206,6 +206,7 @@ def need_respond(request, pk: int):
                 message=form.cleaned_data["message"],
                 price_band=form.cleaned_data["price_band"] or "",
                 files=form.cleaned_data["files"],
+                partners=form.cleaned_data["partners"],
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

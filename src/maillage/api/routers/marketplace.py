@@ -12,7 +12,6 @@ from ninja.pagination import paginate
 from maillage.accounts import policy
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
-from maillage.directory.models import Establishment
 from maillage.marketplace import selectors, services
 from maillage.marketplace.models import Category, Need, Response
 
@@ -244,9 +243,12 @@ def list_responses(request, need_id: Id):
 )
 def respond(request, need_id: Id, payload: ResponseIn):
     need = _need(request.user, need_id)
-    supplier = get_object_or_404(
-        Establishment.objects.filter(users=request.user), pk=payload.supplier
-    )
+    allowed = {e.pk: e for e in policy.responding_establishments(request.user, need)}
+    supplier = allowed.get(payload.supplier)
+    if supplier is None:
+        raise PermissionDenied(
+            "Vous ne pouvez pas répondre à ce besoin au nom de cet établissement."
+        )
     r = services.respond(
         request.user, need, supplier, message=payload.message, price_band=payload.price_band
     )
