@@ -274,3 +274,23 @@ def test_supplier_edits_own_profile_and_notification_preferences(client, market)
     )
     assert r.status_code == 302
     assert u["elec"].notification_preferences.get(kind="new_need").frequency == "daily"
+
+
+def test_buyer_detail_queries_do_not_grow_with_responses(
+    client, market, make_need, make_establishment, make_user, profile, django_assert_max_num_queries
+):
+    from maillage.accounts.models import User
+
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    services.publish(u["buyer"], need)
+    for i in range(8):
+        shop = make_establishment("77288", name=f"Atelier {i}", naf="25.62B")
+        profile(shop, "Usinage et tournage.")
+        user = make_user(f"shop{i}", User.Role.COMPANY, establishments=[shop])
+        services.respond(user, need, shop, message=f"Offre {i}")
+    _login(client, u["buyer"])
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("marketplace:need-detail", args=[need.pk])).content.decode()
+    assert all(f"Offre {i}" in page for i in range(8))
+    assert "8 réponse(s)" in page
