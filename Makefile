@@ -29,6 +29,7 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_reference
 	$(PY) manage.py load_demo --seed 1
+	$(PY) manage.py load_demo_marketplace --seed 1
 	$(PY) manage.py detect_synergies
 	$(PY) manage.py demo_logins
 	@echo "Processus de calcul (détections lancées depuis le web) : journal dans var/worker.log"
@@ -55,6 +56,8 @@ bench: $(STAMP)
 	$(PY) bench/engine.py
 	$(PY) bench/quality.py
 	$(PY) bench/postgis.py
+	$(PY) bench/consortia.py
+	$(PY) bench/marketplace_quality.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -38,7 +38,8 @@ def test_engine_imports_no_django():
 
     code = (
         "import sys, maillage.engine.substitution, maillage.engine.mutualisation, "
-        "maillage.engine.prospects, maillage.engine.impacts; "
+        "maillage.engine.prospects, maillage.engine.impacts, maillage.engine.marketplace, "
+        "maillage.engine.consortia; "
         "sys.exit(any(m.startswith('django') for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -308,3 +308,145 @@ def suggestions_about(user) -> QuerySet:
         .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
         .exclude(status=Suggestion.Status.ABANDONED)
     )
+# == Marketplace ("tous acheteurs, tous vendeurs") ============================================
+"""Who sees and does what on the marketplace:
+
+- a need's details follow its visibility once published: the whole platform (every signed-in
+  user), one chamber (users of establishments in that chamber's territory and that chamber's
+  staff), one network (its members' users, its animators and the staff of its chamber);
+- drafts and archived needs are seen only by the buyer's users (and the buyer's chamber staff);
+- the buyer's users edit, publish, compare responses, shortlist and close; chamber staff of the
+  buyer's chamber follow the need but do not act in the buyer's name;
+- a response is seen by its supplier's users and the buyer's users, nobody else;
+- a hidden buyer's identity is revealed to a supplier only once its response is shortlisted;
+- the sourcing directory (active supplier profiles) is open to every signed-in user, never to
+  anonymous visitors; a profile is edited by whoever may edit the establishment.
+"""
+
+
+def _user_establishment_ids(user) -> set[int]:
+    if not user.is_authenticated or user.role != User.Role.COMPANY:
+        return set()
+    cached = getattr(user, "_marketplace_establishment_ids", None)
+    if cached is None:
+        cached = set(user.establishments.values_list("pk", flat=True))
+        user._marketplace_establishment_ids = cached
+    return cached
+
+
+def _published_need_visibility(user) -> Q:
+    """Published or closed needs this user may read, as a filter on Need."""
+    from maillage.marketplace.models import Need
+
+    live = Q(status__in=[Need.Status.PUBLISHED, Need.Status.AWARDED, Need.Status.NOT_AWARDED])
+    audience = Q(visibility=Need.Visibility.PLATFORM)
+    own = _user_establishment_ids(user)
+    if own:
+        audience |= Q(
+            visibility=Need.Visibility.CHAMBER,
+            visibility_chamber__territory__commune__establishments__in=own,
+        )
+        audience |= Q(
+            visibility=Need.Visibility.NETWORK,
+            visibility_network__memberships__establishment__in=own,
+        )
+    if _is_chamber_staff(user):
+        audience |= Q(visibility=Need.Visibility.CHAMBER, visibility_chamber_id=user.chamber_id)
+        audience |= Q(
+            visibility=Need.Visibility.NETWORK, visibility_network__chamber_id=user.chamber_id
+        )
+    if user.role == User.Role.ANIMATOR:
+        audience |= Q(visibility=Need.Visibility.NETWORK, visibility_network__animators=user)
+    return live & audience
+
+
+def visible_needs(user) -> QuerySet:
+    from maillage.marketplace.models import Need
+
+    qs = Need.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    rule = _published_need_visibility(user)
+    own = _user_establishment_ids(user)
+    if own:
+        rule |= Q(buyer_id__in=own)
+    if _is_chamber_staff(user):
+        rule |= Q(buyer__commune__territory__chamber_id=user.chamber_id)
+    ids = Need.objects.filter(rule).values("pk")
+    return qs.filter(pk__in=ids)
+
+
+def can_edit_need(user, need) -> bool:
+    """The buyer's users (and platform staff) edit, publish, shortlist and close."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return need.buyer_id in _user_establishment_ids(user)
+
+
+def can_publish_need_for(user, establishment) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or establishment.pk in _user_establishment_ids(user)
+    )
+
+
+def responding_establishments(user, need) -> list:
+    """The establishments in whose name this user may respond to this need (never the buyer)."""
+    from maillage.directory.models import Establishment
+
+    if not user.is_authenticated or not need.accepts_responses:
+        return []
+    if not visible_needs(user).filter(pk=need.pk).exists():
+        return []
+    own = _user_establishment_ids(user) - {need.buyer_id}
+    return list(Establishment.objects.filter(pk__in=own).order_by("name", "pk"))
+
+
+def visible_responses(user) -> QuerySet:
+    from maillage.marketplace.models import Need, Response
+
+    qs = Response.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    own = _user_establishment_ids(user)
+    if not own:
+        return qs.none()
+    return qs.filter(
+        Q(supplier_id__in=own) | (Q(need__buyer_id__in=own) & ~Q(need__status=Need.Status.DRAFT))
+    )
+
+
+def can_see_buyer(user, need) -> bool:
+    """A hidden buyer is revealed to its own side, platform staff, the buyer's chamber staff, and
+    suppliers whose response has been shortlisted."""
+    if not need.hide_buyer:
+        return True
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or can_edit_need(user, need):
+        return True
+    if _is_chamber_staff(user) and _chamber_id_of(need.buyer) == user.chamber_id:
+        return True
+    own = _user_establishment_ids(user)
+    return need.responses.filter(supplier_id__in=own, shortlisted_at__isnull=False).exists()
+
+
+def visible_supplier_profiles(user) -> QuerySet:
+    from maillage.marketplace.models import SupplierProfile
+
+    qs = SupplierProfile.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    own = _user_establishment_ids(user)
+    return qs.filter(Q(is_active=True) | Q(establishment_id__in=own))
+
+
+def can_edit_supplier_profile(user, establishment) -> bool:
+    return can_edit_establishment(user, establishment)

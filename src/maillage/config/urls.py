@@ -17,5 +17,6 @@ urlpatterns = [
     path("synergies/", include("maillage.synergies.urls")),
     path("flux/", include("maillage.flows.urls")),
     path("import/", include("maillage.ingest.urls")),
+    path("marche/", include("maillage.marketplace.urls")),
     path("", include("maillage.web.urls")),
 ]

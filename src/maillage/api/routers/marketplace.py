@@ -1,0 +1,267 @@
+"""Marketplace needs and responses. Who sees and does what: accounts.policy (visible_needs,
+can_edit_need, responding_establishments, visible_responses, can_see_buyer), as on the web."""
+
+import datetime
+from typing import Annotated, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from ninja import Field, Router, Schema, Status
+from ninja.pagination import paginate
+
+from maillage.accounts import policy
+from maillage.api.pagination import Pages
+from maillage.api.schemas import ERRORS, Error, Id, Text
+from maillage.marketplace import selectors, services
+from maillage.marketplace.models import Category, Need, Response
+
+router = Router(tags=["besoins (tous acheteurs, tous vendeurs)"])
+
+Theme = Literal["", "purchasing", "innovation", "hr"]
+LongText = Annotated[str, Field(min_length=1, max_length=5000, pattern=r"^[^\x00]*$")]
+ShortText = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
+CategoryCode = Literal[("", *Category.values)]  # type: ignore[valid-type]
+PriceBand = Literal["", "lt5k", "lt25k", "lt100k", "gt100k"]
+
+
+class LotOut(Schema):
+    number: int
+    title: str
+    category: str
+
+
+class NeedOut(Schema):
+    id: int
+    title: str
+    theme: str
+    kind: str
+    status: str
+    description: str
+    category: str
+    closes_on: datetime.date
+    visibility: str
+    buyer: int | None
+    buyer_name: str | None
+    lots: list[LotOut]
+    notified: int | None
+    seen: int | None
+    responses: int | None
+
+
+class LotIn(Schema):
+    title: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    category: CategoryCode = ""
+
+
+class NeedIn(Schema):
+    buyer: Id
+    theme: Literal["purchasing", "innovation", "hr"]
+    kind: Literal[tuple(Need.Kind.values)]  # type: ignore[valid-type]
+    title: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    description: LongText
+    category: CategoryCode = ""
+    expertise: ShortText = ""
+    closes_on: datetime.date
+    visibility: Literal["platform"] = "platform"
+    hide_buyer: bool = False
+    lots: list[LotIn] = Field(default_factory=list, max_length=10)
+
+
+class CloseIn(Schema):
+    winner: Id | None = None
+
+
+class ResponseIn(Schema):
+    supplier: Id
+    message: LongText
+    price_band: PriceBand = ""
+
+
+class ResponseOut(Schema):
+    id: int
+    need: int
+    supplier: int
+    supplier_name: str
+    message: str
+    price_band: str
+    created_at: datetime.datetime
+    shortlisted: bool
+    winner: bool
+
+
+def _need_out(user, need: Need, counters: dict | None = None) -> dict:
+    show = policy.can_see_buyer(user, need)
+    mine = policy.can_edit_need(user, need)
+    counters = counters or {}
+    return {
+        "id": need.pk,
+        "title": need.title,
+        "theme": need.theme,
+        "kind": need.kind,
+        "status": need.status,
+        "description": need.description,
+        "category": need.category,
+        "closes_on": need.closes_on,
+        "visibility": need.visibility,
+        "buyer": need.buyer_id if show else None,
+        "buyer_name": need.buyer.name if show else None,
+        "lots": [
+            {"number": lot.number, "title": lot.title, "category": lot.category}
+            for lot in need.lots.all()
+        ],
+        "notified": counters.get("n_notified") if mine else None,
+        "seen": counters.get("n_seen") if mine else None,
+        "responses": counters.get("n_responses") if mine else None,
+    }
+
+
+def _response_out(r: Response) -> dict:
+    return {
+        "id": r.pk,
+        "need": r.need_id,
+        "supplier": r.supplier_id,
+        "supplier_name": r.supplier.name,
+        "message": r.message,
+        "price_band": r.price_band,
+        "created_at": r.created_at,
+        "shortlisted": r.shortlisted_at is not None,
+        "winner": r.is_winner,
+    }
+
+
+class _Rendered:
+    def __init__(self, user, queryset):
+        self.user, self.queryset = user, queryset
+
+    def count(self):
+        return self.queryset.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        return [
+            _need_out(
+                self.user, n, {k: getattr(n, k) for k in ("n_notified", "n_seen", "n_responses")}
+            )
+            for n in self.queryset[item]
+        ]
+
+
+def _need(user, need_id: int) -> Need:
+    return get_object_or_404(
+        selectors.with_counters(policy.visible_needs(user).select_related("buyer")), pk=need_id
+    )
+
+
+def _counters(need: Need) -> dict:
+    return {k: getattr(need, k) for k in ("n_notified", "n_seen", "n_responses")}
+
+
+@router.get("/needs", response={200: list[NeedOut], **ERRORS}, summary="Besoins visibles")
+@paginate(Pages)
+def list_needs(request, q: Text = "", theme: Theme = "", mine: bool = False):
+    qs = selectors.needs_for(request.user, q, theme, mine).select_related("buyer")
+    return _Rendered(request.user, qs.prefetch_related("lots"))
+
+
+@router.get("/needs/{need_id}", response={200: NeedOut, 404: Error, **ERRORS}, summary="Un besoin")
+def get_need(request, need_id: Id):
+    need = _need(request.user, need_id)
+    return _need_out(request.user, need, _counters(need))
+
+
+@router.post(
+    "/needs",
+    response={201: NeedOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Créer un besoin (brouillon) au nom d'un établissement que l'on représente",
+)
+def create_need(request, payload: NeedIn):
+    buyer = get_object_or_404(policy.visible_establishments(request.user), pk=payload.buyer)
+    if not policy.can_publish_need_for(request.user, buyer):
+        raise PermissionDenied("Vous ne représentez pas cet établissement.")
+    need = Need(
+        buyer=buyer,
+        theme=payload.theme,
+        kind=payload.kind,
+        title=payload.title,
+        description=payload.description,
+        category=payload.category,
+        expertise=payload.expertise,
+        closes_on=payload.closes_on,
+        visibility=payload.visibility,
+        hide_buyer=payload.hide_buyer,
+    )
+    services.save_need(request.user, need, [(lot.title, lot.category) for lot in payload.lots])
+    need = _need(request.user, need.pk)
+    return Status(201, _need_out(request.user, need, _counters(need)))
+
+
+@router.post(
+    "/needs/{need_id}/publish",
+    response={200: NeedOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Publier un brouillon (les fournisseurs pertinents sont prévenus)",
+)
+def publish_need(request, need_id: Id):
+    need = _need(request.user, need_id)
+    services.publish(request.user, need)
+    need = _need(request.user, need_id)
+    return _need_out(request.user, need, _counters(need))
+
+
+@router.post(
+    "/needs/{need_id}/close",
+    response={200: NeedOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Clore un besoin, attribué à une réponse ou non",
+)
+def close_need(request, need_id: Id, payload: CloseIn):
+    need = _need(request.user, need_id)
+    winner = None
+    if payload.winner:
+        winner = get_object_or_404(
+            policy.visible_responses(request.user).filter(need=need), pk=payload.winner
+        )
+    services.close(request.user, need, winner)
+    need = _need(request.user, need_id)
+    return _need_out(request.user, need, _counters(need))
+
+
+@router.get(
+    "/needs/{need_id}/responses",
+    response={200: list[ResponseOut], 404: Error, **ERRORS},
+    summary="Réponses à un besoin (l'acheteur : toutes ; un fournisseur : la sienne)",
+)
+def list_responses(request, need_id: Id):
+    need = _need(request.user, need_id)
+    return [_response_out(r) for r in selectors.responses_for(request.user, need)]
+
+
+@router.post(
+    "/needs/{need_id}/responses",
+    response={201: ResponseOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Répondre à un besoin au nom d'un établissement que l'on représente",
+)
+def respond(request, need_id: Id, payload: ResponseIn):
+    need = _need(request.user, need_id)
+    allowed = {e.pk: e for e in policy.responding_establishments(request.user, need)}
+    supplier = allowed.get(payload.supplier)
+    if supplier is None:
+        raise PermissionDenied(
+            "Vous ne pouvez pas répondre à ce besoin au nom de cet établissement."
+        )
+    r = services.respond(
+        request.user, need, supplier, message=payload.message, price_band=payload.price_band
+    )
+    return Status(201, _response_out(r))
+
+
+@router.post(
+    "/responses/{response_id}/shortlist",
+    response={200: ResponseOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Présélectionner une réponse (l'acheteur)",
+)
+def shortlist(request, response_id: Id):
+    r = get_object_or_404(
+        policy.visible_responses(request.user).select_related("need", "supplier"), pk=response_id
+    )
+    return _response_out(services.shortlist(request.user, r))

@@ -1,0 +1,204 @@
+"""Forms of the marketplace pages (French labels come from the models)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from maillage.directory.models import Network
+from maillage.marketplace.models import Category, Need, NotificationPreference, SupplierProfile
+from maillage.marketplace.notifications import REGISTRY
+from maillage.reference.models import Commune
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class CommuneField(forms.CharField):
+    """A commune by its INSEE code (5 characters)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return None
+        commune = Commune.objects.filter(pk=value.strip().upper()).first()
+        if commune is None:
+            raise forms.ValidationError(
+                _("Commune « %(code)s » inconnue : indiquez son code INSEE (ex. 77288)."),
+                params={"code": value},
+            )
+        return commune
+
+
+class NeedForm(forms.ModelForm):
+    delivery_commune = CommuneField(
+        label=_("lieu de livraison ou d'exécution (code INSEE)"), required=False, max_length=5
+    )
+    lots_text = forms.CharField(
+        label=_("lots"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "un lot par ligne, éventuellement suivi de « | catégorie » (ex. « Usinage | mechanics »)"
+        ),
+    )
+    files = MultipleFileField(label=_("pièces jointes"), required=False)
+
+    class Meta:
+        model = Need
+        fields = [
+            "buyer",
+            "theme",
+            "kind",
+            "title",
+            "description",
+            "category",
+            "quantity",
+            "budget",
+            "deadline",
+            "expertise",
+            "positions",
+            "skills",
+            "visibility",
+            "visibility_chamber",
+            "visibility_network",
+            "hide_buyer",
+            "closes_on",
+        ]
+        widgets = {
+            "deadline": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "closes_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "description": forms.Textarea(attrs={"rows": 5}),
+        }
+
+    def __init__(self, *args, buyers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buyer"].queryset = buyers
+        self.fields["buyer"].empty_label = None
+        self.fields["visibility_network"].queryset = Network.objects.order_by("name")
+        if self.instance.pk:
+            self.fields.pop("buyer")
+            self.initial["delivery_commune"] = self.instance.delivery_commune_id or ""
+            self.initial["lots_text"] = "\n".join(
+                f"{lot.title} | {lot.category}" if lot.category else lot.title
+                for lot in self.instance.lots.all()
+            )
+
+    def clean_lots_text(self):
+        lots = []
+        for n, line in enumerate(self.cleaned_data["lots_text"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            title, _sep, category = line.partition("|")
+            category = category.strip()
+            if category and category not in Category.values:
+                raise forms.ValidationError(
+                    _("Ligne %(n)d : catégorie « %(c)s » inconnue (valeurs : %(all)s)."),
+                    params={"n": n, "c": category, "all": ", ".join(Category.values)},
+                )
+            lots.append((title.strip(), category))
+        if len(lots) > 10:
+            raise forms.ValidationError(_("Dix lots au plus."))
+        return lots
+
+
+class ResponseForm(forms.Form):
+    supplier = forms.ModelChoiceField(queryset=None, label=_("au nom de"), empty_label=None)
+    message = forms.CharField(label=_("message"), widget=forms.Textarea(attrs={"rows": 4}))
+    price_band = forms.ChoiceField(label=_("fourchette de prix"), required=False)
+    partners = forms.CharField(
+        label=_("co-traitants (groupement)"),
+        required=False,
+        max_length=80,
+        help_text=_(
+            "SIRET des entreprises de l'annuaire qui répondent avec vous, séparés par des virgules"
+        ),
+    )
+    files = MultipleFileField(label=_("pièces jointes"), required=False)
+
+    def clean_partners(self):
+        return [s.strip() for s in self.cleaned_data["partners"].split(",") if s.strip()]
+
+    def __init__(self, *args, suppliers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from maillage.marketplace.models import Response
+
+        self.fields["supplier"].queryset = suppliers
+        self.fields["price_band"].choices = Response.PriceBand.choices
+
+
+class SupplierProfileForm(forms.ModelForm):
+    categories = forms.MultipleChoiceField(
+        label=_("catégories"),
+        choices=Category.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = SupplierProfile
+        fields = [
+            "capabilities",
+            "tags",
+            "categories",
+            "certifications",
+            "service_radius_km",
+            "references",
+            "is_active",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["categories"] = self.instance.category_list
+
+    def clean_categories(self):
+        return " ".join(self.cleaned_data["categories"])
+
+
+class DirectorySearchForm(forms.Form):
+    q = forms.CharField(label=_("mots"), required=False, max_length=200)
+    category = forms.ChoiceField(label=_("catégorie"), required=False)
+    commune = CommuneField(label=_("autour de (code INSEE)"), required=False, max_length=5)
+    km = forms.IntegerField(label=_("à moins de (km)"), required=False, min_value=1, max_value=1000)
+    size = forms.ChoiceField(
+        label=_("taille"),
+        required=False,
+        choices=[
+            ("", _("toutes")),
+            ("tpe", _("TPE (moins de 10 salariés)")),
+            ("pme", _("PME (10 à 249)")),
+            ("grande", _("250 salariés et plus")),
+        ],
+    )
+    network = forms.ModelChoiceField(
+        label=_("réseau"), required=False, queryset=Network.objects.order_by("name")
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("toutes")), *Category.choices]
+
+
+class PreferencesForm(forms.Form):
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = dict(
+            NotificationPreference.objects.filter(user=user).values_list("kind", "frequency")
+        )
+        for code, kind in REGISTRY.items():
+            self.fields[code] = forms.ChoiceField(
+                label=kind.label,
+                choices=NotificationPreference.Frequency.choices,
+                initial=chosen.get(code, kind.default),
+            )

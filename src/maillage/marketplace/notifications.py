@@ -1,0 +1,132 @@
+"""The one notification registry of the marketplace: every kind of message users can receive, its
+label, and how it is delivered (in the app always; by e-mail at once, in a daily digest or never,
+per the user's choice for that kind)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from maillage.marketplace.models import Notification, NotificationPreference
+
+Frequency = NotificationPreference.Frequency
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    label: str
+    default: str = Frequency.IMMEDIATE
+
+
+NEW_NEED = "new_need"
+NEW_RESPONSE = "new_response"
+SHORTLISTED = "shortlisted"
+OUTCOME = "need_outcome"
+
+REGISTRY: dict[str, Kind] = {
+    k.code: k
+    for k in (
+        Kind(NEW_NEED, gettext_lazy("Nouveau besoin correspondant à mon activité")),
+        Kind(NEW_RESPONSE, gettext_lazy("Nouvelle réponse à l'un de mes besoins")),
+        Kind(SHORTLISTED, gettext_lazy("Ma réponse est présélectionnée")),
+        Kind(OUTCOME, gettext_lazy("Issue d'un besoin auquel j'ai répondu")),
+    )
+}
+
+
+def frequency_for(user, kind: str) -> str:
+    pref = (
+        NotificationPreference.objects.filter(user=user, kind=kind)
+        .values_list("frequency", flat=True)
+        .first()
+    )
+    return pref or REGISTRY[kind].default
+
+
+def frequencies_for(users, kind: str) -> dict[int, str]:
+    """The chosen frequency of each user for one kind (one query)."""
+    chosen = dict(
+        NotificationPreference.objects.filter(user__in=users, kind=kind).values_list(
+            "user_id", "frequency"
+        )
+    )
+    return {u.pk: chosen.get(u.pk, REGISTRY[kind].default) for u in users}
+
+
+def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> list[Notification]:
+    """Notify each user once (per kind and need): in the app, and by e-mail now or in the digest.
+    Users who chose "never" for this kind get nothing. Returns the notifications created."""
+    if kind not in REGISTRY:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    users = list(users)
+    frequencies = frequencies_for(users, kind)
+    created = []
+    for user in users:
+        frequency = frequencies[user.pk]
+        if frequency == Frequency.NEVER:
+            continue
+        try:
+            with transaction.atomic():
+                n = Notification.objects.create(
+                    user=user,
+                    kind=kind,
+                    need=need,
+                    title=title,
+                    body=body,
+                    url=url,
+                    email_due=bool(user.email),
+                )
+        except IntegrityError:
+            continue  # already notified of this need: exactly one notification each
+        if frequency == Frequency.IMMEDIATE and user.email:
+            _send(user.email, title, f"{body}\n\n{_absolute(url)}")
+            n.emailed_at = timezone.now()
+            n.email_due = False
+            n.save(update_fields=["emailed_at", "email_due"])
+        created.append(n)
+    return created
+
+
+def _absolute(url: str) -> str:
+    return getattr(settings, "MAILLAGE_SITE_URL", "").rstrip("/") + url
+
+
+def _send(to: str, subject: str, text: str) -> None:
+    send_mail(f"[Maillage] {subject}", text, None, [to])
+
+
+def send_digests(now=None) -> int:
+    """One e-mail per user gathering the notifications waiting for the daily digest; returns the
+    number of e-mails sent. Running it twice sends nothing the second time."""
+    now = now or timezone.now()
+    pending = (
+        Notification.objects.filter(email_due=True, emailed_at__isnull=True)
+        .select_related("user")
+        .order_by("user_id", "created_at", "pk")
+    )
+    by_user: dict[int, list[Notification]] = {}
+    for n in pending:
+        by_user.setdefault(n.user_id, []).append(n)
+    sent = 0
+    for items in by_user.values():
+        user = items[0].user
+        if not user.email:
+            continue
+        lines = [f"- {n.title}\n  {_absolute(n.url)}" for n in items]
+        _send(
+            user.email,
+            _("Votre résumé quotidien : %(n)d notification(s)") % {"n": len(items)},
+            "\n".join(lines),
+        )
+        Notification.objects.filter(pk__in=[n.pk for n in items]).update(
+            emailed_at=now, email_due=False
+        )
+        sent += 1
+    return sent

@@ -1,0 +1,273 @@
+"""Reads of the marketplace (always through accounts.policy): needs with their counters, matching
+input for the engine, the sourcing directory search, consortium suggestions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from maillage.accounts import policy
+from maillage.accounts.models import User
+from maillage.directory.models import Establishment
+from maillage.engine import consortia, marketplace, taxonomy
+from maillage.engine.geo import haversine_km
+from maillage.engine.headcount import HEADCOUNT_BANDS, typical_headcount
+from maillage.marketplace.models import CATEGORY_NAF, Match, Need, Response, SupplierProfile
+
+SIZE_BANDS = {
+    "tpe": [b for b, (_l, _lo, hi) in HEADCOUNT_BANDS.items() if hi < 10],
+    "pme": [b for b, (_l, lo, hi) in HEADCOUNT_BANDS.items() if lo >= 10 and hi < 250],
+    "grande": [b for b, (_l, lo, _hi) in HEADCOUNT_BANDS.items() if lo >= 250],
+}
+
+
+def with_counters(qs: QuerySet) -> QuerySet:
+    """Per-need counters derived from the match and response rows (never stored twice)."""
+    return qs.annotate(
+        n_notified=Count("matches", filter=Q(matches__notified_at__isnull=False), distinct=True),
+        n_seen=Count("matches", filter=Q(matches__seen_at__isnull=False), distinct=True),
+        n_responses=Count("responses", distinct=True),
+    )
+
+
+def needs_for(user, q: str = "", theme: str = "", mine: bool = False) -> QuerySet:
+    qs = policy.visible_needs(user)
+    if mine:
+        qs = qs.filter(buyer__users=user)
+    else:
+        qs = qs.exclude(status__in=[Need.Status.DRAFT, Need.Status.ARCHIVED])
+    if theme in Need.Theme.values:
+        qs = qs.filter(theme=theme)
+    for word in q.split()[:8]:
+        qs = qs.filter(
+            Q(title__icontains=word) | Q(description__icontains=word) | Q(expertise__icontains=word)
+        )
+    return with_counters(qs.select_related("buyer__commune", "delivery_commune")).order_by(
+        "-published_at", "-created_at", "-pk"
+    )
+
+
+def users_of(establishment_ids) -> dict[int, list[User]]:
+    """Company users of each establishment (one query)."""
+    out: dict[int, list[User]] = defaultdict(list)
+    through = User.establishments.through
+    rows = (
+        through.objects.filter(establishment_id__in=list(establishment_ids), user__is_active=True)
+        .select_related("user")
+        .order_by("establishment_id", "user_id")
+    )
+    for row in rows:
+        out[row.establishment_id].append(row.user)
+    return out
+
+
+def need_naf_codes(need: Need) -> tuple[str, ...]:
+    codes: list[str] = list(CATEGORY_NAF.get(need.category, ()))
+    for lot in need.lots.all():
+        codes.extend(CATEGORY_NAF.get(lot.category, ()))
+    return tuple(dict.fromkeys(codes))
+
+
+def need_text(need: Need) -> str:
+    lots = " ".join(lot.title for lot in need.lots.all())
+    return " ".join([need.title, need.description, need.expertise, need.skills, lots])
+
+
+def need_place(need: Need) -> tuple[float | None, float | None]:
+    if need.delivery_commune_id and need.delivery_commune.latitude is not None:
+        return need.delivery_commune.latitude, need.delivery_commune.longitude
+    buyer = need.buyer
+    if buyer.latitude is not None:
+        return buyer.latitude, buyer.longitude
+    return buyer.commune.latitude, buyer.commune.longitude
+
+
+def candidate_profiles(need: Need) -> QuerySet:
+    """Active supplier profiles whose establishment may see the need (its audience), not the
+    buyer's own."""
+    qs = SupplierProfile.objects.filter(is_active=True, establishment__is_active=True).exclude(
+        establishment_id=need.buyer_id
+    )
+    if need.visibility == Need.Visibility.CHAMBER:
+        qs = qs.filter(establishment__commune__territory__chamber_id=need.visibility_chamber_id)
+    elif need.visibility == Need.Visibility.NETWORK:
+        qs = qs.filter(establishment__memberships__network_id=need.visibility_network_id)
+    return qs
+
+
+def supplier_rows(profiles: QuerySet) -> list[dict]:
+    """Plain rows for the engine, with each supplier's past responses and shortlists."""
+    rows = list(
+        profiles.order_by("establishment_id").values(
+            "establishment_id",
+            "establishment__naf_id",
+            "establishment__name",
+            "capabilities",
+            "tags",
+            "establishment__latitude",
+            "establishment__longitude",
+            "establishment__commune__latitude",
+            "establishment__commune__longitude",
+            "service_radius_km",
+        )
+    )
+    ids = [r["establishment_id"] for r in rows]
+    history = {
+        row["supplier_id"]: row
+        for row in Response.objects.filter(supplier_id__in=ids)
+        .values("supplier_id")
+        .annotate(n=Count("pk"), s=Count("pk", filter=Q(shortlisted_at__isnull=False)))
+        .order_by("supplier_id")
+    }
+    return [
+        {
+            "id": r["establishment_id"],
+            "naf": r["establishment__naf_id"],
+            "text": f"{r['establishment__name']} {r['capabilities']} {r['tags']}",
+            "latitude": r["establishment__latitude"]
+            if r["establishment__latitude"] is not None
+            else r["establishment__commune__latitude"],
+            "longitude": r["establishment__longitude"]
+            if r["establishment__longitude"] is not None
+            else r["establishment__commune__longitude"],
+            "radius_km": r["service_radius_km"],
+            "responses": history.get(r["establishment_id"], {}).get("n", 0),
+            "shortlists": history.get(r["establishment_id"], {}).get("s", 0),
+        }
+        for r in rows
+    ]
+
+
+def need_query(need: Need) -> marketplace.NeedQuery:
+    lat, lon = need_place(need)
+    return marketplace.NeedQuery(
+        text=need_text(need), naf_codes=need_naf_codes(need), latitude=lat, longitude=lon
+    )
+
+
+def rank_candidates(need: Need, limit: int = 30) -> list[marketplace.Candidate]:
+    suppliers = marketplace.Suppliers.from_rows(supplier_rows(candidate_profiles(need)))
+    return marketplace.rank_suppliers(need_query(need), suppliers, limit=limit)
+
+
+def matches_for_buyer(need: Need) -> list[Match]:
+    return list(need.matches.select_related("supplier__commune").order_by("rank", "pk"))
+
+
+def responses_for(user, need: Need) -> QuerySet:
+    return (
+        policy.visible_responses(user)
+        .filter(need=need)
+        .select_related("supplier__commune", "supplier__naf")
+        .prefetch_related("attachments", "consortium__members")
+        .order_by("-shortlisted_at", "created_at", "pk")
+    )
+
+
+# -- sourcing directory ------------------------------------------------------------------------
+def search_suppliers(
+    user,
+    q: str = "",
+    category: str = "",
+    commune=None,
+    max_km: float | None = None,
+    size: str = "",
+    network_id: int | None = None,
+):
+    """Supplier profiles the user may see, filtered by words (French full-text search on
+    PostgreSQL, folded singular words on SQLite), category, distance from a commune, size band and
+    network. Returns a list of (profile, distance_km or None), best first."""
+    qs = policy.visible_supplier_profiles(user).select_related(
+        "establishment__commune", "establishment__naf"
+    )
+    if category:
+        qs = qs.filter(categories__regex=rf"(^|\s){category}(\s|$)")
+    if size in SIZE_BANDS:
+        qs = qs.filter(establishment__headcount_band__in=SIZE_BANDS[size])
+    if network_id:
+        qs = qs.filter(establishment__memberships__network_id=network_id)
+    ranked = False
+    if q.strip():
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+            vector = SearchVector(
+                "establishment__name", "capabilities", "tags", "certifications", config="french"
+            )
+            query = SearchQuery(q, config="french", search_type="websearch")
+            qs = qs.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0)
+            qs = qs.order_by("-rank", "establishment__name", "pk")
+            ranked = True
+        else:
+            for word in taxonomy.tokens(q)[:8]:
+                qs = qs.filter(search_text__contains=f" {word}")
+    if not ranked:
+        qs = qs.order_by("establishment__name", "pk")
+    profiles = list(qs[:500])
+    if commune is None or commune.latitude is None:
+        return [(p, None) for p in profiles]
+    lat = np.array([_lat(p.establishment) for p in profiles], dtype=float)
+    lon = np.array([_lon(p.establishment) for p in profiles], dtype=float)
+    dist = haversine_km(commune.latitude, commune.longitude, lat, lon) if profiles else []
+    out = [(p, round(float(d), 1)) for p, d in zip(profiles, dist, strict=True)]
+    if max_km is not None:
+        out = [(p, d) for p, d in out if d <= max_km]
+    if not ranked:
+        out.sort(key=lambda pd: (pd[1], pd[0].establishment.name, pd[0].pk))
+    return out
+
+
+def _lat(e: Establishment) -> float:
+    return e.latitude if e.latitude is not None else (e.commune.latitude or np.nan)
+
+
+def _lon(e: Establishment) -> float:
+    return e.longitude if e.longitude is not None else (e.commune.longitude or np.nan)
+
+
+# -- consortia ---------------------------------------------------------------------------------
+def suggest_consortia(need: Need, n_groups: int = 5) -> list[dict]:
+    """Groups of SMEs that together cover every lot of the need, best first, with why."""
+    lots = list(need.lots.all())
+    if len(lots) < 2:
+        return []
+    profiles = candidate_profiles(need)
+    rows = supplier_rows(profiles)
+    if not rows:
+        return []
+    suppliers = marketplace.Suppliers.from_rows(rows)
+    scores = np.zeros((len(rows), len(lots)))
+    for j, lot in enumerate(lots):
+        text, _words = marketplace.text_scores(lot.title, suppliers.texts)
+        activity = marketplace.activity_scores(CATEGORY_NAF.get(lot.category, ()), suppliers.naf)
+        scores[:, j] = np.clip(0.6 * text + 0.6 * activity, 0.0, 1.0)
+    bands = dict(
+        Establishment.objects.filter(pk__in=suppliers.ids.tolist()).values_list(
+            "pk", "headcount_band"
+        )
+    )
+    headcount = np.array([typical_headcount(bands[int(i)]) for i in suppliers.ids])
+    groups = consortia.suggest_groups(
+        suppliers.ids,
+        scores,
+        np.nan_to_num(suppliers.latitude),
+        np.nan_to_num(suppliers.longitude),
+        headcount,
+        n_groups=n_groups,
+    )
+    names = dict(
+        Establishment.objects.filter(pk__in={m for g in groups for m in g.members}).values_list(
+            "pk", "name"
+        )
+    )
+    return [
+        {
+            "group": g,
+            "members": [names[m] for m in g.members],
+            "lots": [(lots[i], names[m]) for i, m in g.lots.items()],
+        }
+        for g in groups
+    ]

@@ -1,0 +1,359 @@
+"""Writes of the marketplace: needs and their lifecycle, matching and notification on publish,
+responses, shortlist, closing, supplier profiles. Every function checks the policy first."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from maillage.accounts import policy
+from maillage.engine import taxonomy
+from maillage.marketplace import notifications, selectors, workflow
+from maillage.marketplace.models import (
+    THEME_KINDS,
+    Attachment,
+    Consortium,
+    Lot,
+    Match,
+    Need,
+    NeedEvent,
+    Response,
+    SupplierProfile,
+)
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ALLOWED_EXTENSIONS = {
+    "pdf",
+    "doc",
+    "docx",
+    "odt",
+    "xls",
+    "xlsx",
+    "ods",
+    "png",
+    "jpg",
+    "jpeg",
+    "txt",
+}
+MATCH_LIMIT = 30
+MAX_PARTNERS = 4
+
+
+def check_need(need: Need) -> None:
+    """Theme-specific rules, with French messages the form shows next to the field."""
+    errors = {}
+    if need.kind not in THEME_KINDS.get(need.theme, ()):
+        errors["kind"] = _("Cette nature ne correspond pas au thème choisi.")
+    if need.visibility == Need.Visibility.CHAMBER and not need.visibility_chamber_id:
+        errors["visibility_chamber"] = _("Choisissez la chambre qui verra ce besoin.")
+    if need.visibility == Need.Visibility.NETWORK and not need.visibility_network_id:
+        errors["visibility_network"] = _("Choisissez le réseau qui verra ce besoin.")
+    if need.theme == Need.Theme.INNOVATION and not need.expertise:
+        errors["expertise"] = _("Précisez l'expertise recherchée.")
+    if need.theme == Need.Theme.PURCHASING and not need.category:
+        errors["category"] = _("Choisissez une catégorie d'achat.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def check_attachment(upload) -> None:
+    ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else ""
+    if ext not in ALLOWED_EXTENSIONS:
+        raise ValidationError(
+            _("Type de fichier non accepté (« %(name)s ») : %(allowed)s.")
+            % {"name": upload.name, "allowed": ", ".join(sorted(ALLOWED_EXTENSIONS))}
+        )
+    if upload.size > MAX_ATTACHMENT_BYTES:
+        raise ValidationError(
+            _("« %(name)s » dépasse 10 Mo.") % {"name": upload.name},
+        )
+
+
+def _log(need: Need, user, from_status: str, to_status: str, note: str = "") -> None:
+    NeedEvent.objects.create(
+        need=need, by=user, from_status=from_status, to_status=to_status, note=note
+    )
+
+
+@transaction.atomic
+def save_need(user, need: Need, lots: list[tuple[str, str]] = (), files=()) -> Need:
+    """Create or update a need (with its lots, replaced, and new attachments)."""
+    if need.pk is None:
+        if not policy.can_publish_need_for(user, need.buyer):
+            raise PermissionDenied(_("Vous ne représentez pas cet établissement."))
+        need.created_by = user
+    elif not policy.can_edit_need(user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut modifier ce besoin."))
+    if need.status not in (Need.Status.DRAFT, Need.Status.PUBLISHED):
+        raise ValidationError(_("Un besoin clos ou archivé ne se modifie plus."))
+    check_need(need)
+    for f in files:
+        check_attachment(f)
+    is_new = need.pk is None
+    need.save()
+    if is_new:
+        _log(need, user, Need.Status.DRAFT, Need.Status.DRAFT, "création")
+    if lots or not is_new:
+        need.lots.all().delete()
+        Lot.objects.bulk_create(
+            Lot(need=need, number=i, title=title[:200], category=category)
+            for i, (title, category) in enumerate(lots, start=1)
+        )
+    for f in files:
+        Attachment.objects.create(need=need, file=f, name=f.name[:255], uploaded_by=user)
+    return need
+
+
+def transition(user, need: Need, to_status: str, note: str = "") -> Need:
+    """Move a need along its lifecycle if allowed (workflow.TRANSITIONS), logged with who/when."""
+    if not policy.can_edit_need(user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut faire avancer ce besoin."))
+    if not workflow.allowed(need.status, to_status):
+        raise ValidationError(
+            _("Passage impossible de « %(from)s » à « %(to)s ».")
+            % {"from": need.get_status_display(), "to": Need.Status(to_status).label}
+        )
+    from_status = need.status
+    need.status = to_status
+    now = timezone.now()
+    if to_status == Need.Status.PUBLISHED:
+        if need.closes_on < timezone.localdate():
+            raise ValidationError(_("La date de clôture est déjà passée : modifiez-la d'abord."))
+        need.published_at = now
+    if to_status in (Need.Status.AWARDED, Need.Status.NOT_AWARDED):
+        need.closed_at = now
+    need.save(update_fields=["status", "published_at", "closed_at"])
+    _log(need, user, from_status, to_status, note)
+    return need
+
+
+@transaction.atomic
+def publish(user, need: Need) -> list[Match]:
+    """Publish a draft, find the relevant suppliers and notify them (once each)."""
+    transition(user, need, Need.Status.PUBLISHED)
+    return match_and_notify(need)
+
+
+def match_and_notify(need: Need, limit: int = MATCH_LIMIT) -> list[Match]:
+    """Run the engine over the suppliers allowed to see the need; store one Match per supplier and
+    notify the users of those not yet notified. Re-running never notifies anyone twice."""
+    candidates = selectors.rank_candidates(need, limit=limit)
+    existing = {m.supplier_id: m for m in need.matches.all()}
+    for rank, c in enumerate(candidates, start=1):
+        m = existing.get(c.supplier_id)
+        if m is None:
+            existing[c.supplier_id] = Match.objects.create(
+                need=need,
+                supplier_id=c.supplier_id,
+                rank=rank,
+                score=c.score,
+                explanation=c.explanation,
+            )
+        else:
+            m.rank, m.score, m.explanation = rank, c.score, c.explanation
+            m.save(update_fields=["rank", "score", "explanation"])
+    to_notify = [m for m in existing.values() if m.notified_at is None]
+    users_by_supplier = selectors.users_of([m.supplier_id for m in to_notify])
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    now = timezone.now()
+    for m in to_notify:
+        users = users_by_supplier.get(m.supplier_id, [])
+        if not users:
+            continue
+        notifications.notify(
+            users,
+            notifications.NEW_NEED,
+            need=need,
+            title=_("Nouveau besoin : %(title)s") % {"title": need.title},
+            body=_(
+                "Un besoin correspondant à votre activité a été publié (réponses avant le %(d)s)."
+            )
+            % {"d": need.closes_on.strftime("%d/%m/%Y")},
+            url=url,
+        )
+        m.notified_at = now
+        m.save(update_fields=["notified_at"])
+    return sorted(existing.values(), key=lambda m: (m.rank, m.pk))
+
+
+def mark_seen(user, need: Need) -> None:
+    """A supplier's user opened the need: stamp the match (first time only)."""
+    own = policy._user_establishment_ids(user) - {need.buyer_id}
+    if own:
+        Match.objects.filter(need=need, supplier_id__in=own, seen_at__isnull=True).update(
+            seen_at=timezone.now()
+        )
+
+
+@transaction.atomic
+def consortium_partners(need: Need, lead, sirets) -> list:
+    """The co-contractors named by their SIRET: each must be in the sourcing directory (active
+    supplier profile), be neither the lead nor the buyer; a group has at most five members."""
+    from maillage.directory.models import Establishment
+
+    wanted = list(dict.fromkeys(s.replace(" ", "") for s in sirets if s.strip()))
+    if len(wanted) > MAX_PARTNERS:
+        raise ValidationError(
+            {"partners": _("Un groupement compte au plus cinq entreprises (quatre co-traitants).")}
+        )
+    found = {
+        e.siret: e
+        for e in Establishment.objects.filter(
+            siret__in=wanted, supplier_profile__is_active=True
+        ).order_by("siret")
+    }
+    unknown = [s for s in wanted if s not in found]
+    if unknown:
+        raise ValidationError(
+            {
+                "partners": _("SIRET absent(s) de l'annuaire des fournisseurs : %(sirets)s.")
+                % {"sirets": ", ".join(unknown)}
+            }
+        )
+    if any(e.pk in (lead.pk, need.buyer_id) for e in found.values()):
+        raise ValidationError(
+            {"partners": _("Le mandataire et l'acheteur ne peuvent pas être co-traitants.")}
+        )
+    return [found[s] for s in wanted]
+
+
+def respond(
+    user, need: Need, supplier, *, message: str, price_band: str = "", files=(), partners=()
+):
+    """A supplier answers (or updates its answer) while the need accepts responses, alone or as
+    the lead of a group of co-contractors (``partners``: SIRETs)."""
+    allowed = policy.responding_establishments(user, need)
+    if supplier.pk not in {e.pk for e in allowed}:
+        raise PermissionDenied(
+            _("Vous ne pouvez pas répondre à ce besoin au nom de cet établissement.")
+        )
+    if not message.strip():
+        raise ValidationError({"message": _("Écrivez un message à l'acheteur.")})
+    if price_band not in Response.PriceBand.values:
+        raise ValidationError({"price_band": _("Fourchette de prix inconnue.")})
+    for f in files:
+        check_attachment(f)
+    co_contractors = consortium_partners(need, supplier, partners)
+    response, created = Response.objects.update_or_create(
+        need=need,
+        supplier=supplier,
+        defaults={"message": message.strip(), "price_band": price_band, "author": user},
+    )
+    if co_contractors:
+        group = response.consortium or Consortium.objects.create(need=need, lead=supplier)
+        group.members.set([supplier, *co_contractors])
+        if response.consortium_id != group.pk:
+            response.consortium = group
+            response.save(update_fields=["consortium"])
+    elif response.consortium_id:
+        old = response.consortium
+        response.consortium = None
+        response.save(update_fields=["consortium"])
+        old.delete()
+    for f in files:
+        Attachment.objects.create(
+            need=need, response=response, file=f, name=f.name[:255], uploaded_by=user
+        )
+    now = timezone.now()
+    match, _m = Match.objects.get_or_create(
+        need=need,
+        supplier=supplier,
+        defaults={"rank": 0, "score": 0.0, "explanation": {"spontaneous": True}},
+    )
+    if match.responded_at is None:
+        match.responded_at = now
+        match.seen_at = match.seen_at or now
+        match.save(update_fields=["responded_at", "seen_at"])
+    if created:
+        notifications.notify(
+            selectors.users_of([need.buyer_id]).get(need.buyer_id, []),
+            notifications.NEW_RESPONSE,
+            need=None,
+            title=_("Nouvelle réponse à « %(title)s »") % {"title": need.title},
+            body=_("%(who)s a répondu à votre besoin.") % {"who": supplier.name},
+            url=reverse("marketplace:need-detail", args=[need.pk]),
+        )
+    return response
+
+
+def shortlist(user, response: Response, on: bool = True) -> Response:
+    need = response.need
+    if not policy.can_edit_need(user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut présélectionner."))
+    if need.status != Need.Status.PUBLISHED:
+        raise ValidationError(_("Le besoin n'est plus ouvert."))
+    now = timezone.now() if on else None
+    response.shortlisted_at = now
+    response.save(update_fields=["shortlisted_at"])
+    Match.objects.filter(need=need, supplier_id=response.supplier_id).update(shortlisted_at=now)
+    if on:
+        notifications.notify(
+            selectors.users_of([response.supplier_id]).get(response.supplier_id, []),
+            notifications.SHORTLISTED,
+            need=need,
+            title=_("Votre réponse à « %(title)s » est présélectionnée") % {"title": need.title},
+            body=_("L'acheteur a présélectionné votre réponse ; son identité vous est révélée."),
+            url=reverse("marketplace:need-detail", args=[need.pk]),
+        )
+    return response
+
+
+@transaction.atomic
+def close(user, need: Need, winner: Response | None = None, note: str = "") -> Need:
+    """Close a published need, awarded (to one response) or not; every responder learns the
+    outcome."""
+    if winner is not None and winner.need_id != need.pk:
+        raise ValidationError(_("Cette réponse ne concerne pas ce besoin."))
+    to_status = Need.Status.AWARDED if winner else Need.Status.NOT_AWARDED
+    transition(user, need, to_status, note)
+    if winner is not None:
+        Response.objects.filter(pk=winner.pk).update(is_winner=True)
+    responders = list(need.responses.values_list("supplier_id", flat=True))
+    users = selectors.users_of(responders)
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    for supplier_id in responders:
+        won = winner is not None and winner.supplier_id == supplier_id
+        notifications.notify(
+            users.get(supplier_id, []),
+            notifications.OUTCOME,
+            need=need,
+            title=(
+                _("Votre réponse à « %(title)s » est retenue")
+                if won
+                else _("Le besoin « %(title)s » est clos")
+            )
+            % {"title": need.title},
+            body=_("Issue : %(status)s.") % {"status": need.get_status_display()},
+            url=url,
+        )
+    Match.objects.filter(need=need, supplier_id__in=responders).update(
+        outcome_notified_at=timezone.now()
+    )
+    return need
+
+
+def profile_search_text(profile: SupplierProfile) -> str:
+    words = taxonomy.tokens(
+        " ".join(
+            [
+                profile.establishment.name,
+                profile.capabilities,
+                profile.tags,
+                profile.certifications,
+                profile.references,
+            ]
+        )
+    )
+    return " " + " ".join(dict.fromkeys(words)) + " "
+
+
+def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
+    if not policy.can_edit_supplier_profile(user, profile.establishment):
+        raise PermissionDenied(_("Vous ne pouvez pas modifier le profil de cet établissement."))
+    profile.search_text = profile_search_text(profile)
+    profile.full_clean()
+    profile.save()
+    return profile

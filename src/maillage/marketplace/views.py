@@ -1,0 +1,332 @@
+"""Marketplace pages: thin views that ask accounts.policy, call selectors/services and render.
+Every view says who may use it; anything not visible is a 404, anything not allowed a 403."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from maillage.accounts import policy
+from maillage.directory.models import Establishment
+from maillage.marketplace import selectors, services
+from maillage.marketplace.forms import (
+    DirectorySearchForm,
+    NeedForm,
+    PreferencesForm,
+    ResponseForm,
+    SupplierProfileForm,
+)
+from maillage.marketplace.models import (
+    Attachment,
+    Need,
+    Notification,
+    NotificationPreference,
+    SupplierProfile,
+)
+
+
+def _my_establishments(user):
+    return policy.visible_establishments(user).filter(users=user).order_by("name", "pk")
+
+
+@login_required
+def need_list(request):
+    """Who: any signed-in user; lists the needs the policy lets them see (visible_needs)."""
+    mine = request.GET.get("mes") == "1"
+    q = request.GET.get("q", "")[:200]
+    theme = request.GET.get("theme", "")
+    page = Paginator(selectors.needs_for(request.user, q, theme, mine), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "marketplace/need_list.html",
+        {
+            "page": page,
+            "q": q,
+            "theme": theme,
+            "mine": mine,
+            "themes": Need.Theme.choices,
+            "can_publish": _my_establishments(request.user).exists(),
+            "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
+        },
+    )
+
+
+def _save_need_form(request, form, need=None):
+    if not form.is_valid():
+        return None
+    need = form.save(commit=False)
+    need.delivery_commune = form.cleaned_data["delivery_commune"]
+    try:
+        return services.save_need(
+            request.user, need, form.cleaned_data["lots_text"], form.cleaned_data["files"]
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc)
+    return None
+
+
+@login_required
+def need_create(request):
+    """Who: company users, for an establishment they represent (policy.can_publish_need_for)."""
+    buyers = _my_establishments(request.user)
+    if not buyers.exists():
+        raise PermissionDenied(_("Seuls les utilisateurs d'entreprise publient des besoins."))
+    form = NeedForm(request.POST or None, request.FILES or None, buyers=buyers)
+    if request.method == "POST":
+        need = _save_need_form(request, form)
+        if need is not None:
+            messages.success(
+                request, _("Besoin enregistré en brouillon : publiez-le quand il est prêt.")
+            )
+            return redirect("marketplace:need-detail", pk=need.pk)
+    return render(request, "marketplace/need_form.html", {"form": form, "need": None})
+
+
+@login_required
+def need_edit(request, pk: int):
+    """Who: the buyer's users (policy.can_edit_need), while the need is a draft or published."""
+    need = get_object_or_404(policy.visible_needs(request.user), pk=pk)
+    if not policy.can_edit_need(request.user, need):
+        raise PermissionDenied
+    form = NeedForm(request.POST or None, request.FILES or None, instance=need)
+    if request.method == "POST":
+        saved = _save_need_form(request, form, need)
+        if saved is not None:
+            messages.success(request, _("Besoin modifié."))
+            return redirect("marketplace:need-detail", pk=need.pk)
+    return render(request, "marketplace/need_form.html", {"form": form, "need": need})
+
+
+@login_required
+def need_detail(request, pk: int):
+    """Who: whoever the policy lets see the need. The buyer also sees matched suppliers, responses
+    and consortium suggestions; a supplier sees its own response and the outcome."""
+    need = get_object_or_404(
+        policy.visible_needs(request.user).select_related("buyer__commune", "delivery_commune"),
+        pk=pk,
+    )
+    user = request.user
+    services.mark_seen(user, need)
+    can_edit = policy.can_edit_need(user, need)
+    suppliers = policy.responding_establishments(user, need)
+    responses = list(selectors.responses_for(user, need))
+    context = {
+        "need": need,
+        "can_edit": can_edit,
+        "show_buyer": policy.can_see_buyer(user, need),
+        "lots": list(need.lots.all()),
+        "attachments": list(need.attachments.filter(response__isnull=True).order_by("pk")),
+        "responses": responses,
+        "response_form": ResponseForm(
+            suppliers=Establishment.objects.filter(pk__in=[e.pk for e in suppliers]).order_by(
+                "name", "pk"
+            )
+        )
+        if suppliers
+        else None,
+        "counters": selectors.with_counters(Need.objects.filter(pk=need.pk)).values(
+            "n_notified", "n_seen", "n_responses"
+        )[0],
+        "matches": selectors.matches_for_buyer(need) if can_edit else [],
+        "consortia": selectors.suggest_consortia(need)
+        if can_edit and need.status == Need.Status.PUBLISHED
+        else [],
+        "events": list(need.events.select_related("by").order_by("at", "pk")) if can_edit else [],
+    }
+    return render(request, "marketplace/need_detail.html", context)
+
+
+@login_required
+@require_POST
+def need_transition(request, pk: int):
+    """Who: the buyer's users. Actions: publish, close (awarded to a response / not awarded),
+    archive."""
+    need = get_object_or_404(policy.visible_needs(request.user), pk=pk)
+    action = request.POST.get("action")
+    try:
+        if action == "publish":
+            matches = services.publish(request.user, need)
+            messages.success(
+                request,
+                _("Besoin publié : %(n)d fournisseur(s) pertinent(s) prévenu(s).")
+                % {"n": sum(1 for m in matches if m.notified_at)},
+            )
+        elif action == "close":
+            winner = None
+            if request.POST.get("winner"):
+                winner = get_object_or_404(
+                    policy.visible_responses(request.user).filter(need=need),
+                    pk=request.POST["winner"],
+                )
+            services.close(request.user, need, winner)
+            messages.success(request, _("Besoin clos."))
+        elif action == "archive":
+            services.transition(request.user, need, Need.Status.ARCHIVED)
+            messages.success(request, _("Besoin archivé."))
+        else:
+            messages.error(request, _("Action inconnue."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("marketplace:need-detail", pk=need.pk)
+
+
+@login_required
+@require_POST
+def need_respond(request, pk: int):
+    """Who: users of an establishment that may see the need, other than the buyer, before the
+    closing date (policy.responding_establishments)."""
+    need = get_object_or_404(policy.visible_needs(request.user), pk=pk)
+    suppliers = policy.responding_establishments(request.user, need)
+    if not suppliers:
+        raise PermissionDenied(_("Ce besoin n'accepte pas de réponse de votre part."))
+    form = ResponseForm(
+        request.POST,
+        request.FILES,
+        suppliers=Establishment.objects.filter(pk__in=[e.pk for e in suppliers]).order_by("pk"),
+    )
+    if form.is_valid():
+        try:
+            services.respond(
+                request.user,
+                need,
+                form.cleaned_data["supplier"],
+                message=form.cleaned_data["message"],
+                price_band=form.cleaned_data["price_band"] or "",
+                files=form.cleaned_data["files"],
+                partners=form.cleaned_data["partners"],
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Réponse envoyée à l'acheteur."))
+    else:
+        messages.error(
+            request,
+            _("Réponse non envoyée : %(e)s")
+            % {"e": " ".join(str(e) for errs in form.errors.values() for e in errs)},
+        )
+    return redirect("marketplace:need-detail", pk=need.pk)
+
+
+@login_required
+@require_POST
+def response_shortlist(request, pk: int):
+    """Who: the buyer's users (policy.can_edit_need). htmx swaps the response's row."""
+    response = get_object_or_404(
+        policy.visible_responses(request.user).select_related("need", "supplier__commune"), pk=pk
+    )
+    if not policy.can_edit_need(request.user, response.need):
+        raise PermissionDenied
+    try:
+        services.shortlist(request.user, response, on=request.POST.get("on", "1") == "1")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    if request.htmx:
+        return render(
+            request,
+            "marketplace/_response_row.html",
+            {"r": response, "need": response.need, "can_edit": True},
+        )
+    return redirect("marketplace:need-detail", pk=response.need_id)
+
+
+@login_required
+def attachment_download(request, pk: int):
+    """Who: a need's attachments go to whoever sees the need; a response's to whoever sees the
+    response (its supplier and the buyer)."""
+    attachment = get_object_or_404(Attachment, pk=pk)
+    if not policy.visible_needs(request.user).filter(pk=attachment.need_id).exists():
+        raise Http404
+    if (
+        attachment.response_id
+        and not policy.visible_responses(request.user).filter(pk=attachment.response_id).exists()
+    ):
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("Fichier introuvable.")) from exc
+    return FileResponse(handle, as_attachment=True, filename=attachment.name)
+
+
+@login_required
+def directory(request):
+    """Who: any signed-in user (policy.visible_supplier_profiles); anonymous visitors go to login."""
+    form = DirectorySearchForm(request.GET or None)
+    results = []
+    if form.is_valid():
+        d = form.cleaned_data
+        results = selectors.search_suppliers(
+            request.user,
+            q=d["q"] or "",
+            category=d["category"] or "",
+            commune=d["commune"],
+            max_km=d["km"],
+            size=d["size"] or "",
+            network_id=d["network"].pk if d["network"] else None,
+        )
+    elif not request.GET:
+        results = selectors.search_suppliers(request.user)
+    template = (
+        "marketplace/_directory_results.html" if request.htmx else "marketplace/directory.html"
+    )
+    return render(
+        request, template, {"form": form, "results": results[:100], "total": len(results)}
+    )
+
+
+@login_required
+def profile_edit(request, establishment_pk: int):
+    """Who: whoever may edit the establishment (its users, its chamber's advisors)."""
+    establishment = get_object_or_404(
+        policy.visible_establishments(request.user), pk=establishment_pk
+    )
+    if not policy.can_edit_supplier_profile(request.user, establishment):
+        raise PermissionDenied
+    profile = SupplierProfile.objects.filter(establishment=establishment).first()
+    profile = profile or SupplierProfile(establishment=establishment)
+    form = SupplierProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_supplier_profile(request.user, form.save(commit=False))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Profil fournisseur enregistré."))
+            return redirect("marketplace:directory")
+    return render(
+        request, "marketplace/profile_form.html", {"form": form, "establishment": establishment}
+    )
+
+
+@login_required
+def notification_list(request):
+    """Who: each user sees only their own notifications and preferences."""
+    form = PreferencesForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        for kind, frequency in form.cleaned_data.items():
+            NotificationPreference.objects.update_or_create(
+                user=request.user, kind=kind, defaults={"frequency": frequency}
+            )
+        messages.success(request, _("Préférences enregistrées."))
+        return redirect("marketplace:notifications")
+    items = list(
+        Notification.objects.filter(user=request.user).order_by("-created_at", "-pk")[:100]
+    )
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return render(request, "marketplace/notifications.html", {"items": items, "form": form})

@@ -1,0 +1,68 @@
+"""A buyer publishes a need, a supplier responds, the buyer closes it (headless Chromium)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from maillage.accounts.models import User
+from maillage.marketplace.models import SupplierProfile
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page, url, username):
+    page.goto(f"{url}/comptes/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-test-123")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Se déconnecter")
+
+
+def test_buyer_publishes_supplier_responds_buyer_closes(
+    live_server, page, reference_data, make_establishment, make_user
+):
+    buyer = make_establishment("77288", name="Donneur d'Ordre Briard", naf="29.10Z")
+    shop = make_establishment("77288", name="Atelier Usinage Melun", naf="25.62B")
+    SupplierProfile.objects.create(
+        establishment=shop,
+        capabilities="Usinage, tournage et fraisage de pièces mécaniques.",
+        search_text=" usinage tournage fraisage piece mecanique ",
+    )
+    make_user("acheteuse", User.Role.COMPANY, establishments=[buyer])
+    make_user("fournisseur", User.Role.COMPANY, establishments=[shop])
+
+    _sign_in(page, live_server.url, "acheteuse")
+    page.goto(f"{live_server.url}/marche/besoins/nouveau/")
+    page.select_option("#id_theme", "purchasing")
+    page.select_option("#id_kind", "service")
+    page.fill("#id_title", "Fraisage de platines")
+    page.fill("#id_description", "Cinquante platines en aluminium à fraiser.")
+    page.select_option("#id_category", "mechanics")
+    page.fill("#id_closes_on", (timezone.localdate() + datetime.timedelta(days=15)).isoformat())
+    page.click("button:has-text('Enregistrer')")
+    page.wait_for_selector("text=Besoin enregistré en brouillon")
+    page.click("button:has-text('Publier')")
+    page.wait_for_selector("text=1 fournisseur(s) pertinent(s) prévenu(s)")
+    need_url = page.url
+    page.click("text=Se déconnecter")
+
+    _sign_in(page, live_server.url, "fournisseur")
+    page.goto(f"{live_server.url}/marche/notifications/")
+    page.click("text=Nouveau besoin : Fraisage de platines")
+    page.fill("#id_message", "Nous pouvons livrer sous trois semaines.")
+    page.click("button:has-text('Envoyer ma réponse')")
+    page.wait_for_selector("text=Réponse envoyée à l'acheteur")
+    page.click("text=Se déconnecter")
+
+    _sign_in(page, live_server.url, "acheteuse")
+    page.goto(need_url)
+    page.wait_for_selector("text=Nous pouvons livrer sous trois semaines.")
+    page.click("button:has-text('Présélectionner')")  # htmx swaps the row
+    page.wait_for_selector("button:has-text('Retirer de la présélection')")
+    page.select_option("select[name=winner]", label="Atelier Usinage Melun")
+    page.click("button:has-text('Clore le besoin')")
+    page.wait_for_selector("text=Besoin clos.")
+    assert page.inner_text("#need-status") == "clos — attribué"

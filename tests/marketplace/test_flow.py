@@ -1,0 +1,142 @@
+"""The whole flow with Django's locmem e-mail backend: publish → the relevant suppliers get exactly
+one notification each, unrelated ones none → responses → shortlist → close → outcome."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+
+from maillage.marketplace import services
+from maillage.marketplace.models import Match, Need, NeedEvent, Notification, NotificationPreference
+
+pytestmark = pytest.mark.django_db
+
+
+def test_publish_notifies_relevant_suppliers_once_then_responses_and_close(market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    assert need.status == Need.Status.DRAFT
+    assert not mail.outbox
+
+    matches = services.publish(u["buyer"], need)
+
+    matched = {m.supplier_id for m in matches}
+    assert market["mech1"].pk in matched and market["mech2"].pk in matched
+    assert market["baker"].pk not in matched
+    assert market["far"].pk not in matched  # out of its 20 km service radius
+    recipients = sorted(to for m in mail.outbox for to in m.to)
+    assert recipients == ["mech1@example.test", "mech2@example.test"]
+    assert Notification.objects.filter(user=u["mech1"], kind="new_need").count() == 1
+    assert not Notification.objects.filter(user__in=[u["baker"], u["far"], u["elec"]]).exists()
+
+    # Re-running the matching never notifies twice.
+    services.match_and_notify(need)
+    assert len(mail.outbox) == 2
+
+    mail.outbox.clear()
+    services.mark_seen(u["mech1"], need)
+    r1 = services.respond(
+        u["mech1"], need, market["mech1"], message="Devis sous 48 h.", price_band="lt25k"
+    )
+    services.respond(u["mech2"], need, market["mech2"], message="Disponible dès lundi.")
+    assert [m.to for m in mail.outbox] == [["buyer@example.test"], ["buyer@example.test"]]
+    m1 = Match.objects.get(need=need, supplier=market["mech1"])
+    assert m1.seen_at and m1.responded_at and m1.notified_at
+
+    services.shortlist(u["buyer"], r1)
+    services.close(u["buyer"], need, winner=r1)
+    need.refresh_from_db()
+    assert need.status == Need.Status.AWARDED
+    outcome = Notification.objects.filter(kind="need_outcome").order_by("user__username")
+    assert [n.user.username for n in outcome] == ["u-mech1", "u-mech2"]
+    assert "retenue" in outcome[0].title
+    assert list(NeedEvent.objects.filter(need=need).values_list("to_status", flat=True)) == [
+        "draft",
+        "published",
+        "awarded",
+    ]
+
+
+def test_lifecycle_refuses_forbidden_transitions(market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    with pytest.raises(ValidationError):
+        services.transition(u["buyer"], need, Need.Status.AWARDED)
+    with pytest.raises(PermissionDenied):
+        services.publish(u["mech1"], need)
+    services.publish(u["buyer"], need)
+    services.close(u["buyer"], need)
+    with pytest.raises(ValidationError):
+        services.transition(u["buyer"], need, Need.Status.PUBLISHED)
+    services.transition(u["buyer"], need, Need.Status.ARCHIVED)
+
+
+def test_frequencies_never_and_daily_digest(market, make_need):
+    u = market["users"]
+    NotificationPreference.objects.create(user=u["mech1"], kind="new_need", frequency="never")
+    NotificationPreference.objects.create(user=u["mech2"], kind="new_need", frequency="daily")
+    need = make_need(market["buyer"], u["buyer"])
+    services.publish(u["buyer"], need)
+    assert not mail.outbox
+    assert not Notification.objects.filter(user=u["mech1"]).exists()
+    assert Notification.objects.filter(user=u["mech2"], email_due=True).count() == 1
+    call_command("send_digests", stdout=io.StringIO())
+    assert [m.to for m in mail.outbox] == [["mech2@example.test"]]
+    assert "Usinage de pièces de rechange" in mail.outbox[0].body
+    call_command("send_digests", stdout=io.StringIO())
+    assert len(mail.outbox) == 1
+
+
+def test_cannot_respond_to_own_need_or_after_close(market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    with pytest.raises(PermissionDenied):  # a draft is not open
+        services.respond(u["mech1"], need, market["mech1"], message="x")
+    services.publish(u["buyer"], need)
+    with pytest.raises(PermissionDenied):
+        services.respond(u["buyer"], need, market["buyer"], message="x")
+    with pytest.raises(PermissionDenied):  # not in the name of someone else's establishment
+        services.respond(u["mech1"], need, market["mech2"], message="x")
+    with pytest.raises(ValidationError):
+        services.respond(u["mech1"], need, market["mech1"], message="   ")
+    services.close(u["buyer"], need)
+    need.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.respond(u["mech1"], need, market["mech1"], message="trop tard")
+
+
+def test_theme_rules_have_french_messages(market, make_need):
+    u = market["users"]
+    with pytest.raises(ValidationError) as exc:
+        make_need(market["buyer"], u["buyer"], theme="innovation", kind="product", category="")
+    assert "nature ne correspond pas" in str(exc.value)
+    assert "expertise" in str(exc.value)
+
+
+def test_respond_as_a_group_of_co_contractors(market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    services.publish(u["buyer"], need)
+    with pytest.raises(ValidationError) as exc:
+        services.respond(
+            u["mech1"], need, market["mech1"], message="Ensemble", partners=["12345678900000"]
+        )
+    assert "absent(s) de l'annuaire" in str(exc.value)
+    with pytest.raises(ValidationError):
+        services.respond(
+            u["mech1"], need, market["mech1"], message="Ensemble", partners=[market["mech1"].siret]
+        )
+    r = services.respond(
+        u["mech1"], need, market["mech1"], message="Ensemble", partners=[market["elec"].siret]
+    )
+    assert set(r.consortium.members.values_list("name", flat=True)) == {
+        "Usinage Briard",
+        "Électricité Melunaise",
+    }
+    r = services.respond(u["mech1"], need, market["mech1"], message="Finalement seuls")
+    assert r.consortium is None
+    assert not need.consortia.exists()
