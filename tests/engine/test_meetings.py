@@ -141,3 +141,15 @@ def test_pins_over_tables_and_same_slot() -> None:
     problem = Problem(3, 1, [2], [], pins=[Pin(0, 1, slot=0), Pin(0, 2, slot=0)])
     (c,) = check_pins(problem)
     assert (c.kind, c.participants, c.slot) == ("participant_slot", (0,), 0)
+
+
+def test_profile_affinity_matches_offers_to_seeks() -> None:
+    from maillage.engine.meetings import profile_affinity
+
+    offers = ["Conseil en énergie", "Palettes en bois de récupération", "Emballages carton"]
+    seeks = ["Nous cherchons des palettes bois", "Des cartons d'emballage", ""]
+    a = profile_affinity(offers, seeks)
+    assert a.shape == (3, 3)
+    assert a[0].argmax() == 1 and a[0, 1] > 0.5
+    assert a[1].argmax() == 2 and a[1, 2] > 0.5
+    assert a[0, 0] == 0.0 and a[2].sum() == 0.0

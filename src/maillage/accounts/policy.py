@@ -233,3 +233,126 @@ def visible_detection_runs(user) -> QuerySet:
     if _is_chamber_staff(user):
         return DetectionRun.objects.filter(chamber_id=user.chamber_id)
     return DetectionRun.objects.none()
+
+
+# ---------------------------------------------------------------------------------------------
+# Events, one-to-one meetings and networks' members' spaces (events app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for events and networks:
+- an event organised by a chamber is open to every signed-in user (an invitation); an event of a
+  network is visible to the network's members (users of member establishments; for a federation,
+  members of its clubs too), its animators and the staff of the network's chamber;
+- organisers: staff of the event's chamber (or of the network's chamber) and the network's
+  animators; they see registrations, answers and the schedule, and run the scheduler;
+- a company user registers for one of their own establishments; participants see the meeting
+  profile (establishment, offers, seeks) of the other confirmed participants of the same event,
+  their own requests and their own agenda — never another participant's agenda or answers;
+- a network's members' space (directory, news, documents, statistics) is for its members and
+  animators only (and platform staff); statistics suppress groups under ``PUBLIC_MIN_GROUP``.
+"""
+
+
+def network_member_ids(user) -> set[int]:
+    """Networks whose members' space this user may enter: member establishments' networks (and
+    the federation of a member club), networks they animate."""
+    from maillage.directory.models import Membership, Network
+
+    if not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Network.objects.values_list("pk", flat=True))
+    ids = set(user.animated_networks.values_list("pk", flat=True))
+    if user.role == User.Role.COMPANY:
+        rows = Membership.objects.filter(establishment__users=user).values_list(
+            "network_id", "network__federation_id"
+        )
+        for network_id, federation_id in rows:
+            ids.add(network_id)
+            if federation_id:
+                ids.add(federation_id)
+    return ids
+
+
+def can_view_network_space(user, network) -> bool:
+    return network.pk in network_member_ids(user)
+
+
+def can_publish_in_network(user, network) -> bool:
+    """Animators publish news and documents (and platform staff)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or network.animators.filter(pk=user.pk).exists()
+
+
+def visible_events(user) -> QuerySet:
+    from maillage.events.models import Event
+
+    qs = Event.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    networks = network_member_ids(user)
+    q = Q(network__isnull=True) | Q(network_id__in=networks)
+    if _is_chamber_staff(user):
+        q |= Q(network__chamber_id=user.chamber_id)
+    return qs.filter(q)
+
+
+def can_organise_event(user, event) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if _is_chamber_staff(user):
+        if event.chamber_id == user.chamber_id:
+            return True
+        if event.network_id and event.network.chamber_id == user.chamber_id:
+            return True
+    return bool(event.network_id) and event.network.animators.filter(pk=user.pk).exists()
+
+
+def organised_events(user) -> QuerySet:
+    from maillage.events.models import Event
+
+    if not user.is_authenticated:
+        return Event.objects.none()
+    if user.is_superuser:
+        return Event.objects.all()
+    q = Q(network__animators=user)
+    if _is_chamber_staff(user):
+        q |= Q(chamber_id=user.chamber_id) | Q(network__chamber_id=user.chamber_id)
+    return Event.objects.filter(q).distinct()
+
+
+def registrable_establishments(user, event) -> QuerySet:
+    """The establishments a user may register for this event: their own (company users)."""
+    from maillage.directory.models import Establishment
+
+    if not user.is_authenticated or user.role != User.Role.COMPANY:
+        return Establishment.objects.none()
+    if not visible_events(user).filter(pk=event.pk).exists():
+        return Establishment.objects.none()
+    return Establishment.objects.filter(users=user).order_by("name", "pk")
+
+
+def visible_participants(user, event) -> QuerySet:
+    """Organisers see every registration; a confirmed participant sees the other confirmed
+    participants (meeting profile only); others nobody."""
+    from maillage.events.models import Registration
+
+    qs = Registration.objects.filter(event=event)
+    if can_organise_event(user, event):
+        return qs
+    if (
+        user.is_authenticated
+        and qs.filter(user=user, status=Registration.Status.CONFIRMED).exists()
+    ):
+        return qs.filter(status=Registration.Status.CONFIRMED)
+    return qs.none()
+
+
+def can_view_agenda(user, registration) -> bool:
+    return user.is_authenticated and (
+        registration.user_id == user.pk or can_organise_event(user, registration.event)
+    )

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from maillage.api.api import api
+from maillage.events.urls import network_urlpatterns
 
 admin.site.site_header = _("Maillage — administration")
 admin.site.site_title = _("Maillage")
@@ -16,5 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("synergies/", include("maillage.synergies.urls")),
     path("import/", include("maillage.ingest.urls")),
+    path("evenements/", include("maillage.events.urls")),
+    path("reseaux/", include(network_urlpatterns)),
     path("", include("maillage.web.urls")),
 ]

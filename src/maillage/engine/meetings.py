@@ -433,3 +433,108 @@ def validate(problem: Problem, meetings: Sequence[Meeting]) -> list[str]:
         ):
             errors.append(f"pinned pair {p} not in slot {pin.slot}")
     return errors
+
+
+# -- whom to meet: text affinity of what participants offer and seek ---------------------------
+
+_STOP = frozenset(
+    [
+        "les",
+        "des",
+        "une",
+        "pour",
+        "avec",
+        "dans",
+        "sur",
+        "par",
+        "aux",
+        "que",
+        "qui",
+        "est",
+        "son",
+        "ses",
+        "leur",
+        "nos",
+        "vos",
+        "notre",
+        "votre",
+        "nous",
+        "vous",
+        "entre",
+        "sans",
+        "sous",
+        "plus",
+        "tout",
+        "tous",
+        "toute",
+        "toutes",
+        "cette",
+        "ces",
+        "autre",
+        "autres",
+        "aussi",
+        "mais",
+        "donc",
+        "the",
+        "and",
+        "for",
+        "with",
+        "from",
+        "our",
+        "your",
+        "are",
+    ]
+)
+
+
+def _tokens(text: str) -> list[str]:
+    import unicodedata
+
+    norm = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c if c.isalnum() else " " for c in norm if not unicodedata.combining(c))
+    # A crude French stemmer (plural "s"/"x") is enough to match "palettes" with "palette";
+    # a full stemmer would be a dependency for little gain on short profiles.
+    out = []
+    for w in plain.split():
+        if len(w) < 3 or w in _STOP or w.isdigit():
+            continue
+        if len(w) > 4 and w[-1] in "sx":
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def profile_affinity(offers: Sequence[str], seeks: Sequence[str]) -> np.ndarray:
+    """``A[i, j]``: how well participant j's offer answers participant i's search (TF-IDF cosine
+    similarity in [0, 1]; the diagonal is 0). Written here because scikit-learn would be a heavy
+    dependency for one small matrix product."""
+    n = len(offers)
+    if len(seeks) != n:
+        raise ValueError("offers and seeks must have one entry per participant")
+    if n == 0:
+        return np.zeros((0, 0))
+    docs_o = [_tokens(t) for t in offers]
+    docs_s = [_tokens(t) for t in seeks]
+    vocab: dict[str, int] = {}
+    for doc in docs_o + docs_s:
+        for w in doc:
+            vocab.setdefault(w, len(vocab))
+    if not vocab:
+        return np.zeros((n, n))
+
+    def matrix(docs: list[list[str]]) -> np.ndarray:
+        m = np.zeros((n, len(vocab)))
+        for i, doc in enumerate(docs):
+            for w in doc:
+                m[i, vocab[w]] += 1.0
+        return m
+
+    mo, ms = matrix(docs_o), matrix(docs_s)
+    df = ((mo > 0) | (ms > 0)).sum(axis=0)
+    idf = np.log((1.0 + 2 * n) / (1.0 + df)) + 1.0
+    mo, ms = mo * idf, ms * idf
+    mo /= np.maximum(np.linalg.norm(mo, axis=1, keepdims=True), 1e-12)
+    ms /= np.maximum(np.linalg.norm(ms, axis=1, keepdims=True), 1e-12)
+    a = ms @ mo.T
+    np.fill_diagonal(a, 0.0)
+    return np.clip(a, 0.0, 1.0)
