@@ -37,7 +37,7 @@ def test_register_request_schedule_agenda_ics(
     make_user("organisatrice", User.Role.ADVISOR, chamber)
     sawmill = make_establishment("77288", name="Scierie de la Brie")
     joinery = make_establishment("77288", name="Menuiserie du Gâtinais", naf="16.23Z")
-    alice = make_user("alice", User.Role.COMPANY, establishments=[sawmill])
+    make_user("alice", User.Role.COMPANY, establishments=[sawmill])
     bob = make_user("bob", User.Role.COMPANY, establishments=[joinery])
     start = timezone.now() + datetime.timedelta(days=3)
     event = Event.objects.create(
