@@ -356,3 +356,28 @@ def can_view_agenda(user, registration) -> bool:
     return user.is_authenticated and (
         registration.user_id == user.pk or can_organise_event(user, registration.event)
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Export advisors (CCE) and clusters (directory app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for export support:
+- the directory of export advisors and clusters is visible to every signed-in user, without the
+  advisors' e-mail addresses;
+- an SME's export project (target countries and sectors) and its matches are for whoever may edit
+  the establishment (its users, advisors of its chamber);
+- a contact request names the SME to the advisor; contact details are exchanged only once the
+  advisor accepts; only that advisor answers it.
+"""
+
+
+def can_view_export_directory(user) -> bool:
+    return user.is_authenticated
+
+
+def can_manage_export_project(user, establishment) -> bool:
+    return can_edit_establishment(user, establishment)
+
+
+def can_answer_contact_request(user, contact_request) -> bool:
+    return user.is_authenticated and contact_request.advisor.user_id == user.pk

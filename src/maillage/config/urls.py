@@ -19,5 +19,6 @@ urlpatterns = [
     path("import/", include("maillage.ingest.urls")),
     path("evenements/", include("maillage.events.urls")),
     path("reseaux/", include(network_urlpatterns)),
+    path("international/", include("maillage.directory.urls")),
     path("", include("maillage.web.urls")),
 ]
