@@ -153,3 +153,41 @@ def test_profile_affinity_matches_offers_to_seeks() -> None:
     assert a[0].argmax() == 1 and a[0, 1] > 0.5
     assert a[1].argmax() == 2 and a[1, 2] > 0.5
     assert a[0, 0] == 0.0 and a[2].sum() == 0.0
+
+
+@given(problems(), st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_pins_are_scheduled_or_explained(problem: Problem, data: st.DataObject) -> None:
+    n, s = problem.n_participants, problem.n_slots
+    pair = st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).filter(lambda p: p[0] != p[1])
+    raw = data.draw(st.lists(st.tuples(pair, st.none() | st.integers(0, s - 1)), max_size=6))
+    pins = [Pin(a, b, slot) for (a, b), slot in raw]
+    pinned = Problem(
+        n,
+        s,
+        problem.tables,
+        problem.requests,
+        problem.available,
+        problem.max_meetings,
+        pins,
+        problem.forbidden,
+    )
+    result = schedule(pinned, time_limit=5, workers=1)
+    if result.status == "infeasible":
+        assert result.conflicts and result.meetings == []
+        for conflict in result.conflicts:
+            assert conflict.pins and set(conflict.pins) <= set(pins)
+            assert set(conflict.participants) <= {q for p in conflict.pins for q in (p.a, p.b)}
+    else:
+        assert result.status in ("optimal", "feasible")
+        assert validate(pinned, result.meetings) == []
+
+
+def test_no_time_left_still_gives_a_valid_schedule() -> None:
+    rng = np.random.default_rng(3)
+    requests = [Request(int(a), int(b), 1.0) for a, b in rng.integers(0, 40, (200, 2)) if a != b]
+    problem = Problem(40, 6, [8] * 6, requests, max_meetings=4, pins=[Pin(0, 1), Pin(2, 3, 5)])
+    result = schedule(problem, time_limit=0.001, workers=1)
+    assert result.status in ("optimal", "feasible")
+    assert validate(problem, result.meetings) == []
+    assert result.meetings

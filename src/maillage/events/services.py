@@ -397,6 +397,7 @@ def explain_conflict(conflict, regs: list[Registration], event: Event) -> str:
         "participant_slot": _(
             "%(names)s a plusieurs rendez-vous imposés au créneau %(slot)s : %(pairs)s."
         ),
+        "pair_slots": _("La paire %(pairs)s est imposée à deux créneaux différents."),
         "tables": _("Plus de rendez-vous imposés que de tables au créneau %(slot)s : %(pairs)s."),
         "table_taken": _(
             "Deux rendez-vous imposés à la même table au créneau %(slot)s : %(pairs)s."
