@@ -338,9 +338,10 @@ def schedule(
             fixed[k] = slot
     pinned = {k for k, p in enumerate(pairs) if p in pin_by_pair}
     start, start_ok = _greedy(pairs, w, avail, cap, problem.tables, fixed, pinned)
+    cheap_bound = simple_bound(pairs, w, cap, problem.tables)
     if start_ok and shortcut:
         value = float(w[list(start)].sum()) if start else 0.0
-        if value >= simple_bound(pairs, w, cap, problem.tables) - 1e-9:
+        if value >= cheap_bound - 1e-9:
             # The greedy start reaches an upper bound: it is optimal, no need to search.
             meetings = _assign_tables(pairs, w, list(start.items()), pin_by_pair)
             return Schedule("optimal", meetings, value, requested, value)
@@ -400,10 +401,10 @@ def schedule(
     status = solver.solve(model)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         chosen = [(k, s) for (k, s), v in x.items() if solver.boolean_value(v)]
-        bound = float(solver.best_objective_bound) / WEIGHT_SCALE
+        bound = min(float(solver.best_objective_bound) / WEIGHT_SCALE, cheap_bound)
     elif start_ok:
         # The time limit ran out in presolve (a busy machine): the greedy start is a valid answer.
-        chosen, status, bound = list(start.items()), cp_model.FEASIBLE, requested
+        chosen, status, bound = list(start.items()), cp_model.FEASIBLE, cheap_bound
     else:
         return Schedule(status="unknown", requested_weight=requested, wall_time=solver.wall_time)
     meetings = _assign_tables(pairs, w, chosen, pin_by_pair)
