@@ -278,3 +278,44 @@ def test_lists_do_not_query_per_row(client, world, django_assert_max_num_queries
     client.force_login(User.objects.get(username="u0"))
     with django_assert_max_num_queries(25):
         assert client.get(reverse("event-meetings", args=[event.pk])).status_code == 200
+
+
+def test_organiser_sets_slots_and_tables_with_french_errors(client, world):
+    event = world["event"]
+    url = reverse("event-organise", args=[event.pk])
+    data = {
+        "meetings_enabled": "on",
+        "meetings_start": "",
+        "slot_minutes": 15,
+        "slot_count": 6,
+        "table_count": 12,
+        "max_meetings": 6,
+        "request_days": 5,
+    }
+    client.force_login(world["advisor78"])
+    assert client.post(url, data).status_code == 403
+    client.force_login(world["advisor77"])
+    html = client.post(url, data).content.decode()
+    assert "inférieur au nombre de créneaux" in html
+    event.refresh_from_db()
+    assert (event.slot_count, event.table_count) == (4, 2)  # unchanged
+    data["max_meetings"] = 5
+    assert client.post(url, data).status_code == 302
+    event.refresh_from_db()
+    assert (event.slot_minutes, event.slot_count, event.table_count) == (15, 6, 12)
+
+
+def test_schedule_status_partial_for_organisers_only(client, world):
+    event, _a, _b = _two_participants(world)
+    run = ScheduleRun.objects.create(event=event, state=ScheduleRun.State.RUNNING)
+    url = reverse("event-schedule-status", args=[event.pk, run.pk])
+    client.force_login(world["advisor77"])
+    html = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in html and 'hx-trigger="every 2s"' in html
+    for who in ("advisor78", "company77"):
+        client.force_login(world[who])
+        assert client.get(url).status_code == 403
+    # A second run cannot start while one is under way.
+    client.force_login(world["advisor77"])
+    client.post(reverse("event-schedule", args=[event.pk]), follow=True)
+    assert ScheduleRun.objects.count() == 1

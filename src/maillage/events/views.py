@@ -299,7 +299,7 @@ def organise(request, pk: int):
     if request.method == "POST":
         form = MeetingSettingsForm(request.POST, instance=event)
         if form.is_valid():
-            form.save()
+            services.update_meeting_settings(request.user, event, **form.cleaned_data)
             messages.success(request, _("Paramètres des rendez-vous enregistrés."))
             return redirect("event-organise", pk=event.pk)
     regs = list(selectors.participants(request.user, event))
