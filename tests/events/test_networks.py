@@ -88,3 +88,12 @@ def test_statistics_suppress_small_groups(club):
     # Six waste-collection members are shown; the lone sawmill is not (not even as « autres »).
     assert [n for _label, n in stats["by_section"]] == [6]
     assert stats["by_departement"] == [("Seine-et-Marne", 7)]
+
+
+def test_space_queries_do_not_grow_with_members(client, club, django_assert_max_num_queries):
+    client.force_login(club["company77"])
+    url = reverse("network-space", args=[club["club"].pk])
+    with django_assert_max_num_queries(20):
+        assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("network-list")).status_code == 200
