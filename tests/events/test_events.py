@@ -319,3 +319,44 @@ def test_schedule_status_partial_for_organisers_only(client, world):
     client.force_login(world["advisor77"])
     client.post(reverse("event-schedule", args=[event.pk]), follow=True)
     assert ScheduleRun.objects.count() == 1
+
+
+def test_organisers_create_events_for_their_chamber_or_networks_only(client, world):
+    from maillage.directory.models import Network
+
+    url = reverse("event-create")
+    c77, _c91, c78 = world["chambers"]
+    data = {
+        "title": "Club breakfast",
+        "description": "",
+        "starts_at": "2030-05-02T08:30",
+        "ends_at": "2030-05-02T10:00",
+        "place": "Melun",
+        "capacity": 20,
+        "chamber": c77.pk,
+        "questions": "Combien de personnes ? *\nAllergies",
+    }
+    client.force_login(world["company77"])
+    assert client.get(url).status_code == 403
+    client.force_login(world["advisor78"])
+    client.post(url, data)  # another chamber: not among the choices
+    assert not Event.objects.filter(title="Club breakfast").exists()
+    client.force_login(world["advisor77"])
+    bad = client.post(url, {**data, "ends_at": "2030-05-01T10:00"}).content.decode()
+    assert "La fin doit suivre le début" in bad
+    r = client.post(url, data)
+    event = Event.objects.get(title="Club breakfast")
+    assert r.url == reverse("event-organise", args=[event.pk])
+    assert list(event.questions.values_list("label", "required")) == [
+        ("Combien de personnes ?", True),
+        ("Allergies", False),
+    ]
+    # An animator creates for their network only.
+    club = Network.objects.create(name="Club 78", chamber=c78)
+    animator = User.objects.create_user("anim78", role=User.Role.ANIMATOR)
+    club.animators.add(animator)
+    client.force_login(animator)
+    client.post(url, {**data, "title": "Club event", "chamber": "", "network": club.pk})
+    assert Event.objects.get(title="Club event").network == club
+    client.post(url, {**data, "title": "Hijack"})
+    assert not Event.objects.filter(title="Hijack").exists()

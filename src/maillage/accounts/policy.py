@@ -381,3 +381,20 @@ def can_manage_export_project(user, establishment) -> bool:
 
 def can_answer_contact_request(user, contact_request) -> bool:
     return user.is_authenticated and contact_request.advisor.user_id == user.pk
+
+
+def event_organiser_choices(user) -> tuple[QuerySet, QuerySet]:
+    """Where a user may create an event: (chambers, networks). Chamber staff for their chamber
+    and its networks; animators for the networks they animate."""
+    from maillage.directory.models import Network
+
+    if not user.is_authenticated:
+        return Chamber.objects.none(), Network.objects.none()
+    if user.is_superuser:
+        return Chamber.objects.all(), Network.objects.all()
+    chambers = Chamber.objects.none()
+    q = Q(animators=user)
+    if _is_chamber_staff(user):
+        chambers = Chamber.objects.filter(pk=user.chamber_id)
+        q |= Q(chamber_id=user.chamber_id)
+    return chambers, Network.objects.filter(q).distinct()

@@ -454,6 +454,28 @@ def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
     return run
 
 
+def create_event(user, values: dict, questions: list[tuple[str, bool]]) -> Event:
+    """Create an event for a chamber or network the user may organise for, with its questions."""
+    chambers, networks = policy.event_organiser_choices(user)
+    chamber, network = values.get("chamber"), values.get("network")
+    if (chamber is None) == (network is None):
+        raise EventError(_("Choisissez l'organisateur : votre chambre ou un de vos réseaux."))
+    if (chamber is not None and not chambers.filter(pk=chamber.pk).exists()) or (
+        network is not None and not networks.filter(pk=network.pk).exists()
+    ):
+        raise PermissionDenied
+    event = Event(**values)
+    try:
+        event.full_clean()
+    except ValidationError as exc:
+        raise EventError(exc.messages) from exc
+    with transaction.atomic():
+        event.save()
+        for position, (label, required) in enumerate(questions, start=1):
+            event.questions.create(label=label[:255], required=required, position=position)
+    return event
+
+
 def update_meeting_settings(user, event: Event, **fields) -> None:
     if not policy.can_organise_event(user, event):
         raise PermissionDenied

@@ -4,6 +4,7 @@ from maillage.events import views
 
 urlpatterns = [
     path("", views.event_list, name="event-list"),
+    path("nouveau/", views.event_create, name="event-create"),
     path("<int:pk>/", views.event_detail, name="event-detail"),
     path("<int:pk>/inscription/", views.event_register, name="event-register"),
     path("<int:pk>/annulation/", views.event_cancel, name="event-cancel"),

@@ -59,6 +59,63 @@ def event_list(request):
     )
 
 
+class EventForm(forms.ModelForm):
+    starts_at = forms.DateTimeField(
+        label=gettext_lazy("début"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    ends_at = forms.DateTimeField(
+        label=gettext_lazy("fin"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    questions = forms.CharField(
+        label=gettext_lazy("questions d'inscription"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("une par ligne ; terminez par * une question obligatoire"),
+    )
+
+    class Meta:
+        model = Event
+        fields = ["title", "description", "starts_at", "ends_at", "place", "capacity"]
+        fields += ["chamber", "network", "meetings_enabled"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        chambers, networks = policy.event_organiser_choices(user)
+        self.fields["chamber"].queryset = chambers.order_by("name", "pk")
+        self.fields["network"].queryset = networks.order_by("name", "pk")
+
+    def question_list(self) -> list[tuple[str, bool]]:
+        out = []
+        for line in self.cleaned_data.get("questions", "").splitlines():
+            line = line.strip()
+            if line:
+                out.append((line.rstrip("*").strip(), line.endswith("*")))
+        return out
+
+
+@login_required
+def event_create(request):
+    """Who: chamber staff (for their chamber or its networks) and network animators."""
+    chambers, networks = policy.event_organiser_choices(request.user)
+    if not chambers.exists() and not networks.exists():
+        raise PermissionDenied
+    form = EventForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if k != "questions"}
+        try:
+            event = services.create_event(request.user, values, form.question_list())
+        except services.EventError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Événement créé."))
+            return redirect("event-organise", pk=event.pk)
+    return render(request, "events/event_form.html", {"form": form})
+
+
 @login_required
 def event_detail(request, pk: int):
     """Who: users the event is visible to; registration for company users."""
