@@ -364,6 +364,59 @@ def visible_needs(user) -> QuerySet:
     from maillage.marketplace.models import Need
 
     qs = Need.objects.all()
+# ---------------------------------------------------------------------------------------------
+# Events, one-to-one meetings and networks' members' spaces (events app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for events and networks:
+- an event organised by a chamber is open to every signed-in user (an invitation); an event of a
+  network is visible to the network's members (users of member establishments; for a federation,
+  members of its clubs too), its animators and the staff of the network's chamber;
+- organisers: staff of the event's chamber (or of the network's chamber) and the network's
+  animators; they see registrations, answers and the schedule, and run the scheduler;
+- a company user registers for one of their own establishments; participants see the meeting
+  profile (establishment, offers, seeks) of the other confirmed participants of the same event,
+  their own requests and their own agenda — never another participant's agenda or answers;
+- a network's members' space (directory, news, documents, statistics) is for its members and
+  animators only (and platform staff); statistics suppress groups under ``PUBLIC_MIN_GROUP``.
+"""
+
+
+def network_member_ids(user) -> set[int]:
+    """Networks whose members' space this user may enter: member establishments' networks (and
+    the federation of a member club), networks they animate."""
+    from maillage.directory.models import Membership, Network
+
+    if not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Network.objects.values_list("pk", flat=True))
+    ids = set(user.animated_networks.values_list("pk", flat=True))
+    if user.role == User.Role.COMPANY:
+        rows = Membership.objects.filter(establishment__users=user).values_list(
+            "network_id", "network__federation_id"
+        )
+        for network_id, federation_id in rows:
+            ids.add(network_id)
+            if federation_id:
+                ids.add(federation_id)
+    return ids
+
+
+def can_view_network_space(user, network) -> bool:
+    return network.pk in network_member_ids(user)
+
+
+def can_publish_in_network(user, network) -> bool:
+    """Animators publish news and documents (and platform staff)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or network.animators.filter(pk=user.pk).exists()
+
+
+def visible_events(user) -> QuerySet:
+    from maillage.events.models import Event
+
+    qs = Event.objects.all()
     if not user.is_authenticated:
         return qs.none()
     if user.is_superuser:
@@ -380,6 +433,14 @@ def visible_needs(user) -> QuerySet:
 
 def can_edit_need(user, need) -> bool:
     """The buyer's users (and platform staff) edit, publish, shortlist and close."""
+    networks = network_member_ids(user)
+    q = Q(network__isnull=True) | Q(network_id__in=networks)
+    if _is_chamber_staff(user):
+        q |= Q(network__chamber_id=user.chamber_id)
+    return qs.filter(q)
+
+
+def can_organise_event(user, event) -> bool:
     if not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -450,3 +511,97 @@ def visible_supplier_profiles(user) -> QuerySet:
 
 def can_edit_supplier_profile(user, establishment) -> bool:
     return can_edit_establishment(user, establishment)
+    if _is_chamber_staff(user):
+        if event.chamber_id == user.chamber_id:
+            return True
+        if event.network_id and event.network.chamber_id == user.chamber_id:
+            return True
+    return bool(event.network_id) and event.network.animators.filter(pk=user.pk).exists()
+
+
+def organised_events(user) -> QuerySet:
+    from maillage.events.models import Event
+
+    if not user.is_authenticated:
+        return Event.objects.none()
+    if user.is_superuser:
+        return Event.objects.all()
+    q = Q(network__animators=user)
+    if _is_chamber_staff(user):
+        q |= Q(chamber_id=user.chamber_id) | Q(network__chamber_id=user.chamber_id)
+    return Event.objects.filter(q).distinct()
+
+
+def registrable_establishments(user, event) -> QuerySet:
+    """The establishments a user may register for this event: their own (company users)."""
+    from maillage.directory.models import Establishment
+
+    if not user.is_authenticated or user.role != User.Role.COMPANY:
+        return Establishment.objects.none()
+    if not visible_events(user).filter(pk=event.pk).exists():
+        return Establishment.objects.none()
+    return Establishment.objects.filter(users=user).order_by("name", "pk")
+
+
+def visible_participants(user, event) -> QuerySet:
+    """Organisers see every registration; a confirmed participant sees the other confirmed
+    participants (meeting profile only); others nobody."""
+    from maillage.events.models import Registration
+
+    qs = Registration.objects.filter(event=event)
+    if can_organise_event(user, event):
+        return qs
+    if (
+        user.is_authenticated
+        and qs.filter(user=user, status=Registration.Status.CONFIRMED).exists()
+    ):
+        return qs.filter(status=Registration.Status.CONFIRMED)
+    return qs.none()
+
+
+def can_view_agenda(user, registration) -> bool:
+    return user.is_authenticated and (
+        registration.user_id == user.pk or can_organise_event(user, registration.event)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Export advisors (CCE) and clusters (directory app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for export support:
+- the directory of export advisors and clusters is visible to every signed-in user, without the
+  advisors' e-mail addresses;
+- an SME's export project (target countries and sectors) and its matches are for whoever may edit
+  the establishment (its users, advisors of its chamber);
+- a contact request names the SME to the advisor; contact details are exchanged only once the
+  advisor accepts; only that advisor answers it.
+"""
+
+
+def can_view_export_directory(user) -> bool:
+    return user.is_authenticated
+
+
+def can_manage_export_project(user, establishment) -> bool:
+    return can_edit_establishment(user, establishment)
+
+
+def can_answer_contact_request(user, contact_request) -> bool:
+    return user.is_authenticated and contact_request.advisor.user_id == user.pk
+
+
+def event_organiser_choices(user) -> tuple[QuerySet, QuerySet]:
+    """Where a user may create an event: (chambers, networks). Chamber staff for their chamber
+    and its networks; animators for the networks they animate."""
+    from maillage.directory.models import Network
+
+    if not user.is_authenticated:
+        return Chamber.objects.none(), Network.objects.none()
+    if user.is_superuser:
+        return Chamber.objects.all(), Network.objects.all()
+    chambers = Chamber.objects.none()
+    q = Q(animators=user)
+    if _is_chamber_staff(user):
+        chambers = Chamber.objects.filter(pk=user.chamber_id)
+        q |= Q(chamber_id=user.chamber_id)
+    return chambers, Network.objects.filter(q).distinct()

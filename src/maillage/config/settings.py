@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "maillage.ingest",
     "maillage.synergies",
     "maillage.marketplace",
+    "maillage.events",
     "maillage.web",
 ]
 
@@ -121,6 +122,8 @@ STATICFILES_DIRS = [SRC_DIR / "static"]
 # Uploaded files (marketplace attachments): served only through views that ask the policy.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+# Uploaded files (network documents) are served through views that check the policy, never by URL.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Maillage <ne-pas-repondre@maillage.localhost>")

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from maillage.api.api import api
+from maillage.events.urls import network_urlpatterns
 
 admin.site.site_header = _("Maillage — administration")
 admin.site.site_title = _("Maillage")
@@ -18,5 +19,8 @@ urlpatterns = [
     path("flux/", include("maillage.flows.urls")),
     path("import/", include("maillage.ingest.urls")),
     path("marche/", include("maillage.marketplace.urls")),
+    path("evenements/", include("maillage.events.urls")),
+    path("reseaux/", include(network_urlpatterns)),
+    path("international/", include("maillage.directory.urls")),
     path("", include("maillage.web.urls")),
 ]

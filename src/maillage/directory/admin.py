@@ -3,7 +3,15 @@ from django.contrib import admin
 from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
 from maillage.directory.forms import EstablishmentForm
-from maillage.directory.models import Contact, Establishment, Membership, Network
+from maillage.directory.models import (
+    Cluster,
+    ClusterProgramme,
+    Contact,
+    Establishment,
+    ExportAdvisor,
+    Membership,
+    Network,
+)
 
 
 class ContactInline(admin.TabularInline):
@@ -35,3 +43,22 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["network", "establishment", "since"]
     list_select_related = ["network", "establishment"]
     raw_id_fields = ["establishment"]
+
+
+class ClusterProgrammeInline(admin.TabularInline):
+    model = ClusterProgramme
+    extra = 0
+
+
+@admin.register(ExportAdvisor)
+class ExportAdvisorAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "available"]
+    raw_id_fields = ["user"]
+    search_fields = ["name", "organisation"]
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    list_display = ["name", "website"]
+    raw_id_fields = ["members"]
+    inlines = [ClusterProgrammeInline]

@@ -195,3 +195,178 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.establishment} ∈ {self.network}"
+
+
+# -- export: advisors (conseillers du commerce extérieur), clusters, SMEs' export projects ---------
+
+
+class ExportSector(models.TextChoices):
+    AGRIFOOD = "agrifood", _("agroalimentaire")
+    ENVIRONMENT = "environment", _("environnement et éco-activités")
+    ENERGY = "energy", _("énergie")
+    INDUSTRY = "industry", _("industrie et mécanique")
+    HEALTH = "health", _("santé")
+    DIGITAL = "digital", _("numérique")
+    TRANSPORT = "transport", _("transport et logistique")
+    CONSTRUCTION = "construction", _("construction et ville durable")
+    MARITIME = "maritime", _("mer et maritime")
+    LUXURY = "luxury", _("luxe, mode et cosmétique")
+
+
+def validate_countries(value) -> None:
+    import pycountry
+
+    if not isinstance(value, list):
+        raise ValidationError(_("Une liste de codes pays est attendue."))
+    for code in value:
+        if not (isinstance(code, str) and pycountry.countries.get(alpha_2=code.upper())):
+            raise ValidationError(
+                _("« %(code)s » n'est pas un code pays ISO 3166 (deux lettres, ex. MA, VN)."),
+                params={"code": code},
+            )
+
+
+def validate_languages(value) -> None:
+    import pycountry
+
+    if not isinstance(value, list):
+        raise ValidationError(_("Une liste de codes langue est attendue."))
+    for code in value:
+        if not (isinstance(code, str) and pycountry.languages.get(alpha_2=code.lower())):
+            raise ValidationError(
+                _("« %(code)s » n'est pas un code langue ISO 639-1 (deux lettres, ex. fr, ar)."),
+                params={"code": code},
+            )
+
+
+def validate_sectors(value) -> None:
+    if not isinstance(value, list) or any(v not in ExportSector.values for v in value):
+        raise ValidationError(
+            _("Secteur inconnu : choisissez parmi %(list)s."),
+            params={"list": ", ".join(ExportSector.values)},
+        )
+
+
+class ExportAdvisor(models.Model):
+    """A conseiller du commerce extérieur: a business leader who helps SMEs on their countries."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="export_advisor",
+        verbose_name=_("compte"),
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    organisation = models.CharField(_("entreprise"), max_length=200, blank=True)
+    countries = models.JSONField(
+        _("pays d'expertise (ISO 3166)"), default=list, validators=[validate_countries]
+    )
+    sectors = models.JSONField(_("secteurs"), default=list, validators=[validate_sectors])
+    languages = models.JSONField(
+        _("langues (ISO 639-1)"), default=list, validators=[validate_languages]
+    )
+    available = models.BooleanField(_("disponible"), default=True)
+    availability_note = models.CharField(_("disponibilité"), max_length=200, blank=True)
+    bio = models.TextField(_("présentation"), blank=True)
+
+    class Meta:
+        verbose_name = _("conseiller du commerce extérieur")
+        verbose_name_plural = _("conseillers du commerce extérieur")
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class Cluster(models.Model):
+    """A competitiveness cluster (pôle de compétitivité) and its international programmes."""
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    themes = models.TextField(_("thèmes"), blank=True)
+    sectors = models.JSONField(_("secteurs"), default=list, validators=[validate_sectors])
+    members = models.ManyToManyField(
+        Establishment, blank=True, related_name="clusters", verbose_name=_("membres")
+    )
+    website = models.URLField(_("site"), blank=True)
+
+    class Meta:
+        verbose_name = _("pôle de compétitivité")
+        verbose_name_plural = _("pôles de compétitivité")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ClusterProgramme(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="programmes")
+    title = models.CharField(_("programme international"), max_length=200)
+    countries = models.JSONField(
+        _("pays (ISO 3166)"), default=list, validators=[validate_countries]
+    )
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        verbose_name = _("programme international")
+        verbose_name_plural = _("programmes internationaux")
+        ordering = ["cluster_id", "title", "pk"]
+
+    def __str__(self):
+        return self.title
+
+
+class ExportProject(models.Model):
+    """What an SME targets abroad: countries and sectors."""
+
+    establishment = models.OneToOneField(
+        Establishment, on_delete=models.CASCADE, related_name="export_project"
+    )
+    countries = models.JSONField(
+        _("pays visés (ISO 3166)"), default=list, validators=[validate_countries]
+    )
+    sectors = models.JSONField(_("secteurs"), default=list, validators=[validate_sectors])
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("projet export")
+        verbose_name_plural = _("projets export")
+        ordering = ["establishment_id"]
+
+    def __str__(self):
+        return f"{self.establishment} → {', '.join(self.countries)}"
+
+
+class AdvisorContactRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        ACCEPTED = "accepted", _("acceptée")
+        DECLINED = "declined", _("déclinée")
+
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="advisor_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    advisor = models.ForeignKey(
+        ExportAdvisor, on_delete=models.CASCADE, related_name="contact_requests"
+    )
+    message = models.TextField(_("message"), blank=True)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("répondue le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("demande de contact export")
+        verbose_name_plural = _("demandes de contact export")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["establishment", "advisor"], name="unique_advisor_contact_request"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.establishment} → {self.advisor}"

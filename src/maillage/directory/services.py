@@ -87,3 +87,79 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
         establishment.full_clean()
         establishment.save(update_fields=[*changed, "updated_at"])
     return changed
+
+
+# -- export projects and contact requests to export advisors --------------------------------------
+
+
+def save_export_project(user, establishment, countries: list[str], sectors: list[str]):
+    """Store what an SME targets; bad codes raise ValidationError with a French message."""
+    from django.core.exceptions import PermissionDenied
+
+    from maillage.accounts import policy
+    from maillage.directory.models import ExportProject
+
+    if not policy.can_manage_export_project(user, establishment):
+        raise PermissionDenied
+    project = ExportProject.objects.filter(establishment=establishment).first() or ExportProject(
+        establishment=establishment
+    )
+    project.countries = sorted({c.strip().upper() for c in countries if c.strip()})
+    project.sectors = sorted(set(sectors))
+    project.full_clean()
+    project.save()
+    return project
+
+
+def request_advisor_contact(user, establishment, advisor, message: str = ""):
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
+
+    from maillage.accounts import policy
+    from maillage.directory.models import AdvisorContactRequest
+    from maillage.events.services import notify
+
+    if not policy.can_manage_export_project(user, establishment):
+        raise PermissionDenied
+    if AdvisorContactRequest.objects.filter(establishment=establishment, advisor=advisor).exists():
+        raise ValidationError(_("Vous avez déjà demandé un contact à ce conseiller."))
+    req = AdvisorContactRequest.objects.create(
+        establishment=establishment, requested_by=user, advisor=advisor, message=message[:2000]
+    )
+    notify(
+        advisor.user,
+        _("Demande de contact export"),
+        _("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
+        % {"who": establishment.name},
+    )
+    return req
+
+
+def answer_advisor_contact(user, contact_request, accept: bool) -> None:
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from maillage.accounts import policy
+    from maillage.directory.models import AdvisorContactRequest
+    from maillage.events.services import notify
+
+    if not policy.can_answer_contact_request(user, contact_request):
+        raise PermissionDenied
+    if contact_request.status != AdvisorContactRequest.Status.PENDING:
+        raise ValidationError(_("Cette demande a déjà reçu une réponse."))
+    contact_request.status = (
+        AdvisorContactRequest.Status.ACCEPTED if accept else AdvisorContactRequest.Status.DECLINED
+    )
+    contact_request.answered_at = timezone.now()
+    contact_request.save(update_fields=["status", "answered_at"])
+    notify(
+        contact_request.requested_by,
+        _("Réponse du conseiller du commerce extérieur"),
+        (
+            _("%(who)s a accepté votre demande : ses coordonnées sont visibles dans Maillage.")
+            if accept
+            else _("%(who)s ne peut pas donner suite à votre demande.")
+        )
+        % {"who": contact_request.advisor.name},
+    )

@@ -707,4 +707,7 @@ def load_demo(seed: int = 1, n_establishments: int = 5000, n_visited: int = 400)
     visited = builder.visits_and_flows(establishments, advisors)
     club = builder.networks(chambers, establishments)
     builder.company_users(visited, club)
+    from maillage.events.demo import load as load_events_demo
+
+    load_events_demo(builder, chambers, club)
     return builder.summary

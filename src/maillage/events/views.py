@@ -1,0 +1,522 @@
+"""Thin views of events, one-to-one meetings and networks' members' spaces. Each view says who
+may use it; the rules themselves are in accounts.policy."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from maillage.accounts import policy
+from maillage.events import selectors, services
+from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
+
+
+def _event(request, pk: int) -> Event:
+    return get_object_or_404(
+        policy.visible_events(request.user).select_related("chamber", "network"), pk=pk
+    )
+
+
+def _organised(request, pk: int) -> Event:
+    event = _event(request, pk)
+    if not policy.can_organise_event(request.user, event):
+        raise PermissionDenied
+    return event
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _fail(request, exc: services.EventError) -> None:
+    for message in exc.messages:
+        messages.error(request, message)
+
+
+@login_required
+def event_list(request):
+    """Who: any signed-in user sees the events open to them (policy.visible_events)."""
+    return render(
+        request,
+        "events/event_list.html",
+        {
+            "events": selectors.events_for(request.user),
+            "organised": set(policy.organised_events(request.user).values_list("pk", flat=True)),
+        },
+    )
+
+
+class EventForm(forms.ModelForm):
+    starts_at = forms.DateTimeField(
+        label=gettext_lazy("début"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    ends_at = forms.DateTimeField(
+        label=gettext_lazy("fin"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+    questions = forms.CharField(
+        label=gettext_lazy("questions d'inscription"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("une par ligne ; terminez par * une question obligatoire"),
+    )
+
+    class Meta:
+        model = Event
+        fields = ["title", "description", "starts_at", "ends_at", "place", "capacity"]
+        fields += ["chamber", "network", "meetings_enabled"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        chambers, networks = policy.event_organiser_choices(user)
+        self.fields["chamber"].queryset = chambers.order_by("name", "pk")
+        self.fields["network"].queryset = networks.order_by("name", "pk")
+
+    def question_list(self) -> list[tuple[str, bool]]:
+        out = []
+        for line in self.cleaned_data.get("questions", "").splitlines():
+            line = line.strip()
+            if line:
+                out.append((line.rstrip("*").strip(), line.endswith("*")))
+        return out
+
+
+@login_required
+def event_create(request):
+    """Who: chamber staff (for their chamber or its networks) and network animators."""
+    chambers, networks = policy.event_organiser_choices(request.user)
+    if not chambers.exists() and not networks.exists():
+        raise PermissionDenied
+    form = EventForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        values = {k: v for k, v in form.cleaned_data.items() if k != "questions"}
+        try:
+            event = services.create_event(request.user, values, form.question_list())
+        except services.EventError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, _("Événement créé."))
+            return redirect("event-organise", pk=event.pk)
+    return render(request, "events/event_form.html", {"form": form})
+
+
+@login_required
+def event_detail(request, pk: int):
+    """Who: users the event is visible to; registration for company users."""
+    event = _event(request, pk)
+    return render(
+        request,
+        "events/event_detail.html",
+        {
+            "event": event,
+            "mine": selectors.my_registration(request.user, event),
+            "establishments": policy.registrable_establishments(request.user, event),
+            "questions": list(event.questions.order_by("position", "pk")),
+            "can_organise": policy.can_organise_event(request.user, event),
+        },
+    )
+
+
+@login_required
+@require_POST
+def event_register(request, pk: int):
+    """Who: company users, for one of their own establishments."""
+    event = _event(request, pk)
+    establishment = get_object_or_404(
+        policy.registrable_establishments(request.user, event),
+        pk=_int(request.POST.get("establishment"), 0),
+    )
+    answers = {k[2:]: v for k, v in request.POST.items() if k.startswith("q-")}
+    try:
+        reg = services.register(request.user, event, establishment, answers)
+    except services.EventError as exc:
+        _fail(request, exc)
+    else:
+        if reg.status == Registration.Status.CONFIRMED:
+            messages.success(request, _("Inscription confirmée."))
+        else:
+            messages.info(request, _("L'événement est complet : vous êtes sur liste d'attente."))
+    return redirect("event-detail", pk=event.pk)
+
+
+@login_required
+@require_POST
+def event_cancel(request, pk: int):
+    """Who: the participant themselves."""
+    event = _event(request, pk)
+    reg = get_object_or_404(Registration, event=event, user=request.user)
+    try:
+        services.cancel(request.user, reg)
+    except services.EventError as exc:
+        _fail(request, exc)
+    else:
+        messages.info(request, _("Inscription annulée."))
+    return redirect("event-detail", pk=event.pk)
+
+
+def _participant(request, event: Event) -> Registration:
+    reg = selectors.my_registration(request.user, event)
+    if reg is None or reg.status != Registration.Status.CONFIRMED:
+        raise PermissionDenied
+    return reg
+
+
+@login_required
+def meetings(request, pk: int):
+    """Who: confirmed participants only: their profile, suggestions whom to meet, the other
+    participants' meeting profiles, their own requests."""
+    event = _event(request, pk)
+    if not event.meetings_enabled:
+        raise Http404
+    me = _participant(request, event)
+    services.expire_requests(timezone.now())
+    sent, received = selectors.requests_of(me)
+    asked = {r.target_id for r in sent}
+    return render(
+        request,
+        "events/meetings.html",
+        {
+            "event": event,
+            "me": me,
+            "slots": [
+                {"index": i, "start": s, "off": i in (me.unavailable_slots or [])}
+                for i, (s, _e) in enumerate(event.slot_times())
+            ],
+            "suggestions": selectors.whom_to_meet(me),
+            "others": [
+                r
+                for r in selectors.participants(request.user, event).filter(
+                    status=Registration.Status.CONFIRMED
+                )
+                if r.pk != me.pk
+            ],
+            "asked": asked,
+            "sent": sent,
+            "received": received,
+            "priorities": MeetingRequest.Priority.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def meeting_profile(request, pk: int):
+    """Who: the participant, for their own profile."""
+    event = _event(request, pk)
+    me = _participant(request, event)
+    off = [v for v in (_int(x) for x in request.POST.getlist("off")) if v is not None]
+    try:
+        services.update_profile(
+            request.user, me, request.POST.get("offers", ""), request.POST.get("seeks", ""), off
+        )
+    except services.EventError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, _("Profil enregistré."))
+    return redirect("event-meetings", pk=event.pk)
+
+
+@login_required
+@require_POST
+def meeting_request(request, pk: int):
+    """Who: a confirmed participant, towards another confirmed participant of the same event."""
+    event = _event(request, pk)
+    try:
+        services.request_meeting(
+            request.user,
+            event,
+            _int(request.POST.get("target"), 0),
+            _int(request.POST.get("priority"), 0),
+            request.POST.get("message", ""),
+        )
+    except services.EventError as exc:
+        _fail(request, exc)
+    else:
+        messages.success(request, _("Demande de rendez-vous envoyée."))
+    return redirect("event-meetings", pk=event.pk)
+
+
+@login_required
+@require_POST
+def meeting_answer(request, pk: int, request_pk: int):
+    """Who: the participant who received the request."""
+    event = _event(request, pk)
+    req = get_object_or_404(
+        MeetingRequest.objects.select_related("target", "requester__user"),
+        pk=request_pk,
+        event=event,
+        target__user=request.user,
+    )
+    try:
+        services.answer_request(request.user, req, request.POST.get("answer") == "accept")
+    except services.EventError as exc:
+        _fail(request, exc)
+    return redirect("event-meetings", pk=event.pk)
+
+
+@login_required
+def agenda(request, pk: int):
+    """Who: the participant (their own agenda). Printable: see the print style sheet."""
+    event = _event(request, pk)
+    reg = selectors.my_registration(request.user, event)
+    if reg is None or not policy.can_view_agenda(request.user, reg):
+        raise Http404
+    return render(
+        request,
+        "events/agenda.html",
+        {"event": event, "me": reg, "rows": selectors.agenda(reg)},
+    )
+
+
+@login_required
+def agenda_ics(request, pk: int):
+    """Who: the participant; the event and each of their meetings as an iCalendar file."""
+    from icalendar import Calendar
+    from icalendar import Event as VEvent
+
+    event = _event(request, pk)
+    reg = selectors.my_registration(request.user, event)
+    if reg is None or not policy.can_view_agenda(request.user, reg):
+        raise Http404
+    cal = Calendar()
+    cal.add("prodid", "-//Maillage//Agenda//FR")
+    cal.add("version", "2.0")
+    host = request.get_host()
+    main = VEvent()
+    main.add("uid", f"event-{event.pk}-reg-{reg.pk}@{host}")
+    main.add("summary", event.title)
+    main.add("dtstart", event.starts_at)
+    main.add("dtend", event.ends_at)
+    main.add("dtstamp", timezone.now())
+    main.add("location", event.place)
+    cal.add_component(main)
+    for row in selectors.agenda(reg):
+        item = VEvent()
+        item.add("uid", f"meeting-{row['meeting'].pk}-reg-{reg.pk}@{host}")
+        item.add(
+            "summary",
+            _("Rendez-vous avec %(who)s") % {"who": row["other"].establishment.name},
+        )
+        item.add("dtstart", row["start"])
+        item.add("dtend", row["end"])
+        item.add("dtstamp", timezone.now())
+        item.add(
+            "location",
+            _("%(place)s, table %(t)s") % {"place": event.place, "t": row["meeting"].table},
+        )
+        cal.add_component(item)
+    response = HttpResponse(cal.to_ical(), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="agenda-evenement-{event.pk}.ics"'
+    return response
+
+
+class MeetingSettingsForm(forms.ModelForm):
+    meetings_start = forms.DateTimeField(
+        label=gettext_lazy("début des rendez-vous"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M"],
+    )
+
+    class Meta:
+        model = Event
+        fields = [
+            "meetings_enabled",
+            "meetings_start",
+            "slot_minutes",
+            "slot_count",
+            "table_count",
+            "max_meetings",
+            "request_days",
+        ]
+
+
+@login_required
+def organise(request, pk: int):
+    """Who: organisers (policy.can_organise_event): participants with answers and attendance,
+    slots and tables, pinned and forbidden pairs, scheduler runs, the schedule."""
+    event = _organised(request, pk)
+    form = MeetingSettingsForm(instance=event)
+    if request.method == "POST":
+        form = MeetingSettingsForm(request.POST, instance=event)
+        if form.is_valid():
+            services.update_meeting_settings(request.user, event, **form.cleaned_data)
+            messages.success(request, _("Paramètres des rendez-vous enregistrés."))
+            return redirect("event-organise", pk=event.pk)
+    regs = list(selectors.participants(request.user, event))
+    questions = list(event.questions.order_by("position", "pk"))
+    for r in regs:
+        r.answer_list = [(q.label, (r.answers or {}).get(str(q.pk), "")) for q in questions]
+    return render(
+        request,
+        "events/organise.html",
+        {
+            "event": event,
+            "form": form,
+            "registrations": regs,
+            "confirmed": [r for r in regs if r.status == Registration.Status.CONFIRMED],
+            "rules": PairRule.objects.filter(event=event)
+            .select_related("a__establishment", "b__establishment")
+            .order_by("pk"),
+            "run": event.schedule_runs.order_by("-started_at", "-pk").first(),
+            "schedule": selectors.schedule_overview(event),
+            "slot_numbers": range(1, event.slot_count + 1),
+        },
+    )
+
+
+@login_required
+@require_POST
+def attendance(request, pk: int, reg_pk: int):
+    """Who: organisers."""
+    event = _organised(request, pk)
+    reg = get_object_or_404(Registration, pk=reg_pk, event=event)
+    services.set_attendance(request.user, reg, request.POST.get("attended") == "1")
+    return redirect("event-organise", pk=event.pk)
+
+
+@login_required
+@require_POST
+def pair_rule(request, pk: int):
+    """Who: organisers: pin (optionally in a slot) or forbid a pair."""
+    event = _organised(request, pk)
+    slot = _int(request.POST.get("slot"))
+    try:
+        services.set_pair_rule(
+            request.user,
+            event,
+            _int(request.POST.get("a"), 0),
+            _int(request.POST.get("b"), 0),
+            request.POST.get("kind", ""),
+            slot - 1 if slot else None,
+        )
+    except services.EventError as exc:
+        _fail(request, exc)
+    return redirect("event-organise", pk=event.pk)
+
+
+@login_required
+@require_POST
+def pair_rule_delete(request, pk: int, rule_pk: int):
+    """Who: organisers."""
+    event = _organised(request, pk)
+    services.remove_pair_rule(request.user, get_object_or_404(PairRule, pk=rule_pk, event=event))
+    return redirect("event-organise", pk=event.pk)
+
+
+@login_required
+@require_POST
+def schedule_start(request, pk: int):
+    """Who: organisers; the scheduler runs in the background, the page shows its status."""
+    event = _organised(request, pk)
+    try:
+        services.start_schedule(request.user, event, request.POST.get("keep") == "1")
+    except services.EventError as exc:
+        _fail(request, exc)
+    return redirect("event-organise", pk=event.pk)
+
+
+@login_required
+def schedule_status(request, pk: int, run_pk: int):
+    """Who: organisers (htmx partial refreshed while the run is pending or running)."""
+    event = _organised(request, pk)
+    run = get_object_or_404(ScheduleRun, pk=run_pk, event=event)
+    return render(request, "events/_schedule_status.html", {"event": event, "run": run})
+
+
+# -- networks' members' spaces --------------------------------------------------------------------
+
+
+@login_required
+def network_list(request):
+    """Who: members and animators see the networks they belong to or animate."""
+    from maillage.directory.models import Network
+
+    networks = Network.objects.filter(pk__in=policy.network_member_ids(request.user)).order_by(
+        "name", "pk"
+    )
+    return render(request, "events/network_list.html", {"networks": networks})
+
+
+def _network(request, pk: int):
+    from maillage.directory.models import Network
+
+    network = get_object_or_404(Network, pk=pk)
+    if not policy.can_view_network_space(request.user, network):
+        raise Http404
+    return network
+
+
+@login_required
+def network_space(request, pk: int):
+    """Who: members and animators of the network (and platform staff)."""
+    network = _network(request, pk)
+    return render(
+        request,
+        "events/network_space.html",
+        {
+            "network": network,
+            "members": selectors.network_members(network)[:500],
+            "posts": network.posts.select_related("author").order_by("-published_at", "-pk")[:20],
+            "documents": network.documents.order_by("-uploaded_at", "-pk"),
+            "stats": selectors.network_statistics(network),
+            "can_publish": policy.can_publish_in_network(request.user, network),
+            "events": policy.visible_events(request.user)
+            .filter(network=network, ends_at__gte=timezone.now() - datetime.timedelta(days=1))
+            .order_by("starts_at", "pk"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def network_post(request, pk: int):
+    """Who: animators."""
+    network = _network(request, pk)
+    try:
+        services.publish_post(
+            request.user, network, request.POST.get("title", ""), request.POST.get("body", "")
+        )
+    except services.EventError as exc:
+        _fail(request, exc)
+    return redirect("network-space", pk=network.pk)
+
+
+@login_required
+@require_POST
+def network_document(request, pk: int):
+    """Who: animators."""
+    network = _network(request, pk)
+    try:
+        services.add_document(
+            request.user, network, request.POST.get("title", ""), request.FILES.get("file")
+        )
+    except services.EventError as exc:
+        _fail(request, exc)
+    return redirect("network-space", pk=network.pk)
+
+
+@login_required
+def network_document_download(request, pk: int, doc_pk: int):
+    """Who: members and animators; files are never served by URL without this check."""
+    network = _network(request, pk)
+    doc = get_object_or_404(network.documents, pk=doc_pk)
+    return FileResponse(
+        doc.file.open("rb"), as_attachment=True, filename=doc.file.name.split("/")[-1]
+    )

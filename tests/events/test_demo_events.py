@@ -1,0 +1,30 @@
+"""Demo data of events and export support: deterministic, idempotent, usable."""
+
+import pytest
+
+from maillage.accounts.models import User
+from maillage.directory.models import Cluster, ExportAdvisor, ExportProject, Network
+from maillage.events import demo
+from maillage.events.models import Event, NetworkPost, Registration
+from maillage.ingest.demo import DemoBuilder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_events_demo_is_idempotent(territory):
+    club = Network.objects.create(name="Club démo", chamber=territory["chambers"][2])
+    entreprise1 = User.objects.create_user("entreprise1", role=User.Role.COMPANY)
+    entreprise1.establishments.add(territory["e78"])
+    chambers = {"cci-versailles": territory["chambers"][2]}
+    counts = []
+    for _ in range(2):
+        demo.load(DemoBuilder(seed=1), chambers, club)
+        counts.append(
+            [
+                m.objects.count()
+                for m in (ExportAdvisor, Cluster, ExportProject, Event, Registration, NetworkPost)
+            ]
+        )
+    assert counts[0] == counts[1] == [6, 3, 1, 2, 1, 1]
+    assert ExportProject.objects.get().countries == ["MA", "VN"]
+    assert Event.objects.filter(starts_at__isnull=False, meetings_enabled=True).count() == 1
