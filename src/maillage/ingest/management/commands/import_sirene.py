@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from maillage.ingest.sirene import SireneImporter, as_text
+from maillage.ingest.sirene import BATCH_SIZE, SireneImporter, as_text
 
 
 class Command(BaseCommand):
@@ -25,7 +25,7 @@ class Command(BaseCommand):
             action="store_true",
             help="importer aussi les établissements fermés inconnus",
         )
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
 
     def handle(self, *args, file, departement, include_closed, batch_size, **options):
         with tqdm(desc="Import SIRENE", unit=" lignes", disable=None) as bar:
