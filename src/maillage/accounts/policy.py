@@ -233,3 +233,23 @@ def visible_detection_runs(user) -> QuerySet:
     if _is_chamber_staff(user):
         return DetectionRun.objects.filter(chamber_id=user.chamber_id)
     return DetectionRun.objects.none()
+
+
+# --- Exports (issue 5: data in and out) --------------------------------------------------------
+
+
+def exportable_datasets(user) -> list[str]:
+    """Which exports (CSV / XLSX, web, command line and API) a user may download. The rows in
+    each come from the visible_* functions above, so an export never shows more than the pages:
+    - platform staff and chamber staff: establishments, flows and suggestions (their chamber and
+      the chambers bound to it by an agreement, flows only under the "flows" scope);
+    - a company user: its own establishments and their flows;
+    - anyone else (network animators, anonymous visitors): nothing.
+    """
+    if not user.is_authenticated:
+        return []
+    if user.is_superuser or _is_chamber_staff(user):
+        return ["etablissements", "flux", "suggestions"]
+    if user.role == User.Role.COMPANY:
+        return ["etablissements", "flux"]
+    return []
