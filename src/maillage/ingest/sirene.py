@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from django.db import transaction
+from django.db import OperationalError, connection, connections, transaction
 from pyproj import Transformer
 from stdnum.fr import siret as siret_check
 
@@ -86,6 +88,8 @@ MAX_KM_FROM_COMMUNE = 50.0
 
 BLOCK_BYTES = 8 << 20  # about 45,000 lines of the stock file
 BATCH_SIZE = 20_000
+WRITERS = 2  # concurrent batch writers on PostgreSQL (one per core of the reference machine)
+DEADLOCK = "40P01"
 ENCODING_ERROR = "encodage invalide : le fichier SIRENE est en UTF-8"
 # What Arrow's string → float cast accepts, and Python's float() too (no "inf", no "1_000").
 NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -216,11 +220,14 @@ class SireneImporter:
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
         block_bytes: int = BLOCK_BYTES,
+        writers: int = WRITERS,
     ):
         self.departements = pa.array(sorted(set(departements or [])), pa.string())
         self.include_closed = include_closed
         self.batch_size = batch_size
         self.block_bytes = block_bytes
+        self.writers = writers
+        self._lock = threading.Lock()
         self.progress = progress or (lambda n: None)
         self.report = Report()
         self.naf_codes = pa.array(
@@ -250,12 +257,29 @@ class SireneImporter:
                 raise ValueError("Fichier vide.")
             header_end = first.find(b"\n") + 1 or len(first)
             self.header = self.read_header(first[:header_end])
-            line = 2
-            rest = first[header_end:]
-            if rest:
-                line = self.import_block(rest, line)
-            for block in blocks:
-                line = self.import_block(block, line)
+            # Concurrent writers only on PostgreSQL, and only when the caller holds no
+            # transaction (other connections would neither see nor share it).
+            parallel = (
+                self.writers > 1
+                and connection.vendor == "postgresql"
+                and not connection.in_atomic_block
+            )
+            self.sink = BatchWriters(self.writers, self.write) if parallel else None
+            self.pending: list[list[tuple[pa.Table, np.ndarray]]] = [
+                [] for _ in range(self.writers if parallel else 1)
+            ]
+            try:
+                line = 2
+                rest = first[header_end:]
+                if rest:
+                    line = self.import_block(rest, line)
+                for block in blocks:
+                    line = self.import_block(block, line)
+                for part in range(len(self.pending)):
+                    self.emit(part, final=True)
+            finally:
+                if self.sink is not None:
+                    self.sink.close()
         return self.report
 
     def read_header(self, raw: bytes) -> list[str]:
@@ -285,14 +309,39 @@ class SireneImporter:
         checked = self.check(table, lines, rejected, warnings)
         self.report.rejected.extend(sorted(rejected))
         self.report.warnings.extend(sorted(warnings))
-        written = 0
-        for start in range(0, checked.rows.num_rows, self.batch_size):
-            stop = min(start + self.batch_size, checked.rows.num_rows)
-            self.write(checked.rows.slice(start, stop - start), checked.keys[start:stop])
-            self.progress(stop - start)
-            written += stop - start
-        self.progress(n_lines - written)
+        parts = len(self.pending)
+        if parts == 1:
+            self.pending[0].append((checked.rows, checked.keys))
+        else:
+            # A SIRET always goes to the same writer: its lines keep their order (the last one
+            # wins, as with one writer) and concurrent transactions never touch the same rows.
+            part_of = (checked.keys // 2) % parts
+            for part in range(parts):
+                index = np.flatnonzero(part_of == part)
+                self.pending[part].append((checked.rows.take(index), checked.keys[index]))
+        for part in range(parts):
+            self.emit(part)
+        self.progress(n_lines - checked.rows.num_rows)  # the rest counts as its batches are written
         return first_line + n_lines
+
+    def emit(self, part: int, final: bool = False) -> None:
+        """Write the full batches waiting for one writer (and the last, partial one at the end)."""
+        pieces = self.pending[part]
+        waiting = sum(len(keys) for _rows, keys in pieces)
+        if waiting < self.batch_size and not (final and waiting):
+            return
+        rows = pa.concat_tables([r for r, _k in pieces]) if len(pieces) > 1 else pieces[0][0]
+        keys = np.concatenate([k for _r, k in pieces])
+        start = 0
+        while waiting - start >= self.batch_size or (final and start < waiting):
+            stop = min(start + self.batch_size, waiting)
+            batch = (rows.slice(start, stop - start), keys[start:stop])
+            if self.sink is None:
+                self.write(*batch)
+            else:
+                self.sink.put(part, *batch)
+            start = stop
+        self.pending[part] = [(rows.slice(start), keys[start:])] if start < waiting else []
 
     def included(self) -> list[str]:
         return [c for c in USED if c in self.header]
@@ -556,14 +605,67 @@ class SireneImporter:
     # Writing ----------------------------------------------------------------------------------
 
     def write(self, rows: pa.Table, keys: np.ndarray) -> None:
-        """One transaction per batch; the last line of a SIRET in the batch wins."""
+        """One transaction per batch; the last line of a SIRET in the batch wins. Should another
+        process write the same establishments at the same time and PostgreSQL cancel this
+        transaction to break a deadlock, the batch is simply written again."""
         _unique, last_from_end = np.unique(keys[::-1], return_index=True)
         if len(last_from_end) < len(keys):
             rows = rows.take(np.sort(len(keys) - 1 - last_from_end))
-        with transaction.atomic():
-            outcome = bulk.upsert(rows, self.include_closed)
-        for name in ("created", "updated", "unchanged", "closed", "skipped"):
-            setattr(self.report, name, getattr(self.report, name) + outcome[name])
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    outcome = bulk.upsert(rows, self.include_closed)
+                break
+            except OperationalError as exc:
+                if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
+                    raise
+        with self._lock:
+            for name in ("created", "updated", "unchanged", "closed", "skipped"):
+                setattr(self.report, name, getattr(self.report, name) + outcome[name])
+            self.progress(len(keys))
+
+
+class BatchWriters:
+    """Batches written by ``count`` threads, each with its own queue and database connection, so
+    that PostgreSQL spreads the index and foreign-key work of concurrent transactions over its
+    cores while this process reads the next block. Queues are bounded (memory stays constant);
+    the first error stops the writing and is raised in the reading thread."""
+
+    def __init__(self, count: int, write: Callable[[pa.Table, np.ndarray], None]):
+        self.write = write
+        self.queues: list[queue.Queue] = [queue.Queue(maxsize=2) for _ in range(count)]
+        self.error: BaseException | None = None
+        self.threads = [
+            threading.Thread(target=self.work, args=(q,), daemon=True) for q in self.queues
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def work(self, batches: queue.Queue) -> None:
+        try:
+            while (item := batches.get()) is not None:
+                if self.error is None:
+                    try:
+                        self.write(*item)
+                    except BaseException as exc:  # re-raised by put() or close()
+                        self.error = exc
+        finally:
+            connections.close_all()  # this thread's connections
+
+    def put(self, part: int, rows: pa.Table, keys: np.ndarray) -> None:
+        self.raise_error()
+        self.queues[part].put((rows, keys))
+
+    def close(self) -> None:
+        for batches in self.queues:
+            batches.put(None)
+        for thread in self.threads:
+            thread.join()
+        self.raise_error()
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def join_nonempty(parts: list[pa.Array], separator: str = " ") -> pa.Array:
