@@ -163,6 +163,7 @@ def run_import(path: str) -> None:
     from django.db import connections
 
     from maillage.ingest import sirene
+    from maillage.ingest.bulk import batch_connection
     from maillage.ingest.sirene import import_file
 
     writers_cpu: list[float] = []
@@ -172,8 +173,9 @@ def run_import(path: str) -> None:
 
         def work(self, batches):
             try:
-                while (item := batches.get()) is not None:
-                    self.write(*item)
+                with batch_connection():
+                    while (item := batches.get()) is not None:
+                        self.write(*item)
             finally:
                 writers_cpu.append(backend_cpu_seconds() or 0.0)
                 connections.close_all()

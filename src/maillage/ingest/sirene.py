@@ -89,6 +89,7 @@ MAX_KM_FROM_COMMUNE = 50.0
 BLOCK_BYTES = 8 << 20  # about 45,000 lines of the stock file
 BATCH_SIZE = 20_000
 WRITERS = 2  # concurrent batch writers on PostgreSQL (one per core of the reference machine)
+# (0: write from the reading thread itself, on its connection)
 DEADLOCK = "40P01"
 ENCODING_ERROR = "encodage invalide : le fichier SIRENE est en UTF-8"
 # What Arrow's string → float cast accepts, and Python's float() too (no "inf", no "1_000").
@@ -257,16 +258,16 @@ class SireneImporter:
                 raise ValueError("Fichier vide.")
             header_end = first.find(b"\n") + 1 or len(first)
             self.header = self.read_header(first[:header_end])
-            # Concurrent writers only on PostgreSQL, and only when the caller holds no
-            # transaction (other connections would neither see nor share it).
-            parallel = (
-                self.writers > 1
-                and connection.vendor == "postgresql"
-                and not connection.in_atomic_block
-            )
-            self.sink = BatchWriters(self.writers, self.write) if parallel else None
+            # Writer threads (with their own connections) only when the caller holds no
+            # transaction, which other connections would neither see nor share: on PostgreSQL
+            # ``writers`` of them; on SQLite one (a single writer at a time), so that reading
+            # the next block overlaps with writing this one.
+            threads = 0
+            if self.writers >= 1 and not connection.in_atomic_block:
+                threads = self.writers if connection.vendor == "postgresql" else 1
+            self.sink = BatchWriters(threads, self.write) if threads else None
             self.pending: list[list[tuple[pa.Table, np.ndarray]]] = [
-                [] for _ in range(self.writers if parallel else 1)
+                [] for _ in range(max(threads, 1))
             ]
             try:
                 line = 2
@@ -465,7 +466,8 @@ class SireneImporter:
         )
         if len(self.departements):
             wanted = np_bool(pc.is_in(departement, value_set=self.departements))
-            self.report.skipped += int((ok & ~wanted).sum())
+            with self._lock:  # writer threads add to the same counter
+                self.report.skipped += int((ok & ~wanted).sum())
             ok &= wanted
 
         state, naf, nomenclature = column(STATE), column(NAF), column(NAF_NOMENCLATURE)
@@ -643,12 +645,17 @@ class BatchWriters:
 
     def work(self, batches: queue.Queue) -> None:
         try:
-            while (item := batches.get()) is not None:
-                if self.error is None:
-                    try:
-                        self.write(*item)
-                    except BaseException as exc:  # re-raised by put() or close()
-                        self.error = exc
+            with bulk.batch_connection():
+                while (item := batches.get()) is not None:
+                    if self.error is None:
+                        try:
+                            self.write(*item)
+                        except BaseException as exc:  # re-raised by put() or close()
+                            self.error = exc
+        except BaseException as exc:  # the connection itself failed
+            self.error = self.error or exc
+            while batches.get() is not None:  # let the reading thread finish its puts
+                pass
         finally:
             connections.close_all()  # this thread's connections
 

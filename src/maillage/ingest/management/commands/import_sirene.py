@@ -30,7 +30,8 @@ class Command(BaseCommand):
             "--writers",
             type=int,
             default=WRITERS,
-            help="écritures simultanées sur PostgreSQL (1 : une seule connexion)",
+            help="connexions qui écrivent en même temps sur PostgreSQL (SQLite : une seule ; "
+            "0 : écrire depuis le fil de lecture)",
         )
 
     def handle(self, *args, file, departement, include_closed, batch_size, writers, **options):
