@@ -1,6 +1,8 @@
 """SIRENE import benchmark: a generated StockEtablissement file with the real 53-column header
 (1,000,000 rows by default: all of France, 85 % active, 80 % with Lambert-93 coordinates), imported
-into a fresh SQLite database and into PostgreSQL; rows per second and peak memory.
+into a fresh SQLite database and into PostgreSQL, then imported again (nothing changes); rows per
+second of wall time and of CPU time (this process, and the PostgreSQL backend), peak memory, and the
+machine's load average (the benchmark machine is shared: CPU time is the comparable figure).
 
     python bench/sirene.py [--rows 1000000] [--skip-postgres]
 """
@@ -136,30 +138,77 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
             w.writerow(values)
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU time used so far by this thread's PostgreSQL backend (same machine), or None."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def run_import(path: str) -> None:
-    """Child process: import, print JSON with timings and peak memory."""
+    """Child process: import, print JSON with timings (wall and CPU), peak memory and load."""
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maillage.config.settings")
     django.setup()
+    from django.db import connections
+
+    from maillage.ingest import sirene
+    from maillage.ingest.bulk import batch_connection
     from maillage.ingest.sirene import import_file
 
+    writers_cpu: list[float] = []
+
+    class MeasuredWriters(sirene.BatchWriters):
+        """The importer's concurrent writers, adding up their backends' CPU before closing."""
+
+        def work(self, batches):
+            try:
+                with batch_connection():
+                    while (item := batches.get()) is not None:
+                        self.write(*item)
+            finally:
+                writers_cpu.append(backend_cpu_seconds() or 0.0)
+                connections.close_all()
+
+    sirene.BatchWriters = MeasuredWriters
+    load_before = os.getloadavg()[0]
+    server_before = backend_cpu_seconds()
     t = time.perf_counter()
+    cpu = time.process_time()
     report = import_file(path)
     elapsed = time.perf_counter() - t
-    print(
-        json.dumps(
-            {
-                "seconds": round(elapsed, 1),
-                "rows_per_s": round(report.read / elapsed),
-                "read": report.read,
-                "created": report.created,
-                "skipped": report.skipped,
-                "rejected": len(report.rejected),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            }
-        )
-    )
+    cpu = time.process_time() - cpu
+    server = backend_cpu_seconds()
+    if server is not None:
+        server += sum(writers_cpu)
+    result = {
+        "seconds": round(elapsed, 1),
+        "rows_per_s": round(report.read / elapsed),
+        "cpu_seconds": round(cpu, 1),
+        "rows_per_cpu_s": round(report.read / cpu),
+        "read": report.read,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "skipped": report.skipped,
+        "rejected": len(report.rejected),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+    }
+    if server is not None and server_before is not None:
+        result["server_cpu_seconds"] = round(server - server_before, 1)
+        result["rows_per_total_cpu_s"] = round(report.read / (cpu + server - server_before))
+    print(json.dumps(result))
 
 
 def prepare(env: dict) -> None:
@@ -192,7 +241,11 @@ def measure(path: Path, env: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--pg-database", default="maillage_bench_sirene", help="created, then dropped"
+    )
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -208,21 +261,23 @@ def main() -> None:
             flush=True,
         )
         base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MAILLAGE_VAR_DIR": tmp}
-        sqlite = {**base, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
-        print("SQLite:", json.dumps(measure(path, sqlite)), flush=True)
+        if not args.skip_sqlite:
+            sqlite = {**base, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
+            print("SQLite:", json.dumps(measure(path, sqlite)), flush=True)
         if not args.skip_postgres:
             import psycopg
 
             admin = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+            name = args.pg_database
             with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS maillage_bench_sirene")
-                conn.execute("CREATE DATABASE maillage_bench_sirene")
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+                conn.execute(f"CREATE DATABASE {name}")
             try:
-                pg = {**base, "DATABASE_URL": admin.rsplit("/", 1)[0] + "/maillage_bench_sirene"}
+                pg = {**base, "DATABASE_URL": admin.rsplit("/", 1)[0] + "/" + name}
                 print("PostgreSQL:", json.dumps(measure(path, pg)), flush=True)
             finally:
                 with psycopg.connect(admin, autocommit=True) as conn:
-                    conn.execute("DROP DATABASE IF EXISTS maillage_bench_sirene")
+                    conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """SIRENE import: real header, malformed rows reported by line, idempotent, interrupted and resumed."""
 
+import csv
+import io
 import os
 import signal
 import subprocess
@@ -8,11 +10,18 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+from stdnum import luhn
+from stdnum.fr import siret as siret_check
 
 from maillage.directory.models import Establishment
-from maillage.ingest.sirene import import_file
+from maillage.ingest.sirene import SireneImporter, import_file, luhn_valid
+from tests.conftest import SHARED_DATA
 from tests.ingest import sirene_file as sf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +154,156 @@ def database_url() -> str:
         return f"sqlite:///{s['NAME']}"
     host = s.get("HOST") or "127.0.0.1"
     return f"postgres://{s['USER']}@{host}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+@pytest.mark.django_db
+def test_the_result_does_not_depend_on_block_or_batch_size(messy_file):
+    # Small blocks split the file into many Arrow reads (one of them falls back to the line by
+    # line reader because of the Latin-1 line); line numbers and outcomes stay the same.
+    small = SireneImporter(batch_size=3, block_bytes=1500).run(messy_file)
+    Establishment.objects.all().delete()
+    whole = import_file(messy_file)
+    assert small.rejected == whole.rejected
+    assert small.warnings == whole.warnings
+    assert (small.read, small.created, small.skipped) == (whole.read, whole.created, 0)
+    assert small.read == 29
+
+
+@pytest.mark.django_db
+def test_crlf_blank_lines_and_quoted_values(tmp_path, cols):
+    rows = [sf.row(cols, i) for i in range(1, 5)]
+    rows[1][cols.index("enseigne1Etablissement")] = 'SCIERIE "LE CHÊNE", BOIS'
+    rows[2][cols.index("libelleVoieEtablissement")] = "DE LA\nGARE"  # a quoted line break
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(cols)
+    w.writerows(rows[:2])
+    buf.write("\r\n")  # line 4: blank
+    w.writerows(rows[2:])
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(buf.getvalue().encode("utf-8"))
+    report = import_file(path)
+    # Line 4 is blank; the record on lines 5-6 (a quoted line break) is read by the slow path.
+    assert report.rejected == [(4, "ligne incomplète : 0 colonnes au lieu de 53")]
+    assert report.read == 6 and report.created == 4
+    assert Establishment.objects.get(siret=sf.siret(3)).address == "4 RUE DE LA\nGARE"
+    assert Establishment.objects.get(siret=sf.siret(2)).name == 'SCIERIE "LE CHÊNE", BOIS'
+
+
+@pytest.mark.django_db
+def test_older_geocoded_file_with_longitude_and_latitude(tmp_path, cols):
+    header = [c for c in cols if not c.startswith("coordonneeLambert")] + ["longitude", "latitude"]
+    rows = []
+    for i, (lon, lat) in enumerate([("2.1204", "48.8049"), ("", ""), ("x", "48.8")], start=1):
+        values = dict(zip(cols, sf.row(cols, i, commune="78646"), strict=True))
+        values.update(longitude=lon, latitude=lat)
+        rows.append([values[c] for c in header])
+    path = tmp_path / "geo.csv"
+    sf.write(path, rows, header)
+    report = import_file(path)
+    assert report.created == 3
+    assert dict(report.warnings) == {4: "coordonnées illisibles : point de la commune utilisé"}
+    located = Establishment.objects.get(siret=sf.siret(1))
+    assert (located.latitude, located.longitude) == (48.8049, 2.1204)
+    fallback = Establishment.objects.get(siret=sf.siret(2))
+    assert fallback.latitude == pytest.approx(fallback.commune.latitude)
+
+
+@pytest.mark.django_db
+def test_overseas_coordinates_use_the_local_projection(tmp_path, cols):
+    # Saint-Denis de La Réunion (97411): the stock gives RGR92 / UTM 40S (EPSG:2975).
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:2975", always_xy=True).transform(55.45, -20.88)
+    row = sf.row(
+        cols,
+        1,
+        commune="97411",
+        coordonneeLambertAbscisseEtablissement=f"{x:.1f}",
+        coordonneeLambertOrdonneeEtablissement=f"{y:.1f}",
+    )
+    path = tmp_path / "reunion.csv"
+    sf.write(path, [row], cols)
+    report = import_file(path)
+    assert report.created == 1 and not report.warnings
+    e = Establishment.objects.get(siret=sf.siret(1))
+    assert (e.latitude, e.longitude) == (
+        pytest.approx(-20.88, abs=1e-5),
+        pytest.approx(55.45, abs=1e-5),
+    )
+
+
+@pytest.mark.django_db
+def test_a_siret_repeated_in_the_file_is_written_once_last_line_wins(tmp_path, cols):
+    path = tmp_path / "twice.csv"
+    sf.write(
+        path, [sf.row(cols, 1, name="AVANT"), sf.row(cols, 2), sf.row(cols, 1, name="APRES")], cols
+    )
+    report = import_file(path)
+    assert report.created == 2
+    assert Establishment.objects.get(siret=sf.siret(1)).name == "APRES"
+
+
+@pytest.mark.django_db
+def test_la_poste_establishments_pass_although_their_siret_fails_luhn(tmp_path, cols):
+    la_poste = next(
+        s
+        for s in (f"356000000{nic:05d}" for nic in range(1, 10_000))
+        if siret_check.is_valid(s) and not luhn.is_valid(s)
+    )
+    path = tmp_path / "poste.csv"
+    sf.write(
+        path, [sf.row(cols, 1, siret=la_poste), sf.row(cols, 2, siret=la_poste[:-1] + "x")], cols
+    )
+    report = import_file(path)
+    assert report.created == 1 and Establishment.objects.filter(siret=la_poste).exists()
+    assert dict(report.rejected) == {3: f"SIRET invalide « {la_poste[:-1]}x »"}
+
+
+@pytest.mark.django_db
+def test_real_insee_samples(tmp_path):
+    # 299 real rows (mostly closed, old nomenclatures) and 3 rows of the older geocoded layout:
+    # the importer keeps exactly the active rows in NAF rév. 2 whose commune it knows.
+    from maillage.reference.models import Commune, NafCode
+
+    communes = set(Commune.objects.values_list("code", flat=True))
+    nafs = set(NafCode.objects.filter(level=NafCode.Level.SUBCLASS).values_list("code", flat=True))
+    for name in ("StockEtablissement_sample.csv", "geo_sirene_sample.csv"):
+        with open(SHARED_DATA / "sirene" / name, encoding="utf-8") as fh:
+            expected = {
+                r["siret"]
+                for r in csv.DictReader(fh)
+                if r["etatAdministratifEtablissement"] == "A"
+                and r["nomenclatureActivitePrincipaleEtablissement"] == "NAFRev2"
+                and r["activitePrincipaleEtablissement"] in nafs
+                and r["codeCommuneEtablissement"] in communes
+            }
+        Establishment.objects.all().delete()
+        report = import_file(SHARED_DATA / "sirene" / name)
+        assert set(Establishment.objects.values_list("siret", flat=True)) == expected
+        assert report.created == len(expected)
+        assert not report.rejected, report.rejected[:3]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("0123456789", min_size=14, max_size=14), min_size=1, max_size=50))
+def test_vectorised_luhn_agrees_with_python_stdnum(sirets):
+    digits = np.frombuffer("".join(sirets).encode(), dtype=np.uint8).reshape(-1, 14) - ord("0")
+    assert luhn_valid(digits).tolist() == [luhn.is_valid(s) for s in sirets]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_give_the_same_result(tmp_path, cols, reference_data):
+    # On PostgreSQL the batches go to two connections at once (on SQLite, one after the other);
+    # lines of one SIRET stay in order whatever the writer: the closing lines, later, win.
+    rows = [sf.row(cols, i) for i in range(1, 401)]
+    rows += [sf.row(cols, i, state="F") for i in range(1, 41)]
+    rows += [sf.row(cols, 999, naf="99.99Q")]
+    path = tmp_path / "stock.csv"
+    sf.write(path, rows, cols)
+    for _run in range(2):
+        report = SireneImporter(batch_size=25, writers=2, block_bytes=20_000).run(path)
+        assert Establishment.objects.count() == 400
+        closed = set(Establishment.objects.filter(is_active=False).values_list("siret", flat=True))
+        assert closed == {sf.siret(i) for i in range(1, 41)}
+        assert len(report.rejected) == 1 and report.read == 441
+    # The second run re-opens then closes the same 40 again, and changes nothing else.
+    assert (report.created, report.updated, report.closed, report.unchanged) == (0, 40, 40, 360)

@@ -308,6 +308,8 @@ def suggestions_about(user) -> QuerySet:
         .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
         .exclude(status=Suggestion.Status.ABANDONED)
     )
+
+
 # == Marketplace ("tous acheteurs, tous vendeurs") ============================================
 """Who sees and does what on the marketplace:
 
@@ -364,59 +366,6 @@ def visible_needs(user) -> QuerySet:
     from maillage.marketplace.models import Need
 
     qs = Need.objects.all()
-# ---------------------------------------------------------------------------------------------
-# Events, one-to-one meetings and networks' members' spaces (events app).
-# ---------------------------------------------------------------------------------------------
-"""Rules for events and networks:
-- an event organised by a chamber is open to every signed-in user (an invitation); an event of a
-  network is visible to the network's members (users of member establishments; for a federation,
-  members of its clubs too), its animators and the staff of the network's chamber;
-- organisers: staff of the event's chamber (or of the network's chamber) and the network's
-  animators; they see registrations, answers and the schedule, and run the scheduler;
-- a company user registers for one of their own establishments; participants see the meeting
-  profile (establishment, offers, seeks) of the other confirmed participants of the same event,
-  their own requests and their own agenda — never another participant's agenda or answers;
-- a network's members' space (directory, news, documents, statistics) is for its members and
-  animators only (and platform staff); statistics suppress groups under ``PUBLIC_MIN_GROUP``.
-"""
-
-
-def network_member_ids(user) -> set[int]:
-    """Networks whose members' space this user may enter: member establishments' networks (and
-    the federation of a member club), networks they animate."""
-    from maillage.directory.models import Membership, Network
-
-    if not user.is_authenticated:
-        return set()
-    if user.is_superuser:
-        return set(Network.objects.values_list("pk", flat=True))
-    ids = set(user.animated_networks.values_list("pk", flat=True))
-    if user.role == User.Role.COMPANY:
-        rows = Membership.objects.filter(establishment__users=user).values_list(
-            "network_id", "network__federation_id"
-        )
-        for network_id, federation_id in rows:
-            ids.add(network_id)
-            if federation_id:
-                ids.add(federation_id)
-    return ids
-
-
-def can_view_network_space(user, network) -> bool:
-    return network.pk in network_member_ids(user)
-
-
-def can_publish_in_network(user, network) -> bool:
-    """Animators publish news and documents (and platform staff)."""
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or network.animators.filter(pk=user.pk).exists()
-
-
-def visible_events(user) -> QuerySet:
-    from maillage.events.models import Event
-
-    qs = Event.objects.all()
     if not user.is_authenticated:
         return qs.none()
     if user.is_superuser:
@@ -433,14 +382,6 @@ def visible_events(user) -> QuerySet:
 
 def can_edit_need(user, need) -> bool:
     """The buyer's users (and platform staff) edit, publish, shortlist and close."""
-    networks = network_member_ids(user)
-    q = Q(network__isnull=True) | Q(network_id__in=networks)
-    if _is_chamber_staff(user):
-        q |= Q(network__chamber_id=user.chamber_id)
-    return qs.filter(q)
-
-
-def can_organise_event(user, event) -> bool:
     if not user.is_authenticated:
         return False
     if user.is_superuser:
@@ -511,6 +452,77 @@ def visible_supplier_profiles(user) -> QuerySet:
 
 def can_edit_supplier_profile(user, establishment) -> bool:
     return can_edit_establishment(user, establishment)
+
+
+# ---------------------------------------------------------------------------------------------
+# Events, one-to-one meetings and networks' members' spaces (events app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for events and networks:
+- an event organised by a chamber is open to every signed-in user (an invitation); an event of a
+  network is visible to the network's members (users of member establishments; for a federation,
+  members of its clubs too), its animators and the staff of the network's chamber;
+- organisers: staff of the event's chamber (or of the network's chamber) and the network's
+  animators; they see registrations, answers and the schedule, and run the scheduler;
+- a company user registers for one of their own establishments; participants see the meeting
+  profile (establishment, offers, seeks) of the other confirmed participants of the same event,
+  their own requests and their own agenda — never another participant's agenda or answers;
+- a network's members' space (directory, news, documents, statistics) is for its members and
+  animators only (and platform staff); statistics suppress groups under ``PUBLIC_MIN_GROUP``.
+"""
+
+
+def network_member_ids(user) -> set[int]:
+    """Networks whose members' space this user may enter: member establishments' networks (and
+    the federation of a member club), networks they animate."""
+    from maillage.directory.models import Membership, Network
+
+    if not user.is_authenticated:
+        return set()
+    if user.is_superuser:
+        return set(Network.objects.values_list("pk", flat=True))
+    ids = set(user.animated_networks.values_list("pk", flat=True))
+    if user.role == User.Role.COMPANY:
+        rows = Membership.objects.filter(establishment__users=user).values_list(
+            "network_id", "network__federation_id"
+        )
+        for network_id, federation_id in rows:
+            ids.add(network_id)
+            if federation_id:
+                ids.add(federation_id)
+    return ids
+
+
+def can_view_network_space(user, network) -> bool:
+    return network.pk in network_member_ids(user)
+
+
+def can_publish_in_network(user, network) -> bool:
+    """Animators publish news and documents (and platform staff)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_superuser or network.animators.filter(pk=user.pk).exists()
+
+
+def visible_events(user) -> QuerySet:
+    from maillage.events.models import Event
+
+    qs = Event.objects.all()
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    networks = network_member_ids(user)
+    q = Q(network__isnull=True) | Q(network_id__in=networks)
+    if _is_chamber_staff(user):
+        q |= Q(network__chamber_id=user.chamber_id)
+    return qs.filter(q)
+
+
+def can_organise_event(user, event) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
     if _is_chamber_staff(user):
         if event.chamber_id == user.chamber_id:
             return True
@@ -605,3 +617,23 @@ def event_organiser_choices(user) -> tuple[QuerySet, QuerySet]:
         chambers = Chamber.objects.filter(pk=user.chamber_id)
         q |= Q(chamber_id=user.chamber_id)
     return chambers, Network.objects.filter(q).distinct()
+
+
+# --- Exports (issue 5: data in and out) --------------------------------------------------------
+
+
+def exportable_datasets(user) -> list[str]:
+    """Which exports (CSV / XLSX, web, command line and API) a user may download. The rows in
+    each come from the visible_* functions above, so an export never shows more than the pages:
+    - platform staff and chamber staff: establishments, flows and suggestions (their chamber and
+      the chambers bound to it by an agreement, flows only under the "flows" scope);
+    - a company user: its own establishments and their flows;
+    - anyone else (network animators, anonymous visitors): nothing.
+    """
+    if not user.is_authenticated:
+        return []
+    if user.is_superuser or _is_chamber_staff(user):
+        return ["etablissements", "flux", "suggestions"]
+    if user.role == User.Role.COMPANY:
+        return ["etablissements", "flux"]
+    return []

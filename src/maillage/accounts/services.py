@@ -15,12 +15,14 @@ def record_flow_view(user, establishment, detail: str = "") -> AuditLog | None:
     )
 
 
-def record_flow_views(user, establishment_ids, detail: str = "") -> int:
-    """Bulk variant for lists (API pages): one audit entry per establishment shown."""
+def record_flow_views(
+    user, establishment_ids, detail: str = "", action: str = AuditLog.Action.VIEW_FLOWS
+) -> int:
+    """Bulk variant for lists (API pages, exports): one audit entry per establishment shown."""
     if not (user.is_authenticated and (user.is_superuser or policy.is_chamber_staff(user))):
         return 0
     entries = [
-        AuditLog(user=user, action=AuditLog.Action.VIEW_FLOWS, establishment_id=pk, detail=detail)
+        AuditLog(user=user, action=action, establishment_id=pk, detail=detail)
         for pk in sorted(set(establishment_ids))
     ]
     AuditLog.objects.bulk_create(entries)

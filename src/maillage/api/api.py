@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
 from maillage.api.routers import directory, flows, marketplace, synergies
+from maillage.api.routers import directory, exports, flows, synergies
 
 api = NinjaAPI(
     title="Maillage API",
@@ -22,6 +23,7 @@ api.add_router("/", directory.router)
 api.add_router("/", flows.router)
 api.add_router("/", synergies.router)
 api.add_router("/", marketplace.router)
+api.add_router("/", exports.router)
 
 
 @api.exception_handler(PermissionDenied)

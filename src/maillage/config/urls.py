@@ -22,5 +22,6 @@ urlpatterns = [
     path("evenements/", include("maillage.events.urls")),
     path("reseaux/", include(network_urlpatterns)),
     path("international/", include("maillage.directory.urls")),
+    path("export/", include("maillage.ingest.export_urls")),
     path("", include("maillage.web.urls")),
 ]

@@ -28,7 +28,9 @@ def list_establishments(
     commune: Text = "",
     departement: Text = "",
     naf: Text = "",
+    epci: Text = "",
     active: bool | None = None,
+    visited: bool | None = None,
 ):
     qs = _queryset(request.user)
     if q:
@@ -39,8 +41,15 @@ def list_establishments(
         qs = qs.filter(commune__departement_id=departement)
     if naf:
         qs = qs.filter(naf__code__startswith=naf)
+    if epci:
+        qs = qs.filter(commune__epci_id=epci)
     if active is not None:
         qs = qs.filter(is_active=active)
+    if visited is not None:
+        # Only the visits this user may see count (a partner without the flows scope cannot
+        # learn that an establishment was visited).
+        seen = policy.visible_visits(request.user).values("establishment_id")
+        qs = qs.filter(pk__in=seen) if visited else qs.exclude(pk__in=seen)
     return qs.order_by("name", "pk")
 
 

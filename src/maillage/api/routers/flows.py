@@ -18,6 +18,7 @@ from maillage.api.schemas import (
     FlowOut,
     Id,
     PartnerOut,
+    Text,
     VisitOut,
 )
 from maillage.flows.models import Flow
@@ -35,6 +36,7 @@ def list_flows(
     establishment: Id | None = None,
     direction: Direction = "",
     category: Category = "",
+    resource_class: Text = "",
     include_archived: bool = False,
 ):
     qs = policy.visible_flows(request.user).select_related("waste_code", "resource_class")
@@ -44,6 +46,8 @@ def list_flows(
         qs = qs.filter(direction=direction)
     if category:
         qs = qs.filter(category=category)
+    if resource_class:
+        qs = qs.filter(resource_class_id=resource_class)
     if not include_archived:
         qs = qs.filter(is_archived=False)
     return AuditedPage(request.user, qs.order_by("establishment_id", "pk"))

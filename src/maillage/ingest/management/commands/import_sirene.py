@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from maillage.ingest.sirene import SireneImporter, as_text
+from maillage.ingest.sirene import BATCH_SIZE, WRITERS, SireneImporter, as_text
 
 
 class Command(BaseCommand):
@@ -25,11 +25,20 @@ class Command(BaseCommand):
             action="store_true",
             help="importer aussi les établissements fermés inconnus",
         )
-        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+        parser.add_argument(
+            "--writers",
+            type=int,
+            default=WRITERS,
+            help="connexions qui écrivent en même temps sur PostgreSQL (SQLite : une seule ; "
+            "0 : écrire depuis le fil de lecture)",
+        )
 
-    def handle(self, *args, file, departement, include_closed, batch_size, **options):
+    def handle(self, *args, file, departement, include_closed, batch_size, writers, **options):
         with tqdm(desc="Import SIRENE", unit=" lignes", disable=None) as bar:
-            importer = SireneImporter(departement, include_closed, batch_size, bar.update)
+            importer = SireneImporter(
+                departement, include_closed, batch_size, bar.update, writers=writers
+            )
             try:
                 report = importer.run(file)
             except (OSError, ValueError) as exc:

@@ -1,0 +1,37 @@
+"""Exports as files (CSV for Excel, or XLSX). Who: accounts.policy.exportable_datasets, rows from
+the policy's visible_* querysets; exported flows are written to the audit log."""
+
+from typing import Literal
+
+from ninja import Router
+
+from maillage.api.schemas import ERRORS, Error
+from maillage.ingest import exports
+
+router = Router(tags=["exports"])
+
+FILE_RESPONSE = {
+    "responses": {
+        "200": {
+            "description": "Le fichier (CSV « ; » UTF-8 avec BOM, ou XLSX).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                exports.FORMATS["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    }
+}
+
+
+@router.get(
+    "/exports/{dataset}",
+    response={403: Error, **ERRORS},
+    summary="Export des établissements, flux ou suggestions visibles",
+    openapi_extra=FILE_RESPONSE,
+)
+def export_dataset(
+    request,
+    dataset: Literal["etablissements", "flux", "suggestions"],
+    format: Literal["csv", "xlsx"] = "csv",
+):
+    return exports.http_response(request.user, dataset, format)

@@ -1,0 +1,166 @@
+"""Bulk upsert of checked SIRENE rows by SIRET, through a staging table: COPY on PostgreSQL,
+one prepared multi-row insert on SQLite, then a few set-based statements per batch (count what
+will change, close, insert or update only what differs). Nothing here is per row in Python."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from contextlib import contextmanager
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from django.db import connection
+from django.utils import timezone
+
+from maillage.directory.models import Establishment
+
+TABLE = Establishment._meta.db_table
+STAGING = "sirene_batch"
+# Compared to decide "unchanged" and written on update (siret is the key).
+FIELDS = [
+    "name",
+    "naf_id",
+    "headcount_band",
+    "address",
+    "commune_id",
+    "latitude",
+    "longitude",
+    "is_active",
+    "closed_on",
+]
+STAGED = ["siret", *FIELDS, "close_only"]
+ARROW_SCHEMA = pa.schema(
+    [
+        ("siret", pa.string()),
+        ("name", pa.string()),
+        ("naf_id", pa.string()),
+        ("headcount_band", pa.string()),
+        ("address", pa.string()),
+        ("commune_id", pa.string()),
+        ("latitude", pa.float64()),
+        ("longitude", pa.float64()),
+        ("is_active", pa.bool_()),
+        ("closed_on", pa.string()),  # ISO date, or null
+        ("close_only", pa.bool_()),
+    ]
+)
+
+# Table and column names below are constants of this module, never user input (hence the S608
+# silences): only values travel as parameters.
+
+
+def _differs(left: str, right: str) -> str:
+    """SQL that is true when any compared field differs between two aliases, NULL-safe."""
+    op = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return " OR ".join(f"{left}.{f} {op} {right}.{f}" for f in FIELDS)
+
+
+@contextmanager
+def batch_connection():
+    """Session settings for a long import, restored afterwards. SQLite only: a larger page cache
+    (the indexes of a million-row table do not fit the default 2 MB, and every batch then rereads
+    them) and temporary tables in memory. Durability settings are left alone."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    # SQLite refuses to change temp_store inside a transaction (an import called from a test
+    # or a view that holds one): the staging table then stays where it is.
+    settings = {"cache_size": -65536}  # 64 MiB
+    if not connection.in_atomic_block:
+        settings["temp_store"] = 2  # MEMORY
+    with connection.cursor() as cursor:
+        previous = {}
+        for name, value in settings.items():
+            cursor.execute(f"PRAGMA {name}")
+            previous[name] = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name, value in previous.items():
+                cursor.execute(f"PRAGMA {name} = {value}")
+
+
+def _stage(cursor, rows: pa.Table) -> None:
+    columns = ", ".join(STAGED)
+    # Same column types as the table; "outcome" (what the batch does to each row) borrows a text
+    # column's type.
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} AS "  # noqa: S608
+        f"SELECT {', '.join(['siret', *FIELDS])}, is_active AS close_only, name AS outcome "
+        f"FROM {TABLE} LIMIT 0"
+    )
+    if connection.vendor == "postgresql":
+        cursor.execute(f"TRUNCATE {STAGING}")
+        # Arrow writes the CSV in C: strings quoted ("" is an empty string), nulls unquoted (NULL).
+        buffer = io.BytesIO()
+        pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+        with cursor.cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buffer.getbuffer())
+    else:
+        cursor.execute(f"DELETE FROM {STAGING}")  # noqa: S608
+        values = zip(*(rows.column(c).to_pylist() for c in STAGED), strict=True)
+        raw = cursor.cursor  # the sqlite3 cursor: '?' placeholders, no per-call query rewriting
+        placeholders = ", ".join("?" * len(STAGED))
+        raw.executemany(f"INSERT INTO {STAGING} ({columns}) VALUES ({placeholders})", values)  # noqa: S608
+
+
+def upsert(rows: pa.Table, include_closed: bool) -> Counter:
+    """Write one batch (unique SIRET per kind of row) and return what happened:
+    created / updated / unchanged / closed / skipped (unknown and closed, or unknown to close).
+
+    Every look-up into the establishment table is a correlated subquery on its SIRET index, so
+    neither database can choose to scan the whole table for each batch (the batch table has no
+    statistics, and a hash join against a million rows is what PostgreSQL would otherwise pick).
+    """
+    outcome: Counter = Counter()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        _stage(cursor, rows)
+        if pc.any(rows.column("close_only")).as_py():
+            # Closed establishments described with an old code or no commune: close them if known.
+            cursor.execute(
+                f"UPDATE {STAGING} SET outcome = (SELECT CASE WHEN e.is_active "  # noqa: S608
+                "THEN 'closed' ELSE 'unchanged' END "
+                f"FROM {TABLE} e WHERE e.siret = {STAGING}.siret) WHERE close_only"
+            )
+            chosen = (
+                f"= ANY(ARRAY(SELECT siret FROM {STAGING} WHERE outcome = 'closed'))"  # noqa: S608
+                if postgres
+                else f"IN (SELECT siret FROM {STAGING} WHERE outcome = 'closed')"  # noqa: S608
+            )
+            cursor.execute(
+                f"UPDATE {TABLE} SET is_active = %s, updated_at = %s, closed_on = ("  # noqa: S608
+                f"SELECT b.closed_on FROM {STAGING} b WHERE b.close_only AND b.siret = {TABLE}.siret"
+                f") WHERE siret {chosen}",
+                [False, now],
+            )
+        cursor.execute(
+            f"UPDATE {STAGING} SET outcome = (SELECT CASE "  # noqa: S608
+            f"WHEN NOT ({_differs('e', STAGING)}) THEN 'unchanged' "
+            f"WHEN e.is_active AND NOT {STAGING}.is_active THEN 'closed' ELSE 'updated' END "
+            f"FROM {TABLE} e WHERE e.siret = {STAGING}.siret) WHERE NOT close_only"
+        )
+        cursor.execute(
+            "SELECT CASE WHEN outcome IS NOT NULL THEN outcome "  # noqa: S608
+            "WHEN close_only THEN 'skipped' "
+            "WHEN is_active OR %s THEN 'created' ELSE 'skipped' END, COUNT(*) "
+            f"FROM {STAGING} GROUP BY 1",
+            [include_closed],
+        )
+        outcome.update(dict(cursor.fetchall()))
+        if outcome["created"] + outcome["updated"] + outcome["closed"]:
+            columns = ", ".join(["siret", *FIELDS])
+            updates = ", ".join(f"{f} = excluded.{f}" for f in [*FIELDS, "updated_at"])
+            cursor.execute(
+                f"INSERT INTO {TABLE} ({columns}, is_large_buyer, created_at, updated_at) "  # noqa: S608
+                f"SELECT {columns}, %s, %s, %s FROM {STAGING} WHERE NOT close_only AND ("
+                "outcome IN ('updated', 'closed') OR (outcome IS NULL AND (is_active OR %s))) "
+                f"ON CONFLICT (siret) DO UPDATE SET {updates}",
+                [False, now, now, include_closed],
+            )
+    return outcome
