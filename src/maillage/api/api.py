@@ -8,8 +8,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
-from maillage.api.routers import directory, flows, marketplace, synergies
-from maillage.api.routers import directory, exports, flows, synergies
+from maillage.api.routers import directory, exports, flows, marketplace, synergies
 
 api = NinjaAPI(
     title="Maillage API",
