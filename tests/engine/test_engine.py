@@ -268,3 +268,52 @@ def test_free_text_without_known_words_gives_nothing():
 
     assert classify_text("divers", "offer") == []
     assert classify_text("", "offer") == []
+
+
+def test_a_large_need_beyond_the_nearest_small_ones_is_examined():
+    """30 small wood-fuel needs next door and one boiler 40 km away that takes the whole offer:
+    the boiler scores best, so candidate generation must not stop at the nearest needs."""
+    n_small = 30
+    lat = np.r_[48.5, 48.5 + np.arange(1, n_small + 1) * 0.001, 48.5 + 40 / 111.2]
+    est = Establishments.build(
+        id=np.arange(1, n_small + 3),
+        lat=lat,
+        lon=np.full(n_small + 2, 2.6),
+        division=["16"] + ["56"] * n_small + ["35"],
+        headcount=np.full(n_small + 2, 10.0),
+    )
+    flows = Flows.build(
+        id=np.arange(1, n_small + 3),
+        establishment=np.arange(n_small + 2),
+        resource_class=np.full(n_small + 2, C["wood_fuel"]).tolist(),
+        is_offer=[True] + [False] * (n_small + 1),
+        quantity=np.r_[5000.0, np.full(n_small, 5.0), 8000.0],
+    )
+    flows = Flows(
+        **{
+            **flows.__dict__,
+            "resource_class": np.r_[C["wood_waste"], flows.resource_class[1:]].astype(np.int32),
+        }
+    )
+    pairs = substitution.match(est, flows, TAX, k=10)
+    assert flows.id[pairs.need[0]] == n_small + 2
+    assert pairs.distance_km[0] == pytest.approx(40, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gaz sidérurgiques brûlés en chaudières : chaleur disponible 5,3 MW",
+        "chaleur excédentaire du four, récupérable",
+    ],
+)
+def test_offered_heat_words_pool_into_waste_heat(text):
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text(text, "offer")[0][0].startswith("waste_heat")
+
+
+def test_offered_gas_alone_stays_gas():
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text("Gaz naturel excédentaire", "offer")[0][0] == "natural_gas"

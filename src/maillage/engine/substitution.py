@@ -31,6 +31,13 @@ INFERRED_NEED_FACTOR = 0.6
 # Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
 # nearest of every compatible class are re-ranked by score and the best k overall are kept.
 CANDIDATE_FACTOR = 1.0
+# The k nearest needs of a class all sit within a few km of an offer in a dense territory, where
+# distance barely separates them and quantity decides: a need that absorbs the whole offer 20 km
+# away scores higher than ten small ones next door, but is not among the nearest. So each class
+# also has a tree of its large needs (``LARGE_RATIO`` times its median quantity or more), of which
+# the nearest ``k * LARGE_FACTOR`` are examined too.
+LARGE_RATIO = 10.0
+LARGE_FACTOR = 0.25
 # Offers are processed in chunks so that memory stays bounded at national scale.
 CHUNK = 20_000
 
@@ -105,6 +112,7 @@ class Index:
     flow_xyz: np.ndarray
     trees: dict
     hazardous_trees: dict
+    large_trees: dict
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
@@ -121,6 +129,7 @@ class Index:
         # Hazardous offers search only the needs of establishments allowed to receive them.
         authorised = need_rows[est.may_receive_hazardous[flows.establishment[need_rows]]]
         hazardous_trees = build_need_trees(flows, flow_xyz, authorised)
+        large_trees = build_need_trees(flows, flow_xyz, large_needs(flows, need_rows))
         # Ties between equal scores are broken by the need's id, never by row order.
         top = float(flows.id.max()) + 1.0 if len(flows) else 1.0
         tiebreak = flows.id.astype(np.float64) / top * 1e-9
@@ -129,7 +138,16 @@ class Index:
         # A need an advisor recorded is evidence; one inferred from the sector profile a guess.
         evidence = np.where(flows.declared, 1.0, INFERRED_NEED_FACTOR)
         return cls(
-            est, flows, tax, flow_xyz, trees, hazardous_trees, tiebreak, log_quantity, evidence
+            est,
+            flows,
+            tax,
+            flow_xyz,
+            trees,
+            hazardous_trees,
+            large_trees,
+            tiebreak,
+            log_quantity,
+            evidence,
         )
 
     def offer_rows_of(self, source: int) -> np.ndarray:
@@ -153,15 +171,22 @@ class Index:
         if not self.trees or len(offer_rows) == 0:
             return _empty()
         parts: list[Pairs] = []
-        keys = np.column_stack((flows.resource_class[offer_rows], flows.hazardous[offer_rows]))
-        for source, hazardous in np.unique(keys, axis=0):
-            rows_of_class = offer_rows[
-                (flows.resource_class[offer_rows] == source)
-                & (flows.hazardous[offer_rows] == hazardous)
-            ]
+        # One group per (class, hazardous): a stable sort on one integer key, then slices.
+        key = flows.resource_class[offer_rows].astype(np.int64) * 2 + flows.hazardous[offer_rows]
+        order = np.argsort(key, kind="stable")
+        sorted_rows, sorted_key = offer_rows[order], key[order]
+        bounds = np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1, len(sorted_key)]
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+            source, hazardous = divmod(int(sorted_key[lo]), 2)
+            rows_of_class = sorted_rows[lo:hi]
             radius = float(tax.max_distance_km[source])
             trees = self.hazardous_trees if hazardous else self.trees
-            targets = [(trees[t], s) for t, s in tax.targets[source] if t in trees]
+            # (near tree, large-needs tree or None, strength) per compatible need class
+            targets = [
+                (trees[t], None if hazardous else self.large_trees.get(t), s)
+                for t, s in tax.targets[source]
+                if t in trees
+            ]
             if not targets:
                 continue
             for start in range(0, len(rows_of_class), chunk):
@@ -194,13 +219,38 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = index.flow_xyz[rows]
     dists, needs, strengths = [], [], []
-    for (tree, members), strength in targets:
-        kq = min(len(members), int(CANDIDATE_FACTOR * k))
+    kl = max(1, int(LARGE_FACTOR * k))
+    for (tree, members), large, strength in targets:
+        # With a large-needs tree, its candidates take the place of the farthest near ones, so
+        # that the candidate matrix (the cost of the rules and scores) keeps its width.
+        near = int(CANDIDATE_FACTOR * k) - (kl if large is not None else 0)
+        kq = min(len(members), max(near, 1))
         dist, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
         dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
         needs.append(np.where(np.isfinite(dist), members[np.minimum(idx, len(members) - 1)], -1))
         dists.append(dist)
         strengths.append(np.full(kq, strength))
+        if large is None or kq == len(members):
+            continue  # every need of the class within reach is a candidate already
+        # Only offers whose k nearest all exist can have missed a need; a large need no farther
+        # than the farthest near candidate is one of them already.
+        full = np.flatnonzero(np.isfinite(dist[:, -1]))
+        if len(full) == 0:
+            continue
+        large_tree, large_members = large
+        kq_large = min(len(large_members), kl)
+        ldist = np.full((len(rows), kq_large), np.inf)
+        lidx = np.zeros((len(rows), kq_large), dtype=np.int64)
+        found_dist, found_idx = large_tree.query(
+            points[full], k=kq_large, distance_upper_bound=chord, workers=-1
+        )
+        ldist[full] = found_dist.reshape(len(full), kq_large)
+        lidx[full] = found_idx.reshape(len(full), kq_large)
+        ldist = np.where(ldist > dist[:, -1:], ldist, np.inf)
+        found = np.isfinite(ldist)
+        needs.append(np.where(found, large_members[np.minimum(lidx, len(large_members) - 1)], -1))
+        dists.append(ldist)
+        strengths.append(np.full(kq_large, strength))
     dist = np.hstack(dists)  # inf where no candidate: its score term drops to 0, and it is masked
     need = np.hstack(needs)
     strength = np.concatenate(strengths)[None, :]
@@ -251,6 +301,18 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
         weight[r, col].astype(np.float32),
         score[r, col].astype(np.float32),
     )
+
+
+def large_needs(flows: Flows, need_rows: np.ndarray) -> np.ndarray:
+    """The needs of each class at least ``LARGE_RATIO`` times the class's median quantity."""
+    known = need_rows[np.isfinite(flows.quantity[need_rows])]
+    classes = flows.resource_class[known]
+    keep = np.zeros(len(known), dtype=bool)
+    for c in np.unique(classes):
+        in_class = classes == c
+        quantity = flows.quantity[known[in_class]]
+        keep[in_class] = quantity >= LARGE_RATIO * np.median(quantity)
+    return known[keep]
 
 
 def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) -> dict:

@@ -370,9 +370,27 @@ def classify_text(
         # Text alone is weak evidence of hazard (that is what a waste code is for).
         if rc.hazardous:
             scores[code] *= 0.8
+    if direction == "offer":
+        _pool_offered_heat(scores)
     best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
     top = best[0][1] if best else 1.0
     return [(code, round(score / top, 3)) for code, score in best]
+
+
+HEAT_FAMILY = ("heat", "waste_heat_low", "waste_heat_high")
+
+
+def _pool_offered_heat(scores: dict[str, float]) -> None:
+    """Heat offered by a site is waste heat whatever words describe it ("chaleur", "chaleur
+    disponible", "fumées"), and ``refine_class`` then picks low or high temperature: the evidence
+    for the heat family is pooled into its best member, so that several heat words together
+    outweigh one word of another class ("gaz sidérurgiques brûlés : chaleur disponible")."""
+    family = [code for code in HEAT_FAMILY if code in scores]
+    if len(family) < 2:
+        return
+    total = sum(scores.pop(code) for code in family)
+    best = max(family, key=lambda code: (code != "heat", HEAT_FAMILY.index(code)))
+    scores[best] = total
 
 
 HIGH_TEMPERATURE_C = 90.0
