@@ -317,3 +317,78 @@ def test_offered_gas_alone_stays_gas():
     from maillage.engine.taxonomy import classify_text
 
     assert classify_text("Gaz naturel excédentaire", "offer")[0][0] == "natural_gas"
+
+
+def test_restricted_substitution_goes_only_to_the_receivers_that_practise_it():
+    """Stale bread as an ingredient goes to a brewery (division 11), not to a restaurant (56)
+    that also buys ingredients; the same restaurant's need for the same class is still matched
+    by an offer of that very class."""
+    est = Establishments.build(
+        id=[1, 2, 3, 4],
+        lat=[48.5, 48.501, 48.502, 48.503],
+        lon=[2.6, 2.6, 2.6, 2.6],
+        division=["10", "56", "11", "01"],
+        headcount=[10, 10, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3, 4],
+        establishment=[0, 1, 2, 3],
+        resource_class=[
+            C["bakery_waste"],
+            C["food_ingredients"],
+            C["food_ingredients"],
+            C["food_ingredients"],
+        ],
+        is_offer=[True, False, False, True],
+        quantity=[10.0, 10.0, 10.0, 10.0],
+    )
+    index = substitution.Index.build(est, flows, TAX)
+    pairs = index.match(np.array([0]))
+    assert list(flows.id[pairs.need]) == [3]
+    assert set(flows.id[index.match(np.array([3])).need]) == {2, 3}
+    # the reverse query applies the same rule
+    assert 1 not in set(flows.id[substitution.offers_for_need(index, 1).offer])
+    assert 1 in set(flows.id[substitution.offers_for_need(index, 2).offer])
+    # and so do prospects: a restaurant with no flows is not a prospect for the bread
+    est2 = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.501, 48.502],
+        lon=[2.6, 2.6, 2.6],
+        division=["10", "56", "11"],
+        headcount=[10, 10, 10],
+    )
+    flows2 = Flows.build(
+        id=[1], establishment=[0], resource_class=[C["bakery_waste"]], is_offer=[True]
+    )
+    found = prospects.find(est2, flows2, TAX)
+    assert 1 not in set(found.establishment[found.resource_class == C["food_ingredients"]])
+
+
+def test_division_numbers_tolerate_unknown_divisions():
+    from maillage.engine.taxonomy import UNKNOWN_DIVISION, division_numbers
+
+    assert list(division_numbers(np.array(["01", "56", "", "x"]))) == [
+        1,
+        56,
+        UNKNOWN_DIVISION,
+        UNKNOWN_DIVISION,
+    ]
+
+
+def test_quantity_term_is_the_share_absorbed_whatever_the_scale():
+    def term(q_offer, q_need):
+        return substitution.score_pairs(
+            np.array([0.0]),
+            10.0,
+            np.log1p(np.array([q_offer])),
+            np.log1p(np.array([q_need])),
+            1.0,
+        )[0]
+
+    # a need that takes all of the offer beats one that takes 1.6 % of it, by a wide margin
+    assert term(15000, 23000) == pytest.approx(1.0)
+    assert term(15000, 240) < 0.7
+    # the same share scores about the same at any scale
+    assert term(15000, 1500) == pytest.approx(term(1500, 150), abs=0.01)
+    # unknown quantities are neutral
+    assert term(15000, np.nan) == pytest.approx(0.4 + 0.6 * substitution.UNKNOWN_QUANTITY_TERM)

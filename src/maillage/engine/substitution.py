@@ -22,11 +22,12 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
-from maillage.engine.taxonomy import CompiledTaxonomy
+from maillage.engine.taxonomy import CompiledTaxonomy, division_numbers
 
 WEIGHT_DISTANCE = 0.4
 WEIGHT_QUANTITY = 0.6
 UNKNOWN_QUANTITY_TERM = 0.5
+QUANTITY_DECADES = 3.0
 INFERRED_NEED_FACTOR = 0.6
 # Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
 # nearest of every compatible class are re-ranked by score and the best k overall are kept.
@@ -66,16 +67,20 @@ def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength):
     """Score in [0, 1]: closer, larger exchanges and a same-class match score higher.
 
     Quantities come as ``log1p(quantity)`` (NaN when unknown). The quantity term is the share of
-    the offer the need can absorb, on a log scale: a need taking 2,000 t of a 20,000 t offer is
-    worth much more than one taking 100 t, and a need larger than the offer takes all of it.
+    the offer the need can absorb, on a log scale over ``QUANTITY_DECADES`` decades: a need that
+    takes all of the offer scores 1, one that takes a tenth 1 - 1/decades, and one that takes
+    less than 10^-decades of it 0, whatever the size of the offer (a 240 t need for a 15,000 t
+    offer is as poor a fit as a 16 kg need for a 1 t offer).
     Works element-wise on broadcastable arrays, in place, because it runs on every candidate.
     """
-    # log1p is increasing, so log1p(min(a, b)) == min(log1p(a), log1p(b)): no logarithm here.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        absorbed = np.minimum(log_q_offer, log_q_need)
-        absorbed /= log_q_offer
-    # NaN: a quantity is unknown (or the offer is zero)
-    np.copyto(absorbed, UNKNOWN_QUANTITY_TERM, where=np.isnan(absorbed))
+    # log1p is increasing, so log1p(min(a, b)) == min(log1p(a), log1p(b)): one logarithm per flow,
+    # computed once (Index.log_quantity), none per pair.
+    absorbed = np.minimum(log_q_offer, log_q_need)
+    absorbed -= log_q_offer
+    absorbed *= 1.0 / (QUANTITY_DECADES * np.log(10.0))
+    absorbed += 1.0
+    # NaN: a quantity is unknown; an offer of zero says nothing either
+    np.copyto(absorbed, UNKNOWN_QUANTITY_TERM, where=np.isnan(absorbed) | (log_q_offer == 0))
     np.clip(absorbed, 0.0, 1.0, out=absorbed)
     absorbed *= WEIGHT_QUANTITY
     # Quadratic decay: within the class's useful distance, a few km more matter little near the
@@ -116,6 +121,7 @@ class Index:
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
+    division: np.ndarray  # of each establishment, as a number (see taxonomy.division_numbers)
 
     @classmethod
     def build(
@@ -148,6 +154,7 @@ class Index:
             tiebreak,
             log_quantity,
             evidence,
+            division_numbers(est.division),
         )
 
     def offer_rows_of(self, source: int) -> np.ndarray:
@@ -183,7 +190,12 @@ class Index:
             trees = self.hazardous_trees if hazardous else self.trees
             # (near tree, large-needs tree or None, strength) per compatible need class
             targets = [
-                (trees[t], None if hazardous else self.large_trees.get(t), s)
+                (
+                    trees[t],
+                    None if hazardous else self.large_trees.get(t),
+                    s,
+                    tax.receiver_mask(source, t),
+                )
                 for t, s in tax.targets[source]
                 if t in trees
             ]
@@ -219,8 +231,11 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = index.flow_xyz[rows]
     dists, needs, strengths = [], [], []
+    restricted = []  # (first column, last column + 1, receiver divisions) of restricted classes
+    width = 0
     kl = max(1, int(LARGE_FACTOR * k))
-    for (tree, members), large, strength in targets:
+    for (tree, members), large, strength, receivers in targets:
+        start = width
         # With a large-needs tree, its candidates take the place of the farthest near ones, so
         # that the candidate matrix (the cost of the rules and scores) keeps its width.
         near = int(CANDIDATE_FACTOR * k) - (kl if large is not None else 0)
@@ -230,6 +245,9 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
         needs.append(np.where(np.isfinite(dist), members[np.minimum(idx, len(members) - 1)], -1))
         dists.append(dist)
         strengths.append(np.full(kq, strength))
+        width += kq
+        if receivers is not None:
+            restricted.append((start, width, receivers))
         if large is None or kq == len(members):
             continue  # every need of the class within reach is a candidate already
         # Only offers whose k nearest all exist can have missed a need; a large need no farther
@@ -251,6 +269,9 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
         needs.append(np.where(found, large_members[np.minimum(lidx, len(large_members) - 1)], -1))
         dists.append(ldist)
         strengths.append(np.full(kq_large, strength))
+        width += kq_large
+        if receivers is not None:
+            restricted[-1] = (start, width, receivers)
     dist = np.hstack(dists)  # inf where no candidate: its score term drops to 0, and it is masked
     need = np.hstack(needs)
     strength = np.concatenate(strengths)[None, :]
@@ -258,6 +279,9 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     safe = np.where(valid, need, 0)
     need_est = flows.establishment[safe]
     valid &= need_est != flows.establishment[rows][:, None]
+    # Substitutions that only some activities practise go only to receivers of those activities.
+    for first, last, receivers in restricted:
+        valid[:, first:last] &= receivers[index.division[need_est[:, first:last]]]
     # Hazardous waste only to receivers allowed to treat it (their needs are searched separately,
     # see Index.build; this keeps the rule whatever trees a caller passes).
     hazardous = flows.hazardous[rows]
@@ -336,8 +360,12 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         if t == target
     ]
     point = index.flow_xyz[need_row]
+    need_division = index.division[flows.establishment[need_row]]
     parts = []
     for source, strength in sources:
+        receivers = tax.receiver_mask(source, target)
+        if receivers is not None and not receivers[need_division]:
+            continue
         rows = index.offer_rows_of(source)
         if len(rows) == 0:
             continue

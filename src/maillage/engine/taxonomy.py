@@ -119,6 +119,34 @@ def substitution_notes() -> dict[tuple[str, str], str]:
 
 
 @lru_cache(maxsize=1)
+def substitution_receivers() -> dict[tuple[str, str], frozenset[str]]:
+    """Substitutions that only some receiving activities practise: (output class, input class) →
+    the NAF divisions of the receivers that can use the output (e.g. stale bread as an ingredient
+    is taken by food and drink manufacturers, not by every kitchen that buys ingredients). Pairs
+    not listed here apply to any receiver of the input class."""
+    out = {}
+    for row in _rows("substitutions.csv"):
+        divisions = [d.strip().zfill(2) for d in row.get("receiver_divisions", "").split("|")]
+        divisions = [d for d in divisions if d.strip("0")]
+        if divisions:
+            out[(row["source_class"], row["target_class"])] = frozenset(divisions)
+    return out
+
+
+def division_numbers(divisions: np.ndarray) -> np.ndarray:
+    """NAF divisions ('01'…'99') as integers; anything else becomes ``UNKNOWN_DIVISION``."""
+    divisions = np.asarray(divisions).astype("<U2")
+    ok = (np.char.str_len(divisions) == 2) & np.char.isdigit(divisions)
+    out = np.full(len(divisions), UNKNOWN_DIVISION, dtype=np.int64)
+    if ok.any():
+        out[ok] = divisions[ok].astype(np.int64)
+    return out
+
+
+UNKNOWN_DIVISION = 100
+
+
+@lru_cache(maxsize=1)
 def sector_profiles() -> tuple[ProfileEntry, ...]:
     entries = []
     for row in _rows("sector_profiles.csv"):
@@ -172,6 +200,12 @@ class CompiledTaxonomy:
     targets: tuple[tuple[tuple[int, float], ...], ...]
     # profile[direction][division] = ((class, weight, t_per_employee or nan), ...)
     profile: dict[str, dict[str, tuple[tuple[int, float, float], ...]]]
+    # (source, target) → bool array over division numbers (see ``division_numbers``): the
+    # receivers a restricted substitution may go to; pairs absent here go to any receiver
+    receivers: dict[tuple[int, int], np.ndarray]
+
+    def receiver_mask(self, source: int, target: int) -> np.ndarray | None:
+        return self.receivers.get((source, target))
 
     def class_of(self, code: str) -> int:
         return self.index[code]
@@ -194,6 +228,12 @@ def compiled() -> CompiledTaxonomy:
         profile[entry.direction].setdefault(entry.naf_division, []).append(
             (index[entry.class_code], entry.weight, quantity)
         )
+    receivers = {}
+    for (source, target), divisions in substitution_receivers().items():
+        if source in index and target in index:
+            mask = np.zeros(UNKNOWN_DIVISION + 1, dtype=bool)
+            mask[[int(d) for d in divisions]] = True
+            receivers[(index[source], index[target])] = mask
     return CompiledTaxonomy(
         codes=codes,
         index=index,
@@ -203,6 +243,7 @@ def compiled() -> CompiledTaxonomy:
         hazardous=np.array([classes[c].hazardous for c in codes], dtype=bool),
         targets=tuple(tuple(t) for t in targets),
         profile={d: {k: tuple(v) for k, v in p.items()} for d, p in profile.items()},
+        receivers=receivers,
     )
 
 
