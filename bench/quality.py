@@ -62,7 +62,13 @@ def evaluate(
     source_code, how = offer_class(case)
     need_code = case["need_class"]
     if source_code is None:
-        return {"suggested": False, "rank": None, "how": how, "offer_class": None}
+        return {
+            "suggested": False,
+            "rank": None,
+            "how": how,
+            "offer_class": None,
+            "why": "aucune classe trouvée pour le texte de l'offre",
+        }
     anchor = rng.integers(len(base_est))
     lat0, lon0 = base_est.lat[anchor], base_est.lon[anchor]
     bearing = rng.uniform(0, 2 * math.pi)

@@ -392,3 +392,21 @@ def test_quantity_term_is_the_share_absorbed_whatever_the_scale():
     assert term(15000, 1500) == pytest.approx(term(1500, 150), abs=0.01)
     # unknown quantities are neutral
     assert term(15000, np.nan) == pytest.approx(0.4 + 0.6 * substitution.UNKNOWN_QUANTITY_TERM)
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular_form"),
+    [("résidus", "residu"), ("tissus", "tissu"), ("copeaux", "copeau"), ("plus", "plus")],
+)
+def test_french_plurals_fold_to_the_singular(plural, singular_form):
+    from maillage.engine.taxonomy import tokens
+
+    assert tokens(plural) == [singular_form]
+
+
+def test_plural_keywords_classify_wheat_residues():
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text("Résidus de blé de la fabrication de glucose", "offer")[0][0] == (
+        "agrifood_byproducts"
+    )

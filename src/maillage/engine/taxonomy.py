@@ -343,9 +343,14 @@ def fold(text: str) -> str:
 
 
 def singular(word: str) -> str:
-    if len(word) > 4 and word.endswith("aux"):
+    if word.endswith(("eaux", "yaux")):  # "copeaux", "tuyaux", "morceaux"
+        return word[:-1]
+    if len(word) > 4 and word.endswith("aux"):  # "métaux", "végétaux"
         return word[:-3] + "al"
     if len(word) > 3 and word.endswith(("s", "x")) and not word.endswith(("ss", "us")):
+        return word[:-1]
+    # "résidus", "tissus", "copeaux"... but not short invariable words ("plus", "virus", "humus")
+    if len(word) > 5 and word.endswith("us"):
         return word[:-1]
     return word
 
