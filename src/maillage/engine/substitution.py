@@ -35,10 +35,11 @@ CANDIDATE_FACTOR = 1.0
 # The k nearest needs of a class all sit within a few km of an offer in a dense territory, where
 # distance barely separates them and quantity decides: a need that absorbs the whole offer 20 km
 # away scores higher than ten small ones next door, but is not among the nearest. So each class
-# also has a tree of its large needs (``LARGE_RATIO`` times its median quantity or more), of which
-# the nearest ``k * LARGE_FACTOR`` are examined too.
-LARGE_RATIO = 10.0
+# also has a size-aware tree, where a need is lifted in a fourth dimension by how many decades it
+# is below the class's large needs (QUANTITY_DECADES of them weigh as much as the class's useful
+# distance, as in the score), and the ``k * LARGE_FACTOR`` nearest there are examined too.
 LARGE_FACTOR = 0.25
+LARGE_QUANTILE = 0.99
 # Offers are processed in chunks so that memory stays bounded at national scale.
 CHUNK = 20_000
 
@@ -117,7 +118,7 @@ class Index:
     flow_xyz: np.ndarray
     trees: dict
     hazardous_trees: dict
-    large_trees: dict
+    size_trees: dict
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
@@ -135,7 +136,7 @@ class Index:
         # Hazardous offers search only the needs of establishments allowed to receive them.
         authorised = need_rows[est.may_receive_hazardous[flows.establishment[need_rows]]]
         hazardous_trees = build_need_trees(flows, flow_xyz, authorised)
-        large_trees = build_need_trees(flows, flow_xyz, large_needs(flows, need_rows))
+        size_trees = build_size_trees(flows, flow_xyz, need_rows, tax)
         # Ties between equal scores are broken by the need's id, never by row order.
         top = float(flows.id.max()) + 1.0 if len(flows) else 1.0
         tiebreak = flows.id.astype(np.float64) / top * 1e-9
@@ -150,7 +151,7 @@ class Index:
             flow_xyz,
             trees,
             hazardous_trees,
-            large_trees,
+            size_trees,
             tiebreak,
             log_quantity,
             evidence,
@@ -188,11 +189,11 @@ class Index:
             rows_of_class = sorted_rows[lo:hi]
             radius = float(tax.max_distance_km[source])
             trees = self.hazardous_trees if hazardous else self.trees
-            # (near tree, large-needs tree or None, strength) per compatible need class
+            # (near tree, size-aware tree or None, strength, receivers) per compatible need class
             targets = [
                 (
                     trees[t],
-                    None if hazardous else self.large_trees.get(t),
+                    None if hazardous else self.size_trees.get(t),
                     s,
                     tax.receiver_mask(source, t),
                 )
@@ -236,7 +237,7 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     kl = max(1, int(LARGE_FACTOR * k))
     for (tree, members), large, strength, receivers in targets:
         start = width
-        # With a large-needs tree, its candidates take the place of the farthest near ones, so
+        # With a size-aware tree, its candidates take the place of the farthest near ones, so
         # that the candidate matrix (the cost of the rules and scores) keeps its width.
         near = int(CANDIDATE_FACTOR * k) - (kl if large is not None else 0)
         kq = min(len(members), max(near, 1))
@@ -250,23 +251,29 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
             restricted.append((start, width, receivers))
         if large is None or kq == len(members):
             continue  # every need of the class within reach is a candidate already
-        # Only offers whose k nearest all exist can have missed a need; a large need no farther
-        # than the farthest near candidate is one of them already.
+        # Only offers whose k nearest all exist can have missed a need; a need no farther than
+        # the farthest near candidate is one of them already.
         full = np.flatnonzero(np.isfinite(dist[:, -1]))
         if len(full) == 0:
             continue
-        large_tree, large_members = large
-        kq_large = min(len(large_members), kl)
+        size_tree, lift = large
+        kq_large = min(len(members), kl)
+        lifted = np.column_stack((points[full], np.zeros(len(full))))
+        found_dist, found_idx = size_tree.query(lifted, k=kq_large, workers=-1)
+        found_dist = found_dist.reshape(len(full), kq_large)
+        found_idx = found_idx.reshape(len(full), kq_large)
+        found_need = members[found_idx]
+        # the spatial distance (chord) of each candidate, for the radius and the score: the
+        # lifted distance without its fourth coordinate
+        np.square(found_dist, out=found_dist)
+        found_dist -= np.square(lift[found_idx])
+        np.sqrt(np.maximum(found_dist, 0.0, out=found_dist), out=found_dist)
+        keep = (found_dist < chord) & (found_dist > dist[full, -1:])
         ldist = np.full((len(rows), kq_large), np.inf)
-        lidx = np.zeros((len(rows), kq_large), dtype=np.int64)
-        found_dist, found_idx = large_tree.query(
-            points[full], k=kq_large, distance_upper_bound=chord, workers=-1
-        )
-        ldist[full] = found_dist.reshape(len(full), kq_large)
-        lidx[full] = found_idx.reshape(len(full), kq_large)
-        ldist = np.where(ldist > dist[:, -1:], ldist, np.inf)
-        found = np.isfinite(ldist)
-        needs.append(np.where(found, large_members[np.minimum(lidx, len(large_members) - 1)], -1))
+        lneed = np.full((len(rows), kq_large), -1, dtype=np.int64)
+        ldist[full] = np.where(keep, found_dist, np.inf)
+        lneed[full] = np.where(keep, found_need, -1)
+        needs.append(lneed)
         dists.append(ldist)
         strengths.append(np.full(kq_large, strength))
         width += kq_large
@@ -327,16 +334,35 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     )
 
 
-def large_needs(flows: Flows, need_rows: np.ndarray) -> np.ndarray:
-    """The needs of each class at least ``LARGE_RATIO`` times the class's median quantity."""
-    known = need_rows[np.isfinite(flows.quantity[need_rows])]
-    classes = flows.resource_class[known]
-    keep = np.zeros(len(known), dtype=bool)
+def build_size_trees(
+    flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray, tax: CompiledTaxonomy
+) -> dict:
+    """One size-aware k-d tree per need class: class → (tree, lift). A need's point is its
+    position plus a fourth coordinate, the decades by which it falls short of the class's large
+    needs, scaled so that ``QUANTITY_DECADES`` decades weigh the longest distance an offer may
+    travel to a need of this class; unknown
+    quantities sit half-way. Row positions are those of ``build_need_trees`` (same order)."""
+    # the farthest an offer of any class that can feed a need of this class may go
+    reach = {t: float(tax.max_distance_km[t]) for t in range(len(tax.codes))}
+    for source, targets in enumerate(tax.targets):
+        for t, _strength in targets:
+            reach[t] = max(reach[t], float(tax.max_distance_km[source]))
+    trees = {}
+    classes = flows.resource_class[need_rows]
     for c in np.unique(classes):
-        in_class = classes == c
-        quantity = flows.quantity[known[in_class]]
-        keep[in_class] = quantity >= LARGE_RATIO * np.median(quantity)
-    return known[keep]
+        members = need_rows[classes == c]
+        log_q = np.log1p(flows.quantity[members])
+        known = np.isfinite(log_q)
+        scale = km_to_chord(reach[int(c)]) / (QUANTITY_DECADES * np.log(10.0))
+        if known.any():
+            top = np.quantile(log_q[known], LARGE_QUANTILE)
+            shortfall = np.clip(top - log_q, 0.0, None)
+        else:
+            shortfall = np.zeros(len(members))
+        shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
+        lift = shortfall * scale
+        trees[int(c)] = (cKDTree(np.column_stack((flow_xyz[members], lift))), lift)
+    return trees
 
 
 def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) -> dict:
