@@ -156,6 +156,7 @@ def test_substitution_properties(territory, rnd):
         assert np.all(flows.is_offer[pairs.offer]) and not np.any(flows.is_offer[pairs.need])
         _counts = np.unique(pairs.offer, return_counts=True)[1]
         assert _counts.max() <= 5
+        assert len({(o, n) for o, n in zip(pairs.offer, pairs.need, strict=True)}) == len(pairs)
     # independent of the order of establishments and flows
     est_perm = np.array(rnd.sample(range(len(est)), len(est)))
     inverse = np.argsort(est_perm)
@@ -410,3 +411,17 @@ def test_plural_keywords_classify_wheat_residues():
     assert classify_text("Résidus de blé de la fabrication de glucose", "offer")[0][0] == (
         "agrifood_byproducts"
     )
+
+
+def test_no_pair_twice_on_a_generated_territory():
+    """The near and size-aware candidate trees overlap; a need must still be suggested once."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from generator import ILE_DE_FRANCE, generate
+
+    est, flows = generate(3000, 0, declared_share=0.2, departements=ILE_DE_FRANCE)
+    pairs = substitution.match(est, flows, TAX, k=20)
+    keys = pairs.offer.astype(np.int64) * len(flows) + pairs.need
+    assert len(np.unique(keys)) == len(keys)

@@ -268,7 +268,11 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
         np.square(found_dist, out=found_dist)
         found_dist -= np.square(lift[found_idx])
         np.sqrt(np.maximum(found_dist, 0.0, out=found_dist), out=found_dist)
-        keep = (found_dist < chord) & (found_dist > dist[full, -1:])
+        keep = found_dist < chord
+        # a need among the near candidates already is not taken twice (compared by row, not by
+        # distance: the distance recovered from the lifted one differs in the last bits)
+        near_need = needs[-1][full]
+        keep &= ~(found_need[:, :, None] == near_need[:, None, :]).any(axis=2)
         ldist = np.full((len(rows), kq_large), np.inf)
         lneed = np.full((len(rows), kq_large), -1, dtype=np.int64)
         ldist[full] = np.where(keep, found_dist, np.inf)
