@@ -425,3 +425,30 @@ def test_no_pair_twice_on_a_generated_territory():
     pairs = substitution.match(est, flows, TAX, k=20)
     keys = pairs.offer.astype(np.int64) * len(flows) + pairs.need
     assert len(np.unique(keys)) == len(keys)
+
+
+def test_energy_recovery_of_recyclable_paper_ranks_below_its_recycling():
+    """Waste hierarchy: the same paper, the same distance and quantities, a paper mill and a
+    cement kiln burning solid recovered fuel: the mill comes first."""
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.55, 48.45],
+        lon=[2.6, 2.6, 2.6],
+        division=["47", "17", "23"],
+        headcount=[10, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[
+            C["cardboard_paper_waste"],
+            C["paper_pulp_raw"],
+            C["solid_recovered_fuel"],
+        ],
+        is_offer=[True, False, False],
+        quantity=[50.0, 500.0, 500.0],
+    )
+    pairs = substitution.match(est, flows, TAX)
+    assert list(flows.id[pairs.need]) == [2, 3]
+    assert pairs.score[0] > pairs.score[1]
+    assert pairs.class_strength[1] < pairs.class_strength[0]

@@ -111,6 +111,24 @@ def substitutions() -> frozenset[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
+def substitution_strengths() -> dict[tuple[str, str], float]:
+    """Class-match strength of each substitution: ``SUBSTITUTE_STRENGTH`` unless the file says
+    otherwise (energy recovery of a recyclable material ranks below its recycling, as in the
+    waste hierarchy of directive 2008/98/EC, article 4)."""
+    out = {}
+    for row in _rows("substitutions.csv"):
+        text = (row.get("strength") or "").strip()
+        value = float(text) if text else SUBSTITUTE_STRENGTH
+        if not 0.0 < value <= SUBSTITUTE_STRENGTH:
+            raise ValueError(
+                f"strength {value} of {row['source_class']} → {row['target_class']} must be in "
+                f"(0, {SUBSTITUTE_STRENGTH}]"
+            )
+        out[(row["source_class"], row["target_class"])] = value
+    return out
+
+
+@lru_cache(maxsize=1)
 def substitution_notes() -> dict[tuple[str, str], str]:
     """Why an output of one class can replace an input of another (French, for explanations)."""
     return {
@@ -217,9 +235,10 @@ def compiled() -> CompiledTaxonomy:
     codes = tuple(sorted(classes))
     index = {code: i for i, code in enumerate(codes)}
     targets: list[list[tuple[int, float]]] = [[(i, IDENTITY_STRENGTH)] for i in range(len(codes))]
+    strengths = substitution_strengths()
     for source, target in sorted(substitutions()):
         if source in index and target in index and source != target:
-            targets[index[source]].append((index[target], SUBSTITUTE_STRENGTH))
+            targets[index[source]].append((index[target], strengths[(source, target)]))
     profile: dict[str, dict[str, list[tuple[int, float, float]]]] = {"offer": {}, "need": {}}
     for entry in sector_profiles():
         if entry.class_code not in index:
