@@ -452,3 +452,28 @@ def test_energy_recovery_of_recyclable_paper_ranks_below_its_recycling():
     assert list(flows.id[pairs.need]) == [2, 3]
     assert pairs.score[0] > pairs.score[1]
     assert pairs.class_strength[1] < pairs.class_strength[0]
+
+
+def test_a_direct_user_comes_before_a_waste_operator_farther_away():
+    """Plastic film: a plastics processor (22) that takes regrind 3 km away and a waste operator
+    (38) that takes plastic waste 6 km away: without the rule the operator's exact class match
+    would win; the direct user is the synergy."""
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.56, 48.47],
+        lon=[2.6, 2.6, 2.6],
+        division=["46", "38", "22"],
+        headcount=[10, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[C["plastic_waste"], C["plastic_waste"], C["recycled_plastic_raw"]],
+        is_offer=[True, False, False],
+        quantity=[20.0, 200.0, 200.0],
+    )
+    index = substitution.Index.build(est, flows, TAX)
+    pairs = index.match()
+    assert list(flows.id[pairs.need]) == [3, 2]
+    # the reverse query weighs the operator the same way
+    assert substitution.offers_for_need(index, 1).class_strength[0] == pytest.approx(0.85)

@@ -22,13 +22,17 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
-from maillage.engine.taxonomy import CompiledTaxonomy, division_numbers
+from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, CompiledTaxonomy, division_numbers
 
 WEIGHT_DISTANCE = 0.4
 WEIGHT_QUANTITY = 0.6
 UNKNOWN_QUANTITY_TERM = 0.5
 QUANTITY_DECADES = 3.0
 INFERRED_NEED_FACTOR = 0.6
+# Waste collection, treatment and recovery (NAF 38) receive almost every waste; as a receiver
+# a waste operator weighs like a substitution (see _match_chunk).
+WASTE_OPERATOR_DIVISION = 38
+INTERMEDIARY_STRENGTH = SUBSTITUTE_STRENGTH
 # Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
 # nearest of every compatible class are re-ranked by score and the best k overall are kept.
 CANDIDATE_FACTOR = 1.0
@@ -256,13 +260,13 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
         full = np.flatnonzero(np.isfinite(dist[:, -1]))
         if len(full) == 0:
             continue
-        size_tree, lift = large
-        kq_large = min(len(members), kl)
+        size_tree, lift, size_members = large
+        kq_large = min(len(size_members), kl)
         lifted = np.column_stack((points[full], np.zeros(len(full))))
         found_dist, found_idx = size_tree.query(lifted, k=kq_large, workers=-1)
         found_dist = found_dist.reshape(len(full), kq_large)
         found_idx = found_idx.reshape(len(full), kq_large)
-        found_need = members[found_idx]
+        found_need = size_members[found_idx]
         # the spatial distance (chord) of each candidate, for the radius and the score: the
         # lifted distance without its fourth coordinate
         np.square(found_dist, out=found_dist)
@@ -306,7 +310,10 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     # The chord is the distance (relative error below 1e-4 under 300 km, points nudged < 1 m).
     distance = dist * EARTH_RADIUS_KM
     weight = index.evidence[safe]
-    weight *= strength
+    # A waste operator is the route every company already has: as a receiver it counts as a
+    # substitution, so that a direct industrial user at a similar distance comes first.
+    intermediary = index.division[need_est] == WASTE_OPERATOR_DIVISION
+    weight *= np.where(intermediary, np.minimum(strength, INTERMEDIARY_STRENGTH), strength)
     score = score_pairs(
         distance, radius, index.log_quantity[rows][:, None], index.log_quantity[safe], weight
     )
@@ -345,7 +352,10 @@ def build_size_trees(
     position plus a fourth coordinate, the decades by which it falls short of the class's large
     needs, scaled so that ``QUANTITY_DECADES`` decades weigh the longest distance an offer may
     travel to a need of this class; unknown
-    quantities sit half-way. Row positions are those of ``build_need_trees`` (same order)."""
+    quantities sit half-way. Only declared needs are in it when the class has any: an inferred
+    need weighs less (``INFERRED_NEED_FACTOR``) and the near tree finds the nearest ones anyway;
+    otherwise the large inferred needs of a dense territory would crowd out a declared one.
+    Class → (tree, lift, row positions of its needs)."""
     # the farthest an offer of any class that can feed a need of this class may go
     reach = {t: float(tax.max_distance_km[t]) for t in range(len(tax.codes))}
     for source, targets in enumerate(tax.targets):
@@ -355,6 +365,8 @@ def build_size_trees(
     classes = flows.resource_class[need_rows]
     for c in np.unique(classes):
         members = need_rows[classes == c]
+        if flows.declared[members].any():
+            members = members[flows.declared[members]]
         log_q = np.log1p(flows.quantity[members])
         known = np.isfinite(log_q)
         scale = km_to_chord(reach[int(c)]) / (QUANTITY_DECADES * np.log(10.0))
@@ -365,7 +377,7 @@ def build_size_trees(
             shortfall = np.zeros(len(members))
         shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
         lift = shortfall * scale
-        trees[int(c)] = (cKDTree(np.column_stack((flow_xyz[members], lift))), lift)
+        trees[int(c)] = (cKDTree(np.column_stack((flow_xyz[members], lift))), lift, members)
     return trees
 
 
@@ -415,6 +427,8 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         t_o, t_n = flows.temperature[o], flows.temperature[need_row]
         keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
         o, d = o[keep], d[keep]
+        if need_division == WASTE_OPERATOR_DIVISION:
+            strength = min(strength, INTERMEDIARY_STRENGTH)
         weight = np.full(len(o), strength * index.evidence[need_row])
         score = score_pairs(
             d * EARTH_RADIUS_KM,
