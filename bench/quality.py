@@ -55,12 +55,20 @@ def offer_class(case: dict) -> tuple[str | None, str]:
     return refine_class(guess[0][0], "offer", _num(case["temperature_offer_c"])), "texte"
 
 
-def evaluate(case: dict, base_est: Establishments, base_flows: Flows, rng) -> dict:
+def evaluate(
+    case: dict, base_est: Establishments, base_flows: Flows, rng, explain: bool = False
+) -> dict:
     tax = compiled()
     source_code, how = offer_class(case)
     need_code = case["need_class"]
     if source_code is None:
-        return {"suggested": False, "rank": None, "how": how, "offer_class": None}
+        return {
+            "suggested": False,
+            "rank": None,
+            "how": how,
+            "offer_class": None,
+            "why": "aucune classe trouvée pour le texte de l'offre",
+        }
     anchor = rng.integers(len(base_est))
     lat0, lon0 = base_est.lat[anchor], base_est.lon[anchor]
     bearing = rng.uniform(0, 2 * math.pi)
@@ -105,13 +113,46 @@ def evaluate(case: dict, base_est: Establishments, base_flows: Flows, rng) -> di
     rank = needs.index(m + 1) + 1 if (m + 1) in needs else None
     if rank is not None and rank > 10:
         rank = None
-    return {"suggested": rank is not None, "rank": rank, "how": how, "offer_class": source_code}
+    result = {"suggested": rank is not None, "rank": rank, "how": how, "offer_class": source_code}
+    if explain and rank is None and case["label"] == "real":
+        result["why"] = why_missed(case, est, flows, m, source_code)
+    return result
+
+
+def why_missed(case: dict, est: Establishments, flows: Flows, m: int, source_code: str) -> str:
+    """Why the receiver is not in the first ten: its rank and score terms among all candidates,
+    and the ten suggestions that beat it (class, distance, quantity, evidence, score)."""
+    tax = compiled()
+    if source_code != case["offer_class"]:
+        return f"classe de l'offre mal trouvée : {source_code} au lieu de {case['offer_class']}"
+    need_class = tax.index[case["need_class"]]
+    if need_class not in {t for t, _ in tax.targets[tax.index[source_code]]}:
+        return f"aucune paire {source_code} → {case['need_class']} dans substitutions.csv"
+    pairs = substitution.match(est, flows, tax, k=2000, offers=np.array([m]))
+    needs = list(pairs.need)
+    if (m + 1) not in needs:
+        return "exclu par une règle (distance, danger, température) ou hors des 2000 premiers"
+    i = needs.index(m + 1)
+
+    def describe(j: int) -> str:
+        n = pairs.need[j]
+        return (
+            f"{tax.codes[flows.resource_class[n]]} {pairs.distance_km[j]:.1f} km "
+            f"q={flows.quantity[n]:.0f} {'déclaré' if flows.declared[n] else 'inféré'} "
+            f"div={est.division[flows.establishment[n]]} score={pairs.score[j]:.3f}"
+        )
+
+    better = "\n      ".join(describe(j) for j in range(min(i, 10)))
+    return f"rang {i + 1} ; receveur : {describe(i)}\n    devant lui :\n      {better}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", default="0,1,2,3,4", help="settings to average over")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument(
+        "--why", action="store_true", help="for each missed case, print why it ranks below 10"
+    )
     parser.add_argument(
         "--with-inferred",
         action="store_true",
@@ -157,13 +198,15 @@ def run(cases: list[dict], seed: int, args) -> tuple[float, float]:
     hits, misses, false = 0, [], []
     by_how = {"code": [0, 0], "texte": [0, 0]}
     for case in real:
-        r = evaluate(case, base_est, base_flows, rng)
+        r = evaluate(case, base_est, base_flows, rng, explain=args.why)
         by_how[r["how"]][1] += 1
         if r["suggested"]:
             hits += 1
             by_how[r["how"]][0] += 1
         else:
             misses.append((case["case_id"], r["offer_class"], case["offer_class"]))
+            if args.why:
+                print(f"  {case['case_id']} manqué : {r['why']}")
         if args.verbose:
             print(case["case_id"], r)
     for case in implausible:

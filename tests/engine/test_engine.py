@@ -157,6 +157,7 @@ def test_substitution_properties(territory, rnd):
         assert np.all(flows.is_offer[pairs.offer]) and not np.any(flows.is_offer[pairs.need])
         _counts = np.unique(pairs.offer, return_counts=True)[1]
         assert _counts.max() <= 5
+        assert len({(o, n) for o, n in zip(pairs.offer, pairs.need, strict=True)}) == len(pairs)
     # independent of the order of establishments and flows
     est_perm = np.array(rnd.sample(range(len(est)), len(est)))
     inverse = np.argsort(est_perm)
@@ -269,3 +270,211 @@ def test_free_text_without_known_words_gives_nothing():
 
     assert classify_text("divers", "offer") == []
     assert classify_text("", "offer") == []
+
+
+def test_a_large_need_beyond_the_nearest_small_ones_is_examined():
+    """30 small wood-fuel needs next door and one boiler 40 km away that takes the whole offer:
+    the boiler scores best, so candidate generation must not stop at the nearest needs."""
+    n_small = 30
+    lat = np.r_[48.5, 48.5 + np.arange(1, n_small + 1) * 0.001, 48.5 + 40 / 111.2]
+    est = Establishments.build(
+        id=np.arange(1, n_small + 3),
+        lat=lat,
+        lon=np.full(n_small + 2, 2.6),
+        division=["16"] + ["56"] * n_small + ["35"],
+        headcount=np.full(n_small + 2, 10.0),
+    )
+    flows = Flows.build(
+        id=np.arange(1, n_small + 3),
+        establishment=np.arange(n_small + 2),
+        resource_class=np.full(n_small + 2, C["wood_fuel"]).tolist(),
+        is_offer=[True] + [False] * (n_small + 1),
+        quantity=np.r_[5000.0, np.full(n_small, 5.0), 8000.0],
+    )
+    flows = Flows(
+        **{
+            **flows.__dict__,
+            "resource_class": np.r_[C["wood_waste"], flows.resource_class[1:]].astype(np.int32),
+        }
+    )
+    pairs = substitution.match(est, flows, TAX, k=10)
+    assert flows.id[pairs.need[0]] == n_small + 2
+    assert pairs.distance_km[0] == pytest.approx(40, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gaz sidérurgiques brûlés en chaudières : chaleur disponible 5,3 MW",
+        "chaleur excédentaire du four, récupérable",
+    ],
+)
+def test_offered_heat_words_pool_into_waste_heat(text):
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text(text, "offer")[0][0].startswith("waste_heat")
+
+
+def test_offered_gas_alone_stays_gas():
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text("Gaz naturel excédentaire", "offer")[0][0] == "natural_gas"
+
+
+def test_restricted_substitution_goes_only_to_the_receivers_that_practise_it():
+    """Stale bread as an ingredient goes to a brewery (division 11), not to a restaurant (56)
+    that also buys ingredients; the same restaurant's need for the same class is still matched
+    by an offer of that very class."""
+    est = Establishments.build(
+        id=[1, 2, 3, 4],
+        lat=[48.5, 48.501, 48.502, 48.503],
+        lon=[2.6, 2.6, 2.6, 2.6],
+        division=["10", "56", "11", "01"],
+        headcount=[10, 10, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3, 4],
+        establishment=[0, 1, 2, 3],
+        resource_class=[
+            C["bakery_waste"],
+            C["food_ingredients"],
+            C["food_ingredients"],
+            C["food_ingredients"],
+        ],
+        is_offer=[True, False, False, True],
+        quantity=[10.0, 10.0, 10.0, 10.0],
+    )
+    index = substitution.Index.build(est, flows, TAX)
+    pairs = index.match(np.array([0]))
+    assert list(flows.id[pairs.need]) == [3]
+    assert set(flows.id[index.match(np.array([3])).need]) == {2, 3}
+    # the reverse query applies the same rule
+    assert 1 not in set(flows.id[substitution.offers_for_need(index, 1).offer])
+    assert 1 in set(flows.id[substitution.offers_for_need(index, 2).offer])
+    # and so do prospects: a restaurant with no flows is not a prospect for the bread
+    est2 = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.501, 48.502],
+        lon=[2.6, 2.6, 2.6],
+        division=["10", "56", "11"],
+        headcount=[10, 10, 10],
+    )
+    flows2 = Flows.build(
+        id=[1], establishment=[0], resource_class=[C["bakery_waste"]], is_offer=[True]
+    )
+    found = prospects.find(est2, flows2, TAX)
+    assert 1 not in set(found.establishment[found.resource_class == C["food_ingredients"]])
+
+
+def test_division_numbers_tolerate_unknown_divisions():
+    from maillage.engine.taxonomy import UNKNOWN_DIVISION, division_numbers
+
+    assert list(division_numbers(np.array(["01", "56", "", "x"]))) == [
+        1,
+        56,
+        UNKNOWN_DIVISION,
+        UNKNOWN_DIVISION,
+    ]
+
+
+def test_quantity_term_is_the_share_absorbed_whatever_the_scale():
+    def term(q_offer, q_need):
+        return substitution.score_pairs(
+            np.array([0.0]),
+            10.0,
+            np.log1p(np.array([q_offer])),
+            np.log1p(np.array([q_need])),
+            1.0,
+        )[0]
+
+    # a need that takes all of the offer beats one that takes 1.6 % of it, by a wide margin
+    assert term(15000, 23000) == pytest.approx(1.0)
+    assert term(15000, 240) < 0.7
+    # the same share scores about the same at any scale
+    assert term(15000, 1500) == pytest.approx(term(1500, 150), abs=0.01)
+    # unknown quantities are neutral
+    assert term(15000, np.nan) == pytest.approx(0.4 + 0.6 * substitution.UNKNOWN_QUANTITY_TERM)
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular_form"),
+    [("résidus", "residu"), ("tissus", "tissu"), ("copeaux", "copeau"), ("plus", "plus")],
+)
+def test_french_plurals_fold_to_the_singular(plural, singular_form):
+    from maillage.engine.taxonomy import tokens
+
+    assert tokens(plural) == [singular_form]
+
+
+def test_plural_keywords_classify_wheat_residues():
+    from maillage.engine.taxonomy import classify_text
+
+    assert classify_text("Résidus de blé de la fabrication de glucose", "offer")[0][0] == (
+        "agrifood_byproducts"
+    )
+
+
+def test_no_pair_twice_on_a_generated_territory():
+    """The near and size-aware candidate trees overlap; a need must still be suggested once."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from generator import ILE_DE_FRANCE, generate
+
+    est, flows = generate(3000, 0, declared_share=0.2, departements=ILE_DE_FRANCE)
+    pairs = substitution.match(est, flows, TAX, k=20)
+    keys = pairs.offer.astype(np.int64) * len(flows) + pairs.need
+    assert len(np.unique(keys)) == len(keys)
+
+
+def test_energy_recovery_of_recyclable_paper_ranks_below_its_recycling():
+    """Waste hierarchy: the same paper, the same distance and quantities, a paper mill and a
+    cement kiln burning solid recovered fuel: the mill comes first."""
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.55, 48.45],
+        lon=[2.6, 2.6, 2.6],
+        division=["47", "17", "23"],
+        headcount=[10, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[
+            C["cardboard_paper_waste"],
+            C["paper_pulp_raw"],
+            C["solid_recovered_fuel"],
+        ],
+        is_offer=[True, False, False],
+        quantity=[50.0, 500.0, 500.0],
+    )
+    pairs = substitution.match(est, flows, TAX)
+    assert list(flows.id[pairs.need]) == [2, 3]
+    assert pairs.score[0] > pairs.score[1]
+    assert pairs.class_strength[1] < pairs.class_strength[0]
+
+
+def test_a_direct_user_comes_before_a_waste_operator_farther_away():
+    """Plastic film: a plastics processor (22) that takes regrind 3 km away and a waste operator
+    (38) that takes plastic waste 6 km away: without the rule the operator's exact class match
+    would win; the direct user is the synergy."""
+    est = Establishments.build(
+        id=[1, 2, 3],
+        lat=[48.5, 48.56, 48.47],
+        lon=[2.6, 2.6, 2.6],
+        division=["46", "38", "22"],
+        headcount=[10, 10, 10],
+    )
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[C["plastic_waste"], C["plastic_waste"], C["recycled_plastic_raw"]],
+        is_offer=[True, False, False],
+        quantity=[20.0, 200.0, 200.0],
+    )
+    index = substitution.Index.build(est, flows, TAX)
+    pairs = index.match()
+    assert list(flows.id[pairs.need]) == [3, 2]
+    # the reverse query weighs the operator the same way
+    assert substitution.offers_for_need(index, 1).class_strength[0] == pytest.approx(0.85)

@@ -11,7 +11,7 @@ from scipy.spatial import cKDTree
 
 from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
 from maillage.engine.geo import chord_to_km, km_to_chord
-from maillage.engine.taxonomy import CompiledTaxonomy
+from maillage.engine.taxonomy import CompiledTaxonomy, division_numbers
 
 CANDIDATE_FACTOR = 2
 
@@ -55,6 +55,7 @@ def find(
     candidates = np.flatnonzero(~has_flows)
     rows = np.flatnonzero(flows.declared) if rows is None else np.asarray(rows)
     trees = _CandidateTrees(est, tax, candidates, xyz)
+    division = division_numbers(est.division)
     tiebreak = est.id.astype(np.float64) / (float(est.id.max()) + 1.0) * 1e-9
     size = np.minimum(np.log1p(est.headcount) / np.log1p(5000.0), 1.0)
     parts = []
@@ -66,10 +67,13 @@ def find(
         for target, strength in _counterpart_classes(tax, int(source), bool(is_offer)):
             entry = trees.get(direction, target)
             if entry is not None:
-                targets.append((target, strength, entry))
+                pair = (int(source), target) if is_offer else (target, int(source))
+                targets.append((target, strength, entry, tax.receiver_mask(*pair)))
         if targets:
             radius = float(tax.max_distance_km[source])
-            parts.append(_find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak))
+            parts.append(
+                _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, division)
+            )
     parts = [p for p in parts if len(p[0])]
     if not parts:
         e = np.empty(0)
@@ -111,16 +115,23 @@ class _CandidateTrees:
         return self.cache[key]
 
 
-def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak):
+def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, division):
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = xyz[flows.establishment[sel]]
     cand, weight, quantity, klass, dist = [], [], [], [], []
-    for target, strength, (tree, members, weights, per_employee) in targets:
+    for target, strength, (tree, members, weights, per_employee), receivers in targets:
         kq = min(len(members), CANDIDATE_FACTOR * k)
         d, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
         d, idx = d.reshape(len(sel), kq), idx.reshape(len(sel), kq)
         found = np.isfinite(d)
         safe = np.minimum(idx, len(members) - 1)
+        if receivers is not None:
+            # the receiving side (the prospect for an offer, the declared flow for a need)
+            receiving = members[safe] if sel.size and flows.is_offer[sel[0]] else None
+            if receiving is None:
+                found &= receivers[division[flows.establishment[sel]]][:, None]
+            else:
+                found &= receivers[division[receiving]]
         cand.append(np.where(found, members[safe], -1))
         weight.append(weights[safe] * strength)
         quantity.append(per_employee[safe])

@@ -111,11 +111,57 @@ def substitutions() -> frozenset[tuple[str, str]]:
 
 
 @lru_cache(maxsize=1)
+def substitution_strengths() -> dict[tuple[str, str], float]:
+    """Class-match strength of each substitution: ``SUBSTITUTE_STRENGTH`` unless the file says
+    otherwise (energy recovery of a recyclable material ranks below its recycling, as in the
+    waste hierarchy of directive 2008/98/EC, article 4)."""
+    out = {}
+    for row in _rows("substitutions.csv"):
+        text = (row.get("strength") or "").strip()
+        value = float(text) if text else SUBSTITUTE_STRENGTH
+        if not 0.0 < value <= SUBSTITUTE_STRENGTH:
+            raise ValueError(
+                f"strength {value} of {row['source_class']} → {row['target_class']} must be in "
+                f"(0, {SUBSTITUTE_STRENGTH}]"
+            )
+        out[(row["source_class"], row["target_class"])] = value
+    return out
+
+
+@lru_cache(maxsize=1)
 def substitution_notes() -> dict[tuple[str, str], str]:
     """Why an output of one class can replace an input of another (French, for explanations)."""
     return {
         (r["source_class"], r["target_class"]): r["note_fr"] for r in _rows("substitutions.csv")
     }
+
+
+@lru_cache(maxsize=1)
+def substitution_receivers() -> dict[tuple[str, str], frozenset[str]]:
+    """Substitutions that only some receiving activities practise: (output class, input class) →
+    the NAF divisions of the receivers that can use the output (e.g. stale bread as an ingredient
+    is taken by food and drink manufacturers, not by every kitchen that buys ingredients). Pairs
+    not listed here apply to any receiver of the input class."""
+    out = {}
+    for row in _rows("substitutions.csv"):
+        divisions = [d.strip().zfill(2) for d in row.get("receiver_divisions", "").split("|")]
+        divisions = [d for d in divisions if d.strip("0")]
+        if divisions:
+            out[(row["source_class"], row["target_class"])] = frozenset(divisions)
+    return out
+
+
+def division_numbers(divisions: np.ndarray) -> np.ndarray:
+    """NAF divisions ('01'…'99') as integers; anything else becomes ``UNKNOWN_DIVISION``."""
+    divisions = np.asarray(divisions).astype("<U2")
+    ok = (np.char.str_len(divisions) == 2) & np.char.isdigit(divisions)
+    out = np.full(len(divisions), UNKNOWN_DIVISION, dtype=np.int64)
+    if ok.any():
+        out[ok] = divisions[ok].astype(np.int64)
+    return out
+
+
+UNKNOWN_DIVISION = 100
 
 
 @lru_cache(maxsize=1)
@@ -172,6 +218,12 @@ class CompiledTaxonomy:
     targets: tuple[tuple[tuple[int, float], ...], ...]
     # profile[direction][division] = ((class, weight, t_per_employee or nan), ...)
     profile: dict[str, dict[str, tuple[tuple[int, float, float], ...]]]
+    # (source, target) → bool array over division numbers (see ``division_numbers``): the
+    # receivers a restricted substitution may go to; pairs absent here go to any receiver
+    receivers: dict[tuple[int, int], np.ndarray]
+
+    def receiver_mask(self, source: int, target: int) -> np.ndarray | None:
+        return self.receivers.get((source, target))
 
     def class_of(self, code: str) -> int:
         return self.index[code]
@@ -183,9 +235,10 @@ def compiled() -> CompiledTaxonomy:
     codes = tuple(sorted(classes))
     index = {code: i for i, code in enumerate(codes)}
     targets: list[list[tuple[int, float]]] = [[(i, IDENTITY_STRENGTH)] for i in range(len(codes))]
+    strengths = substitution_strengths()
     for source, target in sorted(substitutions()):
         if source in index and target in index and source != target:
-            targets[index[source]].append((index[target], SUBSTITUTE_STRENGTH))
+            targets[index[source]].append((index[target], strengths[(source, target)]))
     profile: dict[str, dict[str, list[tuple[int, float, float]]]] = {"offer": {}, "need": {}}
     for entry in sector_profiles():
         if entry.class_code not in index:
@@ -194,6 +247,12 @@ def compiled() -> CompiledTaxonomy:
         profile[entry.direction].setdefault(entry.naf_division, []).append(
             (index[entry.class_code], entry.weight, quantity)
         )
+    receivers = {}
+    for (source, target), divisions in substitution_receivers().items():
+        if source in index and target in index:
+            mask = np.zeros(UNKNOWN_DIVISION + 1, dtype=bool)
+            mask[[int(d) for d in divisions]] = True
+            receivers[(index[source], index[target])] = mask
     return CompiledTaxonomy(
         codes=codes,
         index=index,
@@ -203,6 +262,7 @@ def compiled() -> CompiledTaxonomy:
         hazardous=np.array([classes[c].hazardous for c in codes], dtype=bool),
         targets=tuple(tuple(t) for t in targets),
         profile={d: {k: tuple(v) for k, v in p.items()} for d, p in profile.items()},
+        receivers=receivers,
     )
 
 
@@ -302,9 +362,14 @@ def fold(text: str) -> str:
 
 
 def singular(word: str) -> str:
-    if len(word) > 4 and word.endswith("aux"):
+    if word.endswith(("eaux", "yaux")):  # "copeaux", "tuyaux", "morceaux"
+        return word[:-1]
+    if len(word) > 4 and word.endswith("aux"):  # "métaux", "végétaux"
         return word[:-3] + "al"
     if len(word) > 3 and word.endswith(("s", "x")) and not word.endswith(("ss", "us")):
+        return word[:-1]
+    # "résidus", "tissus", "copeaux"... but not short invariable words ("plus", "virus", "humus")
+    if len(word) > 5 and word.endswith("us"):
         return word[:-1]
     return word
 
@@ -370,9 +435,27 @@ def classify_text(
         # Text alone is weak evidence of hazard (that is what a waste code is for).
         if rc.hazardous:
             scores[code] *= 0.8
+    if direction == "offer":
+        _pool_offered_heat(scores)
     best = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
     top = best[0][1] if best else 1.0
     return [(code, round(score / top, 3)) for code, score in best]
+
+
+HEAT_FAMILY = ("heat", "waste_heat_low", "waste_heat_high")
+
+
+def _pool_offered_heat(scores: dict[str, float]) -> None:
+    """Heat offered by a site is waste heat whatever words describe it ("chaleur", "chaleur
+    disponible", "fumées"), and ``refine_class`` then picks low or high temperature: the evidence
+    for the heat family is pooled into its best member, so that several heat words together
+    outweigh one word of another class ("gaz sidérurgiques brûlés : chaleur disponible")."""
+    family = [code for code in HEAT_FAMILY if code in scores]
+    if len(family) < 2:
+        return
+    total = sum(scores.pop(code) for code in family)
+    best = max(family, key=lambda code: (code != "heat", HEAT_FAMILY.index(code)))
+    scores[best] = total
 
 
 HIGH_TEMPERATURE_C = 90.0
