@@ -8,7 +8,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
-from maillage.api.routers import directory, flows, synergies
+from maillage.api.routers import directory, flows, map, synergies
 
 api = NinjaAPI(
     title="Maillage API",
@@ -21,6 +21,7 @@ api = NinjaAPI(
 api.add_router("/", directory.router)
 api.add_router("/", flows.router)
 api.add_router("/", synergies.router)
+api.add_router("/", map.router)
 
 
 @api.exception_handler(PermissionDenied)

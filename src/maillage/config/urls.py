@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("synergies/", include("maillage.synergies.urls")),
     path("import/", include("maillage.ingest.urls")),
+    path("", include("maillage.atlas.urls")),
     path("", include("maillage.web.urls")),
 ]
