@@ -74,11 +74,10 @@ class AuditFilter(forms.Form):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["advisor"].queryset = (
-            policy.visible_users(user)
-            .filter(role__in=[User.Role.ADVISOR, User.Role.CHAMBER_ADMIN])
-            .order_by("username")
-        )
+        # Whoever appears in the log the user may read (partner chambers' advisors included).
+        self.fields["advisor"].queryset = User.objects.filter(
+            pk__in=policy.visible_audit_entries(user).values("user_id")
+        ).order_by("username")
 
     def clean(self):
         data = super().clean()
