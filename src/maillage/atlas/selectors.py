@@ -197,6 +197,7 @@ def links_layer(user, f: Filters) -> dict:
     )
     ends = {r[6] for r in rows} | {r[9] for r in rows}
     visible = policy.visible_establishment_ids(user, ends)
+    labels = dict(Suggestion.Status.choices)
     features = []
     for pk, status, score, tonnes, label, category, a, ax, ay, b, bx, by in rows:
         if a not in visible or b not in visible or None in (ax, ay, bx, by):
@@ -213,6 +214,7 @@ def links_layer(user, f: Filters) -> dict:
                     "id": pk,
                     "kind": "link",
                     "status": status,
+                    "status_label": str(labels.get(status, status)),
                     "score": round(score, 3),
                     "tonnes_diverted": tonnes,
                     "resource": label,

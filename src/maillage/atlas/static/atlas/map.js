@@ -7,8 +7,13 @@
   const form = document.getElementById("map-filters");
   const count = document.getElementById("map-count");
   const panel = document.getElementById("panel-body");
-  const map = L.map("map", { preferCanvas: false }).setView([48.6, 2.5], 8);
-  const state = { markers: null, links: null, choropleth: null, fitted: false };
+  const map = L.map("map", { maxZoom: 18 }).setView([48.6, 2.5], 8);
+  const state = { markers: null, links: null, choropleth: null, fitted: false, extra: [] };
+  // Panes from bottom to top: background, quantities, synergy links, then markers (Leaflet's
+  // overlay pane, z-index 400), so that a click on a marker is never taken by a line.
+  for (const [name, z] of [["background", 250], ["areas", 300], ["links", 350]]) {
+    map.createPane(name).style.zIndex = String(z);
+  }
 
   if (config.tileUrl) {
     L.tileLayer(config.tileUrl, { maxZoom: 18 }).addTo(map);
@@ -18,7 +23,8 @@
       L.geoJSON(data, {
         style: { color: "#8a97a6", weight: 1, fillColor: "#ffffff", fillOpacity: 0.6 },
         interactive: false,
-      }).addTo(map).bringToBack();
+        pane: "background",
+      }).addTo(map);
     });
   }
 
@@ -69,6 +75,7 @@
         bounds.push([lat, lon]);
         const marker = L.circleMarker([lat, lon], {
           radius: 7, color: "#222", weight: 1, fillColor: p.colour, fillOpacity: 0.9,
+          className: "establishment-marker",
         });
         marker.bindTooltip(p.name);
         marker.on("click", () => showPanel(p.id));
@@ -90,8 +97,9 @@
     if (config.mode !== "chamber" || !box || !box.checked) return Promise.resolve(null);
     return get("links", params(["category", "resource_class"])).then((data) => {
       state.links = L.geoJSON(data, {
+        pane: "links",
         style: (f) => ({ color: f.properties.colour, weight: 2, opacity: 0.7 }),
-        onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.resource} (${f.properties.status})`),
+        onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties.resource} (${f.properties.status_label})`),
       }).addTo(map);
       return data.features.length;
     });
@@ -113,6 +121,7 @@
     return get("choropleth", query).then((data) => {
       const top = Math.max(0, ...data.features.map((f) => f.properties.quantity || 0));
       state.choropleth = L.geoJSON(data, {
+        pane: "areas",
         style: (f) => ({
           color: "#50606f", weight: 0.6, fillOpacity: 0.6,
           fillColor: colourFor(f.properties.quantity, top),
@@ -124,7 +133,6 @@
           layer.bindTooltip(`${p.name} — ${n} ${text.establishments}, ${q}`);
         },
       }).addTo(map);
-      state.choropleth.bringToBack();
       if (!state.fitted && data.features.length) {
         map.fitBounds(state.choropleth.getBounds());
         state.fitted = true;
@@ -154,7 +162,10 @@
       count.textContent = parts.join(" · ");
       count.dataset.establishments = n === null ? "" : String(n);
       document.getElementById("map").dataset.ready = "1";
-    }).catch(() => { count.textContent = text.failed; });
+    }).catch((error) => {
+      count.textContent = text.failed;
+      console.error(error);
+    });
   }
 
   form.addEventListener("change", reload);
