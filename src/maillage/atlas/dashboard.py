@@ -123,6 +123,8 @@ def build(scope: Scope) -> dict:
             month(row["month"])["co2e"] += row["co2e"]
     monthly = [{"month": k, **v} for k, v in sorted(months.items()) if k]
 
+    areas = _by_area(scope, establishments, visits, flows)
+
     kpis = {
         "establishments": establishments.filter(is_active=True).count(),
         "visited": visits.values("establishment_id").distinct().count(),
@@ -139,6 +141,7 @@ def build(scope: Scope) -> dict:
         "by_status": by_status,
         "impacts": impacts,
         "monthly": monthly,
+        "areas": areas,
         "charts": {
             "tonnes": charts.bar_chart(
                 [(c["label"], c["tonnes"]) for c in categories],
@@ -158,6 +161,45 @@ def build(scope: Scope) -> dict:
             ),
         },
     }
+
+
+def _by_area(scope: Scope, establishments, visits, flows) -> list[dict]:
+    """One row per EPCI (per département when the whole chamber is shown and it spans several):
+    establishments, visited ones, flows and their tonnage. Four grouped queries."""
+    from maillage.reference.models import Departement, Epci
+
+    by_departement = not scope.epci and not scope.departement
+    key = "commune__departement_id" if by_departement else "commune__epci_id"
+    model = Departement if by_departement else Epci
+    n_est = dict(
+        establishments.filter(is_active=True).values_list(key).annotate(n=Count("pk")).order_by()
+    )
+    n_visited = dict(
+        visits.values_list("establishment__" + key)
+        .annotate(n=Count("establishment_id", distinct=True))
+        .order_by()
+    )
+    flow_rows = {
+        area: (n, t)
+        for area, n, t in flows.values_list("establishment__" + key)
+        .annotate(n=Count("pk"), t=Sum("yearly_quantity", filter=Q(canonical_unit="t")))
+        .order_by()
+        .values_list("establishment__" + key, "n", "t")
+    }
+    names = dict(model.objects.filter(pk__in=set(n_est) | set(flow_rows)).values_list("pk", "name"))
+    rows = [
+        {
+            "code": code,
+            "name": names.get(code, _("sans EPCI")),
+            "establishments": n_est.get(code, 0),
+            "visited": n_visited.get(code, 0),
+            "flows": flow_rows.get(code, (0, 0.0))[0],
+            "tonnes": flow_rows.get(code, (0, 0.0))[1] or 0.0,
+        }
+        for code in set(n_est) | set(flow_rows)
+    ]
+    rows.sort(key=lambda r: (-r["establishments"], str(r["name"])))
+    return rows
 
 
 def to_xlsx(d: dict, scope: Scope) -> bytes:
@@ -185,6 +227,28 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
             _("Flux par catégorie"),
             [_("Catégorie"), DIRECTIONS["offer"], DIRECTIONS["need"], _("Tonnes par an")],
             [(c["label"], c["offer"], c["need"], round(c["tonnes"], 3)) for c in d["categories"]],
+        ),
+        (
+            _("Par territoire"),
+            [
+                _("Code"),
+                _("Territoire"),
+                _("Établissements actifs"),
+                _("Établissements visités"),
+                _("Flux recensés"),
+                _("Tonnes par an"),
+            ],
+            [
+                (
+                    r["code"] or "",
+                    str(r["name"]),
+                    r["establishments"],
+                    r["visited"],
+                    r["flows"],
+                    round(r["tonnes"], 3),
+                )
+                for r in d["areas"]
+            ],
         ),
         (
             _("Suggestions par statut"),
