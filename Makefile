@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(PY) manage.py load_reference
 	$(PY) manage.py load_demo --seed 1
 	$(PY) manage.py detect_synergies
+	$(PY) manage.py build_boundaries
 	$(PY) manage.py demo_logins
 	@echo "Processus de calcul (détections lancées depuis le web) : journal dans var/worker.log"
 	$(PY) manage.py db_worker > var/worker.log 2>&1 & \

@@ -70,9 +70,18 @@ def _dissolve(keys: list[str], geoms: list) -> dict[str, dict]:
     return out
 
 
-def build() -> dict[str, int]:
+LAYERS = ("departements", "epci", "communes")
+
+
+def is_built() -> bool:
+    return all((cache_dir() / f"{name}.v{VERSION}.json").exists() for name in LAYERS)
+
+
+def build(progress=lambda step: None) -> dict[str, int]:
     """Compute and write the three caches; returns how many shapes each holds."""
+    progress("lecture et simplification des contours des communes")
     codes, deps, eps, geoms = _read_communes()
+    progress("fusion par département et par EPCI")
     communes = {
         code: json.loads(shapely.to_geojson(shapely.set_precision(g, 1e-5)))
         for code, g in zip(codes, geoms, strict=True)
@@ -94,7 +103,7 @@ def build() -> dict[str, int]:
 @cache
 def shapes(layer: str) -> dict[str, dict]:
     """{code: GeoJSON geometry} for ``departements``, ``epci`` or ``communes`` (built if missing)."""
-    if layer not in ("departements", "epci", "communes"):
+    if layer not in LAYERS:
         raise ValueError(layer)
     path = cache_dir() / f"{layer}.v{VERSION}.json"
     with _lock:
