@@ -66,6 +66,7 @@ def column_chart(
     n = max(1, len(rows))
     step = (width - left) / n
     top = max((v for _l, v in rows), default=0) or 1
+    every = max(1, -(-n // 8))  # at most about eight labels under the axis
     columns = format_html_join(
         "",
         '<g><rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{} : {}</title></rect>'
@@ -81,7 +82,7 @@ def column_chart(
                 _num(value),
                 round(left + i * step + step / 2, 1),
                 height - bottom + 14,
-                label,
+                label if i % every == 0 else "",
             )
             for i, (label, value) in enumerate(rows)
         ),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import io
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, DateField, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils.translation import gettext as _
 
 from maillage.accounts.models import TerritoryCommune
@@ -108,8 +108,11 @@ def build(scope: Scope) -> dict:
     ):
         month(_month(m))["visits"] += n
         month(_month(m))["visited"] += visited
+    # A flow counts in the month of the visit that recorded it (else the month it was entered).
     for m, n in (
-        flows.annotate(m=TruncMonth("created_at"))
+        flows.annotate(
+            m=TruncMonth(Coalesce("visit__date", TruncDate("created_at"), output_field=DateField()))
+        )
         .values_list("m")
         .annotate(n=Count("pk"))
         .order_by()

@@ -93,9 +93,11 @@
 
   function loadLinks() {
     if (state.links) { map.removeLayer(state.links); state.links = null; }
-    const box = form.querySelector("[name=links]");
-    if (config.mode !== "chamber" || !box || !box.checked) return Promise.resolve(null);
-    return get("links", params(["category", "resource_class"])).then((data) => {
+    const choice = config.mode === "chamber" ? new FormData(form).get("links") : "";
+    if (!choice) return Promise.resolve(null);
+    const query = params(["category", "resource_class"]);
+    if (choice !== "all") query.set("status", choice);
+    return get("links", query).then((data) => {
       state.links = L.geoJSON(data, {
         pane: "links",
         style: (f) => ({ color: f.properties.colour, weight: 2, opacity: 0.7 }),
