@@ -186,3 +186,14 @@ def test_layers_use_a_fixed_number_of_queries(
         with django_assert_max_num_queries(12):
             layer = client.get(url).json()
         assert layer["meta"]["count"] >= 2
+
+
+def test_matching_only_partner_gets_no_quantity_for_our_areas(client, mapped):
+    from maillage.accounts.models import DataSharingAgreement
+
+    mapped["agreement"].scope = DataSharingAgreement.Scope.MATCHING
+    mapped["agreement"].save()
+    layer = get(client, "/api/map/choropleth?level=commune", mapped["advisor91"]).json()
+    by_code = {f["id"]: f["properties"] for f in layer["features"]}
+    assert by_code["77288"]["quantity"] is None and by_code["77288"]["establishments"] == 1
+    assert by_code["91228"]["quantity"] == pytest.approx(500.0)  # its own flows: a need in t

@@ -18,7 +18,9 @@ from django.db.models import Count, Q, Sum
 from maillage.accounts import policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.atlas import boundaries
+from maillage.directory.models import Establishment, Network
 from maillage.engine.taxonomy import CATEGORIES
+from maillage.flows.models import Flow
 from maillage.reference.models import Commune, Departement, Epci, ResourceClass
 from maillage.synergies.models import Suggestion
 from maillage.synergies.partners import distance_band
@@ -239,19 +241,14 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     ``policy.PUBLIC_MIN_GROUP`` establishments (statistical secrecy)."""
     key = LEVELS[level]
     exact = policy.map_mode(user) == policy.MAP_CHAMBER
+    every_chamber = set(Chamber.objects.values_list("pk", flat=True))
     if exact:
-        chamber_ids = policy.directory_chamber_ids(user) or set(
-            Chamber.objects.values_list("pk", flat=True)
-        )
+        chamber_ids = policy.directory_chamber_ids(user) or every_chamber
+        readable = policy.flow_chamber_ids(user) or every_chamber  # superusers read every flow
         flows = _flows(user, f)
-        from maillage.directory.models import Establishment
-
         establishments = policy.visible_establishments(user)
     else:
-        chamber_ids = set(Chamber.objects.values_list("pk", flat=True))
-        from maillage.directory.models import Establishment
-        from maillage.flows.models import Flow
-
+        chamber_ids = readable = every_chamber
         flows = Flow.objects.filter(is_archived=False, establishment__is_active=True)
         if f.category:
             flows = flows.filter(category=f.category)
@@ -276,6 +273,9 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
         .values_list("establishment__" + key, "total", "n")
     }
     communes = TerritoryCommune.objects.filter(chamber_id__in=chamber_ids)
+    # Areas where the user reads flows (a partner under a "matching" agreement shows no quantity).
+    area_of = "commune__epci_id" if level == "epci" else "commune_id"
+    with_flows = set(communes.filter(chamber_id__in=readable).values_list(area_of, flat=True))
     if level == "epci":
         codes = set(
             communes.exclude(commune__epci_id=None).values_list("commune__epci_id", flat=True)
@@ -293,7 +293,8 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
         count = n_est.get(code, 0)
         total, contributors = sums.get(code, (0.0, 0))
         if exact:
-            shown_count, shown_total = count, round(total or 0.0, 3)
+            shown_count = count
+            shown_total = round(total or 0.0, 3) if code in with_flows else None
         else:
             shown_count = policy.public_figure(count)
             shown_total = policy.public_figure(contributors, round(total or 0.0, 1))
@@ -358,8 +359,6 @@ def _background(territory_departements: frozenset[str]) -> bytes:
 
 def filter_choices(user) -> dict:
     """Values offered by the map's filters (only networks and chambers the user may know of)."""
-    from maillage.directory.models import Network
-
     chambers = list(policy.visible_chambers(user).order_by("name").values_list("pk", "name"))
     networks = []
     if policy.map_mode(user) == policy.MAP_CHAMBER:
