@@ -31,14 +31,15 @@ demo: $(STAMP)
 	$(PY) manage.py load_demo --seed 1
 	$(PY) manage.py load_demo_marketplace --seed 1
 	$(PY) manage.py detect_synergies
+	$(PY) manage.py build_boundaries
 	$(PY) manage.py demo_logins
 	@echo "Processus de calcul (détections lancées depuis le web) : journal dans var/worker.log"
 	$(PY) manage.py db_worker > var/worker.log 2>&1 & \
 	trap 'kill $$!' EXIT INT TERM; \
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver --insecure 127.0.0.1:8000
 
 serve: $(STAMP)
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver --insecure 127.0.0.1:8000
 
 test: $(STAMP) chromium
 	$(PY) manage.py makemigrations --check --dry-run

@@ -298,6 +298,82 @@ def suggestions_about(user) -> QuerySet:
     """Company users: the current, not abandoned substitutions that involve a flow of an
     establishment they represent. Shown anonymised only (resource, quantity band, distance band):
     the other side's identity goes through an introduction that both accept."""
+# ---------------------------------------------------------------------------------------------
+# Map, territorial dashboard and audit log (app ``maillage.atlas``)
+# ---------------------------------------------------------------------------------------------
+"""Who sees what on the map, the dashboard and the audit log:
+
+- the map of chamber staff shows the establishments of ``visible_establishments`` (their chamber
+  and agreement partners), coloured by the categories of the flows they may read
+  (``visible_flows``), and the synergy links of ``visible_suggestions`` whose two ends they see;
+- a company's map shows its own establishments at their exact position and its opportunities
+  anonymised: resource, quantity band and distance band, drawn around its own site (never the
+  other side's position, name or commune);
+- the public map (anonymous visitors, animators) shows aggregates by area only, each figure over
+  at least ``PUBLIC_MIN_GROUP`` establishments (otherwise suppressed);
+- the territorial dashboard is for chamber staff, over their own chamber's territory;
+- the audit log is read by chamber administrators: entries about establishments of their chamber's
+  territory and entries made by users of their chamber.
+"""
+
+
+MAP_CHAMBER, MAP_COMPANY, MAP_PUBLIC = "chamber", "company", "public"
+
+
+def map_mode(user) -> str:
+    """Which map the user gets: their chamber's, their company's, or public aggregates."""
+    if not user.is_authenticated:
+        return MAP_PUBLIC
+    if user.is_superuser or _is_chamber_staff(user):
+        return MAP_CHAMBER
+    if user.role == User.Role.COMPANY:
+        return MAP_COMPANY
+    return MAP_PUBLIC
+
+
+def public_figure(count: int, value=None):
+    """A public figure over ``count`` establishments: ``value`` (or the count) if the group is
+    large enough, ``None`` (statistical secrecy) otherwise."""
+    if count < PUBLIC_MIN_GROUP:
+        return None
+    return count if value is None else value
+
+
+def can_view_dashboard(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or _is_chamber_staff(user))
+
+
+def dashboard_chambers(user) -> QuerySet:
+    """Chambers whose territorial dashboard the user may read (their own; staff: all)."""
+    if user.is_authenticated and user.is_superuser:
+        return Chamber.objects.all()
+    if _is_chamber_staff(user):
+        return Chamber.objects.filter(pk=user.chamber_id)
+    return Chamber.objects.none()
+
+
+def can_read_audit_log(user) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or (user.role == User.Role.CHAMBER_ADMIN and user.chamber_id is not None)
+    )
+
+
+def visible_audit_entries(user) -> QuerySet:
+    from maillage.accounts.models import AuditLog
+
+    if not can_read_audit_log(user):
+        return AuditLog.objects.none()
+    if user.is_superuser:
+        return AuditLog.objects.all()
+    return AuditLog.objects.filter(
+        Q(establishment__commune__territory__chamber_id=user.chamber_id)
+        | Q(user__chamber_id=user.chamber_id)
+    )
+
+
+def company_opportunities(user) -> QuerySet:
+    """Current, not abandoned suggestions with one of the company user's own flows on one side
+    (shown anonymised: see ``atlas.selectors.company_opportunities``)."""
     from maillage.synergies.models import Suggestion
 
     if not (user.is_authenticated and user.role == User.Role.COMPANY):
@@ -637,3 +713,7 @@ def exportable_datasets(user) -> list[str]:
     if user.role == User.Role.COMPANY:
         return ["etablissements", "flux"]
     return []
+        Suggestion.objects.filter(is_current=True)
+        .exclude(status=Suggestion.Status.ABANDONED)
+        .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
+    )

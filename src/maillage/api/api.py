@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
 from maillage.api.routers import directory, exports, flows, marketplace, synergies
+from maillage.api.routers import directory, flows, map, synergies
 
 api = NinjaAPI(
     title="Maillage API",
@@ -23,6 +24,7 @@ api.add_router("/", flows.router)
 api.add_router("/", synergies.router)
 api.add_router("/", marketplace.router)
 api.add_router("/", exports.router)
+api.add_router("/", map.router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+import xstatic.pkg.leaflet
+import xstatic.pkg.leaflet_markercluster
 from django.utils.translation import gettext_lazy as _
 
 from maillage.config.env import env_bool, env_int, env_list, env_str, secret_key
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
     "maillage.marketplace",
     "maillage.events",
     "maillage.web",
+    "maillage.atlas",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +126,12 @@ STATICFILES_DIRS = [SRC_DIR / "static"]
 # ask the policy, never by URL.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
+STATICFILES_DIRS = [
+    SRC_DIR / "static",
+    # Leaflet and Leaflet.markercluster from their PyPI packages (no CDN).
+    ("leaflet", xstatic.pkg.leaflet.BASE_DIR),
+    ("leaflet-markercluster", xstatic.pkg.leaflet_markercluster.BASE_DIR),
+]
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Maillage <ne-pas-repondre@maillage.localhost>")

@@ -146,3 +146,20 @@ def establishment_page(user, establishment) -> dict:
         suggestions = synergy_selectors.suggestions_involving(user, establishment)[:20]
         data["suggestion_rows"] = synergy_selectors.rows_for_page(user, list(suggestions))
     return data
+def animator_overview(user) -> dict:
+    """A network animator's home: the networks they animate (with member counts) and the member
+    directory (identity only, through ``policy.visible_establishments``)."""
+    from maillage.directory.models import Network
+
+    networks = (
+        Network.objects.filter(animators=user)
+        .select_related("federation", "chamber")
+        .annotate(n_members=Count("memberships", distinct=True))
+        .order_by("name", "pk")
+    )
+    members = (
+        policy.visible_establishments(user)
+        .select_related("naf", "commune")
+        .order_by("name", "pk")[:500]
+    )
+    return {"networks": networks, "establishments": members}

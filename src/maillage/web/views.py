@@ -24,6 +24,8 @@ def home(request):
         return render(request, "web/home_public.html", {"stats": selectors.public_statistics()})
     if user.role in (User.Role.ADVISOR, User.Role.CHAMBER_ADMIN) and user.chamber_id:
         return render(request, "web/home_chamber.html", selectors.chamber_overview(user))
+    if user.role == User.Role.ANIMATOR:
+        return render(request, "web/home_animator.html", selectors.animator_overview(user))
     establishments = (
         policy.visible_establishments(user)
         .select_related("naf", "commune")

