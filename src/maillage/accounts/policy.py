@@ -298,6 +298,18 @@ def suggestions_about(user) -> QuerySet:
     """Company users: the current, not abandoned substitutions that involve a flow of an
     establishment they represent. Shown anonymised only (resource, quantity band, distance band):
     the other side's identity goes through an introduction that both accept."""
+    from maillage.synergies.models import Suggestion
+
+    if not (user.is_authenticated and user.role == User.Role.COMPANY):
+        return Suggestion.objects.none()
+    own = user.establishments.values("pk")
+    return (
+        Suggestion.objects.filter(kind=Suggestion.Kind.SUBSTITUTION, is_current=True)
+        .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
+        .exclude(status=Suggestion.Status.ABANDONED)
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Map, territorial dashboard and audit log (app ``maillage.atlas``)
 # ---------------------------------------------------------------------------------------------
@@ -380,9 +392,9 @@ def company_opportunities(user) -> QuerySet:
         return Suggestion.objects.none()
     own = user.establishments.values("pk")
     return (
-        Suggestion.objects.filter(kind=Suggestion.Kind.SUBSTITUTION, is_current=True)
-        .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
+        Suggestion.objects.filter(is_current=True)
         .exclude(status=Suggestion.Status.ABANDONED)
+        .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
     )
 
 
@@ -713,7 +725,3 @@ def exportable_datasets(user) -> list[str]:
     if user.role == User.Role.COMPANY:
         return ["etablissements", "flux"]
     return []
-        Suggestion.objects.filter(is_current=True)
-        .exclude(status=Suggestion.Status.ABANDONED)
-        .filter(Q(offer_flow__establishment__in=own) | Q(need_flow__establishment__in=own))
-    )

@@ -146,6 +146,8 @@ def establishment_page(user, establishment) -> dict:
         suggestions = synergy_selectors.suggestions_involving(user, establishment)[:20]
         data["suggestion_rows"] = synergy_selectors.rows_for_page(user, list(suggestions))
     return data
+
+
 def animator_overview(user) -> dict:
     """A network animator's home: the networks they animate (with member counts) and the member
     directory (identity only, through ``policy.visible_establishments``)."""
