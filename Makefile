@@ -59,6 +59,10 @@ bench: $(STAMP)
 	$(PY) bench/postgis.py
 	$(PY) bench/consortia.py
 	$(PY) bench/marketplace_quality.py
+	$(PY) bench/meetings.py
+	$(PY) bench/sirene.py
+	$(PY) bench/api.py
+	$(PY) bench/pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -162,3 +162,12 @@ def test_full_detection_never_crosses_a_border_without_agreement(wood, make_esta
         services.detect(chamber)
     services.detect()
     assert Suggestion.objects.filter(is_current=True).count() == count
+
+
+def test_detection_on_a_chamber_with_no_establishment_finds_nothing(make_chamber):
+    """A new chamber (territory without any establishment yet) may start a detection: it ends with
+    nothing found instead of failing on empty arrays."""
+    empty = make_chamber("nouvelle", "48")
+    results = services.detect(empty)
+    assert all(counts.get("created", 0) == 0 for counts in results.values())
+    assert not Suggestion.objects.exists()

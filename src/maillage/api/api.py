@@ -8,8 +8,7 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
-from maillage.api.routers import directory, exports, flows, marketplace, synergies
-from maillage.api.routers import directory, flows, map, synergies
+from maillage.api.routers import directory, exports, flows, map, marketplace, synergies
 
 api = NinjaAPI(
     title="Maillage API",

@@ -121,7 +121,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-STATICFILES_DIRS = [SRC_DIR / "static"]
 # Uploaded files (marketplace attachments, network documents) are served only through views that
 # ask the policy, never by URL.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -56,7 +56,9 @@ def find(
     rows = np.flatnonzero(flows.declared) if rows is None else np.asarray(rows)
     trees = _CandidateTrees(est, tax, candidates, xyz)
     division = division_numbers(est.division)
-    tiebreak = est.id.astype(np.float64) / (float(est.id.max()) + 1.0) * 1e-9
+    # An empty territory (a new chamber) has no ids: max() of an empty array would raise.
+    id_span = float(est.id.max()) + 1.0 if len(est) else 1.0
+    tiebreak = est.id.astype(np.float64) / id_span * 1e-9
     size = np.minimum(np.log1p(est.headcount) / np.log1p(5000.0), 1.0)
     parts = []
     keys = np.column_stack((flows.resource_class[rows], flows.is_offer[rows]))
