@@ -91,6 +91,23 @@ def test_dashboard_shows_implemented_impact_and_exports_xlsx(client, mapped, imp
     assert rows[1][7] == pytest.approx(12000.0)
 
 
+def test_dashboard_exports_the_same_tables_as_csv(client, mapped, implemented):
+    client.force_login(mapped["advisor77"])
+    response = client.get("/tableau-de-bord/export.csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    lines = text.lstrip("\ufeff").split("\r\n")
+    # every table: its title, then its header; the territory row of Seine-et-Marne
+    start = lines.index("Par territoire")
+    assert lines[start + 1].startswith("Code;Territoire;")
+    assert lines[start + 2].startswith("77;Seine-et-Marne;1;0;")
+    impacts = lines.index("Synergies mises en œuvre", lines.index("Par territoire"))
+    tonnes = lines[impacts + 2].split(";")[3]
+    assert float(tonnes.replace(",", ".")) == pytest.approx(implemented.tonnes_diverted)
+
+
 def test_dashboard_filters_by_departement_and_epci(client, mapped, implemented):
     client.force_login(mapped["advisor77"])
     html = client.get("/tableau-de-bord/?departement=77").content.decode()
@@ -108,6 +125,7 @@ def test_dashboard_forbidden_to_companies(client, mapped, who):
     client.force_login(mapped[who])
     assert client.get("/tableau-de-bord/").status_code == 403
     assert client.get("/tableau-de-bord/export.xlsx").status_code == 403
+    assert client.get("/tableau-de-bord/export.csv").status_code == 403
 
 
 def test_dashboard_redirects_anonymous_to_login(client, mapped):

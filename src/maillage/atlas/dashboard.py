@@ -205,13 +205,9 @@ def _by_area(scope: Scope, establishments, visits, flows) -> list[dict]:
     return rows
 
 
-def to_xlsx(d: dict, scope: Scope) -> bytes:
-    """The dashboard's tables, one sheet each (openpyxl)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    sheets = [
+def tables(d: dict, scope: Scope) -> list[tuple[str, list, list[tuple]]]:
+    """The dashboard's tables as (title, header, rows), for the XLSX and CSV exports."""
+    return [
         (
             _("Synthèse"),
             [_("Indicateur"), _("Valeur")],
@@ -309,8 +305,16 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
             ],
         ),
     ]
+
+
+def to_xlsx(d: dict, scope: Scope) -> bytes:
+    """The dashboard's tables, one sheet each (openpyxl)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
     wb.remove(wb.active)
-    for title, header, rows in sheets:
+    for title, header, rows in tables(d, scope):
         ws = wb.create_sheet(title[:31])
         ws.append([str(h) for h in header])
         for cell in ws[1]:
@@ -320,3 +324,22 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def to_csv(d: dict, scope: Scope) -> bytes:
+    """The dashboard's tables one after the other in one CSV for French spreadsheet programs
+    (the conventions of the data exports: « ; », UTF-8 with a byte-order mark, decimal comma,
+    no formula): each table is its title line, its header, its rows and an empty line."""
+    import csv
+
+    from maillage.ingest.exports import csv_cell
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    for title, header, rows in tables(d, scope):
+        writer.writerow([csv_cell(str(title))])
+        writer.writerow([str(h) for h in header])
+        for row in rows:
+            writer.writerow([csv_cell(v) for v in row])
+        writer.writerow([])
+    return ("\ufeff" + out.getvalue()).encode()

@@ -86,6 +86,18 @@ def dashboard_xlsx(request):
     return response
 
 
+def dashboard_csv(request):
+    """The same tables as the XLSX export, as one CSV (same rights, same filters)."""
+    if denied := _require(request, policy.can_view_dashboard(request.user)):
+        return denied
+    scope = forms.DashboardFilter(request.user, request.GET or None).scope()
+    if scope is None:
+        raise Http404
+    response = HttpResponse(dash.to_csv(dash.build(scope), scope), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="maillage-tableau-de-bord.csv"'
+    return response
+
+
 def audit_log(request):
     """Chamber administrators: the log of their chamber (filter by advisor, establishment, date)."""
     if denied := _require(request, policy.can_read_audit_log(request.user)):
