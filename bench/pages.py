@@ -37,6 +37,7 @@ def prepare() -> None:
     call_command("migrate", verbosity=0)
     call_command("load_reference", verbosity=0)
     call_command("load_demo", seed=1, verbosity=0)
+    call_command("load_demo_marketplace", seed=1, verbosity=0)
     services.detect()
     advisor = User.objects.get(username="conseiller1.seine-et-marne")
     suggestion = (
@@ -93,6 +94,21 @@ def main() -> None:
         .order_by("pk")
         .first()
     )
+    from maillage.directory.models import Network
+    from maillage.events.models import Event
+    from maillage.marketplace.models import Need
+    from maillage.synergies.models import Suggestion
+
+    animator = User.objects.get(username="animateur.club")
+    suggestion = (
+        Suggestion.objects.filter(chamber_id=advisor.chamber_id, kind="substitution")
+        .order_by("-score", "pk")
+        .first()
+    )
+    network = Network.objects.filter(animators=animator).order_by("pk").first()
+    event = Event.objects.order_by("pk").first()
+    buyer = User.objects.get(username="acheteur")
+    need = Need.objects.filter(created_by=buyer).order_by("pk").first()
     cases = [
         (None, "/"),
         (None, "/carte/"),
@@ -110,7 +126,24 @@ def main() -> None:
         (advisor, "/synergies/"),
         (advisor, "/tableau-de-bord/"),
         (advisor, "/tableau-de-bord/export.xlsx"),
+        (advisor, "/etablissements/"),
+        (advisor, "/etablissements/?q=sa&visite=oui"),
+        (advisor, "/synergies/tableau/"),
+        (advisor, f"/synergies/{suggestion.pk}/"),
+        (advisor, "/marche/"),
+        (advisor, "/marche/fournisseurs/?q=maintenance"),
+        (advisor, "/evenements/"),
+        (advisor, f"/evenements/{event.pk}/"),
+        (advisor, "/international/"),
+        (advisor, "/export/"),
         (admin, "/journal/"),
+        (animator, "/"),
+        (animator, f"/reseaux/{network.pk}/"),
+        (company, "/synergies/opportunites/"),
+        (company, "/marche/"),
+        (buyer, f"/marche/besoins/{need.pk}/"),
+        (company, "/evenements/"),
+        (company, "/international/"),
         (company, "/"),
         (company, "/carte/"),
         (company, "/api/map/establishments"),

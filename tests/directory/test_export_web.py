@@ -129,3 +129,17 @@ def test_directory_queries_do_not_grow_per_row(client, cce, django_assert_max_nu
         client.get(reverse("export-directory"))
     with django_assert_max_num_queries(15):
         client.get(reverse("export-project", args=[cce["e77"].pk]))
+
+
+def test_advisor_directory_queries_do_not_grow_with_the_chamber(
+    client, cce, make_establishment, django_assert_max_num_queries
+):
+    """An advisor's page lists the establishments whose export project they may manage: the
+    policy reads each one's chamber, which must come with the list, not one query per row."""
+    commune = cce["e77"].commune_id
+    for n in range(30):
+        make_establishment(commune, name=f"Atelier {n:02d}")
+    client.force_login(cce["advisor77"])
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("export-directory"))
+    assert "Atelier 29" in response.content.decode()
