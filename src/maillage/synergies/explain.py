@@ -21,6 +21,83 @@ def _quantity(value: float | None, unit: str) -> str:
     return f"{shown} {UNIT_LABELS.get(unit, unit)}/an"
 
 
+def _division(code: str, label: str) -> str:
+    return f"NAF {code} « {label} »" if label else f"NAF {code}"
+
+
+def _ranking_rules(e: dict) -> list[str]:
+    """The rules that ranked a substitution: how strong the class match is in the waste
+    hierarchy, which activities practise it, an intermediary receiver, how sure the need is.
+    Explanations stored before these fields existed simply show none of them."""
+    lines = []
+    strength = e.get("class_strength")
+    if strength is not None:
+        if e.get("same_class"):
+            lines.append(
+                _(
+                    "Réemploi direct : le besoin porte sur la ressource même qui est offerte "
+                    "(correspondance la plus forte, %(s).2f)."
+                )
+                % {"s": strength}
+            )
+        elif e.get("below_recycling"):
+            lines.append(
+                _(
+                    "Valorisation de rang inférieur (%(s).2f) : par exemple la valorisation "
+                    "énergétique d'une matière recyclable, en-dessous du recyclage matière dans "
+                    "la hiérarchie des déchets (directive 2008/98/CE, article 4) ; un receveur qui "
+                    "la recyclerait passerait devant."
+                )
+                % {"s": strength}
+            )
+        else:
+            lines.append(
+                _(
+                    "Substitution (%(s).2f) : une ressource voisine remplace celle recherchée, "
+                    "un cran en dessous du réemploi direct."
+                )
+                % {"s": strength}
+            )
+    reserved = e.get("reserved_to_divisions") or []
+    if reserved and e.get("receiver_division") in reserved:
+        lines.append(
+            _(
+                "Substitution pratiquée seulement par certaines activités (NAF %(list)s) : le "
+                "receveur (%(div)s) en fait partie."
+            )
+            % {
+                "list": ", ".join(reserved),
+                "div": _division(e["receiver_division"], e.get("receiver_division_label", "")),
+            }
+        )
+    if e.get("receiver_is_waste_operator"):
+        lines.append(
+            _(
+                "Le receveur est un opérateur de collecte, de traitement ou de récupération des "
+                "déchets (%(div)s) : une filière intermédiaire, que l'entreprise a déjà. Il est "
+                "classé comme une substitution, si bien qu'un industriel qui utiliserait "
+                "directement la ressource, à distance comparable, passe devant : la boucle est "
+                "plus courte et la valeur reste sur le territoire."
+            )
+            % {
+                "div": _division(
+                    e.get("receiver_division", ""), e.get("receiver_division_label", "")
+                )
+            }
+        )
+    declared = e.get("need_declared")
+    if declared is True:
+        lines.append(_("Besoin déclaré (relevé par un conseiller ou par l'entreprise)."))
+    elif declared is False:
+        lines.append(
+            _(
+                "Besoin déduit du profil sectoriel de l'activité, non déclaré : il pèse moins "
+                "dans le score et reste à confirmer lors d'une visite."
+            )
+        )
+    return lines
+
+
 def explain(kind: str, e: dict) -> list[str]:
     if kind == "substitution":
         lines = []
@@ -35,6 +112,7 @@ def explain(kind: str, e: dict) -> list[str]:
             )
             if e.get("substitution_note"):
                 lines.append(e["substitution_note"])
+        lines.extend(_ranking_rules(e))
         if e.get("waste_code"):
             lines.append(_("Code déchet déclaré : %(code)s.") % {"code": e["waste_code"]})
         lines.append(

@@ -24,8 +24,16 @@ from maillage.engine import mutualisation, prospects, substitution
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
-from maillage.engine.taxonomy import compiled, substitution_notes
+from maillage.engine.substitution import WASTE_OPERATOR_DIVISION
+from maillage.engine.taxonomy import (
+    SUBSTITUTE_STRENGTH,
+    compiled,
+    substitution_notes,
+    substitution_receivers,
+    substitution_strengths,
+)
 from maillage.flows.models import Flow
+from maillage.reference.models import NafCode
 from maillage.synergies import workflow
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
 
@@ -144,10 +152,17 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
         tax, src_class, flows.quantity[pairs.offer], flows.quantity[pairs.need], pairs.distance_km
     )
     notes = substitution_notes()
+    strengths = substitution_strengths()
+    receivers = substitution_receivers()
+    division_labels = dict(
+        NafCode.objects.filter(level=NafCode.Level.DIVISION).values_list("code", "label")
+    )
     out = []
     for i in range(len(pairs)):
         o, n = int(pairs.offer[i]), int(pairs.need[i])
         oc, nc = tax.codes[flows.resource_class[o]], tax.codes[flows.resource_class[n]]
+        need_division = str(est.division[flows.establishment[n]])
+        reserved_to = receivers.get((oc, nc))
         unit = tax.unit[flows.resource_class[o]]
         exchanged = impacts.exchanged[i]
         out.append(
@@ -183,6 +198,15 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                     "offer_temperature": _num(flows.temperature[o]),
                     "need_temperature": _num(flows.temperature[n]),
                     "hazardous": bool(flows.hazardous[o]),
+                    # The ranking rules behind the score (see engine.substitution).
+                    "class_strength": 1.0 if oc == nc else strengths.get((oc, nc)),
+                    "below_recycling": oc != nc
+                    and strengths.get((oc, nc), SUBSTITUTE_STRENGTH) < SUBSTITUTE_STRENGTH,
+                    "receiver_division": need_division,
+                    "receiver_division_label": division_labels.get(need_division, ""),
+                    "reserved_to_divisions": sorted(reserved_to) if reserved_to else [],
+                    "receiver_is_waste_operator": need_division == f"{WASTE_OPERATOR_DIVISION:02d}",
+                    "need_declared": bool(flows.declared[n]),
                 },
             }
         )
