@@ -248,6 +248,7 @@ def respond(
         if response.consortium_id != group.pk:
             response.consortium = group
             response.save(update_fields=["consortium"])
+        _notify_co_contractors(need, supplier, co_contractors)
     elif response.consortium_id:
         old = response.consortium
         response.consortium = None
@@ -277,6 +278,19 @@ def respond(
             url=reverse("marketplace:need-detail", args=[need.pk]),
         )
     return response
+
+
+def _notify_co_contractors(need: Need, lead, co_contractors) -> None:
+    """The members' users learn that the lead answered in the group's name (once per need)."""
+    users = selectors.users_of([e.pk for e in co_contractors])
+    notifications.notify(
+        [u for e in co_contractors for u in users.get(e.pk, [])],
+        notifications.CONSORTIUM_RESPONSE,
+        need=need,
+        title=_("Réponse en groupement à « %(title)s »") % {"title": need.title},
+        body=_("%(lead)s a répondu à ce besoin au nom de votre groupement.") % {"lead": lead.name},
+        url=reverse("marketplace:need-detail", args=[need.pk]),
+    )
 
 
 def shortlist(user, response: Response, on: bool = True) -> Response:
@@ -311,11 +325,26 @@ def close(user, need: Need, winner: Response | None = None, note: str = "") -> N
     transition(user, need, to_status, note)
     if winner is not None:
         Response.objects.filter(pk=winner.pk).update(is_winner=True)
-    responders = list(need.responses.values_list("supplier_id", flat=True))
-    users = selectors.users_of(responders)
+    notify_outcome(need, winner)
+    return need
+
+
+def notify_outcome(need: Need, winner: Response | None = None) -> None:
+    """Every responder, and every member of a group that responded, learns the outcome."""
+    responders = list(need.responses.order_by("pk").values_list("supplier_id", flat=True))
+    # co-contractors of each group response: supplier id -> the response's lead
+    members = list(
+        Consortium.members.through.objects.filter(consortium__responses__need=need)
+        .exclude(establishment_id__in=responders)
+        .order_by("establishment_id")
+        .values_list("establishment_id", "consortium__lead_id")
+    )
+    lead_of = dict(members)
+    recipients = responders + [m for m in lead_of if m not in responders]
+    users = selectors.users_of(recipients)
     url = reverse("marketplace:need-detail", args=[need.pk])
-    for supplier_id in responders:
-        won = winner is not None and winner.supplier_id == supplier_id
+    for supplier_id in recipients:
+        won = winner is not None and winner.supplier_id == lead_of.get(supplier_id, supplier_id)
         notifications.notify(
             users.get(supplier_id, []),
             notifications.OUTCOME,
@@ -329,10 +358,9 @@ def close(user, need: Need, winner: Response | None = None, note: str = "") -> N
             body=_("Issue : %(status)s.") % {"status": need.get_status_display()},
             url=url,
         )
-    Match.objects.filter(need=need, supplier_id__in=responders).update(
+    Match.objects.filter(need=need, supplier_id__in=recipients).update(
         outcome_notified_at=timezone.now()
     )
-    return need
 
 
 def profile_search_text(profile: SupplierProfile) -> str:
