@@ -271,6 +271,8 @@ def test_supplier_edits_own_profile_and_notification_preferences(client, market)
             "shortlisted": "immediate",
             "need_outcome": "immediate",
             "consortium_response": "never",
+            "need_expired": "immediate",
+            "closing_reminder": "daily",
         },
     )
     assert r.status_code == 302

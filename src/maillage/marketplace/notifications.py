@@ -30,6 +30,8 @@ NEW_RESPONSE = "new_response"
 SHORTLISTED = "shortlisted"
 OUTCOME = "need_outcome"
 CONSORTIUM_RESPONSE = "consortium_response"
+NEED_EXPIRED = "need_expired"
+REMINDER = "closing_reminder"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -42,6 +44,8 @@ REGISTRY: dict[str, Kind] = {
             CONSORTIUM_RESPONSE,
             gettext_lazy("Réponse déposée par un groupement dont je fais partie"),
         ),
+        Kind(NEED_EXPIRED, gettext_lazy("Mon besoin est clos à sa date de clôture")),
+        Kind(REMINDER, gettext_lazy("Rappel avant la clôture d'un besoin sans réponse de ma part")),
     )
 }
 
