@@ -270,10 +270,15 @@ def test_supplier_edits_own_profile_and_notification_preferences(client, market)
             "new_response": "never",
             "shortlisted": "immediate",
             "need_outcome": "immediate",
+            "consortium_response": "never",
+            "need_expired": "immediate",
+            "closing_reminder": "daily",
         },
     )
     assert r.status_code == 302
     assert u["elec"].notification_preferences.get(kind="new_need").frequency == "daily"
+    prefs = u["elec"].notification_preferences
+    assert prefs.get(kind="consortium_response").frequency == "never"
 
 
 def test_buyer_detail_queries_do_not_grow_with_responses(

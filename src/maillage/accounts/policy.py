@@ -407,7 +407,9 @@ def company_opportunities(user) -> QuerySet:
 - drafts and archived needs are seen only by the buyer's users (and the buyer's chamber staff);
 - the buyer's users edit, publish, compare responses, shortlist and close; chamber staff of the
   buyer's chamber follow the need but do not act in the buyer's name;
-- a response is seen by its supplier's users and the buyer's users, nobody else;
+- a response is seen by its supplier's users and the buyer's users, nobody else; a response
+  given by a group of co-contractors (consortium) is also seen, read-only, by the users of every
+  member of the group, who thereby also see the need it answers and its outcome;
 - a hidden buyer's identity is revealed to a supplier only once its response is shortlisted;
 - the sourcing directory (active supplier profiles) is open to every signed-in user, never to
   anonymous visitors; a profile is edited by whoever may edit the establishment.
@@ -462,6 +464,7 @@ def visible_needs(user) -> QuerySet:
     own = _user_establishment_ids(user)
     if own:
         rule |= Q(buyer_id__in=own)
+        rule |= Q(pk__in=_consortium_responses(own).values("need_id"))
     if _is_chamber_staff(user):
         rule |= Q(buyer__commune__territory__chamber_id=user.chamber_id)
     ids = Need.objects.filter(rule).values("pk")
@@ -507,7 +510,18 @@ def visible_responses(user) -> QuerySet:
     if not own:
         return qs.none()
     return qs.filter(
-        Q(supplier_id__in=own) | (Q(need__buyer_id__in=own) & ~Q(need__status=Need.Status.DRAFT))
+        Q(supplier_id__in=own)
+        | Q(pk__in=_consortium_responses(own).values("pk"))
+        | (Q(need__buyer_id__in=own) & ~Q(need__status=Need.Status.DRAFT))
+    )
+
+
+def _consortium_responses(establishment_ids) -> QuerySet:
+    """Responses given by a group of co-contractors one of these establishments belongs to."""
+    from maillage.marketplace.models import Response
+
+    return Response.objects.filter(
+        consortium__isnull=False, consortium__members__in=establishment_ids
     )
 
 

@@ -398,6 +398,8 @@ class Match(models.Model):
     responded_at = models.DateTimeField(_("répondu le"), null=True, blank=True)
     shortlisted_at = models.DateTimeField(_("présélectionné le"), null=True, blank=True)
     outcome_notified_at = models.DateTimeField(null=True, blank=True)
+    # the one reminder sent before the closing date to a notified supplier that has not answered
+    reminded_at = models.DateTimeField(_("relancé le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("fournisseur pertinent")

@@ -29,6 +29,9 @@ NEW_NEED = "new_need"
 NEW_RESPONSE = "new_response"
 SHORTLISTED = "shortlisted"
 OUTCOME = "need_outcome"
+CONSORTIUM_RESPONSE = "consortium_response"
+NEED_EXPIRED = "need_expired"
+REMINDER = "closing_reminder"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -37,6 +40,12 @@ REGISTRY: dict[str, Kind] = {
         Kind(NEW_RESPONSE, gettext_lazy("Nouvelle réponse à l'un de mes besoins")),
         Kind(SHORTLISTED, gettext_lazy("Ma réponse est présélectionnée")),
         Kind(OUTCOME, gettext_lazy("Issue d'un besoin auquel j'ai répondu")),
+        Kind(
+            CONSORTIUM_RESPONSE,
+            gettext_lazy("Réponse déposée par un groupement dont je fais partie"),
+        ),
+        Kind(NEED_EXPIRED, gettext_lazy("Mon besoin est clos à sa date de clôture")),
+        Kind(REMINDER, gettext_lazy("Rappel avant la clôture d'un besoin sans réponse de ma part")),
     )
 }
 

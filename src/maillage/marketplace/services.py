@@ -3,6 +3,8 @@ responses, shortlist, closing, supplier profiles. Every function checks the poli
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -111,6 +113,12 @@ def transition(user, need: Need, to_status: str, note: str = "") -> Need:
     """Move a need along its lifecycle if allowed (workflow.TRANSITIONS), logged with who/when."""
     if not policy.can_edit_need(user, need):
         raise PermissionDenied(_("Seul l'acheteur peut faire avancer ce besoin."))
+    return _apply_transition(user, need, to_status, note)
+
+
+def _apply_transition(user, need: Need, to_status: str, note: str = "") -> Need:
+    """The transition itself (workflow checked, dates set, logged); ``user`` is None when the
+    platform acts on its own (closing date passed)."""
     if not workflow.allowed(need.status, to_status):
         raise ValidationError(
             _("Passage impossible de « %(from)s » à « %(to)s ».")
@@ -248,6 +256,7 @@ def respond(
         if response.consortium_id != group.pk:
             response.consortium = group
             response.save(update_fields=["consortium"])
+        _notify_co_contractors(need, supplier, co_contractors)
     elif response.consortium_id:
         old = response.consortium
         response.consortium = None
@@ -277,6 +286,19 @@ def respond(
             url=reverse("marketplace:need-detail", args=[need.pk]),
         )
     return response
+
+
+def _notify_co_contractors(need: Need, lead, co_contractors) -> None:
+    """The members' users learn that the lead answered in the group's name (once per need)."""
+    users = selectors.users_of([e.pk for e in co_contractors])
+    notifications.notify(
+        [u for e in co_contractors for u in users.get(e.pk, [])],
+        notifications.CONSORTIUM_RESPONSE,
+        need=need,
+        title=_("Réponse en groupement à « %(title)s »") % {"title": need.title},
+        body=_("%(lead)s a répondu à ce besoin au nom de votre groupement.") % {"lead": lead.name},
+        url=reverse("marketplace:need-detail", args=[need.pk]),
+    )
 
 
 def shortlist(user, response: Response, on: bool = True) -> Response:
@@ -311,11 +333,26 @@ def close(user, need: Need, winner: Response | None = None, note: str = "") -> N
     transition(user, need, to_status, note)
     if winner is not None:
         Response.objects.filter(pk=winner.pk).update(is_winner=True)
-    responders = list(need.responses.values_list("supplier_id", flat=True))
-    users = selectors.users_of(responders)
+    notify_outcome(need, winner)
+    return need
+
+
+def notify_outcome(need: Need, winner: Response | None = None) -> None:
+    """Every responder, and every member of a group that responded, learns the outcome."""
+    responders = list(need.responses.order_by("pk").values_list("supplier_id", flat=True))
+    # co-contractors of each group response: supplier id -> the response's lead
+    members = list(
+        Consortium.members.through.objects.filter(consortium__responses__need=need)
+        .exclude(establishment_id__in=responders)
+        .order_by("establishment_id")
+        .values_list("establishment_id", "consortium__lead_id")
+    )
+    lead_of = dict(members)
+    recipients = responders + [m for m in lead_of if m not in responders]
+    users = selectors.users_of(recipients)
     url = reverse("marketplace:need-detail", args=[need.pk])
-    for supplier_id in responders:
-        won = winner is not None and winner.supplier_id == supplier_id
+    for supplier_id in recipients:
+        won = winner is not None and winner.supplier_id == lead_of.get(supplier_id, supplier_id)
         notifications.notify(
             users.get(supplier_id, []),
             notifications.OUTCOME,
@@ -329,10 +366,77 @@ def close(user, need: Need, winner: Response | None = None, note: str = "") -> N
             body=_("Issue : %(status)s.") % {"status": need.get_status_display()},
             url=url,
         )
-    Match.objects.filter(need=need, supplier_id__in=responders).update(
+    Match.objects.filter(need=need, supplier_id__in=recipients).update(
         outcome_notified_at=timezone.now()
     )
-    return need
+
+
+REMINDER_DAYS = 3
+
+
+def close_expired_needs(today=None, progress=None) -> dict[str, int]:
+    """Close (not awarded) every published need whose closing date has passed, logged as a
+    workflow transition by the platform; the buyer and the responders are told. Then remind, once,
+    the notified suppliers who have not answered a need closing within ``REMINDER_DAYS`` days.
+    Idempotent: a second run closes and reminds nobody. ``progress(done, total)`` is optional."""
+    today = today or timezone.localdate()
+    expired = list(
+        Need.objects.filter(status=Need.Status.PUBLISHED, closes_on__lt=today).order_by("pk")
+    )
+    due = list(
+        Match.objects.filter(
+            need__status=Need.Status.PUBLISHED,
+            need__closes_on__gte=today,
+            need__closes_on__lte=today + datetime.timedelta(days=REMINDER_DAYS),
+            notified_at__isnull=False,
+            responded_at__isnull=True,
+            reminded_at__isnull=True,
+        )
+        .select_related("need")
+        .order_by("need_id", "rank", "pk")
+    )
+    total, done = len(expired) + len(due), 0
+    buyers = selectors.users_of({n.buyer_id for n in expired})
+    for need in expired:
+        with transaction.atomic():
+            _apply_transition(
+                None, need, Need.Status.NOT_AWARDED, "date de clôture dépassée (automatique)"
+            )
+            notifications.notify(
+                buyers.get(need.buyer_id, []),
+                notifications.NEED_EXPIRED,
+                need=need,
+                title=_("Votre besoin « %(title)s » est clos") % {"title": need.title},
+                body=_(
+                    "Sa date de clôture (%(d)s) est passée : il ne reçoit plus de réponses et "
+                    "est clos sans attribution."
+                )
+                % {"d": need.closes_on.strftime("%d/%m/%Y")},
+                url=reverse("marketplace:need-detail", args=[need.pk]),
+            )
+            notify_outcome(need)
+        done += 1
+        if progress:
+            progress(done, total)
+    suppliers = selectors.users_of({m.supplier_id for m in due})
+    now = timezone.now()
+    for m in due:
+        with transaction.atomic():
+            notifications.notify(
+                suppliers.get(m.supplier_id, []),
+                notifications.REMINDER,
+                need=m.need,
+                title=_("Rappel : « %(title)s » clôt bientôt") % {"title": m.need.title},
+                body=_("Les réponses sont reçues jusqu'au %(d)s.")
+                % {"d": m.need.closes_on.strftime("%d/%m/%Y")},
+                url=reverse("marketplace:need-detail", args=[m.need_id]),
+            )
+            m.reminded_at = now
+            m.save(update_fields=["reminded_at"])
+        done += 1
+        if progress:
+            progress(done, total)
+    return {"closed": len(expired), "reminded": len(due)}
 
 
 def profile_search_text(profile: SupplierProfile) -> str:
