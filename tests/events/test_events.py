@@ -360,3 +360,77 @@ def test_organisers_create_events_for_their_chamber_or_networks_only(client, wor
     assert Event.objects.get(title="Club event").network == club
     client.post(url, {**data, "title": "Hijack"})
     assert not Event.objects.filter(title="Hijack").exists()
+
+
+# -- read-only API (api/routers/events.py): same policy as the pages ------------------------------
+
+
+def _api(client, user, url):
+    from maillage.accounts.tokens import create_token
+
+    headers = {"Authorization": f"Bearer {create_token(user, 'test')}"} if user else {}
+    return client.get(f"/api{url}", headers=headers)
+
+
+def test_api_events_and_my_agenda_follow_the_policy(client, world):
+    from maillage.directory.models import Membership, Network
+
+    event, a, b = _two_participants(world)
+    Meeting.objects.create(event=event, a=a, b=b, slot=1, table=2)
+    club = Network.objects.create(name="Club API", chamber=world["chambers"][0])
+    Membership.objects.create(
+        establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1)
+    )
+    club_event = Event.objects.create(
+        title="Petit-déjeuner du club",
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        place="Melun",
+        capacity=10,
+        network=club,
+    )
+    # Events: a chamber's event for every signed-in user, a network's event for its members only.
+    assert _api(client, None, "/events").status_code == 401
+    titles = {e["title"] for e in _api(client, world["company77"], "/events").json()["items"]}
+    assert titles == {"Positive Business Place", "Petit-déjeuner du club"}
+    items = _api(client, world["company78"], "/events").json()["items"]
+    assert [(e["title"], e["chamber"], e["confirmed"]) for e in items] == [
+        ("Positive Business Place", world["chambers"][0].pk, 2)
+    ]
+    # My agenda: each participant their own meeting, with the other side.
+    for who, other in (("company77", "Menuiserie Test"), ("company_b", "Scierie de Melun-Test")):
+        agenda = _api(client, world[who], f"/events/{event.pk}/agenda").json()
+        assert [(m["slot"], m["table"], m["with_establishment"]) for m in agenda["meetings"]] == [
+            (2, 2, other)
+        ]
+        assert agenda["meetings"][0]["start"].startswith(event.slot_times()[1][0].isoformat()[:16])
+    # Nobody else's agenda: another company, another chamber's advisor, an organiser (who has
+    # the organisation page, not someone's agenda), anonymous; a hidden event is 404 too.
+    for who in ("company_c", "company78", "advisor78", "advisor77"):
+        r = _api(client, world[who], f"/events/{event.pk}/agenda")
+        assert r.status_code == 404 and "Menuiserie" not in r.content.decode(), who
+    assert _api(client, None, f"/events/{event.pk}/agenda").status_code == 401
+    assert _api(client, world["company78"], f"/events/{club_event.pk}/agenda").status_code == 404
+    assert _api(client, world["company77"], f"/events/{club_event.pk}/agenda").status_code == 404
+
+
+def test_api_event_list_queries_do_not_grow(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _two_participants(world)
+    with CaptureQueriesContext(connection) as few:
+        assert len(_api(client, world["company78"], "/events").json()["items"]) == 1
+    event = world["event"]
+    for i in range(8):
+        Event.objects.create(
+            title=f"Atelier {i}",
+            starts_at=event.starts_at,
+            ends_at=event.ends_at,
+            place="Melun",
+            capacity=5,
+            chamber=event.chamber,
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert len(_api(client, world["company78"], "/events").json()["items"]) == 9
+    assert len(many) == len(few)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -97,3 +98,61 @@ def test_space_queries_do_not_grow_with_members(client, club, django_assert_max_
         assert client.get(url).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(reverse("network-list")).status_code == 200
+
+
+def _locate(establishments):
+    for i, e in enumerate(establishments):
+        e.latitude, e.longitude = 48.5 + i / 100, 2.6 + i / 100
+        e.save(update_fields=["latitude", "longitude"])
+
+
+def test_network_map_members_and_animators_only(client, club, make_user, make_establishment):
+    network = club["club"]
+    members = list(network.memberships.select_related("establishment"))
+    _locate([m.establishment for m in members])
+    url = reverse("network-map", args=[network.pk])
+    assert client.get(url).status_code == 404  # anonymous
+    other_club = Network.objects.create(name="Autre club")
+    outsider_est = make_establishment("78646", name="Autre membre")
+    Membership.objects.create(
+        establishment=outsider_est, network=other_club, since=datetime.date(2020, 1, 1)
+    )
+    other_member = make_user("other-member", User.Role.COMPANY, establishments=[outsider_est])
+    for who in (other_member, club["company78"], club["advisor78"], club["advisor77"]):
+        client.force_login(who)
+        assert client.get(url).status_code == 404, who
+    for who in (club["company77"], club["animator"]):
+        client.force_login(who)
+        layer = client.get(url).json()
+        assert layer["type"] == "FeatureCollection" and layer["meta"]["count"] == 7
+        names = {f["properties"]["name"] for f in layer["features"]}
+        assert "Scierie de Melun-Test" in names and "Membre 5" in names
+        # Identity and position only: no flows, quantities, SIRET or contacts.
+        assert set(layer["features"][0]["properties"]) == {"id", "name", "commune", "activity"}
+        assert club["e77"].siret not in json.dumps(layer)
+    # The federation's map shows its clubs' members to a member of a club.
+    client.force_login(club["company77"])
+    federation = client.get(reverse("network-map", args=[club["federation"].pk])).json()
+    assert federation["meta"]["count"] == 7
+    # The page itself carries the map (the atlas' assets, the policy-checked layer).
+    html = client.get(reverse("network-space", args=[network.pk])).content.decode()
+    assert 'id="network-map"' in html and "leaflet.markercluster.js" in html and url in html
+
+
+def test_network_map_query_count_is_constant(client, club, make_establishment):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    network = club["club"]
+    url = reverse("network-map", args=[network.pk])
+    client.force_login(club["company77"])
+    _locate([m.establishment for m in network.memberships.select_related("establishment")])
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).json()["meta"]["count"] == 7
+    extra = [make_establishment("77288", name=f"Nouveau {i}") for i in range(20)]
+    _locate(extra)
+    for e in extra:
+        Membership.objects.create(establishment=e, network=network, since=datetime.date(2021, 1, 1))
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).json()["meta"]["count"] == 27
+    assert len(many) == len(few) <= 8

@@ -739,3 +739,36 @@ def exportable_datasets(user) -> list[str]:
     if user.role == User.Role.COMPANY:
         return ["etablissements", "flux"]
     return []
+
+
+# ---------------------------------------------------------------------------------------------
+# The network's map in its members' space (events app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for the network's map:
+- whoever may enter the network's members' space (its members, for a federation the members of
+  its clubs too, its animators, platform staff) sees the network's member establishments on a
+  map; nobody else (another network's member, another company, any chamber's advisor who does not
+  animate it, an anonymous visitor);
+- the map shows what the member directory already shows to members — identity (name, activity,
+  commune) and position — never flows, quantities, contacts or SIRET
+  (``NETWORK_MAP_FIELDS`` is the complete list of what leaves the database).
+"""
+
+NETWORK_MAP_FIELDS = ("pk", "name", "latitude", "longitude", "commune__name", "naf__label")
+
+
+def can_view_network_map(user, network) -> bool:
+    return can_view_network_space(user, network)
+
+
+def visible_network_map_members(user, network) -> QuerySet:
+    """Active member establishments of the network (and of its clubs) that have a position; none
+    for someone outside the network."""
+    from maillage.directory.models import Establishment
+
+    if not can_view_network_map(user, network):
+        return Establishment.objects.none()
+    q = Q(memberships__network=network) | Q(memberships__network__federation=network)
+    return Establishment.objects.filter(
+        q, is_active=True, latitude__isnull=False, longitude__isnull=False
+    ).distinct()

@@ -8,7 +8,15 @@ from django.http import Http404
 from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
-from maillage.api.routers import directory, exports, flows, map, marketplace, synergies
+from maillage.api.routers import (
+    directory,
+    events,
+    exports,
+    flows,
+    map,
+    marketplace,
+    synergies,
+)
 
 api = NinjaAPI(
     title="Maillage API",
@@ -24,6 +32,7 @@ api.add_router("/", synergies.router)
 api.add_router("/", marketplace.router)
 api.add_router("/", exports.router)
 api.add_router("/", map.router)
+api.add_router("/", events.router)
 
 
 @api.exception_handler(PermissionDenied)

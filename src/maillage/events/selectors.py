@@ -174,3 +174,27 @@ def _suppress(counts: Counter) -> list[tuple[str, int]]:
     if rest >= policy.PUBLIC_MIN_GROUP:
         shown.append((_("autres"), rest))
     return shown
+
+
+def network_map_layer(user, network) -> dict:
+    """The network's member establishments as GeoJSON points: identity and position only (the
+    policy's ``NETWORK_MAP_FIELDS``), one query whatever the number of members."""
+    rows = (
+        policy.visible_network_map_members(user, network)
+        .values_list(*policy.NETWORK_MAP_FIELDS)
+        .order_by("name", "pk")
+    )
+    features = [
+        {
+            "type": "Feature",
+            "id": pk,
+            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+            "properties": {"id": pk, "name": name, "commune": commune, "activity": activity},
+        }
+        for pk, name, lat, lon, commune, activity in rows
+    ]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "meta": {"layer": "network-members", "network": network.pk, "count": len(features)},
+    }

@@ -37,6 +37,7 @@ urlpatterns = [
 network_urlpatterns = [
     path("", views.network_list, name="network-list"),
     path("<int:pk>/", views.network_space, name="network-space"),
+    path("<int:pk>/carte.geojson", views.network_map, name="network-map"),
     path("<int:pk>/actualites/", views.network_post, name="network-post"),
     path("<int:pk>/documents/", views.network_document, name="network-document"),
     path(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -477,11 +479,28 @@ def network_space(request, pk: int):
             "documents": network.documents.order_by("-uploaded_at", "-pk"),
             "stats": selectors.network_statistics(network),
             "can_publish": policy.can_publish_in_network(request.user, network),
+            "map_config": {
+                "layer": reverse("network-map", args=[network.pk]),
+                "background": "/api/map/background",
+                "tileUrl": settings.MAILLAGE_TILE_URL,
+            },
             "events": policy.visible_events(request.user)
             .filter(network=network, ends_at__gte=timezone.now() - datetime.timedelta(days=1))
             .order_by("starts_at", "pk"),
         },
     )
+
+
+def network_map(request, pk: int):
+    """The network's member establishments (GeoJSON: identity and position only). Who: members
+    and animators of the network (and platform staff); anyone else, anonymous visitors included,
+    gets 404 so that the network's existence is not confirmed."""
+    from maillage.directory.models import Network
+
+    network = get_object_or_404(Network, pk=pk)
+    if not policy.can_view_network_map(request.user, network):
+        raise Http404
+    return JsonResponse(selectors.network_map_layer(request.user, network))
 
 
 @login_required
