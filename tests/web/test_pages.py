@@ -120,3 +120,14 @@ def test_admin_is_served_and_restricted(client, with_flows):
     assert "Boulangerie de Versailles-Test" in html
     assert "Scierie de Melun-Test" not in html
     assert client.get(reverse("admin:flows_flow_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_english_browser_gets_the_whole_interface_in_french(client):
+    """Only French has a catalogue: Django's own texts (dates, form errors) must not switch to
+    English around ours when the browser prefers English."""
+    response = client.post(
+        reverse("login"), {"username": "", "password": ""}, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9"
+    )
+    assert response.wsgi_request.LANGUAGE_CODE == "fr"
+    assert '<html lang="fr">' in response.content.decode()

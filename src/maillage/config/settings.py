@@ -113,7 +113,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "fr"
-LANGUAGES = [("fr", _("Français")), ("en", _("Anglais"))]
+# French only until the interface has another catalogue under locale/: with English offered,
+# an English-speaking browser got Django's own texts (dates, form errors) in English around our
+# French ones.
+LANGUAGES = [("fr", _("Français"))]
 LOCALE_PATHS = [SRC_DIR / "locale"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
