@@ -46,8 +46,66 @@ def test_service_area_and_proximity():
     assert marketplace.service_area_ok(d, r).tolist() == [True, True, False, True]
     assert marketplace.service_area_ok(d, r, max_km=30).tolist() == [True, False, False, True]
     p = marketplace.proximity_scores(d)
-    assert p[0] == pytest.approx(np.exp(-5 / 25)) and p[3] == 0.5
+    assert p[0] == pytest.approx(np.exp(-((5 / 40) ** 2))) and p[3] == 0.5
     assert p[0] > p[1] > p[2] > 0
+
+
+def test_proximity_is_gentle_inside_a_local_area_and_steep_far_away():
+    p = marketplace.proximity_scores(np.array([2.0, 18.0, 60.0]))
+    assert p[0] - p[1] < 0.25  # 2 km and 18 km away are both local
+    assert p[1] - p[2] > 0.5
+
+
+def test_proximity_drops_at_the_edge_of_the_service_area():
+    d = np.array([20.0, 20.0, 20.0])
+    p = marketplace.proximity_scores(d, np.array([100.0, 25.0, 20.0]))
+    assert p[0] > p[1] > p[2]
+    assert p[2] == pytest.approx(np.exp(-((20 / 40) ** 2)) * marketplace.EDGE_OF_AREA)
+
+
+def test_synonyms_match_a_buyer_word_to_a_supplier_word():
+    scores, words = marketplace.text_scores(
+        "Refonte du site internet", ["création de sites web", "hébergement de serveurs"]
+    )
+    assert scores[0] > 0 and "internet" in words[0]
+    assert scores[1] == 0
+    assert marketplace.synonyms("interimaire") >= {"temporaire", "interim"}
+    assert marketplace.synonyms("boulon") == {"boulon"}
+
+
+def test_related_naf_label_names_what_the_need_asks():
+    labels = [
+        "Travaux d'installation d'équipements thermiques et de climatisation",
+        "Travaux d'installation électrique dans tous locaux",
+        "Travaux de peinture et vitrerie",
+    ]
+    scores = marketplace.related_activity_scores("Climatisation réversible des bureaux", labels)
+    assert scores[0] == pytest.approx(marketplace.RELATED_NAF)
+    assert scores[1] == 0 and scores[2] == 0
+    assert marketplace.related_activity_scores("", labels).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_certifications_asked_in_the_need():
+    certs = ["ISO 9001, Qualibat", "ISO 14001", "", "iso 9001"]
+    scores, asked = marketplace.certification_scores(
+        "Prestataire certifié ISO 9001 et Qualibat exigé", certs
+    )
+    assert asked == ["iso 9001", "qualibat"]
+    assert scores.tolist() == [1.0, 0.0, 0.0, 0.5]
+    none, asked = marketplace.certification_scores("Peinture des bureaux", certs)
+    assert asked == [] and none.tolist() == [0.0] * 4
+    # whole words only
+    assert marketplace.certification_scores("norme ISO 90012", certs)[1] == []
+
+
+def test_size_fit_to_budget():
+    bands = ["00", "12", "41", "NN"]  # 0, 20-49, 500-999 staff, unknown
+    big = marketplace.size_fit_scores("gt100k", bands)
+    small = marketplace.size_fit_scores("lt5k", bands)
+    assert big[1] == big[2] == 1.0 and big[0] < 1.0
+    assert small[0] == small[1] == 1.0 and small[2] < 1.0
+    assert big[3] == small[3] == 0.5
+    assert marketplace.size_fit_scores("", bands).tolist() == [0.5] * 4
 
 
 def test_history_is_bounded_and_monotonic():
@@ -102,6 +160,37 @@ def test_rank_filters_explains_and_is_deterministic():
         0
     ] == 1
     assert marketplace.rank_suppliers(q, Suppliers.from_rows([])) == []
+
+
+def test_rank_uses_certification_naf_label_and_size():
+    base = {"latitude": 48.55, "longitude": 2.66, "radius_km": 50}
+    rows = [
+        {"id": 1, "naf": "43.22B", "text": "climatisation et chauffage", **base},
+        {"id": 2, "naf": "43.22B", "text": "climatisation et chauffage", **base},
+        {"id": 3, "naf": "43.22B", "text": "climatisation et chauffage", **base},
+        {"id": 4, "naf": "43.34Z", "text": "peinture", **base},
+    ]
+    labels = ["Travaux d'installation d'équipements thermiques et de climatisation"] * 3
+    extra = [
+        {"naf_label": labels[0], "certifications": "", "headcount_band": "00"},
+        {"naf_label": labels[0], "certifications": "RGE", "headcount_band": "00"},
+        {"naf_label": labels[0], "certifications": "", "headcount_band": "12"},
+        {"naf_label": "Travaux de peinture et vitrerie", "certifications": "RGE"},
+    ]
+    suppliers = Suppliers.from_rows([r | e for r, e in zip(rows, extra, strict=True)])
+    q = NeedQuery(
+        text="Climatisation de 2 000 m² de bureaux, entreprise RGE",
+        naf_codes=("43.3",),  # filed under finishing works: 43.22B only by its label
+        latitude=48.55,
+        longitude=2.66,
+        budget="gt100k",
+    )
+    ranked = marketplace.rank_suppliers(q, suppliers)
+    assert [c.supplier_id for c in ranked][0] == 2  # the RGE one
+    assert ranked[0].explanation["certifications"] == ["rge"]
+    assert ranked[0].explanation["activity"] == marketplace.RELATED_NAF
+    ids = [c.supplier_id for c in ranked]
+    assert ids.index(3) < ids.index(1)  # 20-49 staff fits a large budget better than one person
 
 
 def test_consortium_covers_all_lots_with_complementary_smes():

@@ -2,13 +2,15 @@
 
 Plain data in, plain data out: the Django app loads supplier profiles into a ``Suppliers`` batch
 (arrays), describes the need as a ``NeedQuery`` and calls ``rank_suppliers``. Each step is a small
-named function, tested on its own: activity (NAF), capability text (French: accents, elisions,
-plurals, via ``taxonomy.tokens``), service area and distance, past responses.
+named function, tested on its own: activity (NAF, and NAF labels naming what the need asks),
+capability text (French: accents, elisions, plurals, via ``taxonomy.tokens``; word variants and
+synonyms), certifications asked, service area and distance, past responses, size fit to the budget.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,17 +19,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from maillage.engine.geo import haversine_km
-from maillage.engine.taxonomy import tokens
+from maillage.engine.headcount import typical_headcount
+from maillage.engine.taxonomy import fold, tokens
 
 # Weights of the score's components (they sum to 1). Text says what the supplier can do in their own
-# words, the NAF code what they are registered for; both matter more than being close.
-W_TEXT = 0.45
-W_ACTIVITY = 0.25
-W_PROXIMITY = 0.20
-W_HISTORY = 0.10
-# Proximity as the buyer sees it: halves about every 17 km (exp(-d / 25)), whatever the supplier's
-# own radius (which only decides whether the place is served at all).
-PROXIMITY_SCALE_KM = 25.0
+# words, the NAF code what they are registered for; both matter more than being close. The
+# certification weight only separates suppliers when the need names one.
+W_TEXT = 0.40
+W_ACTIVITY = 0.20
+W_CERTIFICATION = 0.12
+W_PROXIMITY = 0.14
+W_HISTORY = 0.08
+W_SIZE = 0.06
+# Proximity as the buyer sees it, whatever the supplier's own radius (which decides whether the
+# place is served at all): a gentle bell, exp(-(d / 40)^2): 0.94 at 10 km, 0.78 at 20 km, 0.37 at
+# 40 km. Inside a local area distance barely separates suppliers; a far one still drops.
+PROXIMITY_SCALE_KM = 40.0
+# A supplier whose radius only just reaches the place is less likely to take the job than one
+# whose area covers it comfortably: proximity is scaled down to this value at the very edge.
+EDGE_OF_AREA = 0.7
 # A candidate needs some evidence of relevance besides proximity and history.
 MIN_RELEVANCE = 0.12
 # Suppliers without a stated radius are assumed to work within this distance (km).
@@ -43,6 +53,8 @@ class NeedQuery:
     latitude: float | None = None
     longitude: float | None = None
     max_distance_km: float | None = None
+    # Budget band of the need ("lt5k", "lt25k", "lt100k", "gt100k"; "" unknown).
+    budget: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,11 +69,16 @@ class Suppliers:
     radius_km: NDArray[np.float64]  # 0 or NaN: DEFAULT_RADIUS_KM
     past_responses: NDArray[np.float64]
     past_shortlists: NDArray[np.float64]
+    # Optional: label of each supplier's NAF code, certifications held, INSEE headcount band.
+    naf_labels: Sequence[str] = ()
+    certifications: Sequence[str] = ()
+    headcount_bands: Sequence[str] = ()
 
     @classmethod
     def from_rows(cls, rows: Sequence[dict]) -> Suppliers:
         """Build from dicts with keys id, naf, text, latitude, longitude, radius_km, responses,
-        shortlists (missing numbers: NaN / 0)."""
+        shortlists and optionally naf_label, certifications, headcount_band (missing numbers: NaN /
+        0; missing texts: "")."""
 
         def num(key: str, default: float) -> NDArray[np.float64]:
             return np.array(
@@ -77,6 +94,9 @@ class Suppliers:
             radius_km=num("radius_km", math.nan),
             past_responses=num("responses", 0.0),
             past_shortlists=num("shortlists", 0.0),
+            naf_labels=[str(r.get("naf_label") or "") for r in rows],
+            certifications=[str(r.get("certifications") or "") for r in rows],
+            headcount_bands=[str(r.get("headcount_band") or "") for r in rows],
         )
 
     def __len__(self) -> int:
@@ -120,6 +140,24 @@ def activity_scores(naf_codes: Sequence[str], supplier_naf: Sequence[str]) -> ND
     return out
 
 
+# What a NAF label naming the need's rarest words is worth: as much as sharing the class. An
+# air-conditioning firm registered under 43.22B ("travaux d'installation d'équipements thermiques
+# et de climatisation") fits a need for air conditioning filed under "construction" works.
+RELATED_NAF = 0.8
+
+
+def related_activity_scores(need_text: str, naf_labels: Sequence[str]) -> NDArray[np.float64]:
+    """How well each supplier's NAF label names what the need asks (share of the need's words,
+    weighted by rarity among the labels, found in the label), times ``RELATED_NAF``."""
+    if not naf_labels:
+        return np.zeros(0, dtype=np.float64)
+    unique, inverse = np.unique(np.asarray(naf_labels, dtype=object), return_inverse=True)
+    # Rarity among suppliers, not among distinct labels: repeat each label's token set by count.
+    counts = np.bincount(inverse, minlength=len(unique))
+    scores, _matched = text_scores(need_text, [str(u) for u in unique], counts=counts)
+    return (RELATED_NAF * scores)[inverse].astype(np.float64)
+
+
 # -- step 2: capability text -------------------------------------------------------------------
 def text_tokens(text: str) -> list[str]:
     """French-normalised words (accents folded, elisions and plurals removed, stop words dropped),
@@ -127,11 +165,15 @@ def text_tokens(text: str) -> list[str]:
     return [t for t in tokens(text) if len(t) >= 3 and not t.isdigit()]
 
 
-def inverse_document_frequency(token_sets: Sequence[set[str]]) -> dict[str, float]:
-    n = len(token_sets)
+def inverse_document_frequency(
+    token_sets: Sequence[set[str]], counts: NDArray[np.int64] | None = None
+) -> dict[str, float]:
+    weights = [1] * len(token_sets) if counts is None else [int(c) for c in counts]
+    n = sum(weights)
     df: Counter[str] = Counter()
-    for s in token_sets:
-        df.update(s)
+    for s, c in zip(token_sets, weights, strict=True):
+        for t in s:
+            df[t] += c
     return {t: math.log((1 + n) / (1 + d)) + 1.0 for t, d in df.items()}
 
 
@@ -152,12 +194,45 @@ def words_match(a: str, b: str) -> bool:
     return n >= 5 and n >= 0.7 * shorter
 
 
+# Words a buyer and a supplier use for one thing (normalised forms: folded, singular). Each group
+# is symmetric; a need word also matches the variants (``words_match``) of its synonyms.
+SYNONYM_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("internet", "web"),
+    ("informatique", "numerique"),
+    ("application", "logiciel"),
+    ("clim", "climatisation"),
+    ("interim", "interimaire", "temporaire"),
+    ("embauche", "recrutement"),
+    ("surveillance", "gardiennage"),
+    ("stockage", "entreposage"),
+    ("emballage", "conditionnement"),
+    ("buffet", "traiteur", "cocktail"),
+    ("soudage", "soudure"),
+    ("colis", "messagerie"),
+    ("engin", "chariot"),
+    ("revetement", "carrelage"),
+    ("faux-plafond", "plafond", "platrerie"),
+)
+
+
+def synonyms(word: str) -> set[str]:
+    """The word and its synonyms."""
+    out = {word}
+    for group in SYNONYM_GROUPS:
+        if word in group:
+            out.update(group)
+    return out
+
+
 def text_scores(
-    need_text: str, supplier_texts: Sequence[str]
+    need_text: str,
+    supplier_texts: Sequence[str],
+    counts: NDArray[np.int64] | None = None,
 ) -> tuple[NDArray[np.float64], list[list[str]]]:
     """Share of the need's words (weighted by rarity among suppliers) found in each supplier's
-    capabilities, and the matched words. Words are compared after French normalisation and
-    ``words_match`` (variants of one word)."""
+    capabilities, and the matched words. Words are compared after French normalisation,
+    ``words_match`` (variants of one word) and ``SYNONYM_GROUPS``. ``counts``: how many suppliers
+    each text stands for (rarity is counted over suppliers), 1 each by default."""
     need = list(dict.fromkeys(text_tokens(need_text)))
     sets = [set(text_tokens(t)) for t in supplier_texts]
     scores = np.zeros(len(sets), dtype=np.float64)
@@ -165,11 +240,15 @@ def text_scores(
     if not need:
         return scores, matched
     vocabulary = set().union(*sets) if sets else set()
-    variants = {t: {w for w in vocabulary if words_match(t, w)} for t in need}
-    idf = inverse_document_frequency(sets)
+    variants = {
+        t: {w for w in vocabulary if any(words_match(v, w) for v in synonyms(t))} for t in need
+    }
+    idf = inverse_document_frequency(sets, counts)
     # A need word is as rare as its rarest variant among suppliers. Words that no supplier uses
     # ("réversible", "300 m²") say nothing about who fits best: they do not count in the total.
-    weights = np.array([max((idf[w] for w in variants[t]), default=0.0) for t in need])
+    # Squared, so that the need's specific words ("climatisation") outweigh the common ones that
+    # half the suppliers share in another sense ("bureaux" / "bureau d'études").
+    weights = np.array([max((idf[w] for w in variants[t]), default=0.0) for t in need]) ** 2
     total = float(weights.sum())
     if total == 0.0:
         return scores, matched
@@ -181,7 +260,36 @@ def text_scores(
     return scores, matched
 
 
-# -- step 3: service area and distance ---------------------------------------------------------
+# -- step 3: certifications asked ----------------------------------------------------------------
+def _plain(text: str) -> str:
+    """Folded, punctuation turned to spaces, single-spaced, padded: for whole-phrase search."""
+    return " " + " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split()) + " "
+
+
+def split_certifications(text: str) -> list[str]:
+    """One supplier's certifications as plain phrases ("ISO 9001, Qualibat" → "iso 9001",
+    "qualibat")."""
+    return [p.strip() for p in (_plain(c) for c in re.split(r"[,;/\n]+", text)) if p.strip()]
+
+
+def certification_scores(
+    need_text: str, supplier_certifications: Sequence[str]
+) -> tuple[NDArray[np.float64], list[str]]:
+    """Share of the certifications the need names that each supplier holds, and the names asked.
+    A certification is asked when the need's text contains one that some supplier declares
+    (whole words: "ISO 9001" is not "ISO 90012"); a need naming none gives 0 to everybody."""
+    held = [set(split_certifications(c)) for c in supplier_certifications]
+    known = set().union(*held) if held else set()
+    need = _plain(need_text)
+    asked = sorted(c for c in known if f" {c} " in need)
+    scores = np.zeros(len(held), dtype=np.float64)
+    if asked:
+        for i, h in enumerate(held):
+            scores[i] = sum(c in h for c in asked) / len(asked)
+    return scores, asked
+
+
+# -- step 4: service area and distance ---------------------------------------------------------
 def distances_km(query: NeedQuery, suppliers: Suppliers) -> NDArray[np.float64]:
     """Great-circle distance from the need's place to each supplier (NaN where unknown)."""
     if query.latitude is None or query.longitude is None:
@@ -204,13 +312,21 @@ def service_area_ok(
     return ok
 
 
-def proximity_scores(distance: NDArray[np.float64]) -> NDArray[np.float64]:
-    """1 next door, exp(-d / PROXIMITY_SCALE_KM) further away; 0.5 when unknown."""
-    score = np.exp(-np.nan_to_num(distance, nan=0.0) / PROXIMITY_SCALE_KM)
+def proximity_scores(
+    distance: NDArray[np.float64], radius_km: NDArray[np.float64] | None = None
+) -> NDArray[np.float64]:
+    """1 next door, exp(-(d / PROXIMITY_SCALE_KM)²) further away, 0.5 when unknown; with the
+    suppliers' radii, scaled down linearly to ``EDGE_OF_AREA`` as the place nears the edge of
+    their service area."""
+    d = np.nan_to_num(distance, nan=0.0)
+    score = np.exp(-((d / PROXIMITY_SCALE_KM) ** 2))
+    if radius_km is not None:
+        radius = np.where(np.isnan(radius_km) | (radius_km <= 0), DEFAULT_RADIUS_KM, radius_km)
+        score = score * (1.0 - (1.0 - EDGE_OF_AREA) * np.clip(d / radius, 0.0, 1.0))
     return np.where(np.isnan(distance), 0.5, score)
 
 
-# -- step 4: past responses --------------------------------------------------------------------
+# -- step 5: past responses --------------------------------------------------------------------
 def history_scores(
     responses: NDArray[np.float64], shortlists: NDArray[np.float64]
 ) -> NDArray[np.float64]:
@@ -218,6 +334,33 @@ def history_scores(
     return np.clip(
         (np.log1p(responses) + 2 * np.log1p(shortlists)) / math.log1p(20), 0.0, 1.0
     ).astype(np.float64)
+
+
+# -- step 6: size fit ---------------------------------------------------------------------------
+# Headcounts that comfortably carry a need of each budget band (low, high): a sole trader rarely
+# takes a works contract above 100 k€, a large group rarely bothers with a 3 k€ job.
+BUDGET_HEADCOUNT: dict[str, tuple[float, float]] = {
+    "lt5k": (0.0, 49.0),
+    "lt25k": (0.0, 249.0),
+    "lt100k": (3.0, 10_000.0),
+    "gt100k": (10.0, 100_000.0),
+}
+
+
+def size_fit_scores(budget: str, headcount_bands: Sequence[str]) -> NDArray[np.float64]:
+    """1 when the supplier's typical headcount suits the need's budget band, decreasing with the
+    log-distance to the suitable range (0.5 per factor of 10, floor 0); 0.5 for everybody when
+    the budget or a supplier's band is unknown."""
+    n = len(headcount_bands)
+    if budget not in BUDGET_HEADCOUNT:
+        return np.full(n, 0.5)
+    low, high = BUDGET_HEADCOUNT[budget]
+    known = np.array([b not in ("", "NN") for b in headcount_bands], dtype=bool)
+    staff = np.array([typical_headcount(b) for b in headcount_bands], dtype=np.float64)
+    gap = np.log10(np.maximum(low, 1.0) / np.maximum(staff, 1.0)).clip(0.0) + np.log10(
+        np.maximum(staff, 1.0) / high
+    ).clip(0.0)
+    return np.where(known, np.clip(1.0 - 0.5 * gap, 0.0, 1.0), 0.5)
 
 
 # -- all together ------------------------------------------------------------------------------
@@ -230,14 +373,27 @@ def rank_suppliers(
     """The ``limit`` best suppliers for a need, best first, each with its explanation."""
     if len(suppliers) == 0:
         return []
+    n = len(suppliers)
     activity = activity_scores(query.naf_codes, suppliers.naf)
+    if len(suppliers.naf_labels) == n:
+        activity = np.maximum(activity, related_activity_scores(query.text, suppliers.naf_labels))
     text, matched = text_scores(query.text, suppliers.texts)
+    certs = suppliers.certifications if len(suppliers.certifications) == n else [""] * n
+    certification, asked = certification_scores(query.text, certs)
     distance = distances_km(query, suppliers)
     in_area = service_area_ok(distance, suppliers.radius_km, query.max_distance_km)
-    proximity = proximity_scores(distance)
+    proximity = proximity_scores(distance, suppliers.radius_km)
     history = history_scores(suppliers.past_responses, suppliers.past_shortlists)
+    bands = suppliers.headcount_bands if len(suppliers.headcount_bands) == n else [""] * n
+    size = size_fit_scores(query.budget, bands)
     relevance = W_TEXT * text + W_ACTIVITY * activity
-    score = relevance + W_PROXIMITY * proximity + W_HISTORY * history
+    score = (
+        relevance
+        + W_CERTIFICATION * certification
+        + W_PROXIMITY * proximity
+        + W_HISTORY * history
+        + W_SIZE * size
+    )
     eligible = in_area & (relevance >= MIN_RELEVANCE)
     if len(exclude_ids):
         eligible &= ~np.isin(suppliers.ids, np.asarray(exclude_ids, dtype=np.int64))
@@ -260,6 +416,8 @@ def rank_suppliers(
                     "distance_km": d,
                     "responses": int(suppliers.past_responses[i]),
                     "shortlists": int(suppliers.past_shortlists[i]),
+                    "certifications": [c for c in asked if c in split_certifications(certs[i])],
+                    "size_fit": round(float(size[i]), 2),
                 },
             )
         )

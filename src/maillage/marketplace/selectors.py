@@ -99,14 +99,19 @@ def candidate_profiles(need: Need) -> QuerySet:
 
 
 def supplier_rows(profiles: QuerySet) -> list[dict]:
-    """Plain rows for the engine, with each supplier's past responses and shortlists."""
+    """Plain rows for the engine, with each supplier's NAF label, certifications, size, past
+    responses and shortlists."""
     rows = list(
         profiles.order_by("establishment_id").values(
             "establishment_id",
             "establishment__naf_id",
+            "establishment__naf__label",
             "establishment__name",
+            "establishment__headcount_band",
             "capabilities",
             "tags",
+            "references",
+            "certifications",
             "establishment__latitude",
             "establishment__longitude",
             "establishment__commune__latitude",
@@ -126,7 +131,10 @@ def supplier_rows(profiles: QuerySet) -> list[dict]:
         {
             "id": r["establishment_id"],
             "naf": r["establishment__naf_id"],
-            "text": f"{r['establishment__name']} {r['capabilities']} {r['tags']}",
+            "naf_label": r["establishment__naf__label"],
+            "text": f"{r['establishment__name']} {r['capabilities']} {r['tags']} {r['references']}",
+            "certifications": r["certifications"],
+            "headcount_band": r["establishment__headcount_band"],
             "latitude": r["establishment__latitude"]
             if r["establishment__latitude"] is not None
             else r["establishment__commune__latitude"],
@@ -144,7 +152,11 @@ def supplier_rows(profiles: QuerySet) -> list[dict]:
 def need_query(need: Need) -> marketplace.NeedQuery:
     lat, lon = need_place(need)
     return marketplace.NeedQuery(
-        text=need_text(need), naf_codes=need_naf_codes(need), latitude=lat, longitude=lon
+        text=need_text(need),
+        naf_codes=need_naf_codes(need),
+        latitude=lat,
+        longitude=lon,
+        budget=need.budget,
     )
 
 
