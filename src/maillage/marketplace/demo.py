@@ -1,5 +1,6 @@
-"""Demo marketplace on top of the demo territory (``load_demo``): supplier profiles for about half of
-the establishments whose trade sells to other firms, a few needs of the demo buyer (published, one
+"""Demo marketplace on top of the demo territory (``load_demo``): supplier profiles (capabilities,
+certification, service radius, client sectors as references) for about half of the establishments
+whose trade sells to other firms, a few needs of the demo buyer (published, one
 with lots for a consortium, one draft) and a response. Deterministic (``random.Random(seed)``) and
 idempotent (profiles keyed on their establishment, needs on buyer and title)."""
 
@@ -100,6 +101,30 @@ CAPABILITIES: dict[str, list[str]] = {
     ],
 }
 CERTIFICATIONS = ["", "", "ISO 9001", "ISO 14001", "MASE", "Qualibat", "RGE", "ISO 45001"]
+# Client sectors a supplier cites as references: what tells apart two firms of one trade that state
+# the same capability. Chosen to share no word with the capability phrases above.
+CLIENT_SECTORS = [
+    "agroalimentaire",
+    "pharmaceutique",
+    "aéronautique",
+    "automobile",
+    "cosmétique",
+    "hôpitaux et cliniques",
+    "collectivités",
+    "hôtellerie",
+    "ferroviaire",
+    "défense",
+]
+
+
+def references_text(seed: int, siret: str) -> str:
+    """Client sectors of one demo supplier (none for one in five), drawn from its own seeded
+    generator so that adding them leaves the other profile fields as they were."""
+    rng = random.Random(f"{seed}:{siret}:references")
+    if rng.random() < 0.2:
+        return ""
+    sectors = rng.sample(CLIENT_SECTORS, k=rng.choice([1, 2]))
+    return "Références : " + ", ".join(sectors) + "."
 
 
 def capability_phrases(naf: str) -> list[str]:
@@ -180,7 +205,7 @@ def load_demo_marketplace(seed: int = 1, share: float = 0.5) -> dict[str, int]:
     new = []
     for e in (
         Establishment.objects.filter(is_active=True)
-        .only("pk", "naf_id", "name")
+        .only("pk", "siret", "naf_id", "name")
         .order_by("siret")
         .iterator()
     ):
@@ -200,6 +225,7 @@ def load_demo_marketplace(seed: int = 1, share: float = 0.5) -> dict[str, int]:
             categories=categories_of(e.naf_id),
             certifications=certification,
             service_radius_km=radius,
+            references=references_text(seed, e.siret),
         )
         profile.search_text = services.profile_search_text(profile)
         new.append(profile)
