@@ -85,6 +85,25 @@ def test_related_naf_label_names_what_the_need_asks():
     assert marketplace.related_activity_scores("", labels).tolist() == [0.0, 0.0, 0.0]
 
 
+def test_category_fit_gives_way_to_a_label_naming_the_need():
+    category = np.array([1.0, 1.0, 0.0, 0.0])
+    labels = np.array([0.0, 0.9, 0.9, 0.0])
+    a = marketplace.activity_with_labels(category, labels)
+    assert a[1] > a[0] == pytest.approx(marketplace.CATEGORY_SHARE)
+    assert a[2] == pytest.approx(marketplace.RELATED_NAF * 0.9) and a[3] == 0
+    # no label names anything: the category alone
+    assert marketplace.activity_with_labels(category, np.zeros(4)).tolist() == category.tolist()
+
+
+def test_title_words_weigh_more_than_description_words():
+    texts = ["installation d'équipements", "climatisation et chauffage"]
+    need = "Climatisation des bureaux. Installation d'une climatisation réversible"
+    plain, _ = marketplace.text_scores(need, texts)
+    titled, _ = marketplace.text_scores(need, texts, title="Climatisation des bureaux")
+    assert titled[1] > plain[1] and titled[0] < plain[0]
+    assert titled[1] > titled[0]
+
+
 def test_certifications_asked_in_the_need():
     certs = ["ISO 9001, Qualibat", "ISO 14001", "", "iso 9001"]
     scores, asked = marketplace.certification_scores(

@@ -9,6 +9,7 @@ synonyms), certifications asked, service area and distance, past responses, size
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -55,6 +56,9 @@ class NeedQuery:
     max_distance_km: float | None = None
     # Budget band of the need ("lt5k", "lt25k", "lt100k", "gt100k"; "" unknown).
     budget: str = ""
+    # The need's title (also part of ``text``): its words name the object of the need and weigh
+    # ``TITLE_WEIGHT`` times more than the description's.
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,22 +144,45 @@ def activity_scores(naf_codes: Sequence[str], supplier_naf: Sequence[str]) -> ND
     return out
 
 
-# What a NAF label naming the need's rarest words is worth: as much as sharing the class. An
-# air-conditioning firm registered under 43.22B ("travaux d'installation d'équipements thermiques
-# et de climatisation") fits a need for air conditioning filed under "construction" works.
+# What a NAF label naming the need's words is worth outside the need's category: as much as sharing
+# the class. An air-conditioning firm registered under 43.22B ("travaux d'installation
+# d'équipements thermiques et de climatisation") fits a need for air conditioning filed under
+# "construction" works, whose NAF prefixes do not include 43.22.
 RELATED_NAF = 0.8
+# Inside the category, the part of the activity score that the category alone gives; the rest
+# comes from the label naming the need's words (so that, among "construction" firms, the
+# engineering office whose label names none of them ranks below the one that does).
+CATEGORY_SHARE = 0.7
 
 
-def related_activity_scores(need_text: str, naf_labels: Sequence[str]) -> NDArray[np.float64]:
-    """How well each supplier's NAF label names what the need asks (share of the need's words,
-    weighted by rarity among the labels, found in the label), times ``RELATED_NAF``."""
+def label_scores(need_text: str, naf_labels: Sequence[str], title: str = "") -> NDArray[np.float64]:
+    """How well each supplier's NAF label names what the need asks: share of the need's words,
+    weighted by rarity among the suppliers' labels, found in the label."""
     if not naf_labels:
         return np.zeros(0, dtype=np.float64)
     unique, inverse = np.unique(np.asarray(naf_labels, dtype=object), return_inverse=True)
-    # Rarity among suppliers, not among distinct labels: repeat each label's token set by count.
+    # Rarity among suppliers, not among distinct labels: weigh each label by its suppliers.
     counts = np.bincount(inverse, minlength=len(unique))
-    scores, _matched = text_scores(need_text, [str(u) for u in unique], counts=counts)
-    return (RELATED_NAF * scores)[inverse].astype(np.float64)
+    scores, _matched = text_scores(need_text, [str(u) for u in unique], counts, title)
+    return scores[inverse].astype(np.float64)
+
+
+def related_activity_scores(need_text: str, naf_labels: Sequence[str]) -> NDArray[np.float64]:
+    """Activity evidence from the NAF label alone (any category): ``RELATED_NAF`` × label score."""
+    return RELATED_NAF * label_scores(need_text, naf_labels)
+
+
+def activity_with_labels(
+    category_fit: NDArray[np.float64], label_fit: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Activity from the need's category (``activity_scores``) and from NAF labels
+    (``label_scores``): ``CATEGORY_SHARE`` of the category fit plus the rest from the label, or
+    ``RELATED_NAF`` × the label fit, whichever is higher. When no label names any of the need's
+    words, the category fit alone."""
+    if len(label_fit) == 0 or not np.any(label_fit > 0):
+        return category_fit
+    within = CATEGORY_SHARE * category_fit + (1.0 - CATEGORY_SHARE) * label_fit
+    return np.maximum(within, RELATED_NAF * label_fit)
 
 
 # -- step 2: capability text -------------------------------------------------------------------
@@ -165,8 +192,15 @@ def text_tokens(text: str) -> list[str]:
     return [t for t in tokens(text) if len(t) >= 3 and not t.isdigit()]
 
 
+@functools.lru_cache(maxsize=65_536)
+def _token_set(text: str) -> frozenset[str]:
+    # Supplier texts change rarely and are ranked against every new need: a process (worker, web)
+    # tokenises each once.
+    return frozenset(text_tokens(text))
+
+
 def inverse_document_frequency(
-    token_sets: Sequence[set[str]], counts: NDArray[np.int64] | None = None
+    token_sets: Sequence[frozenset[str]], counts: NDArray[np.int64] | None = None
 ) -> dict[str, float]:
     weights = [1] * len(token_sets) if counts is None else [int(c) for c in counts]
     n = sum(weights)
@@ -224,17 +258,23 @@ def synonyms(word: str) -> set[str]:
     return out
 
 
+TITLE_WEIGHT = 2.0
+
+
 def text_scores(
     need_text: str,
     supplier_texts: Sequence[str],
     counts: NDArray[np.int64] | None = None,
+    title: str = "",
 ) -> tuple[NDArray[np.float64], list[list[str]]]:
     """Share of the need's words (weighted by rarity among suppliers) found in each supplier's
     capabilities, and the matched words. Words are compared after French normalisation,
     ``words_match`` (variants of one word) and ``SYNONYM_GROUPS``. ``counts``: how many suppliers
-    each text stands for (rarity is counted over suppliers), 1 each by default."""
+    each text stands for (rarity is counted over suppliers), 1 each by default. Words of
+    ``title`` weigh ``TITLE_WEIGHT`` times more: "installation" in the description of a need
+    titled "Climatisation des bureaux" is how, not what."""
     need = list(dict.fromkeys(text_tokens(need_text)))
-    sets = [set(text_tokens(t)) for t in supplier_texts]
+    sets = [_token_set(t) for t in supplier_texts]
     scores = np.zeros(len(sets), dtype=np.float64)
     matched: list[list[str]] = [[] for _ in sets]
     if not need:
@@ -249,6 +289,8 @@ def text_scores(
     # Squared, so that the need's specific words ("climatisation") outweigh the common ones that
     # half the suppliers share in another sense ("bureaux" / "bureau d'études").
     weights = np.array([max((idf[w] for w in variants[t]), default=0.0) for t in need]) ** 2
+    in_title = set(text_tokens(title))
+    weights = weights * np.array([TITLE_WEIGHT if t in in_title else 1.0 for t in need])
     total = float(weights.sum())
     if total == 0.0:
         return scores, matched
@@ -376,8 +418,9 @@ def rank_suppliers(
     n = len(suppliers)
     activity = activity_scores(query.naf_codes, suppliers.naf)
     if len(suppliers.naf_labels) == n:
-        activity = np.maximum(activity, related_activity_scores(query.text, suppliers.naf_labels))
-    text, matched = text_scores(query.text, suppliers.texts)
+        labels = label_scores(query.text, suppliers.naf_labels, query.title)
+        activity = activity_with_labels(activity, labels)
+    text, matched = text_scores(query.text, suppliers.texts, title=query.title)
     certs = suppliers.certifications if len(suppliers.certifications) == n else [""] * n
     certification, asked = certification_scores(query.text, certs)
     distance = distances_km(query, suppliers)

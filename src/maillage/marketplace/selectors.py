@@ -157,6 +157,7 @@ def need_query(need: Need) -> marketplace.NeedQuery:
         latitude=lat,
         longitude=lon,
         budget=need.budget,
+        title=need.title,
     )
 
 
