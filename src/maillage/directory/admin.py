@@ -61,4 +61,5 @@ class ExportAdvisorAdmin(admin.ModelAdmin):
 class ClusterAdmin(admin.ModelAdmin):
     list_display = ["name", "website"]
     raw_id_fields = ["members"]
+    filter_horizontal = ["managers"]
     inlines = [ClusterProgrammeInline]
