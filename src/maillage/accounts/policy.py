@@ -687,8 +687,7 @@ def can_view_agenda(user, registration) -> bool:
   advisors' e-mail addresses;
 - an SME's export project (target countries and sectors) and its matches are for whoever may edit
   the establishment (its users, advisors of its chamber);
-- a contact request names the SME to the advisor; contact details are exchanged only once the
-  advisor accepts; only that advisor answers it.
+- contact requests to advisors and clusters: see "Export contact requests" at the end.
 """
 
 
