@@ -284,3 +284,46 @@ def test_policy_of_export_requests(world):
     services.answer_export_contact(world["morocco"].user, req, accept=True)
     assert all(policy.can_see_export_contacts(u, req) for u in sides)
     assert not any(policy.can_see_export_contacts(u, req) for u in outsiders(world).values())
+
+
+def test_unanswered_requests_are_reminded_once(world):
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old = world["req"]
+    ExportContactRequest.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=8)
+    )
+    to_cluster = services.request_export_contact(
+        world["company77"], world["e77"], cluster=world["cluster"]
+    )
+    answered = services.request_export_contact(
+        world["company77"], world["e77"], advisor=world["germany"]
+    )
+    ExportContactRequest.objects.filter(pk__in=[to_cluster.pk, answered.pk]).update(
+        created_at=timezone.now() - datetime.timedelta(days=9)
+    )
+    services.answer_export_contact(world["germany"].user, answered, accept=False)
+    fresh_e = world["e91"]
+    ExportProject.objects.create(establishment=fresh_e, countries=["MA"], sectors=["agrifood"])
+    fresh = services.request_export_contact(
+        User.objects.get(username="adv91"), fresh_e, advisor=world["morocco"]
+    )
+    mail.outbox.clear()
+    call_command("send_export_reminders")
+    reminded = set(
+        ExportContactRequest.objects.filter(reminded_at__isnull=False).values_list("pk", flat=True)
+    )
+    assert reminded == {old.pk, to_cluster.pk}
+    assert fresh.pk not in reminded and answered.pk not in reminded
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "cce_ma@cce.test",
+        "pole_a@pole.test",
+        "pole_b@pole.test",
+    ]
+    assert "Rappel : Scierie de Melun-Test attend votre réponse" in mail.outbox[0].subject
+    mail.outbox.clear()
+    assert services.remind_unanswered_export_requests() == 0
+    assert mail.outbox == []

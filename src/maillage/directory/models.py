@@ -411,6 +411,7 @@ class ExportContactRequest(models.Model):
         verbose_name=_("répondue par"),
     )
     answer = models.TextField(_("réponse"), blank=True)
+    reminded_at = models.DateTimeField(_("relance envoyée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("demande de contact export")

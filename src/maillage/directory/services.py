@@ -140,14 +140,6 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
         raise PermissionDenied
     if (advisor is None) == (cluster is None):
         raise ValueError("exactly one of advisor and cluster")
-    if cluster is not None:
-        recipients = list(cluster.managers.order_by("pk"))
-        if not recipients:
-            raise ValidationError(
-                _("Ce pôle n'a pas encore de contact sur Maillage : écrivez-lui depuis son site.")
-            )
-    else:
-        recipients = [advisor.user]
     target = {"advisor": advisor} if advisor is not None else {"cluster": cluster}
     if ExportContactRequest.objects.filter(establishment=establishment, **target).exists():
         raise ValidationError(
@@ -156,6 +148,10 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
             else _("Vous avez déjà demandé un contact à ce pôle.")
         )
     project = _project_for_request(establishment)
+    if cluster is not None and not cluster.managers.exists():
+        raise ValidationError(
+            _("Ce pôle n'a pas encore de contact sur Maillage : écrivez-lui depuis son site.")
+        )
     req = ExportContactRequest(
         establishment=establishment,
         requested_by=user,
@@ -167,7 +163,7 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
     req.full_clean()
     req.save()
     notifications.notify(
-        recipients,
+        _recipients(req),
         notifications.EXPORT_REQUEST,
         title=_("Demande de contact export de %(who)s") % {"who": establishment.name},
         body=_("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
@@ -219,6 +215,61 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
         url=reverse("export-request", args=[contact_request.pk]),
     )
     return contact_request
+
+
+REMIND_AFTER_DAYS = 7
+
+
+def _recipients(contact_request) -> list:
+    if contact_request.advisor_id:
+        return [contact_request.advisor.user]
+    return list(contact_request.cluster.managers.order_by("pk"))
+
+
+def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_DAYS) -> int:
+    """Remind the addressees of requests still pending ``after_days`` after they were made, once
+    per request (run daily; idempotent). Returns the number of requests reminded."""
+    import datetime
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from maillage.directory.models import ExportContactRequest
+    from maillage.marketplace import notifications
+
+    now = now or timezone.now()
+    due = (
+        ExportContactRequest.objects.filter(
+            status=ExportContactRequest.Status.PENDING,
+            reminded_at__isnull=True,
+            created_at__lte=now - datetime.timedelta(days=after_days),
+        )
+        .select_related("establishment", "advisor__user", "cluster")
+        .order_by("created_at", "pk")
+    )
+    reminded = 0
+    for req in due:
+        with transaction.atomic():
+            # Claim the row first: two runs at once remind each request once.
+            claimed = ExportContactRequest.objects.filter(
+                pk=req.pk, reminded_at__isnull=True
+            ).update(reminded_at=now)
+            if not claimed:
+                continue
+            notifications.notify(
+                _recipients(req),
+                notifications.EXPORT_REQUEST,
+                title=_("Rappel : %(who)s attend votre réponse") % {"who": req.establishment.name},
+                body=_(
+                    "%(who)s vous a demandé un contact le %(date)s. Acceptez ou déclinez depuis "
+                    "Maillage : l'entreprise est prévenue dans les deux cas."
+                )
+                % {"who": req.establishment.name, "date": req.created_at.strftime("%d/%m/%Y")},
+                url=reverse("export-request", args=[req.pk]),
+            )
+        reminded += 1
+    return reminded
 
 
 ADVISOR_EDITABLE = ["available", "availability_note", "countries", "languages", "sectors", "phone"]

@@ -1,5 +1,6 @@
 """Contact requests go to an export advisor or a cluster (with the cluster's contact users), keep
-a copy of the SME's project and the addressee's answer; advisors get a phone number."""
+a copy of the SME's project, the addressee's answer and when they were reminded; advisors get a
+phone number."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -161,6 +162,11 @@ class Migration(migrations.Migration):
                 fields=("establishment", "cluster"),
                 name="unique_cluster_contact_request",
             ),
+        ),
+        migrations.AddField(
+            model_name="exportcontactrequest",
+            name="reminded_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="relance envoyée le"),
         ),
         migrations.RunPython(copy_projects_into_requests, migrations.RunPython.noop),
     ]
