@@ -10,10 +10,10 @@ from django.urls import reverse
 
 from maillage.accounts.models import User
 from maillage.directory.models import (
-    AdvisorContactRequest,
     Cluster,
     ClusterProgramme,
     ExportAdvisor,
+    ExportContactRequest,
     ExportProject,
 )
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def cce(territory, make_user):
     def advisor(username, name, countries, sectors, languages=("fr",)):
-        user = make_user(username, User.Role.COMPANY)
+        user = make_user(username, User.Role.EXPORT_ADVISOR)
         user.email = f"{username}@cce.test"
         user.save()
         return ExportAdvisor.objects.create(
@@ -79,25 +79,35 @@ def test_bad_country_code_is_refused_in_french(client, cce):
 def test_contact_request_accept_reveals_email(client, cce):
     sme, both = cce["e77"], cce["advisors"][2]
     client.force_login(cce["company77"])
+    url = reverse("export-project", args=[sme.pk])
+    client.post(url, {"countries": "MA, VN", "sectors": ["agrifood"]})
     client.post(reverse("export-contact", args=[sme.pk, both.pk]), {"message": "Export au Maroc"})
-    req = AdvisorContactRequest.objects.get()
-    assert mail.outbox[-1].to == ["cce_mavn@cce.test"]
-    # Another advisor cannot answer it; the right one can.
-    client.force_login(cce["advisors"][0].user)
-    assert (
-        client.post(reverse("export-answer", args=[req.pk]), {"answer": "accept"}).status_code
-        == 403
+    req = ExportContactRequest.objects.get()
+    assert (req.countries, req.sectors, req.message) == (
+        ["MA", "VN"],
+        ["agrifood"],
+        "Export au Maroc",
     )
+    assert mail.outbox[-1].to == ["cce_mavn@cce.test"]
+    detail = reverse("export-request", args=[req.pk])
+    # Another advisor cannot see nor answer it; the right one can.
+    client.force_login(cce["advisors"][0].user)
+    assert client.get(detail).status_code == 404
+    answer = reverse("export-answer", args=[req.pk])
+    assert client.post(answer, {"answer": "accept"}).status_code == 404
     client.force_login(both.user)
-    inbox = client.get(reverse("export-directory")).content.decode()
-    assert "Scierie de Melun-Test" in inbox and "co77@example.test" not in inbox
-    client.post(reverse("export-answer", args=[req.pk]), {"answer": "accept"})
+    page = client.get(detail).content.decode()
+    assert "Scierie de Melun-Test" in page and "Export au Maroc" in page
+    assert "Maroc, Viêt Nam" in page and "agroalimentaire" in page
+    assert "co77@example.test" not in page
+    client.post(answer, {"answer": "accept", "message": "Appelez-moi mardi"})
     req.refresh_from_db()
-    assert req.status == "accepted"
-    assert "co77@example.test" in client.get(reverse("export-directory")).content.decode()
+    assert (req.status, req.answer, req.answered_by) == ("accepted", "Appelez-moi mardi", both.user)
+    assert "co77@example.test" in client.get(detail).content.decode()
+    assert mail.outbox[-1].to == ["co77@example.test"]
     client.force_login(cce["company77"])
-    html = client.get(reverse("export-project", args=[sme.pk])).content.decode()
-    assert "cce_mavn@cce.test" in html
+    html = client.get(url).content.decode()
+    assert "cce_mavn@cce.test" in html and "Appelez-moi mardi" in html
 
 
 def test_who_may_see_an_export_project(client, cce):
@@ -110,7 +120,7 @@ def test_who_may_see_an_export_project(client, cce):
         assert (
             client.post(reverse("export-contact", args=[cce["e77"].pk, cce["advisors"][0].pk]))
         ).status_code == 404
-    assert not AdvisorContactRequest.objects.exists()
+    assert not ExportContactRequest.objects.exists()
     client.force_login(cce["advisor77"])  # the SME's chamber
     assert client.get(url).status_code == 200
     # The public directory shows no e-mail address.

@@ -3,7 +3,13 @@
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory.models import Cluster, ExportAdvisor, ExportProject, Network
+from maillage.directory.models import (
+    Cluster,
+    ExportAdvisor,
+    ExportContactRequest,
+    ExportProject,
+    Network,
+)
 from maillage.events import demo
 from maillage.events.models import Event, NetworkPost, Registration
 from maillage.ingest.demo import DemoBuilder
@@ -26,5 +32,13 @@ def test_events_demo_is_idempotent(territory):
             ]
         )
     assert counts[0] == counts[1] == [6, 3, 1, 2, 1, 1]
+    # Export advisors and cluster contacts log in with their own roles.
+    assert set(User.objects.filter(username__startswith="cce.").values_list("role", flat=True)) == {
+        User.Role.EXPORT_ADVISOR
+    }
+    for cluster in Cluster.objects.all():
+        assert [m.role for m in cluster.managers.all()] == [User.Role.CLUSTER_MANAGER]
+    req = ExportContactRequest.objects.get()
+    assert (req.advisor.user.username, req.status) == ("cce.maroc", "pending")
     assert ExportProject.objects.get().countries == ["MA", "VN"]
     assert Event.objects.filter(starts_at__isnull=False, meetings_enabled=True).count() == 1

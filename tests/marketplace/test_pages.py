@@ -273,6 +273,8 @@ def test_supplier_edits_own_profile_and_notification_preferences(client, market)
             "consortium_response": "never",
             "need_expired": "immediate",
             "closing_reminder": "daily",
+            "export_request": "immediate",
+            "export_answer": "daily",
         },
     )
     assert r.status_code == 302

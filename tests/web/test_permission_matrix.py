@@ -33,7 +33,15 @@ from django.urls.converters import IntConverter, PathConverter, SlugConverter, S
 
 from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Contact, Membership, Network
+from maillage.directory.models import (
+    Cluster,
+    Contact,
+    ExportAdvisor,
+    ExportProject,
+    Membership,
+    Network,
+)
+from maillage.directory.services import request_export_contact
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
 from maillage.synergies import services
@@ -67,6 +75,8 @@ KWARG_CANDIDATES: dict[str, Callable[[World], list]] = {
     "suggestion_id": lambda w: [w.ids["suggestion"]],
     "flow_id": lambda w: [w.ids["flow"]],
     "visit_id": lambda w: [w.ids["visit"]],
+    "advisor_pk": lambda w: [w.ids["export_advisor"]],
+    "cluster_pk": lambda w: [w.ids["cluster"]],
 }
 SKIP = {
     "logout": "only ends the session",
@@ -128,8 +138,24 @@ def world(make_chamber, make_establishment, make_user):
     admin_b.is_staff = True
     admin_b.save()
     admin_b.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    # The secret establishment asked an export advisor and a cluster for a contact; another
+    # export advisor (also the contact of another cluster) must see neither request.
+    ExportProject.objects.create(establishment=secret, countries=["MA"], sectors=["agrifood"])
+    cce_a = ExportAdvisor.objects.create(
+        user=make_user("cce-a", User.Role.EXPORT_ADVISOR), name="CCE A", countries=["MA"]
+    )
+    cluster_a = Cluster.objects.create(name="Pôle A", sectors=["agrifood"])
+    cluster_a.managers.add(make_user("pole-a", User.Role.CLUSTER_MANAGER))
+    export_request = request_export_contact(
+        owner, secret, advisor=cce_a, message=f"Projet {SECRET_NAME}"
+    )
+    request_export_contact(owner, secret, cluster=cluster_a, message=f"Projet {SECRET_NAME}")
+    other_cce = make_user("cce-b", User.Role.EXPORT_ADVISOR)
+    ExportAdvisor.objects.create(user=other_cce, name="CCE B", countries=["MA"])
+    Cluster.objects.create(name="Pôle B").managers.add(other_cce)
     others = {
         "advisor of another chamber": make_user("adv-b", User.Role.ADVISOR, chamber_b),
+        "another export advisor and cluster contact": other_cce,
         "administrator of another chamber": admin_b,
         "another company": make_user("co-b", User.Role.COMPANY, establishments=[other_est]),
         "network animator": animator,
@@ -146,6 +172,9 @@ def world(make_chamber, make_establishment, make_user):
         "owner": owner.pk,
         "advisor": advisor_a.pk,
         "chamber": chamber_a.pk,
+        "export_request": export_request.pk,
+        "export_advisor": cce_a.pk,
+        "cluster": cluster_a.pk,
     }
     secrets = (SECRET_NAME, secret.siret, SECRET_EMAIL, "Secrète", *SECRET_QUANTITY)
     return World(secret=secret, others=others, ids=ids, secrets=secrets)
@@ -178,6 +207,8 @@ ADMIN_MODELS = {
     "auditlog": "audit",
     "user": "owner",
     "chamber": "chamber",
+    "cluster": "cluster",
+    "exportadvisor": "export_advisor",
 }
 
 
@@ -320,3 +351,6 @@ def test_the_world_really_holds_the_secret(client, world):
     assert SECRET_NAME in layer
     client.force_login(User.objects.get(username="owner-a"))
     assert SECRET_NAME in client.get("/").content.decode()
+    for addressee in ("cce-a", "pole-a"):  # the export requests' addressees
+        client.force_login(User.objects.get(username=addressee))
+        assert SECRET_NAME in client.get("/international/demandes/").content.decode()

@@ -116,6 +116,9 @@ class User(AbstractUser):
         ADVISOR = "advisor", _("conseiller CCI")
         COMPANY = "company", _("utilisateur d'entreprise")
         ANIMATOR = "animator", _("animateur de réseau")
+        # Outside the chambers: they answer SMEs' contact requests (directory app, export).
+        EXPORT_ADVISOR = "export_advisor", _("conseiller du commerce extérieur")
+        CLUSTER_MANAGER = "cluster_manager", _("contact d'un pôle de compétitivité")
 
     role = models.CharField(_("rôle"), max_length=20, choices=Role.choices, default=Role.COMPANY)
     chamber = models.ForeignKey(

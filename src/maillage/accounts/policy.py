@@ -687,8 +687,7 @@ def can_view_agenda(user, registration) -> bool:
   advisors' e-mail addresses;
 - an SME's export project (target countries and sectors) and its matches are for whoever may edit
   the establishment (its users, advisors of its chamber);
-- a contact request names the SME to the advisor; contact details are exchanged only once the
-  advisor accepts; only that advisor answers it.
+- contact requests to advisors and clusters: see "Export contact requests" at the end.
 """
 
 
@@ -698,10 +697,6 @@ def can_view_export_directory(user) -> bool:
 
 def can_manage_export_project(user, establishment) -> bool:
     return can_edit_establishment(user, establishment)
-
-
-def can_answer_contact_request(user, contact_request) -> bool:
-    return user.is_authenticated and contact_request.advisor.user_id == user.pk
 
 
 def event_organiser_choices(user) -> tuple[QuerySet, QuerySet]:
@@ -772,3 +767,74 @@ def visible_network_map_members(user, network) -> QuerySet:
     return Establishment.objects.filter(
         q, is_active=True, latitude__isnull=False, longitude__isnull=False
     ).distinct()
+
+
+# ---------------------------------------------------------------------------------------------
+# Export contact requests to export advisors and clusters (directory app, issue 7 part 4).
+# ---------------------------------------------------------------------------------------------
+"""Rules for export contact requests:
+- an SME's request is made by whoever may manage its export project (its company users, the
+  advisors of its chamber) and is seen by them and by its addressee: the export advisor's own
+  account, or the contact users of the cluster (``Cluster.managers``) — never by another export
+  advisor, another cluster's contacts, another company, another chamber's advisors or an
+  anonymous visitor (platform staff see everything);
+- only the addressee answers (accept or decline, with a message), once;
+- contact details are exchanged only on acceptance: the SME's side then sees the advisor's (or
+  the answering cluster contact's) e-mail and phone, the addressee sees the requester's name and
+  e-mail and the establishment's address. A pending or declined request reveals neither;
+- an export advisor edits their own directory entry (availability, countries, languages,
+  sectors, phone); nobody else does, except platform staff in the back-office.
+"""
+
+EXPORT_CONTACT_ROLES = {User.Role.EXPORT_ADVISOR, User.Role.CLUSTER_MANAGER}
+
+
+def export_requests_addressed_to(user) -> QuerySet:
+    """The contact requests this user answers: to their export-advisor entry or to a cluster
+    they are a contact of."""
+    from maillage.directory.models import ExportContactRequest
+
+    if not user.is_authenticated:
+        return ExportContactRequest.objects.none()
+    ids = ExportContactRequest.objects.filter(
+        Q(advisor__user=user) | Q(cluster__managers=user)
+    ).values("pk")
+    return ExportContactRequest.objects.filter(pk__in=ids)
+
+
+def is_export_request_addressee(user, contact_request) -> bool:
+    if not user.is_authenticated:
+        return False
+    if contact_request.advisor_id is not None:
+        return contact_request.advisor.user_id == user.pk
+    return contact_request.cluster.managers.filter(pk=user.pk).exists()
+
+
+def can_view_export_request(user, contact_request) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or is_export_request_addressee(user, contact_request):
+        return True
+    return can_manage_export_project(user, contact_request.establishment)
+
+
+def can_answer_export_request(user, contact_request) -> bool:
+    """The addressee only (not platform staff: an answer commits the advisor or the cluster)."""
+    return is_export_request_addressee(user, contact_request)
+
+
+def can_see_export_contacts(user, contact_request) -> bool:
+    """Both sides see each other's contact details once the addressee accepted."""
+    from maillage.directory.models import ExportContactRequest
+
+    return contact_request.status == ExportContactRequest.Status.ACCEPTED and (
+        can_view_export_request(user, contact_request)
+    )
+
+
+def can_request_export_contact(user, establishment) -> bool:
+    return can_manage_export_project(user, establishment)
+
+
+def can_edit_export_advisor(user, advisor) -> bool:
+    return user.is_authenticated and (user.is_superuser or advisor.user_id == user.pk)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
@@ -61,4 +62,7 @@ class ExportAdvisorAdmin(admin.ModelAdmin):
 class ClusterAdmin(admin.ModelAdmin):
     list_display = ["name", "website"]
     raw_id_fields = ["members"]
+    filter_horizontal = ["managers"]
+    # Django 6 assumes https for scheme-less URLs; say so now (the warning is an error in tests).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [ClusterProgrammeInline]

@@ -254,10 +254,18 @@ class ExportAdvisor(models.Model):
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="export_advisor",
+        limit_choices_to={"role": "export_advisor"},
         verbose_name=_("compte"),
+        help_text=_("un compte au rôle « conseiller du commerce extérieur »"),
     )
     name = models.CharField(_("nom"), max_length=200)
     organisation = models.CharField(_("entreprise"), max_length=200, blank=True)
+    phone = models.CharField(
+        _("téléphone"),
+        max_length=30,
+        blank=True,
+        help_text=_("communiqué aux entreprises dont vous acceptez la demande"),
+    )
     countries = models.JSONField(
         _("pays d'expertise (ISO 3166)"), default=list, validators=[validate_countries]
     )
@@ -288,6 +296,16 @@ class Cluster(models.Model):
         Establishment, blank=True, related_name="clusters", verbose_name=_("membres")
     )
     website = models.URLField(_("site"), blank=True)
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_clusters",
+        limit_choices_to={"role": "cluster_manager"},
+        verbose_name=_("contacts du pôle"),
+        help_text=_(
+            "comptes qui reçoivent les demandes de contact adressées au pôle et y répondent"
+        ),
+    )
 
     class Meta:
         verbose_name = _("pôle de compétitivité")
@@ -336,37 +354,90 @@ class ExportProject(models.Model):
         return f"{self.establishment} → {', '.join(self.countries)}"
 
 
-class AdvisorContactRequest(models.Model):
+class ExportContactRequest(models.Model):
+    """An SME asks an export advisor or a cluster for a contact, with a copy of its export project
+    at that moment; the addressee accepts or declines with a message. Contact details are
+    exchanged only on acceptance (see accounts.policy, export section)."""
+
     class Status(models.TextChoices):
         PENDING = "pending", _("en attente")
         ACCEPTED = "accepted", _("acceptée")
         DECLINED = "declined", _("déclinée")
 
+    # The only transitions: an answer is final.
+    TRANSITIONS = {Status.PENDING: {Status.ACCEPTED, Status.DECLINED}}
+
     establishment = models.ForeignKey(
-        Establishment, on_delete=models.CASCADE, related_name="advisor_requests"
+        Establishment,
+        on_delete=models.CASCADE,
+        related_name="export_contact_requests",
+        verbose_name=_("entreprise"),
     )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )
     advisor = models.ForeignKey(
-        ExportAdvisor, on_delete=models.CASCADE, related_name="contact_requests"
+        ExportAdvisor,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="contact_requests",
+        verbose_name=_("conseiller"),
     )
+    cluster = models.ForeignKey(
+        Cluster,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="contact_requests",
+        verbose_name=_("pôle"),
+    )
+    countries = models.JSONField(
+        _("pays visés (ISO 3166)"), default=list, validators=[validate_countries]
+    )
+    sectors = models.JSONField(_("secteurs"), default=list, validators=[validate_sectors])
     message = models.TextField(_("message"), blank=True)
     status = models.CharField(
         _("statut"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     created_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
     answered_at = models.DateTimeField(_("répondue le"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("répondue par"),
+    )
+    answer = models.TextField(_("réponse"), blank=True)
+    reminded_at = models.DateTimeField(_("relance envoyée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("demande de contact export")
         verbose_name_plural = _("demandes de contact export")
         ordering = ["-created_at", "-pk"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(advisor__isnull=False, cluster__isnull=True)
+                | Q(advisor__isnull=True, cluster__isnull=False),
+                name="export_request_one_addressee",
+            ),
             models.UniqueConstraint(
-                fields=["establishment", "advisor"], name="unique_advisor_contact_request"
-            )
+                fields=["establishment", "advisor"],
+                condition=Q(advisor__isnull=False),
+                name="unique_advisor_contact_request",
+            ),
+            models.UniqueConstraint(
+                fields=["establishment", "cluster"],
+                condition=Q(cluster__isnull=False),
+                name="unique_cluster_contact_request",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.establishment} → {self.advisor}"
+        return f"{self.establishment} → {self.addressee}"
+
+    @property
+    def addressee(self):
+        return self.advisor if self.advisor_id else self.cluster

@@ -6,12 +6,14 @@ from __future__ import annotations
 import gettext
 from functools import lru_cache
 
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
+from maillage.accounts import policy
 from maillage.directory.models import (
-    AdvisorContactRequest,
     Cluster,
     ExportAdvisor,
+    ExportContactRequest,
     ExportSector,
 )
 from maillage.engine import export
@@ -54,7 +56,13 @@ def advisors():
 
 
 def clusters():
-    return Cluster.objects.prefetch_related("programmes").order_by("name", "pk")
+    """Clusters with their programmes; ``has_contacts`` says whether one may ask for a contact."""
+    contacts = Cluster.managers.through.objects.filter(cluster_id=OuterRef("pk"))
+    return (
+        Cluster.objects.prefetch_related("programmes")
+        .annotate(has_contacts=Exists(contacts))
+        .order_by("name", "pk")
+    )
 
 
 def _why(match: export.Match) -> list[str]:
@@ -113,17 +121,74 @@ def matches_for(project, languages: tuple[str, ...] = ("fr",)) -> dict[str, list
     return out
 
 
+def language_name(code: str) -> str:
+    return _language_names().get(code.lower(), code)
+
+
+def _with_parties(qs):
+    return qs.select_related(
+        "establishment__commune", "requested_by", "advisor__user", "cluster", "answered_by"
+    ).order_by("-created_at", "-pk")
+
+
 def requests_of_establishment(establishment):
-    return list(
-        AdvisorContactRequest.objects.filter(establishment=establishment)
-        .select_related("advisor__user")
-        .order_by("-created_at", "-pk")
-    )
+    """The SME's requests (the caller has checked that the user may manage its project)."""
+    return list(_with_parties(ExportContactRequest.objects.filter(establishment=establishment)))
 
 
-def requests_to_advisor(user):
-    return list(
-        AdvisorContactRequest.objects.filter(advisor__user=user)
-        .select_related("establishment__commune", "requested_by")
-        .order_by("-created_at", "-pk")
-    )
+def requests_addressed_to(user):
+    """An export advisor's or a cluster contact's inbox: pending requests first."""
+    rows = list(_with_parties(policy.export_requests_addressed_to(user)))
+    pending = ExportContactRequest.Status.PENDING
+    return [r for r in rows if r.status == pending] + [r for r in rows if r.status != pending]
+
+
+def export_request(user, pk: int):
+    """One request, or None when the user may not see it."""
+    req = _with_parties(ExportContactRequest.objects.filter(pk=pk)).first()
+    if req is None or not policy.can_view_export_request(user, req):
+        return None
+    return req
+
+
+def addressee_contact(user, req) -> dict | None:
+    """What the SME's side sees of the addressee once accepted: name, organisation, e-mail,
+    phone (the advisor; for a cluster, the contact who answered)."""
+    if not policy.can_see_export_contacts(user, req):
+        return None
+    if req.advisor_id:
+        a = req.advisor
+        return {
+            "name": a.name,
+            "organisation": a.organisation,
+            "email": a.user.email,
+            "phone": a.phone,
+        }
+    person = req.answered_by
+    return {
+        "name": (person.get_full_name() or person.username) if person else "",
+        "organisation": req.cluster.name,
+        "email": person.email if person else "",
+        "phone": "",
+    }
+
+
+def requester_contact(user, req) -> dict | None:
+    """What the addressee sees of the SME once accepted: who asked, their e-mail, the address."""
+    if not policy.can_see_export_contacts(user, req):
+        return None
+    e = req.establishment
+    return {
+        "name": req.requested_by.get_full_name() or req.requested_by.username,
+        "email": req.requested_by.email,
+        "establishment": e.name,
+        "address": ", ".join(x for x in (e.address, e.commune.name) if x),
+    }
+
+
+def describe_request(req) -> dict:
+    """The SME's declared project as carried by the request, in French."""
+    return {
+        "countries": [country_name(c) for c in req.countries],
+        "sectors": [sector_name(s) for s in req.sectors],
+    }

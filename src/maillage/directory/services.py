@@ -111,55 +111,193 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
     return project
 
 
-def request_advisor_contact(user, establishment, advisor, message: str = ""):
+def _project_for_request(establishment):
+    from django.utils.translation import gettext as _
+
+    from maillage.directory.models import ExportProject
+
+    project = ExportProject.objects.filter(establishment=establishment).first()
+    if project is None or not (project.countries or project.sectors):
+        raise ValidationError(
+            _("Déclarez d'abord les pays et secteurs visés : ils accompagnent votre demande.")
+        )
+    return project
+
+
+@transaction.atomic
+def request_export_contact(user, establishment, *, advisor=None, cluster=None, message: str = ""):
+    """An SME asks an export advisor or a cluster for a contact; the addressee is notified. The
+    request carries a copy of the SME's project (countries, sectors) and its message."""
     from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
     from django.utils.translation import gettext as _
 
     from maillage.accounts import policy
-    from maillage.directory.models import AdvisorContactRequest
-    from maillage.events.services import notify
+    from maillage.directory.models import ExportContactRequest
+    from maillage.marketplace import notifications
 
-    if not policy.can_manage_export_project(user, establishment):
+    if not policy.can_request_export_contact(user, establishment):
         raise PermissionDenied
-    if AdvisorContactRequest.objects.filter(establishment=establishment, advisor=advisor).exists():
-        raise ValidationError(_("Vous avez déjà demandé un contact à ce conseiller."))
-    req = AdvisorContactRequest.objects.create(
-        establishment=establishment, requested_by=user, advisor=advisor, message=message[:2000]
+    if (advisor is None) == (cluster is None):
+        raise ValueError("exactly one of advisor and cluster")
+    target = {"advisor": advisor} if advisor is not None else {"cluster": cluster}
+    if ExportContactRequest.objects.filter(establishment=establishment, **target).exists():
+        raise ValidationError(
+            _("Vous avez déjà demandé un contact à ce conseiller.")
+            if advisor is not None
+            else _("Vous avez déjà demandé un contact à ce pôle.")
+        )
+    project = _project_for_request(establishment)
+    if cluster is not None and not cluster.managers.exists():
+        raise ValidationError(
+            _("Ce pôle n'a pas encore de contact sur Maillage : écrivez-lui depuis son site.")
+        )
+    req = ExportContactRequest(
+        establishment=establishment,
+        requested_by=user,
+        countries=list(project.countries),
+        sectors=list(project.sectors),
+        message=message.strip()[:2000],
+        **target,
     )
-    notify(
-        advisor.user,
-        _("Demande de contact export"),
-        _("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
+    req.full_clean()
+    req.save()
+    notifications.notify(
+        _recipients(req),
+        notifications.EXPORT_REQUEST,
+        title=_("Demande de contact export de %(who)s") % {"who": establishment.name},
+        body=_("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
         % {"who": establishment.name},
+        url=reverse("export-request", args=[req.pk]),
     )
     return req
 
 
-def answer_advisor_contact(user, contact_request, accept: bool) -> None:
+@transaction.atomic
+def answer_export_contact(user, contact_request, accept: bool, answer: str = ""):
+    """The addressee accepts or declines, once, with a message; the requester is notified."""
     from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
     from maillage.accounts import policy
-    from maillage.directory.models import AdvisorContactRequest
-    from maillage.events.services import notify
+    from maillage.directory.models import ExportContactRequest
+    from maillage.marketplace import notifications
 
-    if not policy.can_answer_contact_request(user, contact_request):
+    if not policy.can_answer_export_request(user, contact_request):
         raise PermissionDenied
-    if contact_request.status != AdvisorContactRequest.Status.PENDING:
+    # Lock the row: two contacts of one cluster answering at once must not both win.
+    locked = ExportContactRequest.objects.select_for_update().get(pk=contact_request.pk)
+    Status = ExportContactRequest.Status
+    new = Status.ACCEPTED if accept else Status.DECLINED
+    if new not in ExportContactRequest.TRANSITIONS.get(locked.status, set()):
         raise ValidationError(_("Cette demande a déjà reçu une réponse."))
-    contact_request.status = (
-        AdvisorContactRequest.Status.ACCEPTED if accept else AdvisorContactRequest.Status.DECLINED
-    )
+    contact_request.status = new
+    contact_request.answer = answer.strip()[:2000]
     contact_request.answered_at = timezone.now()
-    contact_request.save(update_fields=["status", "answered_at"])
-    notify(
-        contact_request.requested_by,
-        _("Réponse du conseiller du commerce extérieur"),
-        (
-            _("%(who)s a accepté votre demande : ses coordonnées sont visibles dans Maillage.")
+    contact_request.answered_by = user
+    contact_request.save(update_fields=["status", "answer", "answered_at", "answered_by"])
+    who = str(contact_request.addressee)
+    notifications.notify(
+        [contact_request.requested_by],
+        notifications.EXPORT_ANSWER,
+        title=(
+            _("%(who)s a accepté votre demande de contact") % {"who": who}
             if accept
-            else _("%(who)s ne peut pas donner suite à votre demande.")
-        )
-        % {"who": contact_request.advisor.name},
+            else _("%(who)s a décliné votre demande de contact") % {"who": who}
+        ),
+        body=(
+            _("Ses coordonnées sont visibles dans Maillage.")
+            if accept
+            else _("%(who)s ne peut pas donner suite à votre demande.") % {"who": who}
+        ),
+        url=reverse("export-request", args=[contact_request.pk]),
     )
+    return contact_request
+
+
+REMIND_AFTER_DAYS = 7
+
+
+def _recipients(contact_request) -> list:
+    if contact_request.advisor_id:
+        return [contact_request.advisor.user]
+    return list(contact_request.cluster.managers.order_by("pk"))
+
+
+def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_DAYS) -> int:
+    """Remind the addressees of requests still pending ``after_days`` after they were made, once
+    per request (run daily; idempotent). Returns the number of requests reminded."""
+    import datetime
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from maillage.directory.models import ExportContactRequest
+    from maillage.marketplace import notifications
+
+    now = now or timezone.now()
+    due = (
+        ExportContactRequest.objects.filter(
+            status=ExportContactRequest.Status.PENDING,
+            reminded_at__isnull=True,
+            created_at__lte=now - datetime.timedelta(days=after_days),
+        )
+        .select_related("establishment", "advisor__user", "cluster")
+        .order_by("created_at", "pk")
+    )
+    reminded = 0
+    for req in due:
+        with transaction.atomic():
+            # Claim the row first: two runs at once remind each request once.
+            claimed = ExportContactRequest.objects.filter(
+                pk=req.pk, reminded_at__isnull=True
+            ).update(reminded_at=now)
+            if not claimed:
+                continue
+            notifications.notify(
+                _recipients(req),
+                notifications.EXPORT_REQUEST,
+                title=_("Rappel : %(who)s attend votre réponse") % {"who": req.establishment.name},
+                body=_(
+                    "%(who)s vous a demandé un contact le %(date)s. Acceptez ou déclinez depuis "
+                    "Maillage : l'entreprise est prévenue dans les deux cas."
+                )
+                % {"who": req.establishment.name, "date": req.created_at.strftime("%d/%m/%Y")},
+                url=reverse("export-request", args=[req.pk]),
+            )
+        reminded += 1
+    return reminded
+
+
+ADVISOR_EDITABLE = ["available", "availability_note", "countries", "languages", "sectors", "phone"]
+
+
+def update_export_advisor(user, advisor, values: dict) -> list[str]:
+    """An export advisor updates their own directory entry; codes are checked (French messages)
+    and nothing is saved unless everything is valid. Returns the fields that changed."""
+    from django.core.exceptions import PermissionDenied
+
+    from maillage.accounts import policy
+
+    if not policy.can_edit_export_advisor(user, advisor):
+        raise PermissionDenied
+    normalise = {
+        "countries": lambda v: sorted({c.strip().upper() for c in v if c.strip()}),
+        "languages": lambda v: sorted({c.strip().lower() for c in v if c.strip()}),
+        "sectors": lambda v: sorted(set(v)),
+    }
+    changed = []
+    for name in ADVISOR_EDITABLE:
+        if name not in values:
+            continue
+        value = normalise.get(name, lambda v: v)(values[name])
+        if getattr(advisor, name) != value:
+            setattr(advisor, name, value)
+            changed.append(name)
+    if changed:
+        advisor.full_clean()
+        advisor.save(update_fields=changed)
+    return changed

@@ -10,5 +10,13 @@ urlpatterns = [
         views.export_contact,
         name="export-contact",
     ),
+    path(
+        "etablissement/<int:pk>/contact-pole/<int:cluster_pk>/",
+        views.export_cluster_contact,
+        name="export-cluster-contact",
+    ),
+    path("demandes/", views.export_inbox, name="export-inbox"),
+    path("demandes/<int:pk>/", views.export_request, name="export-request"),
     path("demandes/<int:pk>/reponse/", views.export_answer, name="export-answer"),
+    path("ma-fiche/", views.export_advisor_profile, name="export-advisor-profile"),
 ]

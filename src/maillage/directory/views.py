@@ -1,5 +1,6 @@
 """Thin views of export support: the directory of export advisors and clusters, an SME's export
-project with its ranked matches, contact requests and the advisor's answers."""
+project with its ranked matches, contact requests to advisors and clusters, the addressee's inbox
+and answers, and an advisor's own directory entry."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from django.views.decorators.http import require_POST
 
 from maillage.accounts import policy
 from maillage.directory import selectors, services
-from maillage.directory.models import AdvisorContactRequest, ExportAdvisor, ExportSector
+from maillage.directory.forms import ExportAdvisorForm
+from maillage.directory.models import Cluster, ExportAdvisor, ExportContactRequest, ExportSector
 
 
 @login_required
 def export_directory(request):
-    """Who: any signed-in user (no e-mail addresses); an advisor also sees the requests made to
-    them, with the requester's e-mail once accepted."""
+    """Who: any signed-in user (no e-mail addresses); an export advisor or a cluster contact also
+    gets a link to the requests addressed to them (count of pending ones)."""
     own = [
         e
         for e in policy.visible_establishments(request.user)
@@ -36,7 +38,11 @@ def export_directory(request):
                 for a in selectors.advisors()
             ],
             "clusters": selectors.clusters(),
-            "inbox": selectors.requests_to_advisor(request.user),
+            "pending": policy.export_requests_addressed_to(request.user)
+            .filter(status=ExportContactRequest.Status.PENDING)
+            .count(),
+            "is_addressee": request.user.role in policy.EXPORT_CONTACT_ROLES,
+            "own_entry": ExportAdvisor.objects.filter(user=request.user).first(),
             "own": own,
         },
     )
@@ -69,7 +75,6 @@ def export_project(request, pk: int):
             messages.success(request, _("Projet export enregistré."))
             return redirect("export-project", pk=establishment.pk)
     requests = selectors.requests_of_establishment(establishment)
-    asked = {r.advisor_id for r in requests}
     return render(
         request,
         "directory/export_project.html",
@@ -83,30 +88,20 @@ def export_project(request, pk: int):
             ],
             "matches": selectors.matches_for(project) if project else None,
             "requests": [
-                {
-                    "request": r,
-                    # Whoever manages the establishment (checked above) sees an advisor's
-                    # e-mail once that advisor accepted (policy rules, export section).
-                    "email": r.advisor.user.email
-                    if r.status == AdvisorContactRequest.Status.ACCEPTED
-                    else "",
-                }
+                {"request": r, "contact": selectors.addressee_contact(request.user, r)}
                 for r in requests
             ],
-            "asked": asked,
+            "asked": {r.advisor_id for r in requests if r.advisor_id},
+            "asked_clusters": {r.cluster_id for r in requests if r.cluster_id},
         },
     )
 
 
-@login_required
-@require_POST
-def export_contact(request, pk: int, advisor_pk: int):
-    """Who: users who may edit the establishment."""
+def _request_contact(request, pk: int, **target):
     establishment = _establishment(request, pk)
-    advisor = get_object_or_404(ExportAdvisor, pk=advisor_pk)
     try:
-        services.request_advisor_contact(
-            request.user, establishment, advisor, request.POST.get("message", "")
+        services.request_export_contact(
+            request.user, establishment, message=request.POST.get("message", ""), **target
         )
     except ValidationError as exc:
         for message in exc.messages:
@@ -118,16 +113,106 @@ def export_contact(request, pk: int, advisor_pk: int):
 
 @login_required
 @require_POST
-def export_answer(request, pk: int):
-    """Who: the advisor the request is addressed to."""
-    req = get_object_or_404(
-        AdvisorContactRequest.objects.select_related("advisor", "requested_by"), pk=pk
+def export_contact(request, pk: int, advisor_pk: int):
+    """Who: users who may manage the establishment's export project."""
+    advisor = get_object_or_404(ExportAdvisor.objects.select_related("user"), pk=advisor_pk)
+    return _request_contact(request, pk, advisor=advisor)
+
+
+@login_required
+@require_POST
+def export_cluster_contact(request, pk: int, cluster_pk: int):
+    """Who: users who may manage the establishment's export project."""
+    cluster = get_object_or_404(Cluster, pk=cluster_pk)
+    return _request_contact(request, pk, cluster=cluster)
+
+
+@login_required
+def export_inbox(request):
+    """Who: any signed-in user; each sees only the requests addressed to them (their export
+    advisor entry, the clusters they are a contact of) — an empty list for everyone else."""
+    rows = selectors.requests_addressed_to(request.user)
+    return render(
+        request,
+        "directory/export_inbox.html",
+        {"rows": [{"request": r, **selectors.describe_request(r)} for r in rows]},
     )
-    if not policy.can_answer_contact_request(request.user, req):
+
+
+def _visible_request(request, pk: int):
+    req = selectors.export_request(request.user, pk)
+    if req is None:
+        raise Http404
+    return req
+
+
+@login_required
+def export_request(request, pk: int):
+    """Who: the addressee (advisor or cluster contacts) and the SME's side (whoever may manage
+    its export project); 404 for everyone else. Contact details only once accepted."""
+    req = _visible_request(request, pk)
+    addressee = policy.is_export_request_addressee(request.user, req)
+    return render(
+        request,
+        "directory/export_request.html",
+        {
+            "req": req,
+            **selectors.describe_request(req),
+            "addressee": addressee,
+            "can_answer": policy.can_answer_export_request(request.user, req)
+            and req.status == ExportContactRequest.Status.PENDING,
+            "requester_contact": selectors.requester_contact(request.user, req)
+            if addressee
+            else None,
+            "addressee_contact": selectors.addressee_contact(request.user, req),
+        },
+    )
+
+
+@login_required
+@require_POST
+def export_answer(request, pk: int):
+    """Who: the addressee of the request (404 for whoever may not see it, 403 for the SME)."""
+    req = _visible_request(request, pk)
+    if not policy.can_answer_export_request(request.user, req):
         raise PermissionDenied
+    answer = request.POST.get("answer")
+    if answer not in ("accept", "decline"):
+        messages.error(request, _("Choisissez d'accepter ou de décliner la demande."))
+        return redirect("export-request", pk=req.pk)
     try:
-        services.answer_advisor_contact(request.user, req, request.POST.get("answer") == "accept")
+        services.answer_export_contact(
+            request.user, req, answer == "accept", request.POST.get("message", "")
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-    return redirect("export-directory")
+    else:
+        messages.success(
+            request,
+            _("Demande acceptée : vos coordonnées sont communiquées à l'entreprise.")
+            if answer == "accept"
+            else _("Demande déclinée."),
+        )
+    return redirect("export-request", pk=req.pk)
+
+
+@login_required
+def export_advisor_profile(request):
+    """Who: an export advisor, for their own directory entry (404 for anyone without one)."""
+    advisor = get_object_or_404(ExportAdvisor, user=request.user)
+    if not policy.can_edit_export_advisor(request.user, advisor):
+        raise PermissionDenied
+    form = ExportAdvisorForm(request.POST or None, initial=ExportAdvisorForm.initial_for(advisor))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_export_advisor(request.user, advisor, form.values())
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Votre fiche de conseiller est enregistrée."))
+            return redirect("export-advisor-profile")
+    return render(
+        request, "directory/export_advisor_profile.html", {"form": form, "advisor": advisor}
+    )

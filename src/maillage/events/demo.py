@@ -1,6 +1,7 @@
 """Demo data of the events app and of export support: export advisors (CCE), clusters with
-international programmes, an SME's export project, a business-meeting event with registered demo
-companies, a club breakfast and a club news post. Deterministic and idempotent (natural keys)."""
+international programmes and a contact user each, an SME's export project and a contact request,
+a business-meeting event with registered demo companies, a club breakfast and a club news post.
+Deterministic and idempotent (natural keys)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from maillage.directory.models import (
     Cluster,
     ClusterProgramme,
     ExportAdvisor,
+    ExportContactRequest,
     ExportProject,
 )
 from maillage.events.models import Event, NetworkPost, Question, Registration
@@ -48,6 +50,13 @@ ADVISORS = [
         ["luxury", "agrifood"],
         ["fr", "en"],
     ),
+]
+
+# One contact user per cluster (role "cluster_manager"), in the order of CLUSTERS.
+CLUSTER_CONTACTS = [
+    ("pole.eau", "Inès", "Moreau"),
+    ("pole.agro", "Julien", "Lefèvre"),
+    ("pole.mer", "Marion", "Roux"),
 ]
 
 CLUSTERS = [
@@ -90,9 +99,10 @@ def _next_thursday(hour: int) -> datetime.datetime:
 def load(builder, chambers, club) -> None:
     """Called by ``ingest.demo.load_demo`` after the networks and company users exist."""
     add = builder.summary.add
+    advisors = {}
     for username, first, last, organisation, countries, sectors, langs in ADVISORS:
-        user = builder._user(username, User.Role.COMPANY, first, last, None)
-        _adv, created = ExportAdvisor.objects.get_or_create(
+        user = builder._user(username, User.Role.EXPORT_ADVISOR, first, last, None)
+        advisor, created = ExportAdvisor.objects.get_or_create(
             user=user,
             defaults={
                 "name": f"{first} {last}",
@@ -104,6 +114,7 @@ def load(builder, chambers, club) -> None:
             },
         )
         add("conseillers export", int(created))
+        advisors[username] = advisor
     members = list(
         club.memberships.order_by("establishment__siret").values_list("establishment_id", flat=True)
     )
@@ -112,6 +123,10 @@ def load(builder, chambers, club) -> None:
             name=name, defaults={"themes": themes, "sectors": sectors}
         )
         add("pôles", int(created))
+        contact_username, first, last = CLUSTER_CONTACTS[i]
+        cluster.managers.add(
+            builder._user(contact_username, User.Role.CLUSTER_MANAGER, first, last, None)
+        )
         if created:
             cluster.members.set(members[i * 10 : i * 10 + 10])
             for title, countries in programmes:
@@ -119,10 +134,22 @@ def load(builder, chambers, club) -> None:
 
     sme_user = User.objects.filter(username="entreprise1").first()
     if sme_user is not None and sme_user.establishments.exists():
-        ExportProject.objects.get_or_create(
+        project, _created = ExportProject.objects.get_or_create(
             establishment=sme_user.establishments.order_by("pk").first(),
             defaults={"countries": ["MA", "VN"], "sectors": ["agrifood"]},
         )
+        # A pending request, so that cce.maroc finds something to answer.
+        _req, created = ExportContactRequest.objects.get_or_create(
+            establishment=project.establishment,
+            advisor=advisors["cce.maroc"],
+            defaults={
+                "requested_by": sme_user,
+                "countries": project.countries,
+                "sectors": project.sectors,
+                "message": "Nous préparons le salon SIAL Maroc : pouvez-vous nous conseiller ?",
+            },
+        )
+        add("demandes de contact export", int(created))
 
     start = _next_thursday(9)
     event, created = Event.objects.get_or_create(

@@ -32,6 +32,9 @@ OUTCOME = "need_outcome"
 CONSORTIUM_RESPONSE = "consortium_response"
 NEED_EXPIRED = "need_expired"
 REMINDER = "closing_reminder"
+# Export support (directory app): a contact request to an export advisor or a cluster, its answer.
+EXPORT_REQUEST = "export_request"
+EXPORT_ANSWER = "export_answer"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -46,6 +49,11 @@ REGISTRY: dict[str, Kind] = {
         ),
         Kind(NEED_EXPIRED, gettext_lazy("Mon besoin est clos à sa date de clôture")),
         Kind(REMINDER, gettext_lazy("Rappel avant la clôture d'un besoin sans réponse de ma part")),
+        Kind(
+            EXPORT_REQUEST,
+            gettext_lazy("Demande de contact export adressée à moi ou à mon pôle"),
+        ),
+        Kind(EXPORT_ANSWER, gettext_lazy("Réponse à ma demande de contact export")),
     )
 }
 

@@ -26,6 +26,8 @@ def home(request):
         return render(request, "web/home_chamber.html", selectors.chamber_overview(user))
     if user.role == User.Role.ANIMATOR:
         return render(request, "web/home_animator.html", selectors.animator_overview(user))
+    if user.role in policy.EXPORT_CONTACT_ROLES:
+        return redirect("export-inbox")  # export advisors and cluster contacts: their requests
     establishments = (
         policy.visible_establishments(user)
         .select_related("naf", "commune")

@@ -3,7 +3,15 @@
 from django.core.management.base import BaseCommand
 
 from maillage.accounts.models import User
+from maillage.directory.models import ExportAdvisor
 from maillage.ingest.demo import DEMO_PASSWORD
+
+
+def _export_advisor_entry(user) -> str:
+    advisor = ExportAdvisor.objects.filter(user=user).first()
+    if advisor is None:
+        return ""
+    return f"{advisor.organisation} ({', '.join(advisor.countries)})"
 
 
 class Command(BaseCommand):
@@ -17,14 +25,16 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.stdout.write(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
-        self.stdout.write("-" * 72)
+        self.stdout.write("-" * 78)
         for user in users:
             where = (
                 user.chamber.name
                 if user.chamber
                 else ", ".join(e.name for e in user.establishments.all())
                 or ", ".join(n.name for n in user.animated_networks.all())
+                or ", ".join(c.name for c in user.managed_clusters.all())
+                or _export_advisor_entry(user)
             )
-            self.stdout.write(f"  {user.username:<28} {user.get_role_display():<28} {where}")
-        self.stdout.write("-" * 72)
+            self.stdout.write(f"  {user.username:<28} {user.get_role_display():<34} {where}")
+        self.stdout.write("-" * 78)
         self.stdout.write("Application : http://127.0.0.1:8000/   Administration : /admin/")

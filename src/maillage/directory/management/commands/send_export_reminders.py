@@ -1,0 +1,22 @@
+"""Remind export advisors and cluster contacts of contact requests left unanswered (run daily;
+each request is reminded once)."""
+
+from django.core.management.base import BaseCommand
+
+from maillage.directory import services
+
+
+class Command(BaseCommand):
+    help = "Relance les conseillers et pôles qui n'ont pas répondu à une demande de contact export."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=services.REMIND_AFTER_DAYS,
+            help=f"relancer après ce nombre de jours sans réponse ({services.REMIND_AFTER_DAYS})",
+        )
+
+    def handle(self, *args, days: int, **options):
+        sent = services.remind_unanswered_export_requests(after_days=days)
+        self.stdout.write(f"{sent} demande(s) de contact export relancée(s).")
