@@ -221,9 +221,17 @@ def consortium_partners(need: Need, lead, sirets) -> list:
                 % {"sirets": ", ".join(unknown)}
             }
         )
-    if any(e.pk in (lead.pk, need.buyer_id) for e in found.values()):
+    if any(e.pk == lead.pk for e in found.values()):
         raise ValidationError(
-            {"partners": _("Le mandataire et l'acheteur ne peuvent pas être co-traitants.")}
+            {"partners": _("Le mandataire ne peut pas être son propre co-traitant.")}
+        )
+    if any(e.pk == need.buyer_id for e in found.values()):
+        # Not "the buyer": that would name a hidden buyer to whoever tries its SIRET.
+        raise ValidationError(
+            {
+                "partners": _("SIRET non admissible(s) comme co-traitant de ce besoin : %(s)s.")
+                % {"s": ", ".join(e.siret for e in found.values() if e.pk == need.buyer_id)}
+            }
         )
     return [found[s] for s in wanted]
 
@@ -312,15 +320,50 @@ def shortlist(user, response: Response, on: bool = True) -> Response:
     response.save(update_fields=["shortlisted_at"])
     Match.objects.filter(need=need, supplier_id=response.supplier_id).update(shortlisted_at=now)
     if on:
-        notifications.notify(
-            selectors.users_of([response.supplier_id]).get(response.supplier_id, []),
-            notifications.SHORTLISTED,
-            need=need,
-            title=_("Votre réponse à « %(title)s » est présélectionnée") % {"title": need.title},
-            body=_("L'acheteur a présélectionné votre réponse ; son identité vous est révélée."),
-            url=reverse("marketplace:need-detail", args=[need.pk]),
-        )
+        _notify_shortlisted(need, response)
     return response
+
+
+def _notify_shortlisted(need: Need, response: Response) -> None:
+    """The supplier's users and, for a group's response, every member's users learn that the
+    response is shortlisted, with the buyer's name (the policy now reveals it to each of them)."""
+    members = (
+        list(response.consortium.members.order_by("pk").values_list("pk", flat=True))
+        if response.consortium_id
+        else []
+    )
+    users = selectors.users_of([response.supplier_id, *members])
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    buyer = _("L'acheteur, %(buyer)s (%(commune)s),") % {
+        "buyer": need.buyer.name,
+        "commune": need.buyer.commune.name,
+    }
+    lead_users = [u for u in users.get(response.supplier_id, []) if policy.can_see_buyer(u, need)]
+    notifications.notify(
+        lead_users,
+        notifications.SHORTLISTED,
+        need=need,
+        title=_("Votre réponse à « %(title)s » est présélectionnée") % {"title": need.title},
+        body=_("%(buyer)s a présélectionné votre réponse.") % {"buyer": buyer},
+        url=url,
+    )
+    member_users = [
+        u
+        for m in members
+        if m != response.supplier_id
+        for u in users.get(m, [])
+        if policy.can_see_buyer(u, need)
+    ]
+    notifications.notify(
+        member_users,
+        notifications.SHORTLISTED,
+        need=need,
+        title=_("La réponse de votre groupement à « %(title)s » est présélectionnée")
+        % {"title": need.title},
+        body=_("%(buyer)s a présélectionné la réponse déposée par %(lead)s au nom du groupement.")
+        % {"buyer": buyer, "lead": response.supplier.name},
+        url=url,
+    )
 
 
 @transaction.atomic
@@ -353,18 +396,27 @@ def notify_outcome(need: Need, winner: Response | None = None) -> None:
     url = reverse("marketplace:need-detail", args=[need.pk])
     for supplier_id in recipients:
         won = winner is not None and winner.supplier_id == lead_of.get(supplier_id, supplier_id)
-        notifications.notify(
-            users.get(supplier_id, []),
-            notifications.OUTCOME,
-            need=need,
-            title=(
-                _("Votre réponse à « %(title)s » est retenue")
-                if won
-                else _("Le besoin « %(title)s » est clos")
+        title = (
+            _("Votre réponse à « %(title)s » est retenue")
+            if won
+            else _("Le besoin « %(title)s » est clos")
+        ) % {"title": need.title}
+        body = _("Issue : %(status)s.") % {"status": need.get_status_display()}
+        told = users.get(supplier_id, [])
+        if won:
+            # A retained response reveals a hidden buyer (policy.can_see_buyer): name it.
+            revealed = [u for u in told if policy.can_see_buyer(u, need)]
+            notifications.notify(
+                revealed,
+                notifications.OUTCOME,
+                need=need,
+                title=title,
+                body=body + " " + _("Acheteur : %(buyer)s.") % {"buyer": need.buyer.name},
+                url=url,
             )
-            % {"title": need.title},
-            body=_("Issue : %(status)s.") % {"status": need.get_status_display()},
-            url=url,
+            told = [u for u in told if u not in revealed]
+        notifications.notify(
+            told, notifications.OUTCOME, need=need, title=title, body=body, url=url
         )
     Match.objects.filter(need=need, supplier_id__in=recipients).update(
         outcome_notified_at=timezone.now()
