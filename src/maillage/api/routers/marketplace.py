@@ -4,14 +4,16 @@ can_edit_need, responding_establishments, visible_responses, can_see_buyer), as 
 import datetime
 from typing import Annotated, Literal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from maillage.accounts import policy
+from maillage.accounts.models import Chamber
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
+from maillage.directory.models import Network
 from maillage.marketplace import selectors, services
 from maillage.marketplace.models import Category, Need, Response
 
@@ -40,6 +42,8 @@ class NeedOut(Schema):
     category: str
     closes_on: datetime.date
     visibility: str
+    visibility_chamber: int | None
+    visibility_network: int | None
     buyer: int | None
     buyer_name: str | None
     lots: list[LotOut]
@@ -62,7 +66,13 @@ class NeedIn(Schema):
     category: CategoryCode = ""
     expertise: ShortText = ""
     closes_on: datetime.date
-    visibility: Literal["platform"] = "platform"
+    visibility: Literal["platform", "chamber", "network"] = "platform"
+    visibility_chamber: Id | None = Field(
+        None, description="la chambre qui voit le besoin (visibilité « chamber »)"
+    )
+    visibility_network: Id | None = Field(
+        None, description="le réseau qui voit le besoin (visibilité « network »)"
+    )
     hide_buyer: bool = False
     lots: list[LotIn] = Field(default_factory=list, max_length=10)
 
@@ -103,6 +113,8 @@ def _need_out(user, need: Need, counters: dict | None = None) -> dict:
         "category": need.category,
         "closes_on": need.closes_on,
         "visibility": need.visibility,
+        "visibility_chamber": need.visibility_chamber_id,
+        "visibility_network": need.visibility_network_id,
         "buyer": need.buyer_id if show else None,
         "buyer_name": need.buyer.name if show else None,
         "lots": [
@@ -180,8 +192,19 @@ def create_need(request, payload: NeedIn):
     buyer = get_object_or_404(policy.visible_establishments(request.user), pk=payload.buyer)
     if not policy.can_publish_need_for(request.user, buyer):
         raise PermissionDenied("Vous ne représentez pas cet établissement.")
+    chamber = network = None
+    if payload.visibility == "chamber" and payload.visibility_chamber is not None:
+        chamber = Chamber.objects.filter(pk=payload.visibility_chamber).first()
+        if chamber is None:
+            raise ValidationError({"visibility_chamber": "Chambre inconnue."})
+    if payload.visibility == "network" and payload.visibility_network is not None:
+        network = Network.objects.filter(pk=payload.visibility_network).first()
+        if network is None:
+            raise ValidationError({"visibility_network": "Réseau inconnu."})
     need = Need(
         buyer=buyer,
+        visibility_chamber=chamber,
+        visibility_network=network,
         theme=payload.theme,
         kind=payload.kind,
         title=payload.title,
