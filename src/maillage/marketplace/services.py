@@ -18,6 +18,7 @@ from maillage.marketplace.models import (
     THEME_KINDS,
     Attachment,
     Consortium,
+    ConsortiumSuggestions,
     Lot,
     Match,
     Need,
@@ -142,7 +143,9 @@ def _apply_transition(user, need: Need, to_status: str, note: str = "") -> Need:
 def publish(user, need: Need) -> list[Match]:
     """Publish a draft, find the relevant suppliers and notify them (once each)."""
     transition(user, need, Need.Status.PUBLISHED)
-    return match_and_notify(need)
+    matches = match_and_notify(need)
+    request_consortium_suggestions(need)
+    return matches
 
 
 def match_and_notify(need: Need, limit: int = MATCH_LIMIT) -> list[Match]:
@@ -513,3 +516,78 @@ def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
     profile.full_clean()
     profile.save()
     return profile
+
+
+# -- consortium suggestions (computed in the background) --------------------------------------
+# A computation still pending or running after this long is taken as lost (worker stopped).
+CONSORTIA_STALE_AFTER = datetime.timedelta(minutes=10)
+
+
+def wants_consortia(need: Need) -> bool:
+    return need.status == Need.Status.PUBLISHED and need.lots.count() >= 2
+
+
+def request_consortium_suggestions(need: Need, force: bool = False):
+    """The stored suggestions of the need, with a background computation started when there are
+    none for the current inputs (lots, candidate supplier profiles) — or always with ``force``.
+    A computation already under way for the same inputs is not started twice; a failed one is
+    retried only when asked (``force``) or when the inputs change. None for a need without
+    suggestions (not published, fewer than two lots)."""
+    from maillage.marketplace.tasks import compute_consortium_suggestions
+
+    if not wants_consortia(need):
+        return None
+    fingerprint = selectors.consortium_fingerprint(need)
+    row = ConsortiumSuggestions.objects.filter(need=need).first()
+    now = timezone.now()
+    if row is not None and not force and row.fingerprint == fingerprint:
+        lost = row.is_busy and row.requested_at < now - CONSORTIA_STALE_AFTER
+        if not lost:
+            return row
+    row, _created = ConsortiumSuggestions.objects.update_or_create(
+        need=need,
+        defaults={
+            "fingerprint": fingerprint,
+            "state": ConsortiumSuggestions.State.PENDING,
+            "requested_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "error": "",
+        },
+    )
+    compute_consortium_suggestions.enqueue(need.pk)
+    row.refresh_from_db()  # an immediate backend has already computed it
+    return row
+
+
+def compute_consortium_suggestions(need_id: int) -> ConsortiumSuggestions:
+    """Compute and store the groups of a need (the background task's work). The fingerprint
+    stored is the one of the inputs read here, so a change made meanwhile is seen as stale on
+    the next page view and computed again."""
+    need = Need.objects.select_related("buyer").get(pk=need_id)
+    ConsortiumSuggestions.objects.filter(need=need).update(
+        state=ConsortiumSuggestions.State.RUNNING, started_at=timezone.now()
+    )
+    fingerprint = selectors.consortium_fingerprint(need)
+    try:
+        groups, candidates = selectors.compute_consortia(need)
+    except Exception as exc:
+        # Shown on the buyer's page; the worker logs the traceback too.
+        ConsortiumSuggestions.objects.filter(need=need).update(
+            state=ConsortiumSuggestions.State.FAILED,
+            error=str(exc)[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    row, _created = ConsortiumSuggestions.objects.update_or_create(
+        need=need,
+        defaults={
+            "fingerprint": fingerprint,
+            "state": ConsortiumSuggestions.State.DONE,
+            "groups": groups,
+            "candidates": candidates,
+            "finished_at": timezone.now(),
+            "error": "",
+        },
+    )
+    return row
