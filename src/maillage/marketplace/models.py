@@ -5,6 +5,7 @@ the in-app notifications with per-kind preferences."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -89,6 +90,10 @@ class SupplierProfile(models.Model):
     is_active = models.BooleanField(_("publié dans l'annuaire"), default=True)
     # Accent-folded, singularised words of name, capabilities and tags: the SQLite search index.
     search_text = models.TextField(editable=False, blank=True)
+    # The PostgreSQL search index (French, unaccented, weighted: name and tags, capabilities,
+    # certifications, references), GIN-indexed. Kept by database triggers (migration 0004) on
+    # every write of the profile and every change of the establishment's name; NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
     class Meta:

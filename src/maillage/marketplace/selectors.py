@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from maillage.accounts import policy
 from maillage.accounts.models import User
@@ -17,6 +17,9 @@ from maillage.engine import consortia, marketplace, taxonomy
 from maillage.engine.geo import haversine_km
 from maillage.engine.headcount import HEADCOUNT_BANDS, typical_headcount
 from maillage.marketplace.models import CATEGORY_NAF, Match, Need, Response, SupplierProfile
+
+# The PostgreSQL text search configuration of the directory (created by migration 0004).
+SEARCH_CONFIG = "maillage_french"
 
 SIZE_BANDS = {
     "tpe": [b for b, (_l, _lo, hi) in HEADCOUNT_BANDS.items() if hi < 10],
@@ -193,13 +196,11 @@ def search_suppliers(
     ranked = False
     if q.strip():
         if connection.vendor == "postgresql":
-            from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+            from django.contrib.postgres.search import SearchQuery, SearchRank
 
-            vector = SearchVector(
-                "establishment__name", "capabilities", "tags", "certifications", config="french"
-            )
-            query = SearchQuery(q, config="french", search_type="websearch")
-            qs = qs.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0)
+            # The stored, GIN-indexed vector (migration 0004: French, unaccented, weighted).
+            query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+            qs = qs.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
             qs = qs.order_by("-rank", "establishment__name", "pk")
             ranked = True
         else:
