@@ -170,3 +170,25 @@ def test_only_the_buyer_side_sees_or_starts_them(client, market, need):
     client.logout()
     r = client.get(url)
     assert r.status_code == 302 and "/comptes/login/" in r["Location"]
+
+
+def test_api_gives_the_buyer_the_stored_groups_and_their_state(client, market, need):
+    from maillage.accounts.tokens import create_token
+
+    def get(user):
+        headers = {"Authorization": f"Bearer {create_token(user, 't')}"} if user else {}
+        return client.get(f"/api/needs/{need.pk}/consortia", headers=headers)
+
+    r = get(market["users"]["buyer"])
+    assert r.status_code == 200 and r.json()["state"] == "pending" and r.json()["groups"] == []
+    run_worker()
+    data = get(market["users"]["buyer"]).json()
+    assert data["state"] == "done" and data["candidates"] >= 3
+    first = data["groups"][0]
+    assert {lot["number"] for lot in first["lots"]} == {1, 2}
+    assert {lot["member"] for lot in first["lots"]} <= {m["id"] for m in first["members"]}
+    assert "Électricité Melunaise" in {m["name"] for g in data["groups"] for m in g["members"]}
+    for user in (market["users"]["mech1"], market["advisor78"], market["company78"]):
+        assert get(user).status_code == 403
+    assert get(None).status_code == 401
+    assert queued() == 0

@@ -13,7 +13,7 @@ from maillage.accounts import policy
 from maillage.accounts.models import Chamber
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
-from maillage.directory.models import Network
+from maillage.directory.models import Establishment, Network
 from maillage.marketplace import selectors, services
 from maillage.marketplace.models import Category, Need, Response
 
@@ -97,6 +97,33 @@ class ResponseOut(Schema):
     created_at: datetime.datetime
     shortlisted: bool
     winner: bool
+
+
+class GroupMemberOut(Schema):
+    id: int
+    name: str
+
+
+class GroupLotOut(Schema):
+    number: int
+    title: str
+    member: int
+
+
+class GroupOut(Schema):
+    members: list[GroupMemberOut]
+    lots: list[GroupLotOut]
+    mean_lot_score: float
+    max_distance_km: float
+    total_headcount: float
+
+
+class ConsortiaOut(Schema):
+    state: Literal["none", "pending", "running", "done", "failed"]
+    finished_at: datetime.datetime | None
+    candidates: int
+    error: str
+    groups: list[GroupOut]
 
 
 def _need_out(user, need: Need, counters: dict | None = None) -> dict:
@@ -288,3 +315,38 @@ def shortlist(request, response_id: Id):
         policy.visible_responses(request.user).select_related("need", "supplier"), pk=response_id
     )
     return _response_out(services.shortlist(request.user, r))
+
+
+@router.get(
+    "/needs/{need_id}/consortia",
+    response={200: ConsortiaOut, 403: Error, 404: Error, **ERRORS},
+    summary="Groupements suggérés pour un besoin à lots (l'acheteur) ; calculés en arrière-plan",
+)
+def consortia(request, need_id: Id):
+    need = _need(request.user, need_id)
+    if not policy.can_view_consortium_suggestions(request.user, need):
+        raise PermissionDenied("Seul l'acheteur voit les groupements suggérés.")
+    row = services.request_consortium_suggestions(need)
+    if row is None:
+        return {"state": "none", "finished_at": None, "candidates": 0, "error": "", "groups": []}
+    ids = {m for g in row.groups for m in g["members"]}
+    names = dict(Establishment.objects.filter(pk__in=ids).values_list("pk", "name"))
+    titles = dict(need.lots.values_list("number", "title"))
+    return {
+        "state": row.state,
+        "finished_at": row.finished_at,
+        "candidates": row.candidates,
+        "error": row.error,
+        "groups": [
+            {
+                "members": [{"id": m, "name": names.get(m, "")} for m in g["members"]],
+                "lots": [
+                    {"number": n, "title": titles.get(n, ""), "member": m} for n, m in g["lots"]
+                ],
+                "mean_lot_score": g["mean_lot_score"],
+                "max_distance_km": g["max_distance_km"],
+                "total_headcount": g["total_headcount"],
+            }
+            for g in row.groups
+        ],
+    }
