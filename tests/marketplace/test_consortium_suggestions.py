@@ -192,3 +192,16 @@ def test_api_gives_the_buyer_the_stored_groups_and_their_state(client, market, n
         assert get(user).status_code == 403
     assert get(None).status_code == 401
     assert queued() == 0
+
+
+def test_a_need_without_lots_has_no_suggestions(client, market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    services.publish(u["buyer"], need)
+    assert not ConsortiumSuggestions.objects.exists() and queued() == 0
+    client.force_login(u["buyer"])
+    url = reverse("marketplace:need-consortia", args=[need.pk])
+    page = client.get(url).content.decode()
+    assert "au moins deux lots" in page
+    r = client.post(url, headers={"HX-Request": "true"})
+    assert "au moins deux lots" in r.content.decode() and queued() == 0
