@@ -161,3 +161,35 @@ def test_bad_visibility_gets_a_french_error_and_creates_nothing(client, market):
     )
     assert r.status_code == 400 and "Réseau inconnu" in r.json()["detail"]
     assert not Need.objects.exists()
+
+
+def test_a_federation_need_reaches_its_clubs_members(client, market, club):
+    """As for a network's members' space, the members of a federation's clubs are its members:
+    they see its needs and are its matching candidates; a company outside it is not."""
+    from maillage.marketplace import selectors
+    from maillage.marketplace.models import Need
+
+    fed = Network.objects.create(name="Fédération régionale", kind=Network.Kind.FEDERATION)
+    club.federation = fed
+    club.save()
+    buyer = market["users"]["buyer"]
+    r = api(
+        client,
+        buyer,
+        "post",
+        "/needs",
+        body(market, title="Besoin fédération", visibility="network", visibility_network=fed.pk),
+    )
+    need_id = r.json()["id"]
+    assert api(client, buyer, "post", f"/needs/{need_id}/publish").status_code == 200
+    for key in ("elec", "far"):
+        assert "Besoin fédération" in listed(client, market["users"][key])
+        assert api(client, market["users"][key], "get", f"/needs/{need_id}").status_code == 200
+    for user in (market["users"]["mech1"], market["company78"], market["advisor78"]):
+        assert "Besoin fédération" not in listed(client, user)
+        assert api(client, user, "get", f"/needs/{need_id}").status_code == 404
+    # Matching considers exactly the federation's audience.
+    need = Need.objects.get(pk=need_id)
+    candidates = selectors.candidate_profiles(need).values_list("establishment__name", flat=True)
+    assert set(candidates) == {"Électricité Melunaise", "Tournage Versaillais"}
+    assert Need.objects.get(pk=need_id).visibility_network == fed

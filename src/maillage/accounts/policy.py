@@ -403,7 +403,8 @@ def company_opportunities(user) -> QuerySet:
 
 - a need's details follow its visibility once published: the whole platform (every signed-in
   user), one chamber (users of establishments in that chamber's territory and that chamber's
-  staff), one network (its members' users, its animators and the staff of its chamber);
+  staff), one network (its members' users — for a federation, its clubs' members too, as in
+  ``network_member_ids`` — its animators and the staff of its chamber);
 - drafts and archived needs are seen only by the buyer's users (and the buyer's chamber staff);
 - the buyer's users edit, publish, compare responses, shortlist and close; chamber staff of the
   buyer's chamber follow the need but do not act in the buyer's name;
@@ -439,9 +440,10 @@ def _published_need_visibility(user) -> Q:
             visibility=Need.Visibility.CHAMBER,
             visibility_chamber__territory__commune__establishments__in=own,
         )
+        # A network's members as for its members' space: for a federation, its clubs' members.
         audience |= Q(
             visibility=Need.Visibility.NETWORK,
-            visibility_network__memberships__establishment__in=own,
+            visibility_network_id__in=network_member_ids(user),
         )
     if _is_chamber_staff(user):
         audience |= Q(visibility=Need.Visibility.CHAMBER, visibility_chamber_id=user.chamber_id)

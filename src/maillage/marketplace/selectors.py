@@ -98,7 +98,13 @@ def candidate_profiles(need: Need) -> QuerySet:
     if need.visibility == Need.Visibility.CHAMBER:
         qs = qs.filter(establishment__commune__territory__chamber_id=need.visibility_chamber_id)
     elif need.visibility == Need.Visibility.NETWORK:
-        qs = qs.filter(establishment__memberships__network_id=need.visibility_network_id)
+        # Members of the network and, for a federation, of its clubs (policy.network_member_ids).
+        qs = qs.filter(
+            establishment__in=Establishment.objects.filter(
+                Q(memberships__network_id=need.visibility_network_id)
+                | Q(memberships__network__federation_id=need.visibility_network_id)
+            ).values("pk")
+        )
     return qs
 
 
