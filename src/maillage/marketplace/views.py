@@ -56,6 +56,8 @@ def need_list(request):
             "mine": mine,
             "themes": Need.Theme.choices,
             "can_publish": _my_establishments(request.user).exists(),
+            # Counters (notified, seen, responses) are the buyer's, as in the API.
+            "counters_for": {n.pk for n in page if policy.can_edit_need(request.user, n)},
             "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
         },
     )
