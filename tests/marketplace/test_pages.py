@@ -301,3 +301,20 @@ def test_buyer_detail_queries_do_not_grow_with_responses(
         page = client.get(reverse("marketplace:need-detail", args=[need.pk])).content.decode()
     assert all(f"Offre {i}" in page for i in range(8))
     assert "8 réponse(s)" in page
+
+
+def test_need_list_shows_counters_to_the_buyer_only(client, market, make_need):
+    """Notified / seen / responses are the buyer's figures (as in the API), not its suppliers'."""
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    services.publish(u["buyer"], need)
+    services.respond(u["mech1"], need, market["mech1"], message="Oui")
+
+    def row(user) -> str:
+        _login(client, user)
+        page = client.get(reverse("marketplace:need-list")).content.decode()
+        return page[page.index(need.title) :].split("</tr>")[0]
+
+    assert row(u["buyer"]).endswith("<td>2</td><td>1</td><td>1</td>")  # notified, seen, responses
+    for user in (u["mech1"], u["mech2"], market["advisor78"]):
+        assert "<td>—</td><td>—</td><td>—</td>" in row(user)

@@ -403,14 +403,16 @@ def company_opportunities(user) -> QuerySet:
 
 - a need's details follow its visibility once published: the whole platform (every signed-in
   user), one chamber (users of establishments in that chamber's territory and that chamber's
-  staff), one network (its members' users, its animators and the staff of its chamber);
+  staff), one network (its members' users — for a federation, its clubs' members too, as in
+  ``network_member_ids`` — its animators and the staff of its chamber);
 - drafts and archived needs are seen only by the buyer's users (and the buyer's chamber staff);
 - the buyer's users edit, publish, compare responses, shortlist and close; chamber staff of the
   buyer's chamber follow the need but do not act in the buyer's name;
 - a response is seen by its supplier's users and the buyer's users, nobody else; a response
   given by a group of co-contractors (consortium) is also seen, read-only, by the users of every
   member of the group, who thereby also see the need it answers and its outcome;
-- a hidden buyer's identity is revealed to a supplier only once its response is shortlisted;
+- a hidden buyer's identity is revealed to a supplier only once its response is shortlisted (or
+  retained), and then to every member of the group when the response is a group's;
 - the sourcing directory (active supplier profiles) is open to every signed-in user, never to
   anonymous visitors; a profile is edited by whoever may edit the establishment.
 """
@@ -438,9 +440,10 @@ def _published_need_visibility(user) -> Q:
             visibility=Need.Visibility.CHAMBER,
             visibility_chamber__territory__commune__establishments__in=own,
         )
+        # A network's members as for its members' space: for a federation, its clubs' members.
         audience |= Q(
             visibility=Need.Visibility.NETWORK,
-            visibility_network__memberships__establishment__in=own,
+            visibility_network_id__in=network_member_ids(user),
         )
     if _is_chamber_staff(user):
         audience |= Q(visibility=Need.Visibility.CHAMBER, visibility_chamber_id=user.chamber_id)
@@ -536,8 +539,9 @@ def can_see_buyer(user, need) -> bool:
         return True
     if _is_chamber_staff(user) and _chamber_id_of(need.buyer) == user.chamber_id:
         return True
-    own = _user_establishment_ids(user)
-    return need.responses.filter(supplier_id__in=own, shortlisted_at__isnull=False).exists()
+    # Suppliers (and every member of a group) whose response was shortlisted or retained:
+    # ``buyer_revealed_establishment_ids`` below.
+    return bool(_user_establishment_ids(user) & buyer_revealed_establishment_ids(need))
 
 
 def visible_supplier_profiles(user) -> QuerySet:
@@ -838,3 +842,53 @@ def can_request_export_contact(user, establishment) -> bool:
 
 def can_edit_export_advisor(user, advisor) -> bool:
     return user.is_authenticated and (user.is_superuser or advisor.user_id == user.pk)
+
+
+# == Marketplace (continued): hidden buyers, consortium suggestions, back-office ================
+"""- A hidden buyer is revealed, beyond the buyer's own side, platform staff and the buyer's
+  chamber staff, to the establishments whose response was shortlisted or retained, and, when that
+  response was given by a group of co-contractors, to every member of the group — nobody else
+  (not the other responders, not a group whose response was not shortlisted, not another company,
+  another chamber's staff or an anonymous visitor). Pages, notifications, e-mails and the API all
+  ask ``can_see_buyer``.
+- Consortium suggestions (groups of suppliers the platform proposes for a need with lots) are
+  the buyer's: they are seen, and their computation started, by whoever may edit the need.
+- The back-office lists of the marketplace follow the same rules for non-superusers: needs of the
+  buyers of their chamber (whose identity they see), responses they may read, supplier profiles
+  of the directory.
+"""
+
+
+def buyer_revealed_establishment_ids(need) -> set[int]:
+    """Establishments to which the need's hidden buyer is revealed through the responses: the
+    supplier of each shortlisted or retained response and, for a group's response, every member
+    of the group (the lead is a member too)."""
+    from maillage.marketplace.models import Consortium, Response
+
+    chosen = Response.objects.filter(need_id=need.pk).filter(
+        Q(shortlisted_at__isnull=False) | Q(is_winner=True)
+    )
+    ids = set(chosen.values_list("supplier_id", flat=True))
+    ids |= set(
+        Consortium.members.through.objects.filter(consortium__responses__in=chosen).values_list(
+            "establishment_id", flat=True
+        )
+    )
+    return ids
+
+
+def can_view_consortium_suggestions(user, need) -> bool:
+    """The buyer's users (and platform staff) see the suggested groups and (re)start them."""
+    return can_edit_need(user, need)
+
+
+def administrable_needs(user) -> QuerySet:
+    """Needs listed in the back-office: all for platform staff; for chamber staff, the needs of
+    buyers of their own chamber (whose identity the policy shows them anyway)."""
+    from maillage.marketplace.models import Need
+
+    if user.is_authenticated and user.is_superuser:
+        return Need.objects.all()
+    if _is_chamber_staff(user):
+        return Need.objects.filter(buyer__commune__territory__chamber_id=user.chamber_id)
+    return Need.objects.none()

@@ -1,7 +1,9 @@
-"""Back-office for the marketplace (platform staff)."""
+"""Back-office for the marketplace (platform staff; chamber staff see what the policy allows)."""
 
 from django.contrib import admin
 
+from maillage.accounts import policy
+from maillage.accounts.admin_mixins import PolicyAdmin
 from maillage.marketplace.models import Need, NeedEvent, Response, SupplierProfile
 
 
@@ -12,7 +14,8 @@ class NeedEventInline(admin.TabularInline):
 
 
 @admin.register(Need)
-class NeedAdmin(admin.ModelAdmin):
+class NeedAdmin(PolicyAdmin):
+    policy_queryset = policy.administrable_needs
     list_display = ["title", "buyer", "theme", "status", "closes_on"]
     list_filter = ["theme", "status", "visibility"]
     search_fields = ["title"]
@@ -21,13 +24,15 @@ class NeedAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupplierProfile)
-class SupplierProfileAdmin(admin.ModelAdmin):
+class SupplierProfileAdmin(PolicyAdmin):
+    policy_queryset = policy.visible_supplier_profiles
     list_display = ["establishment", "service_radius_km", "is_active"]
     raw_id_fields = ["establishment"]
     search_fields = ["establishment__name", "capabilities"]
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(PolicyAdmin):
+    policy_queryset = policy.visible_responses
     list_display = ["need", "supplier", "created_at", "shortlisted_at", "is_winner"]
     raw_id_fields = ["need", "supplier", "consortium", "author"]

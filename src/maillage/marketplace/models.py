@@ -5,6 +5,7 @@ the in-app notifications with per-kind preferences."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -89,6 +90,10 @@ class SupplierProfile(models.Model):
     is_active = models.BooleanField(_("publié dans l'annuaire"), default=True)
     # Accent-folded, singularised words of name, capabilities and tags: the SQLite search index.
     search_text = models.TextField(editable=False, blank=True)
+    # The PostgreSQL search index (French, unaccented, weighted: name and tags, capabilities,
+    # certifications, references), GIN-indexed. Kept by database triggers (migration 0004) on
+    # every write of the profile and every change of the establishment's name; NULL on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
     class Meta:
@@ -305,6 +310,44 @@ class Consortium(models.Model):
 
     def __str__(self):
         return f"{self.lead} (+{self.need_id})"
+
+
+class ConsortiumSuggestions(models.Model):
+    """The groups of suppliers the platform suggests for a need with lots (CP-SAT, computed in the
+    background), kept until their inputs change: ``fingerprint`` hashes the lots and the candidate
+    supplier profiles with their establishments' last change."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+        FAILED = "failed", _("échec")
+
+    need = models.OneToOneField(
+        Need, on_delete=models.CASCADE, related_name="consortium_suggestions"
+    )
+    fingerprint = models.CharField(_("empreinte des données"), max_length=64)
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.PENDING)
+    requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
+    started_at = models.DateTimeField(_("lancé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    candidates = models.PositiveIntegerField(_("fournisseurs candidats"), default=0)
+    # [{"members": [establishment id…], "lots": [[lot number, establishment id]…],
+    #   "mean_lot_score": float, "max_distance_km": float, "total_headcount": float}], best first
+    groups = models.JSONField(_("groupements"), default=list, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+
+    class Meta:
+        verbose_name = _("groupements suggérés")
+        verbose_name_plural = _("groupements suggérés")
+        ordering = ["need_id"]
+
+    def __str__(self):
+        return f"{self.need_id}: {self.state}"
+
+    @property
+    def is_busy(self) -> bool:
+        return self.state in (self.State.PENDING, self.State.RUNNING)
 
 
 class Response(models.Model):

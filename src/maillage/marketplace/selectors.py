@@ -3,11 +3,12 @@ input for the engine, the sourcing directory search, consortium suggestions."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from maillage.accounts import policy
 from maillage.accounts.models import User
@@ -16,6 +17,9 @@ from maillage.engine import consortia, marketplace, taxonomy
 from maillage.engine.geo import haversine_km
 from maillage.engine.headcount import HEADCOUNT_BANDS, typical_headcount
 from maillage.marketplace.models import CATEGORY_NAF, Match, Need, Response, SupplierProfile
+
+# The PostgreSQL text search configuration of the directory (created by migration 0004).
+SEARCH_CONFIG = "maillage_french"
 
 SIZE_BANDS = {
     "tpe": [b for b, (_l, _lo, hi) in HEADCOUNT_BANDS.items() if hi < 10],
@@ -94,7 +98,13 @@ def candidate_profiles(need: Need) -> QuerySet:
     if need.visibility == Need.Visibility.CHAMBER:
         qs = qs.filter(establishment__commune__territory__chamber_id=need.visibility_chamber_id)
     elif need.visibility == Need.Visibility.NETWORK:
-        qs = qs.filter(establishment__memberships__network_id=need.visibility_network_id)
+        # Members of the network and, for a federation, of its clubs (policy.network_member_ids).
+        qs = qs.filter(
+            establishment__in=Establishment.objects.filter(
+                Q(memberships__network_id=need.visibility_network_id)
+                | Q(memberships__network__federation_id=need.visibility_network_id)
+            ).values("pk")
+        )
     return qs
 
 
@@ -205,13 +215,11 @@ def search_suppliers(
     ranked = False
     if q.strip():
         if connection.vendor == "postgresql":
-            from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+            from django.contrib.postgres.search import SearchQuery, SearchRank
 
-            vector = SearchVector(
-                "establishment__name", "capabilities", "tags", "certifications", config="french"
-            )
-            query = SearchQuery(q, config="french", search_type="websearch")
-            qs = qs.annotate(rank=SearchRank(vector, query)).filter(rank__gt=0)
+            # The stored, GIN-indexed vector (migration 0004: French, unaccented, weighted).
+            query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+            qs = qs.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))
             qs = qs.order_by("-rank", "establishment__name", "pk")
             ranked = True
         else:
@@ -242,15 +250,38 @@ def _lon(e: Establishment) -> float:
 
 
 # -- consortia ---------------------------------------------------------------------------------
-def suggest_consortia(need: Need, n_groups: int = 5) -> list[dict]:
-    """Groups of SMEs that together cover every lot of the need, best first, with why."""
-    lots = list(need.lots.all())
+# Bumped when the way groups are computed changes, so that stored suggestions are recomputed.
+CONSORTIA_VERSION = "1"
+
+
+def consortium_fingerprint(need: Need) -> str:
+    """A hash of everything the suggested groups depend on: the lots (title, category), the
+    candidate supplier profiles (who they are, when they or their establishment last changed)
+    and the buyer (excluded from the candidates)."""
+    digest = hashlib.sha256(f"v{CONSORTIA_VERSION}|buyer {need.buyer_id}".encode())
+    for number, title, category in need.lots.order_by("number").values_list(
+        "number", "title", "category"
+    ):
+        digest.update(f"|lot {number} {category} {title}".encode())
+    rows = (
+        candidate_profiles(need)
+        .order_by("establishment_id")
+        .values_list("establishment_id", "updated_at", "establishment__updated_at")
+    )
+    for establishment_id, profile_at, establishment_at in rows:
+        digest.update(f"|{establishment_id} {profile_at} {establishment_at}".encode())
+    return digest.hexdigest()
+
+
+def compute_consortia(need: Need, n_groups: int = 5) -> tuple[list[dict], int]:
+    """Groups of SMEs that together cover every lot of the need, best first, as plain data to
+    store (``ConsortiumSuggestions.groups``); with the number of candidates examined."""
+    lots = list(need.lots.order_by("number"))
     if len(lots) < 2:
-        return []
-    profiles = candidate_profiles(need)
-    rows = supplier_rows(profiles)
+        return [], 0
+    rows = supplier_rows(candidate_profiles(need))
     if not rows:
-        return []
+        return [], 0
     suppliers = marketplace.Suppliers.from_rows(rows)
     scores = np.zeros((len(rows), len(lots)))
     for j, lot in enumerate(lots):
@@ -271,16 +302,34 @@ def suggest_consortia(need: Need, n_groups: int = 5) -> list[dict]:
         headcount,
         n_groups=n_groups,
     )
-    names = dict(
-        Establishment.objects.filter(pk__in={m for g in groups for m in g.members}).values_list(
-            "pk", "name"
-        )
-    )
     return [
         {
-            "group": g,
-            "members": [names[m] for m in g.members],
-            "lots": [(lots[i], names[m]) for i, m in g.lots.items()],
+            "members": [int(m) for m in g.members],
+            "lots": [[lots[i].number, int(m)] for i, m in sorted(g.lots.items())],
+            "mean_lot_score": g.mean_lot_score,
+            "max_distance_km": g.max_distance_km,
+            "total_headcount": g.total_headcount,
         }
         for g in groups
+    ], len(rows)
+
+
+def consortium_groups_for_display(suggestions, lots) -> list[dict]:
+    """The stored groups with names and lot titles (one query), for the buyer's page."""
+    if suggestions is None or not suggestions.groups:
+        return []
+    ids = {m for g in suggestions.groups for m in g["members"]}
+    names = dict(Establishment.objects.filter(pk__in=ids).values_list("pk", "name"))
+    titles = {lot.number: lot.title for lot in lots}
+    return [
+        {
+            "members": [names.get(m, "—") for m in g["members"]],
+            "lots": [
+                (titles.get(number, str(number)), names.get(m, "—")) for number, m in g["lots"]
+            ],
+            "mean_lot_score": g["mean_lot_score"],
+            "max_distance_km": g["max_distance_km"],
+            "total_headcount": g["total_headcount"],
+        }
+        for g in suggestions.groups
     ]

@@ -18,6 +18,7 @@ from maillage.marketplace.models import (
     THEME_KINDS,
     Attachment,
     Consortium,
+    ConsortiumSuggestions,
     Lot,
     Match,
     Need,
@@ -142,7 +143,9 @@ def _apply_transition(user, need: Need, to_status: str, note: str = "") -> Need:
 def publish(user, need: Need) -> list[Match]:
     """Publish a draft, find the relevant suppliers and notify them (once each)."""
     transition(user, need, Need.Status.PUBLISHED)
-    return match_and_notify(need)
+    matches = match_and_notify(need)
+    request_consortium_suggestions(need)
+    return matches
 
 
 def match_and_notify(need: Need, limit: int = MATCH_LIMIT) -> list[Match]:
@@ -221,9 +224,17 @@ def consortium_partners(need: Need, lead, sirets) -> list:
                 % {"sirets": ", ".join(unknown)}
             }
         )
-    if any(e.pk in (lead.pk, need.buyer_id) for e in found.values()):
+    if any(e.pk == lead.pk for e in found.values()):
         raise ValidationError(
-            {"partners": _("Le mandataire et l'acheteur ne peuvent pas être co-traitants.")}
+            {"partners": _("Le mandataire ne peut pas être son propre co-traitant.")}
+        )
+    if any(e.pk == need.buyer_id for e in found.values()):
+        # Not "the buyer": that would name a hidden buyer to whoever tries its SIRET.
+        raise ValidationError(
+            {
+                "partners": _("SIRET non admissible(s) comme co-traitant de ce besoin : %(s)s.")
+                % {"s": ", ".join(e.siret for e in found.values() if e.pk == need.buyer_id)}
+            }
         )
     return [found[s] for s in wanted]
 
@@ -312,15 +323,50 @@ def shortlist(user, response: Response, on: bool = True) -> Response:
     response.save(update_fields=["shortlisted_at"])
     Match.objects.filter(need=need, supplier_id=response.supplier_id).update(shortlisted_at=now)
     if on:
-        notifications.notify(
-            selectors.users_of([response.supplier_id]).get(response.supplier_id, []),
-            notifications.SHORTLISTED,
-            need=need,
-            title=_("Votre réponse à « %(title)s » est présélectionnée") % {"title": need.title},
-            body=_("L'acheteur a présélectionné votre réponse ; son identité vous est révélée."),
-            url=reverse("marketplace:need-detail", args=[need.pk]),
-        )
+        _notify_shortlisted(need, response)
     return response
+
+
+def _notify_shortlisted(need: Need, response: Response) -> None:
+    """The supplier's users and, for a group's response, every member's users learn that the
+    response is shortlisted, with the buyer's name (the policy now reveals it to each of them)."""
+    members = (
+        list(response.consortium.members.order_by("pk").values_list("pk", flat=True))
+        if response.consortium_id
+        else []
+    )
+    users = selectors.users_of([response.supplier_id, *members])
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    buyer = _("L'acheteur, %(buyer)s (%(commune)s),") % {
+        "buyer": need.buyer.name,
+        "commune": need.buyer.commune.name,
+    }
+    lead_users = [u for u in users.get(response.supplier_id, []) if policy.can_see_buyer(u, need)]
+    notifications.notify(
+        lead_users,
+        notifications.SHORTLISTED,
+        need=need,
+        title=_("Votre réponse à « %(title)s » est présélectionnée") % {"title": need.title},
+        body=_("%(buyer)s a présélectionné votre réponse.") % {"buyer": buyer},
+        url=url,
+    )
+    member_users = [
+        u
+        for m in members
+        if m != response.supplier_id
+        for u in users.get(m, [])
+        if policy.can_see_buyer(u, need)
+    ]
+    notifications.notify(
+        member_users,
+        notifications.SHORTLISTED,
+        need=need,
+        title=_("La réponse de votre groupement à « %(title)s » est présélectionnée")
+        % {"title": need.title},
+        body=_("%(buyer)s a présélectionné la réponse déposée par %(lead)s au nom du groupement.")
+        % {"buyer": buyer, "lead": response.supplier.name},
+        url=url,
+    )
 
 
 @transaction.atomic
@@ -353,18 +399,27 @@ def notify_outcome(need: Need, winner: Response | None = None) -> None:
     url = reverse("marketplace:need-detail", args=[need.pk])
     for supplier_id in recipients:
         won = winner is not None and winner.supplier_id == lead_of.get(supplier_id, supplier_id)
-        notifications.notify(
-            users.get(supplier_id, []),
-            notifications.OUTCOME,
-            need=need,
-            title=(
-                _("Votre réponse à « %(title)s » est retenue")
-                if won
-                else _("Le besoin « %(title)s » est clos")
+        title = (
+            _("Votre réponse à « %(title)s » est retenue")
+            if won
+            else _("Le besoin « %(title)s » est clos")
+        ) % {"title": need.title}
+        body = _("Issue : %(status)s.") % {"status": need.get_status_display()}
+        told = users.get(supplier_id, [])
+        if won:
+            # A retained response reveals a hidden buyer (policy.can_see_buyer): name it.
+            revealed = [u for u in told if policy.can_see_buyer(u, need)]
+            notifications.notify(
+                revealed,
+                notifications.OUTCOME,
+                need=need,
+                title=title,
+                body=body + " " + _("Acheteur : %(buyer)s.") % {"buyer": need.buyer.name},
+                url=url,
             )
-            % {"title": need.title},
-            body=_("Issue : %(status)s.") % {"status": need.get_status_display()},
-            url=url,
+            told = [u for u in told if u not in revealed]
+        notifications.notify(
+            told, notifications.OUTCOME, need=need, title=title, body=body, url=url
         )
     Match.objects.filter(need=need, supplier_id__in=recipients).update(
         outcome_notified_at=timezone.now()
@@ -461,3 +516,78 @@ def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
     profile.full_clean()
     profile.save()
     return profile
+
+
+# -- consortium suggestions (computed in the background) --------------------------------------
+# A computation still pending or running after this long is taken as lost (worker stopped).
+CONSORTIA_STALE_AFTER = datetime.timedelta(minutes=10)
+
+
+def wants_consortia(need: Need) -> bool:
+    return need.status == Need.Status.PUBLISHED and need.lots.count() >= 2
+
+
+def request_consortium_suggestions(need: Need, force: bool = False):
+    """The stored suggestions of the need, with a background computation started when there are
+    none for the current inputs (lots, candidate supplier profiles) — or always with ``force``.
+    A computation already under way for the same inputs is not started twice; a failed one is
+    retried only when asked (``force``) or when the inputs change. None for a need without
+    suggestions (not published, fewer than two lots)."""
+    from maillage.marketplace.tasks import compute_consortium_suggestions
+
+    if not wants_consortia(need):
+        return None
+    fingerprint = selectors.consortium_fingerprint(need)
+    row = ConsortiumSuggestions.objects.filter(need=need).first()
+    now = timezone.now()
+    if row is not None and not force and row.fingerprint == fingerprint:
+        lost = row.is_busy and row.requested_at < now - CONSORTIA_STALE_AFTER
+        if not lost:
+            return row
+    row, _created = ConsortiumSuggestions.objects.update_or_create(
+        need=need,
+        defaults={
+            "fingerprint": fingerprint,
+            "state": ConsortiumSuggestions.State.PENDING,
+            "requested_at": now,
+            "started_at": None,
+            "finished_at": None,
+            "error": "",
+        },
+    )
+    compute_consortium_suggestions.enqueue(need.pk)
+    row.refresh_from_db()  # an immediate backend has already computed it
+    return row
+
+
+def compute_consortium_suggestions(need_id: int) -> ConsortiumSuggestions:
+    """Compute and store the groups of a need (the background task's work). The fingerprint
+    stored is the one of the inputs read here, so a change made meanwhile is seen as stale on
+    the next page view and computed again."""
+    need = Need.objects.select_related("buyer").get(pk=need_id)
+    ConsortiumSuggestions.objects.filter(need=need).update(
+        state=ConsortiumSuggestions.State.RUNNING, started_at=timezone.now()
+    )
+    fingerprint = selectors.consortium_fingerprint(need)
+    try:
+        groups, candidates = selectors.compute_consortia(need)
+    except Exception as exc:
+        # Shown on the buyer's page; the worker logs the traceback too.
+        ConsortiumSuggestions.objects.filter(need=need).update(
+            state=ConsortiumSuggestions.State.FAILED,
+            error=str(exc)[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    row, _created = ConsortiumSuggestions.objects.update_or_create(
+        need=need,
+        defaults={
+            "fingerprint": fingerprint,
+            "state": ConsortiumSuggestions.State.DONE,
+            "groups": groups,
+            "candidates": candidates,
+            "finished_at": timezone.now(),
+            "error": "",
+        },
+    )
+    return row

@@ -25,6 +25,7 @@ from maillage.marketplace.forms import (
 )
 from maillage.marketplace.models import (
     Attachment,
+    ConsortiumSuggestions,
     Need,
     Notification,
     NotificationPreference,
@@ -55,6 +56,8 @@ def need_list(request):
             "mine": mine,
             "themes": Need.Theme.choices,
             "can_publish": _my_establishments(request.user).exists(),
+            # Counters (notified, seen, responses) are the buyer's, as in the API.
+            "counters_for": {n.pk for n in page if policy.can_edit_need(request.user, n)},
             "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
         },
     )
@@ -121,13 +124,14 @@ def need_detail(request, pk: int):
     user = request.user
     services.mark_seen(user, need)
     can_edit = policy.can_edit_need(user, need)
+    lots = list(need.lots.all())
     suppliers = policy.responding_establishments(user, need)
     responses = list(selectors.responses_for(user, need))
     context = {
         "need": need,
         "can_edit": can_edit,
         "show_buyer": policy.can_see_buyer(user, need),
-        "lots": list(need.lots.all()),
+        "lots": lots,
         "attachments": list(need.attachments.filter(response__isnull=True).order_by("pk")),
         "responses": responses,
         "response_form": ResponseForm(
@@ -141,12 +145,43 @@ def need_detail(request, pk: int):
             "n_notified", "n_seen", "n_responses"
         )[0],
         "matches": selectors.matches_for_buyer(need) if can_edit else [],
-        "consortia": selectors.suggest_consortia(need)
-        if can_edit and need.status == Need.Status.PUBLISHED
-        else [],
+        **_consortia_context(user, need, lots),
         "events": list(need.events.select_related("by").order_by("at", "pk")) if can_edit else [],
     }
     return render(request, "marketplace/need_detail.html", context)
+
+
+def _consortia_context(user, need, lots, force: bool = False) -> dict:
+    """The buyer's suggested groups: the stored ones, a background computation started when the
+    inputs changed since (or on request)."""
+    if not policy.can_view_consortium_suggestions(user, need) or len(lots) < 2:
+        return {"consortia": [], "consortia_state": None}
+    state = services.request_consortium_suggestions(need, force=force)
+    return {
+        "consortia": selectors.consortium_groups_for_display(state, lots),
+        "consortia_state": state,
+    }
+
+
+@login_required
+def need_consortia(request, pk: int):
+    """Who: the buyer's users (policy.can_view_consortium_suggestions). GET: the suggested groups
+    and the computation's status (htmx polls it while computing); POST: compute them again."""
+    need = get_object_or_404(policy.visible_needs(request.user), pk=pk)
+    if not policy.can_view_consortium_suggestions(request.user, need):
+        raise PermissionDenied
+    lots = list(need.lots.all())
+    if request.method == "POST":
+        context = _consortia_context(request.user, need, lots, force=True)
+        if not request.htmx:
+            return redirect("marketplace:need-detail", pk=need.pk)
+    else:
+        state = ConsortiumSuggestions.objects.filter(need=need).first()
+        context = {
+            "consortia": selectors.consortium_groups_for_display(state, lots),
+            "consortia_state": state,
+        }
+    return render(request, "marketplace/_consortia.html", {"need": need, **context})
 
 
 @login_required

@@ -4,14 +4,16 @@ can_edit_need, responding_establishments, visible_responses, can_see_buyer), as 
 import datetime
 from typing import Annotated, Literal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
 from maillage.accounts import policy
+from maillage.accounts.models import Chamber
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
+from maillage.directory.models import Establishment, Network
 from maillage.marketplace import selectors, services
 from maillage.marketplace.models import Category, Need, Response
 
@@ -40,6 +42,8 @@ class NeedOut(Schema):
     category: str
     closes_on: datetime.date
     visibility: str
+    visibility_chamber: int | None
+    visibility_network: int | None
     buyer: int | None
     buyer_name: str | None
     lots: list[LotOut]
@@ -62,7 +66,13 @@ class NeedIn(Schema):
     category: CategoryCode = ""
     expertise: ShortText = ""
     closes_on: datetime.date
-    visibility: Literal["platform"] = "platform"
+    visibility: Literal["platform", "chamber", "network"] = "platform"
+    visibility_chamber: Id | None = Field(
+        None, description="la chambre qui voit le besoin (visibilité « chamber »)"
+    )
+    visibility_network: Id | None = Field(
+        None, description="le réseau qui voit le besoin (visibilité « network »)"
+    )
     hide_buyer: bool = False
     lots: list[LotIn] = Field(default_factory=list, max_length=10)
 
@@ -89,6 +99,33 @@ class ResponseOut(Schema):
     winner: bool
 
 
+class GroupMemberOut(Schema):
+    id: int
+    name: str
+
+
+class GroupLotOut(Schema):
+    number: int
+    title: str
+    member: int
+
+
+class GroupOut(Schema):
+    members: list[GroupMemberOut]
+    lots: list[GroupLotOut]
+    mean_lot_score: float
+    max_distance_km: float
+    total_headcount: float
+
+
+class ConsortiaOut(Schema):
+    state: Literal["none", "pending", "running", "done", "failed"]
+    finished_at: datetime.datetime | None
+    candidates: int
+    error: str
+    groups: list[GroupOut]
+
+
 def _need_out(user, need: Need, counters: dict | None = None) -> dict:
     show = policy.can_see_buyer(user, need)
     mine = policy.can_edit_need(user, need)
@@ -103,6 +140,8 @@ def _need_out(user, need: Need, counters: dict | None = None) -> dict:
         "category": need.category,
         "closes_on": need.closes_on,
         "visibility": need.visibility,
+        "visibility_chamber": need.visibility_chamber_id,
+        "visibility_network": need.visibility_network_id,
         "buyer": need.buyer_id if show else None,
         "buyer_name": need.buyer.name if show else None,
         "lots": [
@@ -180,8 +219,19 @@ def create_need(request, payload: NeedIn):
     buyer = get_object_or_404(policy.visible_establishments(request.user), pk=payload.buyer)
     if not policy.can_publish_need_for(request.user, buyer):
         raise PermissionDenied("Vous ne représentez pas cet établissement.")
+    chamber = network = None
+    if payload.visibility == "chamber" and payload.visibility_chamber is not None:
+        chamber = Chamber.objects.filter(pk=payload.visibility_chamber).first()
+        if chamber is None:
+            raise ValidationError({"visibility_chamber": "Chambre inconnue."})
+    if payload.visibility == "network" and payload.visibility_network is not None:
+        network = Network.objects.filter(pk=payload.visibility_network).first()
+        if network is None:
+            raise ValidationError({"visibility_network": "Réseau inconnu."})
     need = Need(
         buyer=buyer,
+        visibility_chamber=chamber,
+        visibility_network=network,
         theme=payload.theme,
         kind=payload.kind,
         title=payload.title,
@@ -265,3 +315,38 @@ def shortlist(request, response_id: Id):
         policy.visible_responses(request.user).select_related("need", "supplier"), pk=response_id
     )
     return _response_out(services.shortlist(request.user, r))
+
+
+@router.get(
+    "/needs/{need_id}/consortia",
+    response={200: ConsortiaOut, 403: Error, 404: Error, **ERRORS},
+    summary="Groupements suggérés pour un besoin à lots (l'acheteur) ; calculés en arrière-plan",
+)
+def consortia(request, need_id: Id):
+    need = _need(request.user, need_id)
+    if not policy.can_view_consortium_suggestions(request.user, need):
+        raise PermissionDenied("Seul l'acheteur voit les groupements suggérés.")
+    row = services.request_consortium_suggestions(need)
+    if row is None:
+        return {"state": "none", "finished_at": None, "candidates": 0, "error": "", "groups": []}
+    ids = {m for g in row.groups for m in g["members"]}
+    names = dict(Establishment.objects.filter(pk__in=ids).values_list("pk", "name"))
+    titles = dict(need.lots.values_list("number", "title"))
+    return {
+        "state": row.state,
+        "finished_at": row.finished_at,
+        "candidates": row.candidates,
+        "error": row.error,
+        "groups": [
+            {
+                "members": [{"id": m, "name": names.get(m, "")} for m in g["members"]],
+                "lots": [
+                    {"number": n, "title": titles.get(n, ""), "member": m} for n, m in g["lots"]
+                ],
+                "mean_lot_score": g["mean_lot_score"],
+                "max_distance_km": g["max_distance_km"],
+                "total_headcount": g["total_headcount"],
+            }
+            for g in row.groups
+        ],
+    }
