@@ -151,23 +151,45 @@ def test_withdrawn_shortlist_and_other_group_stay_hidden_until_retained(client, 
         assert BUYER not in Notification.objects.get(kind="need_outcome", user=u[key]).body
 
 
-def test_naming_the_hidden_buyer_as_co_contractor_does_not_say_it_is_the_buyer(market, hidden):
+def test_naming_the_hidden_buyer_as_co_contractor_is_no_oracle(market, hidden):
+    """Trying directory SIRETs one by one must not single out a hidden buyer: its SIRET is
+    accepted exactly like any other supplier's, and the page shows nothing more."""
     need, _group, _other = hidden
     u = market["users"]
     profile_buyer = market["buyer"]
     from maillage.marketplace.models import SupplierProfile
 
     SupplierProfile.objects.create(establishment=profile_buyer, capabilities="Assemblage.")
+    response = services.respond(
+        u["outsider"],
+        need,
+        u["outsider"].establishments.get(),
+        message="Avec vous",
+        partners=[profile_buyer.siret],
+    )
+    assert set(response.consortium.members.all()) == {
+        u["outsider"].establishments.get(),
+        profile_buyer,
+    }
+
+
+def test_a_visible_buyer_cannot_be_its_own_co_contractor(market, hidden):
+    need, _group, _other = hidden
+    need.hide_buyer = False
+    need.save(update_fields=["hide_buyer"])
+    u = market["users"]
+    from maillage.marketplace.models import SupplierProfile
+
+    SupplierProfile.objects.create(establishment=market["buyer"], capabilities="Assemblage.")
     with pytest.raises(ValidationError) as exc:
         services.respond(
             u["outsider"],
             need,
             u["outsider"].establishments.get(),
             message="Avec vous",
-            partners=[profile_buyer.siret],
+            partners=[market["buyer"].siret],
         )
-    text = " ".join(exc.value.messages)
-    assert "non admissible" in text and "acheteur" not in text.lower()
+    assert "acheteur" in " ".join(exc.value.messages)
 
 
 def test_back_office_lists_needs_by_policy(client, market, hidden):

@@ -228,13 +228,13 @@ def consortium_partners(need: Need, lead, sirets) -> list:
         raise ValidationError(
             {"partners": _("Le mandataire ne peut pas être son propre co-traitant.")}
         )
-    if any(e.pk == need.buyer_id for e in found.values()):
-        # Not "the buyer": that would name a hidden buyer to whoever tries its SIRET.
+    if not need.hide_buyer and any(e.pk == need.buyer_id for e in found.values()):
+        # Only for a visible buyer: refusing a hidden buyer's SIRET (whatever the wording) would
+        # tell whoever tries directory SIRETs one by one which one is the buyer. A hidden buyer
+        # named as co-contractor is accepted like any other directory entry; it only names
+        # itself to itself.
         raise ValidationError(
-            {
-                "partners": _("SIRET non admissible(s) comme co-traitant de ce besoin : %(s)s.")
-                % {"s": ", ".join(e.siret for e in found.values() if e.pk == need.buyer_id)}
-            }
+            {"partners": _("L'acheteur ne peut pas être co-traitant de son propre besoin.")}
         )
     return [found[s] for s in wanted]
 
