@@ -10,7 +10,6 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.events import services
@@ -19,48 +18,12 @@ from maillage.events.models import (
     Meeting,
     MeetingRequest,
     PairRule,
-    Question,
     Registration,
     ScheduleRun,
 )
+from tests.events.conftest import answers as _answers
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def world(territory, make_user, make_establishment):
-    c77 = territory["chambers"][0]
-    start = timezone.now() + datetime.timedelta(days=1)
-    event = Event.objects.create(
-        title="Positive Business Place",
-        starts_at=start,
-        ends_at=start + datetime.timedelta(hours=4),
-        place="Melun, salle des fêtes",
-        capacity=2,
-        chamber=c77,
-        meetings_enabled=True,
-        slot_count=4,
-        table_count=2,
-        max_meetings=3,
-    )
-    Question.objects.create(event=event, label="Régime alimentaire", required=True)
-    e_b = make_establishment("77288", name="Menuiserie Test", naf="16.23Z")
-    company_b = make_user("cob", User.Role.COMPANY, establishments=[e_b])
-    e_c = make_establishment("77288", name="Carton Test", naf="17.21A")
-    company_c = make_user("coc", User.Role.COMPANY, establishments=[e_c])
-    for u in (territory["company77"], company_b, company_c):
-        u.email = f"{u.username}@example.test"
-        u.save()
-    return {**territory, "event": event, "company_b": company_b, "company_c": company_c}
-
-
-def _answers(event):
-    return {str(q.pk): "végétarien" for q in event.questions.all()}
 
 
 def test_registration_waiting_list_and_promotion(world):

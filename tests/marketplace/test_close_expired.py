@@ -13,7 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.utils import timezone
 
-from maillage.marketplace import notifications, services
+from maillage import notifications
+from maillage.marketplace import services
 from maillage.marketplace.models import Match, Need, NeedEvent, Notification, NotificationPreference
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from maillage import notifications
 from maillage.accounts import policy
-from maillage.marketplace import notifications, services
+from maillage.marketplace import services
 from maillage.marketplace.models import Notification, NotificationPreference, Response
 
 pytestmark = pytest.mark.django_db

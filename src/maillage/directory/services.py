@@ -113,11 +113,12 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
 
 def request_advisor_contact(user, establishment, advisor, message: str = ""):
     from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
     from django.utils.translation import gettext as _
 
+    from maillage import notifications
     from maillage.accounts import policy
     from maillage.directory.models import AdvisorContactRequest
-    from maillage.events.services import notify
 
     if not policy.can_manage_export_project(user, establishment):
         raise PermissionDenied
@@ -126,23 +127,26 @@ def request_advisor_contact(user, establishment, advisor, message: str = ""):
     req = AdvisorContactRequest.objects.create(
         establishment=establishment, requested_by=user, advisor=advisor, message=message[:2000]
     )
-    notify(
-        advisor.user,
-        _("Demande de contact export"),
-        _("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
+    notifications.notify(
+        [advisor.user],
+        notifications.EXPORT_CONTACT,
+        title=_("Demande de contact export"),
+        body=_("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
         % {"who": establishment.name},
+        url=reverse("export-directory"),
     )
     return req
 
 
 def answer_advisor_contact(user, contact_request, accept: bool) -> None:
     from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
+    from maillage import notifications
     from maillage.accounts import policy
     from maillage.directory.models import AdvisorContactRequest
-    from maillage.events.services import notify
 
     if not policy.can_answer_contact_request(user, contact_request):
         raise PermissionDenied
@@ -153,13 +157,15 @@ def answer_advisor_contact(user, contact_request, accept: bool) -> None:
     )
     contact_request.answered_at = timezone.now()
     contact_request.save(update_fields=["status", "answered_at"])
-    notify(
-        contact_request.requested_by,
-        _("Réponse du conseiller du commerce extérieur"),
-        (
+    notifications.notify(
+        [contact_request.requested_by],
+        notifications.EXPORT_ANSWER,
+        title=_("Réponse du conseiller du commerce extérieur"),
+        body=(
             _("%(who)s a accepté votre demande : ses coordonnées sont visibles dans Maillage.")
             if accept
             else _("%(who)s ne peut pas donner suite à votre demande.")
         )
         % {"who": contact_request.advisor.name},
+        url=reverse("export-project", args=[contact_request.establishment_id]),
     )

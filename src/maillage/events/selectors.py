@@ -150,6 +150,22 @@ def network_members(network):
     )
 
 
+def network_audience(network):
+    """The users told of a network's news: company users of its members (and of its clubs'
+    members for a federation) and its animators — the users who may enter its members' space."""
+    from maillage.accounts.models import User
+
+    members = network_members(network).values("pk")
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(role=User.Role.COMPANY, establishments__in=members) | Q(animated_networks=network)
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
 def network_statistics(network) -> dict:
     """Members per activity section and per département; groups under the policy's threshold
     are merged into « autres » so that no small group can be singled out."""

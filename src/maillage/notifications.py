@@ -1,6 +1,9 @@
-"""The one notification registry of the marketplace: every kind of message users can receive, its
-label, and how it is delivered (in the app always; by e-mail at once, in a daily digest or never,
-per the user's choice for that kind)."""
+"""The one notification registry of Maillage (marketplace, events, networks): every kind of message
+users can receive, its French label, and how it is delivered (in the app always; by e-mail at once,
+in a daily digest or never, per the user's choice for that kind, with a default per kind).
+
+The rows are the marketplace app's ``Notification`` and ``NotificationPreference`` models (they
+stay there so that no data moves); every app notifies through ``notify`` below."""
 
 from __future__ import annotations
 
@@ -18,11 +21,19 @@ from maillage.marketplace.models import Notification, NotificationPreference
 Frequency = NotificationPreference.Frequency
 
 
+# Sections of the preferences page, in display order.
+MARKETPLACE = gettext_lazy("Marché : besoins et réponses")
+EVENTS = gettext_lazy("Événements et rendez-vous d'affaires")
+NETWORKS = gettext_lazy("Réseaux")
+EXPORT = gettext_lazy("International")
+
+
 @dataclass(frozen=True)
 class Kind:
     code: str
     label: str
     default: str = Frequency.IMMEDIATE
+    section: str = MARKETPLACE
 
 
 NEW_NEED = "new_need"
@@ -32,6 +43,15 @@ OUTCOME = "need_outcome"
 CONSORTIUM_RESPONSE = "consortium_response"
 NEED_EXPIRED = "need_expired"
 REMINDER = "closing_reminder"
+EVENT_REGISTRATION = "event_registration"
+EVENT_PROMOTED = "event_promoted"
+EVENT_REMINDER = "event_reminder"
+MEETING_REQUEST = "meeting_request"
+MEETING_ANSWER = "meeting_answer"
+MEETING_SCHEDULE = "meeting_schedule"
+NETWORK_NEWS = "network_news"
+EXPORT_CONTACT = "export_contact"
+EXPORT_ANSWER = "export_answer"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -46,6 +66,44 @@ REGISTRY: dict[str, Kind] = {
         ),
         Kind(NEED_EXPIRED, gettext_lazy("Mon besoin est clos à sa date de clôture")),
         Kind(REMINDER, gettext_lazy("Rappel avant la clôture d'un besoin sans réponse de ma part")),
+        Kind(
+            EVENT_REGISTRATION,
+            gettext_lazy("Confirmation de mon inscription à un événement (ou liste d'attente)"),
+            section=EVENTS,
+        ),
+        Kind(
+            EVENT_PROMOTED,
+            gettext_lazy("Une place s'est libérée : je sors de la liste d'attente"),
+            section=EVENTS,
+        ),
+        Kind(EVENT_REMINDER, gettext_lazy("Rappel avant un événement"), section=EVENTS),
+        Kind(MEETING_REQUEST, gettext_lazy("Demande de rendez-vous d'affaires"), section=EVENTS),
+        Kind(
+            MEETING_ANSWER,
+            gettext_lazy("Réponse à ma demande de rendez-vous d'affaires"),
+            section=EVENTS,
+        ),
+        Kind(
+            MEETING_SCHEDULE,
+            gettext_lazy("Planning de mes rendez-vous publié ou modifié"),
+            section=EVENTS,
+        ),
+        Kind(
+            NETWORK_NEWS,
+            gettext_lazy("Actualités et documents de mes réseaux"),
+            default=Frequency.DAILY,
+            section=NETWORKS,
+        ),
+        Kind(
+            EXPORT_CONTACT,
+            gettext_lazy("Demande de contact d'une entreprise (conseiller du commerce extérieur)"),
+            section=EXPORT,
+        ),
+        Kind(
+            EXPORT_ANSWER,
+            gettext_lazy("Réponse d'un conseiller du commerce extérieur à ma demande"),
+            section=EXPORT,
+        ),
     )
 }
 
