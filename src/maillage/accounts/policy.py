@@ -772,3 +772,43 @@ def visible_network_map_members(user, network) -> QuerySet:
     return Establishment.objects.filter(
         q, is_active=True, latitude__isnull=False, longitude__isnull=False
     ).distinct()
+
+
+# ---------------------------------------------------------------------------------------------
+# Whom to meet at an event (events app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for the « whom to meet » suggestions of a business-meeting event:
+- they are shown to one confirmed participant only, about the other confirmed participants of the
+  same event (whose names and meeting profiles that participant already sees), never to another
+  event's participant, a company not registered, an advisor or an anonymous visitor;
+- a stored synergy suggestion counts only when it is one of the participant's own opportunities
+  (``suggestions_about``: a current, not abandoned substitution involving a flow of the
+  establishment they registered) and its other side is another confirmed participant's
+  establishment; the participant is told the resource class only — never the other side's
+  quantity, flow details or place, which still go through a mutually accepted introduction.
+"""
+
+
+def meeting_synergies(user, registration) -> QuerySet:
+    """The synergy suggestions behind ``registration``'s « whom to meet » list (see above)."""
+    from maillage.events.models import Registration
+    from maillage.synergies.models import Suggestion
+
+    if not (
+        user.is_authenticated
+        and registration.user_id == user.pk
+        and registration.status == Registration.Status.CONFIRMED
+    ):
+        return Suggestion.objects.none()
+    others = (
+        Registration.objects.filter(
+            event_id=registration.event_id, status=Registration.Status.CONFIRMED
+        )
+        .exclude(establishment_id=registration.establishment_id)
+        .values("establishment_id")
+    )
+    mine = registration.establishment_id
+    return suggestions_about(user).filter(
+        Q(offer_flow__establishment_id=mine, need_flow__establishment_id__in=others)
+        | Q(need_flow__establishment_id=mine, offer_flow__establishment_id__in=others)
+    )

@@ -200,7 +200,7 @@ def meetings(request, pk: int):
                 {"index": i, "start": s, "off": i in (me.unavailable_slots or [])}
                 for i, (s, _e) in enumerate(event.slot_times())
             ],
-            "suggestions": selectors.whom_to_meet(me),
+            "suggestions": selectors.whom_to_meet(request.user, me),
             "others": [
                 r
                 for r in selectors.participants(request.user, event).filter(
