@@ -128,8 +128,10 @@ def frequencies_for(users, kind: str) -> dict[int, str]:
 
 
 def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> list[Notification]:
-    """Notify each user once (per kind and need): in the app, and by e-mail now or in the digest.
-    Users who chose "never" for this kind get nothing. Returns the notifications created."""
+    """Notify each user: in the app, and by e-mail now or in the digest. Users who chose "never"
+    for this kind get nothing. With a ``need``, at most once per (user, kind, need) whatever the
+    calls; without one (events, networks, export) the caller notifies once per occurrence.
+    Returns the notifications created."""
     if kind not in REGISTRY:
         raise ValueError(f"unknown notification kind {kind!r}")
     users = list(users)
