@@ -116,27 +116,18 @@ def _as_written(text: str, matched: list[str]) -> list[str]:
 
 def _synergy_matches(user, me: Registration, others: list[Registration]):
     """(registration pk, French reason) for each stored synergy suggestion between ``me``'s
-    establishment and another participant's, as far as the policy lets ``user`` know of it."""
-    by_establishment = defaultdict(list)
-    for r in others:
-        by_establishment[r.establishment_id].append(r)
-    links = (
-        policy.meeting_synergies(user, me)
-        .values_list(
-            "offer_flow__establishment_id", "need_flow__establishment_id", "resource_class__label"
-        )
-        .order_by("-score", "pk")
-    )
-    for offer_est, need_est, label in links:
-        mine_offers = offer_est == me.establishment_id
-        other = need_est if mine_offers else offer_est
+    establishment and another participant's that the policy lets ``user`` use (both consented,
+    or the introduction was mutually accepted): the resource and who offers it, nothing more."""
+    shown = {r.pk for r in others}
+    for link in policy.meeting_synergies(user, me):
+        if link.registration_id not in shown:
+            continue
         text = (
             _("synergie détectée : votre %(r)s peut l'intéresser")
-            if mine_offers
+            if link.mine_offers
             else _("synergie détectée : il peut vous fournir %(r)s")
-        ) % {"r": label.lower()}
-        for r in by_establishment.get(other, []):
-            yield r.pk, text
+        ) % {"r": link.resource_label.lower()}
+        yield link.registration_id, text
 
 
 def requests_of(me: Registration) -> tuple[list[MeetingRequest], list[MeetingRequest]]:

@@ -36,8 +36,12 @@ class EventError(ValidationError):
 # -- registrations --------------------------------------------------------------------------------
 
 
-def register(user, event: Event, establishment, answers: dict[str, str]) -> Registration:
-    """Register a company user for one of their establishments; on the waiting list when full."""
+def register(
+    user, event: Event, establishment, answers: dict[str, str], *, synergy_consent: bool = False
+) -> Registration:
+    """Register a company user for one of their establishments; on the waiting list when full.
+    ``synergy_consent``: they accept that the resource complementarities detected by the chamber
+    be used to suggest whom to meet (see ``policy.meeting_synergies``)."""
     if not policy.registrable_establishments(user, event).filter(pk=establishment.pk).exists():
         raise PermissionDenied
     if event.ends_at < timezone.now():
@@ -67,6 +71,7 @@ def register(user, event: Event, establishment, answers: dict[str, str]) -> Regi
         reg.registered_at = timezone.now()
         reg.cancelled_at = None
         reg.promoted_at = None
+        reg.synergy_consent_at = timezone.now() if synergy_consent else None  # asked anew
         reg.save()
     if status == Registration.Status.CONFIRMED:
         title = _("Inscription confirmée : %(e)s") % {"e": event.title}
@@ -141,9 +146,25 @@ def set_attendance(user, registration: Registration, attended: bool) -> None:
     registration.save(update_fields=["attended"])
 
 
+def _consent_date(registration: Registration, consent: bool) -> datetime.datetime | None:
+    """When the participant consented to the use of detected synergies: kept while they still
+    consent, now when they just did, None once withdrawn."""
+    if not consent:
+        return None
+    return registration.synergy_consent_at or timezone.now()
+
+
 def update_profile(
-    user, registration: Registration, offers: str, seeks: str, unavailable: list[int]
+    user,
+    registration: Registration,
+    offers: str,
+    seeks: str,
+    unavailable: list[int],
+    *,
+    synergy_consent: bool | None = None,
 ) -> None:
+    """The participant's meeting profile; ``synergy_consent`` given (True or False) sets or
+    withdraws their consent to the use of detected synergies, None leaves it as it is."""
     if registration.user_id != user.pk:
         raise PermissionDenied
     slots = registration.event.slot_count
@@ -153,7 +174,11 @@ def update_profile(
     registration.offers = offers.strip()[:2000]
     registration.seeks = seeks.strip()[:2000]
     registration.unavailable_slots = sorted(set(unavailable))
-    registration.save(update_fields=["offers", "seeks", "unavailable_slots"])
+    fields = ["offers", "seeks", "unavailable_slots"]
+    if synergy_consent is not None:
+        registration.synergy_consent_at = _consent_date(registration, synergy_consent)
+        fields.append("synergy_consent_at")
+    registration.save(update_fields=fields)
 
 
 def send_reminders(now: datetime.datetime, within_hours: int = 48) -> int:
