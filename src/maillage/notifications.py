@@ -7,7 +7,9 @@ stay there so that no data moves); every app notifies through ``notify`` below."
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -19,6 +21,8 @@ from django.utils.translation import gettext_lazy
 from maillage.marketplace.models import Notification, NotificationPreference
 
 Frequency = NotificationPreference.Frequency
+
+logger = logging.getLogger(__name__)
 
 
 # Sections of the preferences page, in display order.
@@ -128,10 +132,10 @@ def frequencies_for(users, kind: str) -> dict[int, str]:
 
 
 def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> list[Notification]:
-    """Notify each user: in the app, and by e-mail now or in the digest. Users who chose "never"
-    for this kind get nothing. With a ``need``, at most once per (user, kind, need) whatever the
-    calls; without one (events, networks, export) the caller notifies once per occurrence.
-    Returns the notifications created."""
+    """Notify each user: in the app (a row in the caller's transaction), and by e-mail once that
+    transaction commits, or in the digest. Users who chose "never" for this kind get nothing.
+    With a ``need``, at most once per (user, kind, need) whatever the calls; without one (events,
+    networks, export) the caller notifies once per occurrence. Returns the notifications created."""
     if kind not in REGISTRY:
         raise ValueError(f"unknown notification kind {kind!r}")
     users = list(users)
@@ -155,12 +159,30 @@ def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> l
         except IntegrityError:
             continue  # already notified of this need: exactly one notification each
         if frequency == Frequency.IMMEDIATE and user.email:
-            _send(user.email, title, f"{body}\n\n{_absolute(url)}")
-            n.emailed_at = timezone.now()
-            n.email_due = False
-            n.save(update_fields=["emailed_at", "email_due"])
+            # The row belongs to the caller's transaction; the e-mail leaves only once it commits,
+            # so that a rolled-back action sends nothing.
+            transaction.on_commit(partial(_email_now, n, f"{body}\n\n{_absolute(url)}"))
         created.append(n)
     return created
+
+
+def _email_now(n: Notification, text: str) -> None:
+    """Send one committed notification's e-mail at once. The row is claimed first (a digest run at
+    the same moment cannot send it too); if the mail server fails, it goes back to the daily
+    digest rather than being lost, and the action that notified is not undone."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=n.pk, email_due=True, emailed_at__isnull=True).update(
+        emailed_at=now, email_due=False
+    )
+    if not claimed:
+        return
+    try:
+        _send(n.user.email, n.title, text)
+    except OSError:  # smtplib.SMTPException and socket errors
+        logger.exception("notification %s: e-mail not sent, left for the daily digest", n.pk)
+        Notification.objects.filter(pk=n.pk).update(emailed_at=None, email_due=True)
+        return
+    n.emailed_at, n.email_due = now, False
 
 
 def _absolute(url: str) -> str:

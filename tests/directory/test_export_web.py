@@ -76,10 +76,13 @@ def test_bad_country_code_is_refused_in_french(client, cce):
         ExportAdvisor(user=cce["company78"], name="x", countries=["ZZ"]).full_clean()
 
 
-def test_contact_request_accept_reveals_email(client, cce):
+def test_contact_request_accept_reveals_email(client, cce, django_capture_on_commit_callbacks):
     sme, both = cce["e77"], cce["advisors"][2]
     client.force_login(cce["company77"])
-    client.post(reverse("export-contact", args=[sme.pk, both.pk]), {"message": "Export au Maroc"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("export-contact", args=[sme.pk, both.pk]), {"message": "Export au Maroc"}
+        )
     req = AdvisorContactRequest.objects.get()
     assert mail.outbox[-1].to == ["cce_mavn@cce.test"]
     # Another advisor cannot answer it; the right one can.

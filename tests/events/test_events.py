@@ -26,7 +26,7 @@ from tests.events.conftest import answers as _answers
 pytestmark = pytest.mark.django_db
 
 
-def test_registration_waiting_list_and_promotion(world):
+def test_registration_waiting_list_and_promotion(world, django_capture_on_commit_callbacks):
     event = world["event"]
     a = services.register(world["company77"], event, world["e77"], _answers(event))
     b_user = world["company_b"]
@@ -36,7 +36,8 @@ def test_registration_waiting_list_and_promotion(world):
     assert [a.status, b.status, c.status] == ["confirmed", "confirmed", "waiting"]
     assert a.answers == {str(event.questions.get().pk): "végétarien"}
     mail.outbox.clear()
-    promoted = services.cancel(world["company77"], a)
+    with django_capture_on_commit_callbacks(execute=True):
+        promoted = services.cancel(world["company77"], a)
     assert promoted == c
     c.refresh_from_db()
     assert c.status == "confirmed" and c.promoted_at is not None
@@ -57,13 +58,14 @@ def test_required_question_and_not_own_establishment(world):
     assert not Registration.objects.exists()
 
 
-def test_reminders_are_sent_once(world):
+def test_reminders_are_sent_once(world, django_capture_on_commit_callbacks):
     event = world["event"]
     services.register(world["company77"], event, world["e77"], _answers(event))
     mail.outbox.clear()
     out = io.StringIO()
-    call_command("send_event_reminders", stdout=out)
-    call_command("send_event_reminders", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_event_reminders", stdout=out)
+        call_command("send_event_reminders", stdout=out)
     assert out.getvalue().splitlines()[0].startswith("1 rappel")
     assert out.getvalue().splitlines()[1].startswith("0 rappel")
     assert len(mail.outbox) == 1 and "Rappel" in mail.outbox[0].subject
