@@ -160,14 +160,18 @@ def test_outsiders_neither_see_nor_answer_a_request(client, world):
     assert req.status == ExportContactRequest.Status.PENDING and req.answered_by is None
 
 
-def test_a_cluster_receives_requests_through_its_contacts(client, world):
+def test_a_cluster_receives_requests_through_its_contacts(
+    client, world, django_capture_on_commit_callbacks
+):
     sme, cluster = world["e77"], world["cluster"]
     client.force_login(world["company77"])
     project = client.get(reverse("export-project", args=[sme.pk])).content.decode()
     assert "programme international : Maroc" in project  # the match keeps its explanation
-    client.post(
-        reverse("export-cluster-contact", args=[sme.pk, cluster.pk]), {"message": "Mission ASEAN ?"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("export-cluster-contact", args=[sme.pk, cluster.pk]),
+            {"message": "Mission ASEAN ?"},
+        )
     req = ExportContactRequest.objects.get(cluster=cluster)
     assert req.advisor is None and req.countries == ["MA", "VN"]
     assert {m.to[0] for m in mail.outbox[-2:]} == {"pole_a@pole.test", "pole_b@pole.test"}
@@ -286,7 +290,7 @@ def test_policy_of_export_requests(world):
     assert not any(policy.can_see_export_contacts(u, req) for u in outsiders(world).values())
 
 
-def test_unanswered_requests_are_reminded_once(world):
+def test_unanswered_requests_are_reminded_once(world, django_capture_on_commit_callbacks):
     import datetime
 
     from django.core.management import call_command
@@ -312,7 +316,8 @@ def test_unanswered_requests_are_reminded_once(world):
         User.objects.get(username="adv91"), fresh_e, advisor=world["morocco"]
     )
     mail.outbox.clear()
-    call_command("send_export_reminders")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_export_reminders")
     reminded = set(
         ExportContactRequest.objects.filter(reminded_at__isnull=False).values_list("pk", flat=True)
     )
@@ -325,5 +330,6 @@ def test_unanswered_requests_are_reminded_once(world):
     ]
     assert "Rappel : Scierie de Melun-Test attend votre réponse" in mail.outbox[0].subject
     mail.outbox.clear()
-    assert services.remind_unanswered_export_requests() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.remind_unanswered_export_requests() == 0
     assert mail.outbox == []

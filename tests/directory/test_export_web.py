@@ -76,12 +76,15 @@ def test_bad_country_code_is_refused_in_french(client, cce):
         ExportAdvisor(user=cce["company78"], name="x", countries=["ZZ"]).full_clean()
 
 
-def test_contact_request_accept_reveals_email(client, cce):
+def test_contact_request_accept_reveals_email(client, cce, django_capture_on_commit_callbacks):
     sme, both = cce["e77"], cce["advisors"][2]
     client.force_login(cce["company77"])
     url = reverse("export-project", args=[sme.pk])
     client.post(url, {"countries": "MA, VN", "sectors": ["agrifood"]})
-    client.post(reverse("export-contact", args=[sme.pk, both.pk]), {"message": "Export au Maroc"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("export-contact", args=[sme.pk, both.pk]), {"message": "Export au Maroc"}
+        )
     req = ExportContactRequest.objects.get()
     assert (req.countries, req.sectors, req.message) == (
         ["MA", "VN"],
@@ -100,7 +103,8 @@ def test_contact_request_accept_reveals_email(client, cce):
     assert "Scierie de Melun-Test" in page and "Export au Maroc" in page
     assert "Maroc, Viêt Nam" in page and "agroalimentaire" in page
     assert "co77@example.test" not in page
-    client.post(answer, {"answer": "accept", "message": "Appelez-moi mardi"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(answer, {"answer": "accept", "message": "Appelez-moi mardi"})
     req.refresh_from_db()
     assert (req.status, req.answer, req.answered_by) == ("accepted", "Appelez-moi mardi", both.user)
     assert "co77@example.test" in client.get(detail).content.decode()

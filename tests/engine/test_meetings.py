@@ -143,18 +143,6 @@ def test_pins_over_tables_and_same_slot() -> None:
     assert (c.kind, c.participants, c.slot) == ("participant_slot", (0,), 0)
 
 
-def test_profile_affinity_matches_offers_to_seeks() -> None:
-    from maillage.engine.meetings import profile_affinity
-
-    offers = ["Conseil en énergie", "Palettes en bois de récupération", "Emballages carton"]
-    seeks = ["Nous cherchons des palettes bois", "Des cartons d'emballage", ""]
-    a = profile_affinity(offers, seeks)
-    assert a.shape == (3, 3)
-    assert a[0].argmax() == 1 and a[0, 1] > 0.5
-    assert a[1].argmax() == 2 and a[1, 2] > 0.5
-    assert a[0, 0] == 0.0 and a[2].sum() == 0.0
-
-
 @given(problems(), st.data())
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_random_pins_are_scheduled_or_explained(problem: Problem, data: st.DataObject) -> None:

@@ -10,7 +10,6 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.events import services
@@ -19,51 +18,15 @@ from maillage.events.models import (
     Meeting,
     MeetingRequest,
     PairRule,
-    Question,
     Registration,
     ScheduleRun,
 )
+from tests.events.conftest import answers as _answers
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def immediate_tasks(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-
-@pytest.fixture
-def world(territory, make_user, make_establishment):
-    c77 = territory["chambers"][0]
-    start = timezone.now() + datetime.timedelta(days=1)
-    event = Event.objects.create(
-        title="Positive Business Place",
-        starts_at=start,
-        ends_at=start + datetime.timedelta(hours=4),
-        place="Melun, salle des fêtes",
-        capacity=2,
-        chamber=c77,
-        meetings_enabled=True,
-        slot_count=4,
-        table_count=2,
-        max_meetings=3,
-    )
-    Question.objects.create(event=event, label="Régime alimentaire", required=True)
-    e_b = make_establishment("77288", name="Menuiserie Test", naf="16.23Z")
-    company_b = make_user("cob", User.Role.COMPANY, establishments=[e_b])
-    e_c = make_establishment("77288", name="Carton Test", naf="17.21A")
-    company_c = make_user("coc", User.Role.COMPANY, establishments=[e_c])
-    for u in (territory["company77"], company_b, company_c):
-        u.email = f"{u.username}@example.test"
-        u.save()
-    return {**territory, "event": event, "company_b": company_b, "company_c": company_c}
-
-
-def _answers(event):
-    return {str(q.pk): "végétarien" for q in event.questions.all()}
-
-
-def test_registration_waiting_list_and_promotion(world):
+def test_registration_waiting_list_and_promotion(world, django_capture_on_commit_callbacks):
     event = world["event"]
     a = services.register(world["company77"], event, world["e77"], _answers(event))
     b_user = world["company_b"]
@@ -73,7 +36,8 @@ def test_registration_waiting_list_and_promotion(world):
     assert [a.status, b.status, c.status] == ["confirmed", "confirmed", "waiting"]
     assert a.answers == {str(event.questions.get().pk): "végétarien"}
     mail.outbox.clear()
-    promoted = services.cancel(world["company77"], a)
+    with django_capture_on_commit_callbacks(execute=True):
+        promoted = services.cancel(world["company77"], a)
     assert promoted == c
     c.refresh_from_db()
     assert c.status == "confirmed" and c.promoted_at is not None
@@ -94,13 +58,14 @@ def test_required_question_and_not_own_establishment(world):
     assert not Registration.objects.exists()
 
 
-def test_reminders_are_sent_once(world):
+def test_reminders_are_sent_once(world, django_capture_on_commit_callbacks):
     event = world["event"]
     services.register(world["company77"], event, world["e77"], _answers(event))
     mail.outbox.clear()
     out = io.StringIO()
-    call_command("send_event_reminders", stdout=out)
-    call_command("send_event_reminders", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_event_reminders", stdout=out)
+        call_command("send_event_reminders", stdout=out)
     assert out.getvalue().splitlines()[0].startswith("1 rappel")
     assert out.getvalue().splitlines()[1].startswith("0 rappel")
     assert len(mail.outbox) == 1 and "Rappel" in mail.outbox[0].subject

@@ -22,7 +22,9 @@ def call(client, token, method, url, payload=None):
     )
 
 
-def test_buyer_publishes_supplier_responds_buyer_closes(client, market):
+def test_buyer_publishes_supplier_responds_buyer_closes(
+    client, market, django_capture_on_commit_callbacks
+):
     tok = {k: create_token(u, "t") for k, u in market["users"].items()}
     tok["advisor78"] = create_token(market["advisor78"], "t")
     closes = (timezone.localdate() + datetime.timedelta(days=10)).isoformat()
@@ -45,7 +47,8 @@ def test_buyer_publishes_supplier_responds_buyer_closes(client, market):
     assert r.json()["status"] == "draft" and r.json()["lots"][0]["title"] == "Tournage"
     assert call(client, tok["mech1"], "get", f"/needs/{need_id}").status_code == 404  # draft
 
-    r = call(client, tok["buyer"], "post", f"/needs/{need_id}/publish")
+    with django_capture_on_commit_callbacks(execute=True):
+        r = call(client, tok["buyer"], "post", f"/needs/{need_id}/publish")
     assert r.status_code == 200 and r.json()["notified"] == 2
     assert len(mail.outbox) == 2
 

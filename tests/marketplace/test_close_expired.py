@@ -1,6 +1,7 @@
 """`close_expired_needs`: published needs past their closing date are closed (not awarded) through
 the workflow, logged, the buyer told; notified suppliers that have not answered a need closing
-soon get one reminder each (their preference respected). With Django's locmem e-mail backend."""
+soon get one reminder each (their preference respected). With Django's locmem e-mail backend; the
+e-mails leave when each need's transaction commits (``django_capture_on_commit_callbacks``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.utils import timezone
 
-from maillage.marketplace import notifications, services
+from maillage import notifications
+from maillage.marketplace import services
 from maillage.marketplace.models import Match, Need, NeedEvent, Notification, NotificationPreference
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +39,10 @@ def _published(market, make_need, days: int, **kw):
     return need
 
 
-def test_expired_need_is_closed_logged_and_buyer_told_once(market, make_need):
+def test_expired_need_is_closed_logged_and_buyer_told_once(
+    market, make_need, django_capture_on_commit_callbacks
+):
+    committed = django_capture_on_commit_callbacks
     u = market["users"]
     need = _published(market, make_need, 0)
     services.respond(u["mech1"], need, market["mech1"], message="Notre offre")
@@ -45,7 +50,8 @@ def test_expired_need_is_closed_logged_and_buyer_told_once(market, make_need):
     open_need = _published(market, make_need, 10, title="Besoin encore ouvert")
     mail.outbox.clear()
 
-    assert "1 besoin(s) clos" in _run()
+    with committed(execute=True):
+        assert "1 besoin(s) clos" in _run()
 
     need.refresh_from_db()
     assert need.status == Need.Status.NOT_AWARDED and need.closed_at is not None
@@ -61,14 +67,16 @@ def test_expired_need_is_closed_logged_and_buyer_told_once(market, make_need):
     assert open_need.status == Need.Status.PUBLISHED
 
     sent = len(mail.outbox)
-    assert "0 besoin(s) clos, 0 relance(s)" in _run()  # idempotent
+    with committed(execute=True):
+        assert "0 besoin(s) clos, 0 relance(s)" in _run()  # idempotent
     assert len(mail.outbox) == sent
     assert NeedEvent.objects.filter(need=need, to_status="not_awarded").count() == 1
 
 
 def test_one_reminder_per_supplier_without_answer_preference_respected(
-    market, make_need, make_user
+    market, make_need, make_user, django_capture_on_commit_callbacks
 ):
+    committed = django_capture_on_commit_callbacks
     u = market["users"]
     # a colleague at mech2 who turned reminders off
     quiet = make_user("u-mech2-quiet", "company", establishments=[market["mech2"]])
@@ -88,7 +96,8 @@ def test_one_reminder_per_supplier_without_answer_preference_respected(
     )
     mail.outbox.clear()
 
-    _run()
+    with committed(execute=True):
+        _run()
 
     reminded = Notification.objects.filter(kind=notifications.REMINDER)
     assert u["mech2"] in {n.user for n in reminded}
@@ -101,6 +110,7 @@ def test_one_reminder_per_supplier_without_answer_preference_respected(
     assert Match.objects.get(need=need, supplier=market["mech1"]).reminded_at is None
 
     mail.outbox.clear()
-    assert "0 relance(s)" in _run()  # at most one reminder per (need, supplier)
+    with committed(execute=True):
+        assert "0 relance(s)" in _run()  # at most one reminder per (need, supplier)
     assert not mail.outbox
     assert Match.objects.get(pk=m2.pk).reminded_at == m2.reminded_at

@@ -9,15 +9,16 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
+from maillage import notifications
 from maillage.accounts import policy
-from maillage.marketplace import notifications, services
+from maillage.marketplace import services
 from maillage.marketplace.models import Notification, NotificationPreference, Response
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def group_response(market, make_need):
+def group_response(market, make_need, django_capture_on_commit_callbacks):
     """A need restricted to the 77 chamber, answered by mech1 with far (a 78 company) and elec."""
     u = market["users"]
     need = make_need(
@@ -25,13 +26,14 @@ def group_response(market, make_need):
     )
     services.publish(u["buyer"], need)
     mail.outbox.clear()
-    response = services.respond(
-        u["mech1"],
-        need,
-        market["mech1"],
-        message="Offre du groupement",
-        partners=[market["far"].siret, market["elec"].siret],
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = services.respond(
+            u["mech1"],
+            need,
+            market["mech1"],
+            message="Offre du groupement",
+            partners=[market["far"].siret, market["elec"].siret],
+        )
     return need, response
 
 

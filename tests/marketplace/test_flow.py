@@ -16,13 +16,17 @@ from maillage.marketplace.models import Match, Need, NeedEvent, Notification, No
 pytestmark = pytest.mark.django_db
 
 
-def test_publish_notifies_relevant_suppliers_once_then_responses_and_close(market, make_need):
+def test_publish_notifies_relevant_suppliers_once_then_responses_and_close(
+    market, make_need, django_capture_on_commit_callbacks
+):
     u = market["users"]
     need = make_need(market["buyer"], u["buyer"])
     assert need.status == Need.Status.DRAFT
     assert not mail.outbox
+    committed = django_capture_on_commit_callbacks
 
-    matches = services.publish(u["buyer"], need)
+    with committed(execute=True):
+        matches = services.publish(u["buyer"], need)
 
     matched = {m.supplier_id for m in matches}
     assert market["mech1"].pk in matched and market["mech2"].pk in matched
@@ -34,15 +38,17 @@ def test_publish_notifies_relevant_suppliers_once_then_responses_and_close(marke
     assert not Notification.objects.filter(user__in=[u["baker"], u["far"], u["elec"]]).exists()
 
     # Re-running the matching never notifies twice.
-    services.match_and_notify(need)
+    with committed(execute=True):
+        services.match_and_notify(need)
     assert len(mail.outbox) == 2
 
     mail.outbox.clear()
     services.mark_seen(u["mech1"], need)
-    r1 = services.respond(
-        u["mech1"], need, market["mech1"], message="Devis sous 48 h.", price_band="lt25k"
-    )
-    services.respond(u["mech2"], need, market["mech2"], message="Disponible dès lundi.")
+    with committed(execute=True):
+        r1 = services.respond(
+            u["mech1"], need, market["mech1"], message="Devis sous 48 h.", price_band="lt25k"
+        )
+        services.respond(u["mech2"], need, market["mech2"], message="Disponible dès lundi.")
     assert [m.to for m in mail.outbox] == [["buyer@example.test"], ["buyer@example.test"]]
     m1 = Match.objects.get(need=need, supplier=market["mech1"])
     assert m1.seen_at and m1.responded_at and m1.notified_at
@@ -75,12 +81,14 @@ def test_lifecycle_refuses_forbidden_transitions(market, make_need):
     services.transition(u["buyer"], need, Need.Status.ARCHIVED)
 
 
-def test_frequencies_never_and_daily_digest(market, make_need):
+def test_frequencies_never_and_daily_digest(market, make_need, django_capture_on_commit_callbacks):
     u = market["users"]
     NotificationPreference.objects.create(user=u["mech1"], kind="new_need", frequency="never")
     NotificationPreference.objects.create(user=u["mech2"], kind="new_need", frequency="daily")
     need = make_need(market["buyer"], u["buyer"])
-    services.publish(u["buyer"], need)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.publish(u["buyer"], need)
+    assert callbacks == []  # nobody asked for an e-mail now
     assert not mail.outbox
     assert not Notification.objects.filter(user=u["mech1"]).exists()
     assert Notification.objects.filter(user=u["mech2"], email_due=True).count() == 1
@@ -140,3 +148,35 @@ def test_respond_as_a_group_of_co_contractors(market, make_need):
     r = services.respond(u["mech1"], need, market["mech1"], message="Finalement seuls")
     assert r.consortium is None
     assert not need.consortia.exists()
+
+
+def test_a_rolled_back_publication_sends_nothing(
+    market, make_need, monkeypatch, django_capture_on_commit_callbacks
+):
+    """``publish`` is one transaction: when a step after the notifications fails, the need stays a
+    draft, no notification row is left and no e-mail leaves."""
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    real_save = Match.save
+
+    def failing_save(self, *args, **kwargs):
+        if kwargs.get("update_fields") == ["notified_at"]:
+            raise RuntimeError("disque plein")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Match, "save", failing_save)
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError, match="disque plein"),
+    ):
+        services.publish(u["buyer"], need)
+    assert callbacks == [] and mail.outbox == []
+    assert not Notification.objects.exists() and not Match.objects.exists()
+    need.refresh_from_db()
+    assert need.status == Need.Status.DRAFT
+    # The same publication, committed: the two relevant suppliers get their e-mail.
+    monkeypatch.setattr(Match, "save", real_save)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.publish(u["buyer"], need)
+    assert len(callbacks) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["mech1@example.test", "mech2@example.test"]

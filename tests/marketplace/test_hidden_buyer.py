@@ -112,10 +112,13 @@ def test_shortlisting_a_group_reveals_the_buyer_to_every_member(client, market, 
     assert r.status_code == 401 and BUYER not in r.content.decode()
 
 
-def test_notifications_and_emails_name_the_buyer_only_to_the_shortlisted_group(market, hidden):
+def test_notifications_and_emails_name_the_buyer_only_to_the_shortlisted_group(
+    market, hidden, django_capture_on_commit_callbacks
+):
     need, group, _other = hidden
     u = market["users"]
-    services.shortlist(u["buyer"], group)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.shortlist(u["buyer"], group)
     told = Notification.objects.filter(kind="shortlisted", need=need)
     assert set(told.values_list("user__username", flat=True)) == {"u-mech1", "u-far", "u-elec"}
     assert all(BUYER in n.body for n in told)
@@ -123,7 +126,8 @@ def test_notifications_and_emails_name_the_buyer_only_to_the_shortlisted_group(m
     revealed = {"mech1@example.test", "far@example.test", "elec@example.test"}
     assert {m.to[0] for m in mail.outbox} == revealed
     # Closing without award: every responder learns it; no one else's e-mail names the buyer.
-    services.close(u["buyer"], need)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.close(u["buyer"], need)
     for message in mail.outbox:
         if message.to[0] not in revealed:
             assert BUYER not in message.subject + message.body, message.to

@@ -14,6 +14,8 @@ Rules (see docs/architecture.md, "Confidentiality model"):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
@@ -892,3 +894,93 @@ def administrable_needs(user) -> QuerySet:
     if _is_chamber_staff(user):
         return Need.objects.filter(buyer__commune__territory__chamber_id=user.chamber_id)
     return Need.objects.none()
+
+
+# Whom to meet at an event (events app).
+# ---------------------------------------------------------------------------------------------
+"""Rules for the « whom to meet » suggestions of a business-meeting event:
+- they are shown to one confirmed participant only, about the other confirmed participants of the
+  same event (whose names and meeting profiles that participant already sees), never to another
+  event's participant, a company not registered, an advisor or an anonymous visitor;
+- a stored synergy suggestion counts only when it is one of the participant's own opportunities
+  (``suggestions_about``: a current, not abandoned substitution involving a flow of the
+  establishment they registered) and its other side is another confirmed participant's
+  establishment;
+- and only with consent: telling a participant that a named participant is the other side of a
+  detected synergy goes beyond the anonymised opportunities (identity is revealed after a mutually
+  accepted introduction). So the synergy is used only when both registrations carry the consent
+  (``Registration.synergy_consent_at``, given at registration or on the meeting profile), or when
+  both sides already accepted the introduction for that suggestion (``introduction_is_mutual``).
+  Otherwise it is ignored entirely: no effect on the ranking, no reason;
+- the participant is told the resource class and who offers it only — never a quantity, a flow's
+  details or a place.
+"""
+
+
+@dataclass(frozen=True)
+class MeetingSynergy:
+    """What a participant may be told of one synergy with another participant: with whom (their
+    registration), which resource and which of the two offers it."""
+
+    registration_id: int
+    resource_label: str
+    mine_offers: bool
+
+
+def meeting_synergies(user, registration) -> list[MeetingSynergy]:
+    """The synergies behind ``registration``'s « whom to meet » list (see above), best first."""
+    from maillage.events.models import Registration
+    from maillage.synergies.models import Introduction
+
+    if not (user.is_authenticated and registration.user_id == user.pk):
+        return []
+    confirmed = Registration.Status.CONFIRMED
+    # As stored now: the status or the consent may have changed since ``registration`` was read.
+    me = (
+        Registration.objects.filter(pk=registration.pk, user_id=user.pk, status=confirmed)
+        .values("event_id", "establishment_id", "synergy_consent_at")
+        .first()
+    )
+    if me is None:
+        return []
+    mine = me["establishment_id"]
+    others = list(
+        Registration.objects.filter(event_id=me["event_id"], status=confirmed)
+        .exclude(establishment_id=mine)
+        .order_by("pk")
+        .values_list("pk", "establishment_id", "synergy_consent_at")
+    )
+    theirs = {establishment for _pk, establishment, _consent in others}
+    links = list(
+        suggestions_about(user)
+        .filter(
+            Q(offer_flow__establishment_id=mine, need_flow__establishment_id__in=theirs)
+            | Q(need_flow__establishment_id=mine, offer_flow__establishment_id__in=theirs)
+        )
+        .order_by("-score", "pk")
+        .values_list(
+            "pk",
+            "offer_flow__establishment_id",
+            "need_flow__establishment_id",
+            "resource_class__label",
+        )
+    )
+    sides: dict[int, list] = {pk: [] for pk, *_rest in links}
+    for side in (
+        Introduction.objects.filter(suggestion_id__in=sides)
+        .order_by("pk")
+        .only("suggestion_id", "accepted_at", "declined_at")
+    ):
+        sides[side.suggestion_id].append(side)
+    i_consent = me["synergy_consent_at"] is not None
+    out = []
+    for pk, offer_establishment, need_establishment, label in links:
+        mine_offers = offer_establishment == mine
+        other = need_establishment if mine_offers else offer_establishment
+        mutual = introduction_is_mutual(sides[pk])
+        out.extend(
+            MeetingSynergy(reg_pk, label, mine_offers)
+            for reg_pk, establishment, their_consent in others
+            if establishment == other and (mutual or (i_consent and their_consent is not None))
+        )
+    return out

@@ -132,9 +132,9 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
     from django.urls import reverse
     from django.utils.translation import gettext as _
 
+    from maillage import notifications
     from maillage.accounts import policy
     from maillage.directory.models import ExportContactRequest
-    from maillage.marketplace import notifications
 
     if not policy.can_request_export_contact(user, establishment):
         raise PermissionDenied
@@ -181,9 +181,9 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
+    from maillage import notifications
     from maillage.accounts import policy
     from maillage.directory.models import ExportContactRequest
-    from maillage.marketplace import notifications
 
     if not policy.can_answer_export_request(user, contact_request):
         raise PermissionDenied
@@ -235,8 +235,8 @@ def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_D
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
+    from maillage import notifications
     from maillage.directory.models import ExportContactRequest
-    from maillage.marketplace import notifications
 
     now = now or timezone.now()
     due = (

@@ -145,6 +145,11 @@ class Registration(models.Model):
     offers = models.TextField(_("ce que je propose"), blank=True)
     seeks = models.TextField(_("ce que je recherche"), blank=True)
     unavailable_slots = models.JSONField(_("créneaux indisponibles"), default=list, blank=True)
+    # Consent to « whom to meet » using the resource complementarities the chamber detected
+    # (stored synergy suggestions): the date it was given, None when never given or withdrawn.
+    synergy_consent_at = models.DateTimeField(
+        _("accord pour les complémentarités de ressources donné le"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("inscription")

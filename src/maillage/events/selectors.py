@@ -1,5 +1,6 @@
 """Reads of the events app, always through accounts.policy: event lists, participants, whom to
-meet, requests, agendas, networks' members' spaces."""
+meet (through the marketplace engine and the stored synergy suggestions), requests, agendas,
+networks' members' spaces."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
-from maillage.engine.meetings import profile_affinity
+from maillage.engine import marketplace as supplier_matching
 from maillage.events.models import Event, Meeting, MeetingRequest, Registration
 
 SUGGESTIONS_SHOWN = 10
@@ -40,14 +41,26 @@ def participants(user, event: Event):
     )
 
 
-def whom_to_meet(me: Registration) -> list[dict]:
-    """Other confirmed participants ranked by detected synergies between the two establishments
-    (current substitution suggestions, either direction) and by how well one's offer answers the
-    other's search (text affinity); each with the reasons, in French."""
-    from maillage.synergies.models import Suggestion
+# A stored synergy suggestion is stronger evidence than shared words: it counts as much as a
+# perfect text match in both directions.
+SYNERGY_WEIGHT = 1.0
 
+
+def whom_to_meet(user, me: Registration) -> list[dict]:
+    """Other confirmed participants ranked for ``me`` (``user``'s own confirmed registration),
+    reusing the platform's matching: the marketplace's supplier ranking
+    (``engine.marketplace.rank_suppliers``) of their offers for what ``me`` seeks, and of ``me``'s
+    offer against what they seek; and the stored synergy suggestions between the two
+    establishments that the policy lets ``me`` know of. Each with its reasons, in French."""
+    if not (
+        user.is_authenticated
+        and me.user_id == user.pk
+        and me.status == Registration.Status.CONFIRMED
+    ):
+        return []
     others = list(
-        Registration.objects.filter(event_id=me.event_id, status=Registration.Status.CONFIRMED)
+        policy.visible_participants(user, me.event)
+        .filter(status=Registration.Status.CONFIRMED)
         .exclude(pk=me.pk)
         .exclude(establishment_id=me.establishment_id)
         .select_related("establishment__commune")
@@ -55,45 +68,66 @@ def whom_to_meet(me: Registration) -> list[dict]:
     )
     if not others:
         return []
-    by_est = defaultdict(list)
-    for r in others:
-        by_est[r.establishment_id].append(r)
     reasons: dict[int, list[str]] = defaultdict(list)
     score: Counter[int] = Counter()
-    mine = me.establishment_id
-    links = (
-        Suggestion.objects.filter(is_current=True, kind=Suggestion.Kind.SUBSTITUTION)
-        .filter(
-            Q(offer_flow__establishment_id=mine, need_flow__establishment_id__in=list(by_est))
-            | Q(need_flow__establishment_id=mine, offer_flow__establishment_id__in=list(by_est))
-        )
-        .values_list(
-            "offer_flow__establishment_id", "need_flow__establishment_id", "resource_class__label"
-        )
-        .order_by("-score", "pk")
-    )
-    for offer_est, need_est, label in links:
-        other, mine_offers = (need_est, True) if offer_est == mine else (offer_est, False)
-        for r in by_est.get(other, []):
-            text = (
-                _("synergie détectée : votre %(r)s peut l'intéresser")
-                if mine_offers
-                else _("synergie détectée : il peut vous fournir %(r)s")
-            ) % {"r": label.lower()}
-            if text not in reasons[r.pk]:
-                reasons[r.pk].append(text)
-                score[r.pk] += 1.0
-    everyone = [me, *others]
-    affinity = profile_affinity([r.offers for r in everyone], [r.seeks for r in everyone])
-    for j, r in enumerate(others, start=1):
-        if affinity[0, j] >= 0.15:
-            reasons[r.pk].append(_("son offre répond à ce que vous recherchez"))
-            score[r.pk] += float(affinity[0, j])
-        if affinity[j, 0] >= 0.15:
-            reasons[r.pk].append(_("votre offre répond à ce qu'il recherche"))
-            score[r.pk] += float(affinity[j, 0])
+    for pk, text, value in _text_matches(me, others):
+        reasons[pk].append(text)
+        score[pk] += value
+    for pk, text in _synergy_matches(user, me, others):
+        if text not in reasons[pk]:
+            reasons[pk].append(text)
+            score[pk] += SYNERGY_WEIGHT
     ranked = sorted((r for r in others if score[r.pk] > 0), key=lambda r: (-score[r.pk], r.pk))
     return [{"registration": r, "reasons": reasons[r.pk]} for r in ranked[:SUGGESTIONS_SHOWN]]
+
+
+def _text_matches(me: Registration, others: list[Registration]):
+    """(registration pk, French reason, score) from the marketplace engine, both directions: the
+    others' offers as suppliers for ``me``'s search, then ``me``'s offer as the query over what the
+    others seek. No place is given: everyone meets at the event, distance does not filter."""
+    directions = (
+        (me.seeks, [r.offers for r in others], _("son offre répond à ce que vous recherchez")),
+        (me.offers, [r.seeks for r in others], _("votre offre répond à ce qu'il recherche")),
+    )
+    for query, texts, reason in directions:
+        batch = supplier_matching.Suppliers.from_rows(
+            [{"id": r.pk, "text": t} for r, t in zip(others, texts, strict=True)]
+        )
+        ranked = supplier_matching.rank_suppliers(
+            supplier_matching.NeedQuery(text=query), batch, limit=len(others)
+        )
+        for c in ranked:
+            words = _as_written(query, c.explanation.get("words") or [])
+            text = f"{reason} ({', '.join(words)})" if words else reason
+            yield c.supplier_id, text, c.score
+
+
+def _as_written(text: str, matched: list[str]) -> list[str]:
+    """The words of ``text`` as the participant wrote them ("palettes", "bois") behind the
+    engine's normalised matched words ("palette", "boi")."""
+    wanted = set(matched)
+    out: list[str] = []
+    for raw in text.split():
+        word = raw.strip(".,;:!?()«»\"'").lower()
+        if word and word not in out and wanted & set(supplier_matching.text_tokens(word)):
+            out.append(word)
+    return out
+
+
+def _synergy_matches(user, me: Registration, others: list[Registration]):
+    """(registration pk, French reason) for each stored synergy suggestion between ``me``'s
+    establishment and another participant's that the policy lets ``user`` use (both consented,
+    or the introduction was mutually accepted): the resource and who offers it, nothing more."""
+    shown = {r.pk for r in others}
+    for link in policy.meeting_synergies(user, me):
+        if link.registration_id not in shown:
+            continue
+        text = (
+            _("synergie détectée : votre %(r)s peut l'intéresser")
+            if link.mine_offers
+            else _("synergie détectée : il peut vous fournir %(r)s")
+        ) % {"r": link.resource_label.lower()}
+        yield link.registration_id, text
 
 
 def requests_of(me: Registration) -> tuple[list[MeetingRequest], list[MeetingRequest]]:
@@ -147,6 +181,22 @@ def network_members(network):
         .select_related("naf", "commune")
         .distinct()
         .order_by("name", "pk")
+    )
+
+
+def network_audience(network):
+    """The users told of a network's news: company users of its members (and of its clubs'
+    members for a federation) and its animators — the users who may enter its members' space."""
+    from maillage.accounts.models import User
+
+    members = network_members(network).values("pk")
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(role=User.Role.COMPANY, establishments__in=members) | Q(animated_networks=network)
+        )
+        .distinct()
+        .order_by("pk")
     )
 
 

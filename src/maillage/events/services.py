@@ -7,15 +7,14 @@ from __future__ import annotations
 import datetime
 
 import numpy as np
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from maillage import notifications
 from maillage.accounts import policy
 from maillage.engine import meetings as engine
 from maillage.events.models import (
@@ -34,20 +33,15 @@ class EventError(ValidationError):
     """A user's action that cannot be done, with a message they can act on."""
 
 
-def notify(user, subject: str, body: str) -> bool:
-    """Send one e-mail to a user (no-op without an address). One function so that the
-    notification registry of the marketplace app can take this over later."""
-    if not user.email:
-        return False
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
-    return True
-
-
 # -- registrations --------------------------------------------------------------------------------
 
 
-def register(user, event: Event, establishment, answers: dict[str, str]) -> Registration:
-    """Register a company user for one of their establishments; on the waiting list when full."""
+def register(
+    user, event: Event, establishment, answers: dict[str, str], *, synergy_consent: bool = False
+) -> Registration:
+    """Register a company user for one of their establishments; on the waiting list when full.
+    ``synergy_consent``: they accept that the resource complementarities detected by the chamber
+    be used to suggest whom to meet (see ``policy.meeting_synergies``)."""
     if not policy.registrable_establishments(user, event).filter(pk=establishment.pk).exists():
         raise PermissionDenied
     if event.ends_at < timezone.now():
@@ -77,25 +71,29 @@ def register(user, event: Event, establishment, answers: dict[str, str]) -> Regi
         reg.registered_at = timezone.now()
         reg.cancelled_at = None
         reg.promoted_at = None
+        reg.synergy_consent_at = timezone.now() if synergy_consent else None  # asked anew
         reg.save()
     if status == Registration.Status.CONFIRMED:
-        notify(
-            user,
-            _("Inscription confirmée : %(e)s") % {"e": event.title},
-            _("Votre inscription à « %(e)s » (%(d)s, %(p)s) est confirmée.")
-            % {"e": event.title, "d": _when(event.starts_at), "p": event.place},
-        )
+        title = _("Inscription confirmée : %(e)s") % {"e": event.title}
+        body = _("Votre inscription à « %(e)s » (%(d)s, %(p)s) est confirmée.") % {
+            "e": event.title,
+            "d": _when(event.starts_at),
+            "p": event.place,
+        }
     else:
-        notify(
-            user,
-            _("Liste d'attente : %(e)s") % {"e": event.title},
-            _(
-                "L'événement « %(e)s » est complet : vous êtes sur la liste d'attente et serez "
-                "prévenu si une place se libère."
-            )
-            % {"e": event.title},
-        )
+        title = _("Liste d'attente : %(e)s") % {"e": event.title}
+        body = _(
+            "L'événement « %(e)s » est complet : vous êtes sur la liste d'attente et serez "
+            "prévenu si une place se libère."
+        ) % {"e": event.title}
+    notifications.notify(
+        [user], notifications.EVENT_REGISTRATION, title=title, body=body, url=_detail_url(event)
+    )
     return reg
+
+
+def _detail_url(event: Event) -> str:
+    return reverse("event-detail", args=[event.pk])
 
 
 def _when(at: datetime.datetime) -> str:
@@ -130,11 +128,13 @@ def cancel(user, registration: Registration) -> Registration | None:
                 promoted.promoted_at = timezone.now()
                 promoted.save(update_fields=["status", "promoted_at"])
     if promoted is not None:
-        notify(
-            promoted.user,
-            _("Une place s'est libérée : %(e)s") % {"e": event.title},
-            _("Bonne nouvelle : votre inscription à « %(e)s » est maintenant confirmée.")
+        notifications.notify(
+            [promoted.user],
+            notifications.EVENT_PROMOTED,
+            title=_("Une place s'est libérée : %(e)s") % {"e": event.title},
+            body=_("Bonne nouvelle : votre inscription à « %(e)s » est maintenant confirmée.")
             % {"e": event.title},
+            url=_detail_url(event),
         )
     return promoted
 
@@ -146,9 +146,25 @@ def set_attendance(user, registration: Registration, attended: bool) -> None:
     registration.save(update_fields=["attended"])
 
 
+def _consent_date(registration: Registration, consent: bool) -> datetime.datetime | None:
+    """When the participant consented to the use of detected synergies: kept while they still
+    consent, now when they just did, None once withdrawn."""
+    if not consent:
+        return None
+    return registration.synergy_consent_at or timezone.now()
+
+
 def update_profile(
-    user, registration: Registration, offers: str, seeks: str, unavailable: list[int]
+    user,
+    registration: Registration,
+    offers: str,
+    seeks: str,
+    unavailable: list[int],
+    *,
+    synergy_consent: bool | None = None,
 ) -> None:
+    """The participant's meeting profile; ``synergy_consent`` given (True or False) sets or
+    withdraws their consent to the use of detected synergies, None leaves it as it is."""
     if registration.user_id != user.pk:
         raise PermissionDenied
     slots = registration.event.slot_count
@@ -158,7 +174,11 @@ def update_profile(
     registration.offers = offers.strip()[:2000]
     registration.seeks = seeks.strip()[:2000]
     registration.unavailable_slots = sorted(set(unavailable))
-    registration.save(update_fields=["offers", "seeks", "unavailable_slots"])
+    fields = ["offers", "seeks", "unavailable_slots"]
+    if synergy_consent is not None:
+        registration.synergy_consent_at = _consent_date(registration, synergy_consent)
+        fields.append("synergy_consent_at")
+    registration.save(update_fields=fields)
 
 
 def send_reminders(now: datetime.datetime, within_hours: int = 48) -> int:
@@ -184,16 +204,13 @@ def send_reminders(now: datetime.datetime, within_hours: int = 48) -> int:
             if not claimed:
                 continue
             event = reg.event
-            notify(
-                reg.user,
-                _("Rappel : %(e)s") % {"e": event.title},
-                _("Rappel : « %(e)s » a lieu le %(d)s, %(p)s. Votre agenda : %(u)s")
-                % {
-                    "e": event.title,
-                    "d": _when(event.starts_at),
-                    "p": event.place,
-                    "u": reverse("event-agenda", args=[event.pk]),
-                },
+            notifications.notify(
+                [reg.user],
+                notifications.EVENT_REMINDER,
+                title=_("Rappel : %(e)s") % {"e": event.title},
+                body=_("Rappel : « %(e)s » a lieu le %(d)s, %(p)s. Votre agenda :")
+                % {"e": event.title, "d": _when(event.starts_at), "p": event.place},
+                url=reverse("event-agenda", args=[event.pk]),
             )
             sent += 1
     return sent
@@ -236,11 +253,13 @@ def request_meeting(user, event: Event, target_id: int, priority: int, message: 
         message=message.strip()[:500],
         expires_at=expires,
     )
-    notify(
-        target.user,
-        _("Demande de rendez-vous : %(e)s") % {"e": event.title},
-        _("%(who)s souhaite vous rencontrer à « %(e)s ». Répondez avant le %(d)s.")
+    notifications.notify(
+        [target.user],
+        notifications.MEETING_REQUEST,
+        title=_("Demande de rendez-vous : %(e)s") % {"e": event.title},
+        body=_("%(who)s souhaite vous rencontrer à « %(e)s ». Répondez avant le %(d)s.")
         % {"who": me.establishment.name, "e": event.title, "d": _when(expires)},
+        url=reverse("event-meetings", args=[event.pk]),
     )
     return req
 
@@ -258,15 +277,17 @@ def answer_request(user, request: MeetingRequest, accept: bool) -> None:
     request.status = MeetingRequest.Status.ACCEPTED if accept else MeetingRequest.Status.DECLINED
     request.answered_at = timezone.now()
     request.save(update_fields=["status", "answered_at"])
-    notify(
-        request.requester.user,
-        _("Réponse à votre demande de rendez-vous"),
-        (
+    notifications.notify(
+        [request.requester.user],
+        notifications.MEETING_ANSWER,
+        title=_("Réponse à votre demande de rendez-vous"),
+        body=(
             _("%(who)s a accepté votre demande de rendez-vous.")
             if accept
             else _("%(who)s a décliné votre demande de rendez-vous.")
         )
         % {"who": request.target.establishment.name},
+        url=reverse("event-meetings", args=[request.event_id]),
     )
 
 
@@ -429,6 +450,7 @@ def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
             finished_at=now,
         )
     else:
+        before = _agendas(event)
         with transaction.atomic():
             Meeting.objects.filter(event=event).delete()
             Meeting.objects.bulk_create(
@@ -450,8 +472,42 @@ def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
                 bound=result.best_bound,
                 finished_at=now,
             )
+        _notify_schedule(event, before, _agendas(event), first=not any(before.values()))
     run.refresh_from_db()
     return run
+
+
+def _agendas(event: Event) -> dict[int, set[tuple[int, int, int]]]:
+    """Each participant's meetings as (other registration, slot, table)."""
+    out: dict[int, set[tuple[int, int, int]]] = {}
+    for a, b, slot, table in Meeting.objects.filter(event=event).values_list(
+        "a_id", "b_id", "slot", "table"
+    ):
+        out.setdefault(a, set()).add((b, slot, table))
+        out.setdefault(b, set()).add((a, slot, table))
+    return out
+
+
+def _notify_schedule(event: Event, before: dict, after: dict, first: bool) -> None:
+    """Tell each participant whose agenda the new schedule changed (all those with meetings when
+    it is the first one), with the number of their meetings."""
+    changed = sorted(pk for pk in set(before) | set(after) if before.get(pk) != after.get(pk))
+    title = (
+        _("Planning des rendez-vous publié : %(e)s")
+        if first
+        else _("Planning des rendez-vous modifié : %(e)s")
+    ) % {"e": event.title}
+    url = reverse("event-agenda", args=[event.pk])
+    for reg in Registration.objects.filter(pk__in=changed).select_related("user").order_by("pk"):
+        n = len(after.get(reg.pk, ()))
+        notifications.notify(
+            [reg.user],
+            notifications.MEETING_SCHEDULE,
+            title=title,
+            body=_("Vous avez %(n)d rendez-vous à « %(e)s ». Votre agenda :")
+            % {"n": n, "e": event.title},
+            url=url,
+        )
 
 
 def create_event(user, values: dict, questions: list[tuple[str, bool]]) -> Event:
@@ -496,8 +552,24 @@ def publish_post(user, network, title: str, body: str) -> NetworkPost:
         raise PermissionDenied
     if not title.strip() or not body.strip():
         raise EventError(_("Le titre et le texte sont obligatoires."))
-    return NetworkPost.objects.create(
+    post = NetworkPost.objects.create(
         network=network, author=user, title=title.strip()[:200], body=body.strip()
+    )
+    _notify_network(network, user, _("Actualité de %(n)s : %(t)s"), post.title, post.body[:500])
+    return post
+
+
+def _notify_network(network, author, title: str, item: str, body: str) -> None:
+    """Tell the network's members (and its animators), not the author, of a news post or
+    document."""
+    from maillage.events.selectors import network_audience
+
+    notifications.notify(
+        network_audience(network).exclude(pk=author.pk),
+        notifications.NETWORK_NEWS,
+        title=(title % {"n": network.name, "t": item})[:255],
+        body=body,
+        url=reverse("network-space", args=[network.pk]),
     )
 
 
@@ -511,6 +583,8 @@ def add_document(user, network, title: str, upload) -> NetworkDocument:
         raise EventError(_("Le titre et le fichier sont obligatoires."))
     if upload.size > MAX_DOCUMENT_BYTES:
         raise EventError(_("Le fichier dépasse 20 Mo."))
-    return NetworkDocument.objects.create(
+    document = NetworkDocument.objects.create(
         network=network, title=title.strip()[:200], file=upload, uploaded_by=user
     )
+    _notify_network(network, user, _("Nouveau document dans %(n)s : %(t)s"), document.title, "")
+    return document

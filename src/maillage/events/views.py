@@ -146,7 +146,13 @@ def event_register(request, pk: int):
     )
     answers = {k[2:]: v for k, v in request.POST.items() if k.startswith("q-")}
     try:
-        reg = services.register(request.user, event, establishment, answers)
+        reg = services.register(
+            request.user,
+            event,
+            establishment,
+            answers,
+            synergy_consent=request.POST.get("synergy_consent") == "on",
+        )
     except services.EventError as exc:
         _fail(request, exc)
     else:
@@ -200,7 +206,7 @@ def meetings(request, pk: int):
                 {"index": i, "start": s, "off": i in (me.unavailable_slots or [])}
                 for i, (s, _e) in enumerate(event.slot_times())
             ],
-            "suggestions": selectors.whom_to_meet(me),
+            "suggestions": selectors.whom_to_meet(request.user, me),
             "others": [
                 r
                 for r in selectors.participants(request.user, event).filter(
@@ -225,7 +231,12 @@ def meeting_profile(request, pk: int):
     off = [v for v in (_int(x) for x in request.POST.getlist("off")) if v is not None]
     try:
         services.update_profile(
-            request.user, me, request.POST.get("offers", ""), request.POST.get("seeks", ""), off
+            request.user,
+            me,
+            request.POST.get("offers", ""),
+            request.POST.get("seeks", ""),
+            off,
+            synergy_consent=request.POST.get("synergy_consent") == "on",
         )
     except services.EventError as exc:
         _fail(request, exc)

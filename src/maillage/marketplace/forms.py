@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import Network
 from maillage.marketplace.models import Category, Need, NotificationPreference, SupplierProfile
-from maillage.marketplace.notifications import REGISTRY
+from maillage.notifications import REGISTRY
 from maillage.reference.models import Commune
 
 
@@ -201,4 +201,16 @@ class PreferencesForm(forms.Form):
                 label=kind.label,
                 choices=NotificationPreference.Frequency.choices,
                 initial=chosen.get(code, kind.default),
+                required=False,
             )
+
+    def clean(self):
+        # A kind left out of the request (an older form, an API client) keeps its preference.
+        return {code: value for code, value in super().clean().items() if value}
+
+    def sections(self) -> list[tuple[str, list]]:
+        """The fields grouped by the registry's sections (marketplace, events, networks)."""
+        grouped: dict[str, list] = {}
+        for code, kind in REGISTRY.items():
+            grouped.setdefault(str(kind.section), []).append(self[code])
+        return list(grouped.items())

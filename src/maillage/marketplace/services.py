@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from maillage import notifications
 from maillage.accounts import policy
 from maillage.engine import taxonomy
-from maillage.marketplace import notifications, selectors, workflow
+from maillage.marketplace import selectors, workflow
 from maillage.marketplace.models import (
     THEME_KINDS,
     Attachment,

@@ -1,8 +1,9 @@
-"""Send the daily digest e-mails of marketplace notifications (run once a day, e.g. by cron)."""
+"""Send the daily digest e-mails of the notifications of every app (marketplace, events,
+networks) waiting for it (run once a day, e.g. by cron)."""
 
 from django.core.management.base import BaseCommand
 
-from maillage.marketplace.notifications import send_digests
+from maillage.notifications import send_digests
 
 
 class Command(BaseCommand):

@@ -1,10 +1,15 @@
-"""The one notification registry of the marketplace: every kind of message users can receive, its
-label, and how it is delivered (in the app always; by e-mail at once, in a daily digest or never,
-per the user's choice for that kind)."""
+"""The one notification registry of Maillage (marketplace, events, networks): every kind of message
+users can receive, its French label, and how it is delivered (in the app always; by e-mail at once,
+in a daily digest or never, per the user's choice for that kind, with a default per kind).
+
+The rows are the marketplace app's ``Notification`` and ``NotificationPreference`` models (they
+stay there so that no data moves); every app notifies through ``notify`` below."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -17,12 +22,22 @@ from maillage.marketplace.models import Notification, NotificationPreference
 
 Frequency = NotificationPreference.Frequency
 
+logger = logging.getLogger(__name__)
+
+
+# Sections of the preferences page, in display order.
+MARKETPLACE = gettext_lazy("Marché : besoins et réponses")
+EVENTS = gettext_lazy("Événements et rendez-vous d'affaires")
+NETWORKS = gettext_lazy("Réseaux")
+EXPORT = gettext_lazy("International")
+
 
 @dataclass(frozen=True)
 class Kind:
     code: str
     label: str
     default: str = Frequency.IMMEDIATE
+    section: str = MARKETPLACE
 
 
 NEW_NEED = "new_need"
@@ -32,6 +47,13 @@ OUTCOME = "need_outcome"
 CONSORTIUM_RESPONSE = "consortium_response"
 NEED_EXPIRED = "need_expired"
 REMINDER = "closing_reminder"
+EVENT_REGISTRATION = "event_registration"
+EVENT_PROMOTED = "event_promoted"
+EVENT_REMINDER = "event_reminder"
+MEETING_REQUEST = "meeting_request"
+MEETING_ANSWER = "meeting_answer"
+MEETING_SCHEDULE = "meeting_schedule"
+NETWORK_NEWS = "network_news"
 # Export support (directory app): a contact request to an export advisor or a cluster, its answer.
 EXPORT_REQUEST = "export_request"
 EXPORT_ANSWER = "export_answer"
@@ -50,10 +72,43 @@ REGISTRY: dict[str, Kind] = {
         Kind(NEED_EXPIRED, gettext_lazy("Mon besoin est clos à sa date de clôture")),
         Kind(REMINDER, gettext_lazy("Rappel avant la clôture d'un besoin sans réponse de ma part")),
         Kind(
+            EVENT_REGISTRATION,
+            gettext_lazy("Confirmation de mon inscription à un événement (ou liste d'attente)"),
+            section=EVENTS,
+        ),
+        Kind(
+            EVENT_PROMOTED,
+            gettext_lazy("Une place s'est libérée : je sors de la liste d'attente"),
+            section=EVENTS,
+        ),
+        Kind(EVENT_REMINDER, gettext_lazy("Rappel avant un événement"), section=EVENTS),
+        Kind(MEETING_REQUEST, gettext_lazy("Demande de rendez-vous d'affaires"), section=EVENTS),
+        Kind(
+            MEETING_ANSWER,
+            gettext_lazy("Réponse à ma demande de rendez-vous d'affaires"),
+            section=EVENTS,
+        ),
+        Kind(
+            MEETING_SCHEDULE,
+            gettext_lazy("Planning de mes rendez-vous publié ou modifié"),
+            section=EVENTS,
+        ),
+        Kind(
+            NETWORK_NEWS,
+            gettext_lazy("Actualités et documents de mes réseaux"),
+            default=Frequency.DAILY,
+            section=NETWORKS,
+        ),
+        Kind(
             EXPORT_REQUEST,
             gettext_lazy("Demande de contact export adressée à moi ou à mon pôle"),
+            section=EXPORT,
         ),
-        Kind(EXPORT_ANSWER, gettext_lazy("Réponse à ma demande de contact export")),
+        Kind(
+            EXPORT_ANSWER,
+            gettext_lazy("Réponse à ma demande de contact export (conseiller ou pôle)"),
+            section=EXPORT,
+        ),
     )
 }
 
@@ -78,8 +133,10 @@ def frequencies_for(users, kind: str) -> dict[int, str]:
 
 
 def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> list[Notification]:
-    """Notify each user once (per kind and need): in the app, and by e-mail now or in the digest.
-    Users who chose "never" for this kind get nothing. Returns the notifications created."""
+    """Notify each user: in the app (a row in the caller's transaction), and by e-mail once that
+    transaction commits, or in the digest. Users who chose "never" for this kind get nothing.
+    With a ``need``, at most once per (user, kind, need) whatever the calls; without one (events,
+    networks, export) the caller notifies once per occurrence. Returns the notifications created."""
     if kind not in REGISTRY:
         raise ValueError(f"unknown notification kind {kind!r}")
     users = list(users)
@@ -103,12 +160,30 @@ def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> l
         except IntegrityError:
             continue  # already notified of this need: exactly one notification each
         if frequency == Frequency.IMMEDIATE and user.email:
-            _send(user.email, title, f"{body}\n\n{_absolute(url)}")
-            n.emailed_at = timezone.now()
-            n.email_due = False
-            n.save(update_fields=["emailed_at", "email_due"])
+            # The row belongs to the caller's transaction; the e-mail leaves only once it commits,
+            # so that a rolled-back action sends nothing.
+            transaction.on_commit(partial(_email_now, n, f"{body}\n\n{_absolute(url)}"))
         created.append(n)
     return created
+
+
+def _email_now(n: Notification, text: str) -> None:
+    """Send one committed notification's e-mail at once. The row is claimed first (a digest run at
+    the same moment cannot send it too); if the mail server fails, it goes back to the daily
+    digest rather than being lost, and the action that notified is not undone."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=n.pk, email_due=True, emailed_at__isnull=True).update(
+        emailed_at=now, email_due=False
+    )
+    if not claimed:
+        return
+    try:
+        _send(n.user.email, n.title, text)
+    except OSError:  # smtplib.SMTPException and socket errors
+        logger.exception("notification %s: e-mail not sent, left for the daily digest", n.pk)
+        Notification.objects.filter(pk=n.pk).update(emailed_at=None, email_due=True)
+        return
+    n.emailed_at, n.email_due = now, False
 
 
 def _absolute(url: str) -> str:
