@@ -86,6 +86,8 @@ def evaluate(
         may_receive_hazardous=np.r_[
             base_est.may_receive_hazardous, False, divisions[1] in HAZARDOUS_RECEIVER_DIVISIONS
         ],
+        # the cases' full NAF codes: profiles and receiver restrictions may be finer than divisions
+        naf=np.r_[base_est.naf, [case["source_naf"], case["receiver_naf"]]],
     )
     m = len(base_flows)
     hazardous = case["waste_code"].strip().endswith("*") or bool(

@@ -45,13 +45,22 @@ class Establishments:
     division: np.ndarray  # '<U2' NAF division
     headcount: np.ndarray  # float64, typical headcount of the INSEE band
     may_receive_hazardous: np.ndarray  # bool
+    # '<U4' NAF code, digits only, as precise as known: class "3822", group "382" or division "38"
+    # (sector profiles and receiver restrictions may be written for a group or a class)
+    naf: np.ndarray
 
     def __len__(self) -> int:
         return len(self.id)
 
     @classmethod
-    def build(cls, id, lat, lon, division, headcount, may_receive_hazardous=None):
+    def build(cls, id, lat, lon, division, headcount, may_receive_hazardous=None, naf=None):
+        """``naf``: NAF codes in any spelling ("38.22Z", "3822", "38.2"); the division if
+        omitted."""
         division = np.asarray(division, dtype="<U2")
+        if naf is None:
+            naf = division.astype("<U4")
+        else:
+            naf = np.char.replace(np.asarray(naf, dtype=str), ".", "").astype("<U4")
         if may_receive_hazardous is None:
             may_receive_hazardous = np.isin(division, list(HAZARDOUS_RECEIVER_DIVISIONS))
         return cls(
@@ -61,6 +70,7 @@ class Establishments:
             division=division,
             headcount=np.asarray(headcount, dtype=np.float64),
             may_receive_hazardous=np.asarray(may_receive_hazardous, dtype=bool),
+            naf=naf,
         )
 
     def xyz(self) -> np.ndarray:

@@ -22,7 +22,7 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
-from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, CompiledTaxonomy, division_numbers
+from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, CompiledTaxonomy
 
 WEIGHT_DISTANCE = 0.4
 WEIGHT_QUANTITY = 0.6
@@ -126,7 +126,7 @@ class Index:
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
-    division: np.ndarray  # of each establishment, as a number (see taxonomy.division_numbers)
+    division: np.ndarray  # NAF node of each establishment (see CompiledTaxonomy.naf_nodes)
 
     @classmethod
     def build(
@@ -159,7 +159,7 @@ class Index:
             tiebreak,
             log_quantity,
             evidence,
-            division_numbers(est.division),
+            tax.naf_nodes(est.naf),
         )
 
     def offer_rows_of(self, source: int) -> np.ndarray:
@@ -312,7 +312,7 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     weight = index.evidence[safe]
     # A waste operator is the route every company already has: as a receiver it counts as a
     # substitution, so that a direct industrial user at a similar distance comes first.
-    intermediary = index.division[need_est] == WASTE_OPERATOR_DIVISION
+    intermediary = index.tax.node_division[index.division[need_est]] == WASTE_OPERATOR_DIVISION
     weight *= np.where(intermediary, np.minimum(strength, INTERMEDIARY_STRENGTH), strength)
     score = score_pairs(
         distance, radius, index.log_quantity[rows][:, None], index.log_quantity[safe], weight
@@ -427,7 +427,7 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         t_o, t_n = flows.temperature[o], flows.temperature[need_row]
         keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
         o, d = o[keep], d[keep]
-        if need_division == WASTE_OPERATOR_DIVISION:
+        if tax.node_division[need_division] == WASTE_OPERATOR_DIVISION:
             strength = min(strength, INTERMEDIARY_STRENGTH)
         weight = np.full(len(o), strength * index.evidence[need_row])
         score = score_pairs(
