@@ -60,7 +60,10 @@ class Establishments:
         if naf is None:
             naf = division.astype("<U4")
         else:
-            naf = np.char.replace(np.asarray(naf, dtype=str), ".", "").astype("<U4")
+            naf = np.asarray(naf, dtype=str)
+            if naf.size:  # np.char.replace fails on an empty array (NumPy 2.4)
+                naf = np.char.replace(naf, ".", "")
+            naf = naf.astype("<U4")
         if may_receive_hazardous is None:
             may_receive_hazardous = np.isin(division, list(HAZARDOUS_RECEIVER_DIVISIONS))
         return cls(
