@@ -179,6 +179,11 @@ def division_numbers(divisions: np.ndarray) -> np.ndarray:
 
 UNKNOWN_DIVISION = 100
 
+# Waste collection, treatment and recovery (NAF 38) and the wholesale of waste and scrap (46.77)
+# receive almost every waste: the route every company already has. As a receiver, such an
+# intermediary weighs like a substitution, so that a direct industrial user comes first.
+WASTE_OPERATOR_NAF = ("38", "46.77")
+
 
 @lru_cache(maxsize=1)
 def sector_profiles() -> tuple[ProfileEntry, ...]:
@@ -281,9 +286,11 @@ class CompiledTaxonomy:
     # (source, target) → bool array over NAF nodes (see ``naf_nodes``): the receivers a
     # restricted substitution may go to; pairs absent here go to any receiver
     receivers: dict[tuple[int, int], np.ndarray]
-    # NAF nodes: key of each ("17", "17.1", "38.22"; "" for unknown) and its division number
+    # NAF nodes: key of each ("17", "17.1", "38.22"; "" for unknown), its division number and
+    # whether it is a waste operator (``WASTE_OPERATOR_NAF``)
     naf_keys: tuple[str, ...]
     node_division: np.ndarray
+    waste_operator: np.ndarray
     # profile_weight[direction][node, class]: the weight of the class in the node's profile (0
     # when absent); profile_per_employee the same for t per employee and year (NaN if unknown)
     profile_weight: dict[str, np.ndarray]
@@ -344,7 +351,8 @@ def compiled() -> CompiledTaxonomy:
             targets[index[source]].append((index[target], strengths[(source, target)]))
     restricted = substitution_receivers()
     keys, node_division, table = _naf_nodes(
-        (e.naf for e in sector_profiles()), (c for codes_ in restricted.values() for c in codes_)
+        (e.naf for e in sector_profiles()),
+        (*(c for codes_ in restricted.values() for c in codes_), *WASTE_OPERATOR_NAF),
     )
     profile: dict[str, dict[str, tuple[tuple[int, float, float], ...]]] = {"offer": {}, "need": {}}
     weight = {d: np.zeros((len(keys), len(codes))) for d in profile}
@@ -382,6 +390,7 @@ def compiled() -> CompiledTaxonomy:
         receivers=receivers,
         naf_keys=keys,
         node_division=node_division,
+        waste_operator=np.array([bool(k) and naf_falls_under(k, WASTE_OPERATOR_NAF) for k in keys]),
         profile_weight=weight,
         profile_per_employee=per_employee,
         node_table=table,

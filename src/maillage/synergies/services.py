@@ -24,7 +24,6 @@ from maillage.engine import mutualisation, prospects, substitution
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
-from maillage.engine.substitution import WASTE_OPERATOR_DIVISION
 from maillage.engine.taxonomy import (
     SUBSTITUTE_STRENGTH,
     compiled,
@@ -159,6 +158,7 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
     division_labels = dict(
         NafCode.objects.filter(level=NafCode.Level.DIVISION).values_list("code", "label")
     )
+    node = tax.naf_nodes(est.naf)
     out = []
     for i in range(len(pairs)):
         o, n = int(pairs.offer[i]), int(pairs.need[i])
@@ -209,7 +209,9 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                     "receiver_division_label": division_labels.get(need_division, ""),
                     "receiver_naf": need_naf,
                     "reserved_to_divisions": sorted(reserved_to) if reserved_to else [],
-                    "receiver_is_waste_operator": need_division == f"{WASTE_OPERATOR_DIVISION:02d}",
+                    "receiver_is_waste_operator": bool(
+                        tax.waste_operator[node[flows.establishment[n]]]
+                    ),
                     "need_declared": bool(flows.declared[n]),
                 },
             }
