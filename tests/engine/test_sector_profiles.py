@@ -103,6 +103,9 @@ def test_a_group_or_class_replaces_its_division_per_direction():
         ("41.10A", "need", "aggregates"),  # property developers do not build
         ("22.11Z", "need", "recycled_plastic_raw"),  # tyres are rubber
         ("10.73Z", "offer", "bakery_waste"),  # pasta makers
+        ("24.45Z", "need", "ferrous_metal_scrap"),  # non-ferrous metallurgy
+        ("24.20Z", "need", "ferrous_metal_scrap"),  # steel tubes: bought as steel, not melted
+        ("35.14Z", "need", "wood_fuel"),  # electricity trade: no boiler
     ],
 )
 def test_implausible_classes_are_gone_from_the_finer_profiles(naf, direction, absent):
@@ -233,5 +236,17 @@ def test_hazardous_authorisation_follows_the_naf_class():
         is_offer=[True, False, False],
         quantity=[5.0, 5.0, 5.0],
         hazardous=[True, False, False],
+    )
+    assert list(flows.id[substitution.match(est, flows, TAX).need]) == [3]
+
+
+def test_shredded_tyres_go_to_civil_engineering_not_to_a_house_builder():
+    est = territory(["45.20A", "41.20A", "42.11Z"])
+    flows = Flows.build(
+        id=[1, 2, 3],
+        establishment=[0, 1, 2],
+        resource_class=[C["rubber_tyres_waste"], C["aggregates"], C["aggregates"]],
+        is_offer=[True, False, False],
+        quantity=[80.0, 100.0, 100.0],
     )
     assert list(flows.id[substitution.match(est, flows, TAX).need]) == [3]

@@ -309,7 +309,7 @@ class CompiledTaxonomy:
         ``Establishments.naf`` holds them ("1721", "172", "17"); anything whose first two
         characters are not digits maps to ``UNKNOWN_DIVISION``."""
         chars = np.ascontiguousarray(np.asarray(naf).astype("<U4"))
-        v = chars.view(np.uint32).reshape(len(chars), 4).astype(np.int64) - ord("0")
+        v = chars.view(np.int32).reshape(len(chars), 4) - ord("0")
         digit = (v >= 0) & (v <= 9)
         known = digit[:, 0] & digit[:, 1]
         group = np.where(known & digit[:, 2], v[:, 2], _GROUP_SLOTS - 1)
