@@ -106,6 +106,7 @@ def test_a_group_or_class_replaces_its_division_per_direction():
         ("24.45Z", "need", "ferrous_metal_scrap"),  # non-ferrous metallurgy
         ("24.20Z", "need", "ferrous_metal_scrap"),  # steel tubes: bought as steel, not melted
         ("35.14Z", "need", "wood_fuel"),  # electricity trade: no boiler
+        ("49.31Z", "offer", "freight_transport"),  # urban passenger transport
     ],
 )
 def test_implausible_classes_are_gone_from_the_finer_profiles(naf, direction, absent):
