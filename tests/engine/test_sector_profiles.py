@@ -107,6 +107,8 @@ def test_a_group_or_class_replaces_its_division_per_direction():
         ("24.20Z", "need", "ferrous_metal_scrap"),  # steel tubes: bought as steel, not melted
         ("35.14Z", "need", "wood_fuel"),  # electricity trade: no boiler
         ("49.31Z", "offer", "freight_transport"),  # urban passenger transport
+        ("43.34Z", "need", "aggregates"),  # painting and glazing
+        ("46.12B", "need", "pallets"),  # trade agents do not handle the goods
     ],
 )
 def test_implausible_classes_are_gone_from_the_finer_profiles(naf, direction, absent):
