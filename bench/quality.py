@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from generator import ILE_DE_FRANCE, generate  # noqa: E402
 
 from maillage.engine import substitution  # noqa: E402
-from maillage.engine.data_model import HAZARDOUS_RECEIVER_DIVISIONS, Establishments, Flows  # noqa: E402
+from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation  # noqa: E402
 from maillage.engine.taxonomy import (  # noqa: E402
     class_for_waste_code,
     classify_text,
@@ -84,8 +84,12 @@ def evaluate(
         division=np.r_[base_est.division, divisions],
         headcount=np.r_[base_est.headcount, 100.0, 100.0],
         may_receive_hazardous=np.r_[
-            base_est.may_receive_hazardous, False, divisions[1] in HAZARDOUS_RECEIVER_DIVISIONS
+            base_est.may_receive_hazardous,
+            False,
+            hazardous_authorisation(np.array([case["receiver_naf"].replace(".", "")]))[0],
         ],
+        # the cases' full NAF codes: profiles and receiver restrictions may be finer than divisions
+        naf=np.r_[base_est.naf, [case["source_naf"], case["receiver_naf"]]],
     )
     m = len(base_flows)
     hazardous = case["waste_code"].strip().endswith("*") or bool(

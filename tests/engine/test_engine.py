@@ -322,15 +322,16 @@ def test_offered_gas_alone_stays_gas():
 
 
 def test_restricted_substitution_goes_only_to_the_receivers_that_practise_it():
-    """Stale bread as an ingredient goes to a brewery (division 11), not to a restaurant (56)
-    that also buys ingredients; the same restaurant's need for the same class is still matched
-    by an offer of that very class."""
+    """Stale bread as an ingredient goes to a brewery (11.05), not to a restaurant (56) that
+    also buys ingredients; the same restaurant's need for the same class is still matched by an
+    offer of that very class."""
     est = Establishments.build(
         id=[1, 2, 3, 4],
         lat=[48.5, 48.501, 48.502, 48.503],
         lon=[2.6, 2.6, 2.6, 2.6],
         division=["10", "56", "11", "01"],
         headcount=[10, 10, 10, 10],
+        naf=["10.71C", "56.10A", "11.05Z", "01.13Z"],
     )
     flows = Flows.build(
         id=[1, 2, 3, 4],
@@ -358,6 +359,7 @@ def test_restricted_substitution_goes_only_to_the_receivers_that_practise_it():
         lon=[2.6, 2.6, 2.6],
         division=["10", "56", "11"],
         headcount=[10, 10, 10],
+        naf=["10.71C", "56.10A", "11.05Z"],
     )
     flows2 = Flows.build(
         id=[1], establishment=[0], resource_class=[C["bakery_waste"]], is_offer=[True]
@@ -465,6 +467,7 @@ def test_a_direct_user_comes_before_a_waste_operator_farther_away():
         lon=[2.6, 2.6, 2.6],
         division=["46", "38", "22"],
         headcount=[10, 10, 10],
+        naf=["46.90Z", "38.32Z", "22.22Z"],
     )
     flows = Flows.build(
         id=[1, 2, 3],

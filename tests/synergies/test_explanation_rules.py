@@ -16,15 +16,17 @@ pytestmark = pytest.mark.django_db
 LAT, LON = 48.54, 2.66
 
 
-def _snapshot(offer_class, need_class, need_division, need_declared=True, offer_division="22"):
-    """One offer and one need, each at its own establishment, as the engine's tables."""
+def _snapshot(offer_class, need_class, need_naf, need_declared=True, offer_naf="22"):
+    """One offer and one need, each at its own establishment, as the engine's tables; NAF codes
+    at any level ("16", "16.21Z")."""
     tax = compiled()
     est = Establishments.build(
         id=[1, 2],
         lat=[LAT, LAT],
         lon=[LON, LON + 0.014],
-        division=[offer_division, need_division],
+        division=[offer_naf[:2], need_naf[:2]],
         headcount=[50, 50],
+        naf=[offer_naf, need_naf],
     )
     flows = Flows.build(
         id=[10, 20],
@@ -55,7 +57,7 @@ def test_direct_reuse_of_the_same_class():
 
 
 def test_recycling_substitution_at_full_rank():
-    e, text = _explained("plastic_waste", "recycled_plastic_raw", "22")
+    e, text = _explained("plastic_waste", "recycled_plastic_raw", "22.22Z")
     assert not e["same_class"] and e["class_strength"] == pytest.approx(0.85)
     assert not e["below_recycling"]
     assert "Substitution (0.85)" in text
@@ -70,10 +72,16 @@ def test_energy_recovery_ranks_below_recycling():
 
 
 def test_substitution_reserved_to_some_activities_names_the_receiver_activity():
-    e, text = _explained("wood_waste", "wood_raw_material", "16")
-    assert e["reserved_to_divisions"] == ["16"] and e["receiver_division"] == "16"
-    assert "Substitution pratiquée seulement par certaines activités (NAF 16)" in text
+    e, text = _explained("wood_waste", "wood_raw_material", "16.21Z")
+    assert e["reserved_to_divisions"] == ["16.21"] and e["receiver_division"] == "16"
+    assert e["receiver_naf"] == "16.21"
+    assert "Substitution pratiquée seulement par certaines activités (NAF 16.21)" in text
     assert "le receveur (NAF 16" in text
+    # a receiver known only by its division is not among those of a reserved class
+    assert (
+        services.substitution_suggestions(_snapshot("wood_waste", "wood_raw_material", "16"), k=20)
+        == []
+    )
     # an unrestricted substitution says nothing of the kind
     e, text = _explained("wood_packaging_waste", "wood_fuel", "35")
     assert e["reserved_to_divisions"] == [] and not e["same_class"]
@@ -90,7 +98,7 @@ def test_receiver_activity_label_comes_from_the_naf_nomenclature():
             "level": "division",
         },
     )
-    e, text = _explained("wood_waste", "wood_raw_material", "16")
+    e, text = _explained("wood_waste", "wood_raw_material", "16.21Z")
     assert e["receiver_division_label"] == "Travail du bois et fabrication d'articles en bois"
     assert "NAF 16 « Travail du bois et fabrication d'articles en bois »" in text
 
@@ -105,10 +113,10 @@ def test_a_waste_operator_is_an_intermediary_route():
 
 
 def test_declared_and_inferred_needs_are_told_apart():
-    e, text = _explained("plastic_waste", "recycled_plastic_raw", "22", need_declared=True)
+    e, text = _explained("plastic_waste", "recycled_plastic_raw", "22.22Z", need_declared=True)
     assert e["need_declared"] is True
     assert "Besoin déclaré" in text and "profil sectoriel" not in text
-    e, text = _explained("plastic_waste", "recycled_plastic_raw", "22", need_declared=False)
+    e, text = _explained("plastic_waste", "recycled_plastic_raw", "22.22Z", need_declared=False)
     assert e["need_declared"] is False
     assert "Besoin déduit du profil sectoriel" in text and "Besoin déclaré" not in text
 

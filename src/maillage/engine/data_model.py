@@ -11,9 +11,26 @@ import numpy as np
 
 from maillage.engine.geo import unit_vectors
 
-# NAF divisions whose establishments may receive hazardous waste (collection, treatment and
-# disposal, remediation): the default authorisation when nothing more precise is recorded.
-HAZARDOUS_RECEIVER_DIVISIONS = frozenset({"38", "39"})
+# NAF activities whose establishments may receive hazardous waste: collection (38.12) and
+# treatment (38.22) of hazardous waste, dismantling of wrecks (38.31: end-of-life vehicles are
+# hazardous waste, ICPE 2712), remediation (39). The default authorisation when nothing more
+# precise is recorded; collection and treatment of non-hazardous waste (38.11, 38.21) and the
+# recovery of sorted materials (38.32) are not authorised by default.
+HAZARDOUS_RECEIVER_NAF = ("38.12", "38.22", "38.31", "39")
+
+
+def hazardous_authorisation(naf: np.ndarray) -> np.ndarray:
+    """Default authorisation of each NAF code (digits only, as ``Establishments.naf``): under
+    ``HAZARDOUS_RECEIVER_NAF``, or known only at a level that contains one of them (division
+    38, group 38.1), as a division was before codes were finer."""
+    naf = np.asarray(naf).astype("<U4")
+    out = np.zeros(len(naf), dtype=bool)
+    for code in HAZARDOUS_RECEIVER_NAF:
+        digits = code.replace(".", "")
+        out |= np.strings.startswith(naf, digits)
+        for n in range(2, len(digits)):
+            out |= naf == digits[:n]
+    return out
 
 
 # Establishments are nudged by less than 1 m (see ``Establishments.xyz``); searches shrink their
@@ -45,15 +62,27 @@ class Establishments:
     division: np.ndarray  # '<U2' NAF division
     headcount: np.ndarray  # float64, typical headcount of the INSEE band
     may_receive_hazardous: np.ndarray  # bool
+    # '<U4' NAF code, digits only, as precise as known: class "3822", group "382" or division "38"
+    # (sector profiles and receiver restrictions may be written for a group or a class)
+    naf: np.ndarray
 
     def __len__(self) -> int:
         return len(self.id)
 
     @classmethod
-    def build(cls, id, lat, lon, division, headcount, may_receive_hazardous=None):
+    def build(cls, id, lat, lon, division, headcount, may_receive_hazardous=None, naf=None):
+        """``naf``: NAF codes in any spelling ("38.22Z", "3822", "38.2"); the division if
+        omitted."""
         division = np.asarray(division, dtype="<U2")
+        if naf is None:
+            naf = division.astype("<U4")
+        else:
+            naf = np.asarray(naf, dtype=str)
+            if naf.size:  # np.char.replace fails on an empty array (NumPy 2.4)
+                naf = np.char.replace(naf, ".", "")
+            naf = naf.astype("<U4")
         if may_receive_hazardous is None:
-            may_receive_hazardous = np.isin(division, list(HAZARDOUS_RECEIVER_DIVISIONS))
+            may_receive_hazardous = hazardous_authorisation(naf)
         return cls(
             id=np.asarray(id, dtype=np.int64),
             lat=np.asarray(lat, dtype=np.float64),
@@ -61,6 +90,7 @@ class Establishments:
             division=division,
             headcount=np.asarray(headcount, dtype=np.float64),
             may_receive_hazardous=np.asarray(may_receive_hazardous, dtype=bool),
+            naf=naf,
         )
 
     def xyz(self) -> np.ndarray:

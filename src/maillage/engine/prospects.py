@@ -1,6 +1,7 @@
-"""Prospective partners: establishments with no recorded flows whose activity (NAF division) typically
-consumes what a declared offer provides, or produces what a declared need asks for — whom an
-advisor should visit next (the "deductive" way of finding synergies)."""
+"""Prospective partners: establishments with no recorded flows whose activity (NAF code, at the most
+specific level the sector profiles describe) typically consumes what a declared offer provides, or
+produces what a declared need asks for — whom an advisor should visit next (the "deductive" way of
+finding synergies)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from scipy.spatial import cKDTree
 
 from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
 from maillage.engine.geo import chord_to_km, km_to_chord
-from maillage.engine.taxonomy import CompiledTaxonomy, division_numbers
+from maillage.engine.taxonomy import CompiledTaxonomy
 
 CANDIDATE_FACTOR = 2
 
@@ -54,8 +55,8 @@ def find(
     has_flows[flows.establishment[flows.declared]] = True
     candidates = np.flatnonzero(~has_flows)
     rows = np.flatnonzero(flows.declared) if rows is None else np.asarray(rows)
-    trees = _CandidateTrees(est, tax, candidates, xyz)
-    division = division_numbers(est.division)
+    node = tax.naf_nodes(est.naf)
+    trees = _CandidateTrees(tax, candidates, node[candidates], xyz)
     # An empty territory (a new chamber) has no ids: max() of an empty array would raise.
     id_span = float(est.id.max()) + 1.0 if len(est) else 1.0
     tiebreak = est.id.astype(np.float64) / id_span * 1e-9
@@ -74,7 +75,7 @@ def find(
         if targets:
             radius = float(tax.max_distance_km[source])
             parts.append(
-                _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, division)
+                _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node)
             )
     parts = [p for p in parts if len(p[0])]
     if not parts:
@@ -84,40 +85,30 @@ def find(
 
 
 class _CandidateTrees:
-    """Per (direction, class): a k-d tree of the establishments without flows whose division's
-    profile has that class, with the profile's weight and quantity per employee."""
+    """Per (direction, class): a k-d tree of the establishments without flows whose sector
+    profile (that of their NAF node) has that class, with the profile's weight and quantity per
+    employee."""
 
-    def __init__(self, est, tax, candidates, xyz):
-        self.est, self.tax, self.candidates, self.xyz = est, tax, candidates, xyz
-        self.division = est.division[candidates]
+    def __init__(self, tax, candidates, node, xyz):
+        self.tax, self.candidates, self.node, self.xyz = tax, candidates, node, xyz
         self.cache: dict[tuple[str, int], tuple | None] = {}
 
     def get(self, direction: str, target: int):
         key = (direction, target)
         if key not in self.cache:
-            profile = self.tax.profile[direction]
-            weight_of = {
-                d: (w, q) for d, entries in profile.items() for c, w, q in entries if c == target
-            }
-            if not weight_of:
+            weight_of_node = self.tax.profile_weight[direction][:, target]
+            weights = weight_of_node[self.node]
+            mask = weights > 0
+            if not mask.any():
                 self.cache[key] = None
                 return None
-            mask = np.isin(self.division, list(weight_of))
             members = self.candidates[mask]
-            if len(members) == 0:
-                self.cache[key] = None
-                return None
-            divisions = self.division[mask]
-            weights = np.zeros(len(members))
-            per_employee = np.full(len(members), np.nan)
-            for d, (w, q) in weight_of.items():
-                sel = divisions == d
-                weights[sel], per_employee[sel] = w, q
-            self.cache[key] = (cKDTree(self.xyz[members]), members, weights, per_employee)
+            per_employee = self.tax.profile_per_employee[direction][self.node[mask], target]
+            self.cache[key] = (cKDTree(self.xyz[members]), members, weights[mask], per_employee)
         return self.cache[key]
 
 
-def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, division):
+def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node):
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = xyz[flows.establishment[sel]]
     cand, weight, quantity, klass, dist = [], [], [], [], []
@@ -131,9 +122,9 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, divisi
             # the receiving side (the prospect for an offer, the declared flow for a need)
             receiving = members[safe] if sel.size and flows.is_offer[sel[0]] else None
             if receiving is None:
-                found &= receivers[division[flows.establishment[sel]]][:, None]
+                found &= receivers[node[flows.establishment[sel]]][:, None]
             else:
-                found &= receivers[division[receiving]]
+                found &= receivers[node[receiving]]
         cand.append(np.where(found, members[safe], -1))
         weight.append(weights[safe] * strength)
         quantity.append(per_employee[safe])

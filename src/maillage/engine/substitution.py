@@ -22,16 +22,14 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
-from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, CompiledTaxonomy, division_numbers
+from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, CompiledTaxonomy
 
 WEIGHT_DISTANCE = 0.4
 WEIGHT_QUANTITY = 0.6
 UNKNOWN_QUANTITY_TERM = 0.5
 QUANTITY_DECADES = 3.0
 INFERRED_NEED_FACTOR = 0.6
-# Waste collection, treatment and recovery (NAF 38) receive almost every waste; as a receiver
-# a waste operator weighs like a substitution (see _match_chunk).
-WASTE_OPERATOR_DIVISION = 38
+# A waste operator (taxonomy.WASTE_OPERATOR_NAF) as a receiver weighs like a substitution.
 INTERMEDIARY_STRENGTH = SUBSTITUTE_STRENGTH
 # Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
 # nearest of every compatible class are re-ranked by score and the best k overall are kept.
@@ -126,7 +124,7 @@ class Index:
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
-    division: np.ndarray  # of each establishment, as a number (see taxonomy.division_numbers)
+    division: np.ndarray  # NAF node of each establishment (see CompiledTaxonomy.naf_nodes)
 
     @classmethod
     def build(
@@ -159,7 +157,7 @@ class Index:
             tiebreak,
             log_quantity,
             evidence,
-            division_numbers(est.division),
+            tax.naf_nodes(est.naf),
         )
 
     def offer_rows_of(self, source: int) -> np.ndarray:
@@ -312,7 +310,7 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     weight = index.evidence[safe]
     # A waste operator is the route every company already has: as a receiver it counts as a
     # substitution, so that a direct industrial user at a similar distance comes first.
-    intermediary = index.division[need_est] == WASTE_OPERATOR_DIVISION
+    intermediary = index.tax.waste_operator[index.division[need_est]]
     weight *= np.where(intermediary, np.minimum(strength, INTERMEDIARY_STRENGTH), strength)
     score = score_pairs(
         distance, radius, index.log_quantity[rows][:, None], index.log_quantity[safe], weight
@@ -427,7 +425,7 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         t_o, t_n = flows.temperature[o], flows.temperature[need_row]
         keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
         o, d = o[keep], d[keep]
-        if need_division == WASTE_OPERATOR_DIVISION:
+        if tax.waste_operator[need_division]:
             strength = min(strength, INTERMEDIARY_STRENGTH)
         weight = np.full(len(o), strength * index.evidence[need_row])
         score = score_pairs(

@@ -467,9 +467,11 @@ class DemoBuilder:
     # -- visits and flows -------------------------------------------------------------------------
     def visits_and_flows(self, establishments, advisors) -> list[Establishment]:
         rng = self.rng
-        profiles = defaultdict(list)
-        for entry in taxonomy.sector_profiles():
-            profiles[entry.naf_division].append(entry)
+        # the profile of each establishment's NAF class (or group, or division: the most
+        # specific the taxonomy describes)
+        profiles = {
+            code: taxonomy.profile_entries(code) for code in {e.naf_id for e in establishments}
+        }
         classes = {c.code: c for c in ResourceClass.objects.all()}
         codes_by_class = defaultdict(list)
         for code, klass, hazardous in (
@@ -483,7 +485,7 @@ class DemoBuilder:
         def visit_weight(e: Establishment) -> float:
             w = 4.0 if e.naf_id[:2] in INDUSTRIAL_DIVISIONS else 1.0
             w *= 1 + math.log1p(typical_headcount(e.headcount_band))
-            return w if profiles.get(e.naf_id[:2]) else 0.0
+            return w if profiles[e.naf_id] else 0.0
 
         candidates = [e for e in establishments if visit_weight(e) > 0]
         weights = [visit_weight(e) for e in candidates]
@@ -511,7 +513,7 @@ class DemoBuilder:
                 )
                 new_visits.append(visit)
             plans.append(
-                (e, visit, self._flow_plan(rng, e, profiles[e.naf_id[:2]], classes, codes_by_class))
+                (e, visit, self._flow_plan(rng, e, profiles[e.naf_id], classes, codes_by_class))
             )
         Visit.objects.bulk_create(new_visits)
         self.summary.add("visites", len(new_visits))

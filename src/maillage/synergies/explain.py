@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from maillage.engine.taxonomy import resource_classes
+from maillage.engine.taxonomy import naf_falls_under, resource_classes
 
 UNIT_LABELS = {"t": "t", "MWh": "MWh", "m3": "m³", "unit": "unités", "h": "h", "m2": "m²"}
 
@@ -59,7 +59,10 @@ def _ranking_rules(e: dict) -> list[str]:
                 % {"s": strength}
             )
     reserved = e.get("reserved_to_divisions") or []
-    if reserved and e.get("receiver_division") in reserved:
+    # reserved to NAF divisions, groups or classes; explanations stored before "receiver_naf"
+    # existed name the receiver's division only
+    receiver = e.get("receiver_naf") or e.get("receiver_division") or ""
+    if reserved and receiver and naf_falls_under(receiver, reserved):
         lines.append(
             _(
                 "Substitution pratiquée seulement par certaines activités (NAF %(list)s) : le "

@@ -24,10 +24,10 @@ from maillage.engine import mutualisation, prospects, substitution
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
-from maillage.engine.substitution import WASTE_OPERATOR_DIVISION
 from maillage.engine.taxonomy import (
     SUBSTITUTE_STRENGTH,
     compiled,
+    naf_key,
     substitution_notes,
     substitution_receivers,
     substitution_strengths,
@@ -106,6 +106,7 @@ def snapshot(chamber_ids: set[int] | None) -> Snapshot:
         lon=[r[2] for r in rows],
         division=[r[3][:2] for r in rows],
         headcount=[typical_headcount(r[4]) for r in rows],
+        naf=[r[3] for r in rows],
     )
     est_chamber = np.array([chamber_of.get(r[5], 0) for r in rows], dtype=np.int64)
     flow_rows = list(
@@ -157,11 +158,13 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
     division_labels = dict(
         NafCode.objects.filter(level=NafCode.Level.DIVISION).values_list("code", "label")
     )
+    node = tax.naf_nodes(est.naf)
     out = []
     for i in range(len(pairs)):
         o, n = int(pairs.offer[i]), int(pairs.need[i])
         oc, nc = tax.codes[flows.resource_class[o]], tax.codes[flows.resource_class[n]]
         need_division = str(est.division[flows.establishment[n]])
+        need_naf = naf_key(str(est.naf[flows.establishment[n]]))
         reserved_to = receivers.get((oc, nc))
         unit = tax.unit[flows.resource_class[o]]
         exchanged = impacts.exchanged[i]
@@ -204,8 +207,11 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                     and strengths.get((oc, nc), SUBSTITUTE_STRENGTH) < SUBSTITUTE_STRENGTH,
                     "receiver_division": need_division,
                     "receiver_division_label": division_labels.get(need_division, ""),
+                    "receiver_naf": need_naf,
                     "reserved_to_divisions": sorted(reserved_to) if reserved_to else [],
-                    "receiver_is_waste_operator": need_division == f"{WASTE_OPERATOR_DIVISION:02d}",
+                    "receiver_is_waste_operator": bool(
+                        tax.waste_operator[node[flows.establishment[n]]]
+                    ),
                     "need_declared": bool(flows.declared[n]),
                 },
             }
@@ -285,6 +291,7 @@ def prospect_suggestions(snap: Snapshot, k: int = 10, rows=None) -> list[dict]:
                     "flow_class": tax.codes[flows.resource_class[f]],
                     "prospect_class": tax.codes[found.resource_class[i]],
                     "prospect_division": str(est.division[e]),
+                    "prospect_naf": naf_key(str(est.naf[e])),
                     "sector_weight": round(float(found.weight[i]), 3),
                     "distance_km": round(float(found.distance_km[i]), 1),
                     "expected_quantity": _num(found.expected_quantity[i]),
