@@ -44,9 +44,9 @@ def bare_kernel(flows, flow_xyz, trees, tax) -> float:
         bound = km_to_chord(tax.max_distance_km[source])
         for target, _strength in tax.targets[source]:
             if target in trees:
-                tree, members = trees[target]
-                tree.query(
-                    flow_xyz[rows], k=min(K, len(members)), distance_upper_bound=bound, workers=-1
+                table = trees[target]
+                table.tree.query(
+                    flow_xyz[rows], k=min(K, len(table)), distance_upper_bound=bound, workers=-1
                 )
     return time.perf_counter() - start
 
