@@ -450,17 +450,13 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
         if kq_large and size is not None:
             found = _size_candidates(points, dist, near_need, size, chord, kq_large, workers)
             block(size, target.size_tiebreak, target.size_weight, *found)
-    # The best k keys of each row, best first (keys are distinct: the tie-break is the need's id).
-    if width > k:
-        top = np.argpartition(keys, width - k, axis=1)[:, width - k :]
-        top_keys = np.take_along_axis(keys, top, axis=1)
-    else:
-        top = np.broadcast_to(np.arange(width), keys.shape)
-        top_keys = keys
-    order = np.argsort(-top_keys, axis=1, kind="stable")
-    top_keys = np.take_along_axis(top_keys, order, axis=1)
-    col = np.take_along_axis(top, order, axis=1)[np.isfinite(top_keys)]
-    r = np.repeat(np.arange(n_rows), np.isfinite(top_keys).sum(axis=1))
+    # The best k keys of each row, best first. Keys are distinct (the tie-break is the need's id)
+    # but for the -inf of no candidate, which are dropped: any sort gives the same pairs.
+    top = np.argsort(keys, axis=1)[:, : -min(k, width) - 1 : -1]
+    flat = top + (np.arange(n_rows) * width)[:, None]
+    flat = flat[keys.ravel()[flat] > -np.inf]
+    r = flat // width
+    col = flat - r * width
     at = col_base[col] + r * col_width[col]
     o = rows[r]
     n = needs[at]
