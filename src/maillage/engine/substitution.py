@@ -53,6 +53,7 @@ LARGE_FACTOR = 0.25
 LARGE_QUANTILE = 0.99
 # Offers are processed in chunks so that memory stays bounded at national scale.
 CHUNK = 20_000
+_CPUS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ class Index:
         key = flows.resource_class[offer_rows].astype(np.int64) * 2 + flows.hazardous[offer_rows]
         order = np.argsort(key, kind="stable")
         sorted_rows, sorted_key = offer_rows[order], key[order]
-        bounds = np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1, len(sorted_key)]
+        bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_key)) + 1, [len(sorted_key)]))
         tasks = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             source, hazardous = divmod(int(sorted_key[lo]), 2)
@@ -291,7 +292,7 @@ class Index:
                 continue
             for start in range(0, len(rows_of_class), chunk):
                 tasks.append((rows_of_class[start : start + chunk], targets, radius))
-        threads = min(len(tasks), (os.cpu_count() or 1) if workers == -1 else max(workers, 1))
+        threads = min(len(tasks), _CPUS if workers == -1 else max(workers, 1))
         if threads <= 1:
             parts = [_match_chunk(self, rows, t, radius, k, workers) for rows, t, radius in tasks]
         else:
@@ -377,6 +378,7 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
     points = index.flow_xyz[rows]
     n_rows = len(rows)
     kl = max(1, int(LARGE_FACTOR * k))
+    lifted = None  # the offers' points for the size-aware trees, made on first use
     plan = []
     for target in targets:
         # With a size-aware tree, its candidates take the place of the farthest near ones, so
@@ -448,7 +450,9 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
         near_need = block(table, target.tiebreak, target.weight, dist, idx)
         size = target.size
         if kq_large and size is not None:
-            found = _size_candidates(points, dist, near_need, size, chord, kq_large, workers)
+            if lifted is None:
+                lifted = np.column_stack((points, np.zeros(n_rows)))
+            found = _size_candidates(lifted, dist, near_need, size, chord, kq_large, workers)
             block(size, target.size_tiebreak, target.size_weight, *found)
     # The best k keys of each row, best first. Keys are distinct (the tie-break is the need's id)
     # but for the -inf of no candidate, which are dropped: any sort gives the same pairs.
@@ -475,21 +479,21 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
     )
 
 
-def _size_candidates(points, dist, near_need, size: NeedTable, chord, kq_large, workers):
-    """The size-aware tree's candidates for the offers at ``points`` whose near candidates are at
-    ``dist`` and are the needs ``near_need``: (distances, indices in ``size``), inf and "no
-    neighbour" where there is none within reach or it is a near candidate already."""
-    sdist = np.full((len(points), kq_large), np.inf)
-    sidx = np.full((len(points), kq_large), len(size), dtype=np.intp)
+def _size_candidates(lifted, dist, near_need, size: NeedTable, chord, kq_large, workers):
+    """The size-aware tree's candidates for the offers at ``lifted`` (their points with a fourth
+    coordinate 0) whose near candidates are at ``dist`` and are the needs ``near_need``:
+    (distances, indices in ``size``), inf and "no neighbour" where there is none within reach or
+    it is a near candidate already."""
     # Only offers whose k nearest all exist can have missed a need; a need no farther than
     # the farthest near candidate is one of them already.
-    full = np.flatnonzero(np.isfinite(dist[:, -1]))
-    if len(full) == 0:
-        return sdist, sidx
-    lifted = np.column_stack((points[full], np.zeros(len(full))))
+    full = np.isfinite(dist[:, -1])
+    every = bool(full.all())
+    if not every:
+        full = np.flatnonzero(full)
+        lifted, near_need = lifted[full], near_need[full]
     found_dist, found_idx = size.tree.query(lifted, k=kq_large, workers=workers)
-    found_dist = found_dist.reshape(len(full), kq_large)
-    found_idx = found_idx.reshape(len(full), kq_large)
+    found_dist = found_dist.reshape(len(lifted), kq_large)
+    found_idx = found_idx.reshape(len(lifted), kq_large)
     # the spatial distance (chord) of each candidate, for the radius and the score: the
     # lifted distance without its fourth coordinate
     np.square(found_dist, out=found_dist)
@@ -500,11 +504,16 @@ def _size_candidates(points, dist, near_need, size: NeedTable, chord, kq_large, 
     # a need among the near candidates already is not taken twice (compared by row, not by
     # distance: the distance recovered from the lifted one differs in the last bits)
     found_need = size.need[found_idx]
-    near_need = near_need[full]
     for j in range(near_need.shape[1]):
         keep &= found_need != near_need[:, j, None]
-    sdist[full] = np.where(keep, found_dist, np.inf)
-    sidx[full] = np.where(keep, found_idx, len(size))
+    np.copyto(found_dist, np.inf, where=~keep)
+    np.copyto(found_idx, len(size), where=~keep)
+    if every:
+        return found_dist, found_idx
+    sdist = np.full((len(dist), kq_large), np.inf)
+    sidx = np.full((len(dist), kq_large), len(size), dtype=found_idx.dtype)
+    sdist[full] = found_dist
+    sidx[full] = found_idx
     return sdist, sidx
 
 
