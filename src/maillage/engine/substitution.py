@@ -259,6 +259,19 @@ class Index:
             cache[source] = (cKDTree(self.flow_xyz[rows]) if len(rows) else None, rows)
         return cache[source]
 
+    def _targets(self, source: int, hazardous: bool) -> list[_Target]:
+        """The need classes an offer of one class may feed, with their rules per need; made on
+        first use (they depend on the index only), so that a one-flow query does not redo them."""
+        cache = self.__dict__.setdefault("_target_cache", {})
+        if (source, hazardous) not in cache:
+            trees = self.hazardous_trees if hazardous else self.trees
+            cache[source, hazardous] = [
+                _Target.of(self, source, t, s, trees[t], hazardous)
+                for t, s in self.tax.targets[source]
+                if t in trees
+            ]
+        return cache[source, hazardous]
+
     def match(
         self,
         offers: np.ndarray | None = None,
@@ -282,12 +295,7 @@ class Index:
             source, hazardous = divmod(int(sorted_key[lo]), 2)
             rows_of_class = sorted_rows[lo:hi]
             radius = float(tax.max_distance_km[source])
-            trees = self.hazardous_trees if hazardous else self.trees
-            targets = [
-                _Target.of(self, source, t, s, trees[t], bool(hazardous))
-                for t, s in tax.targets[source]
-                if t in trees
-            ]
+            targets = self._targets(source, bool(hazardous))
             if not targets:
                 continue
             for start in range(0, len(rows_of_class), chunk):
