@@ -39,7 +39,8 @@ K = 20
 
 def bare_kernel(flows, flow_xyz, trees, tax) -> float:
     """A plain cKDTree top-k query for every offer in each compatible class's tree: no rules,
-    no scoring: the floor of what any implementation must pay."""
+    no scoring: the floor of what any implementation must pay. On all CPUs (workers=-1), as the
+    substitution stage (``Index.match``, workers=-1 by default)."""
     offer_rows = np.flatnonzero(flows.is_offer)
     classes = flows.resource_class[offer_rows]
     start = time.perf_counter()

@@ -423,11 +423,11 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
         d = dists[flat].reshape(n_rows, w)
         d[...] = dist
         need = needs[flat].reshape(n_rows, w)
-        np.take(table.need, idx, out=need, mode="clip")
+        table.need.take(idx, out=need, mode="clip")
         wt = weights[flat].reshape(n_rows, w)
-        np.take(weight, idx, out=wt, mode="clip")
+        weight.take(idx, out=wt, mode="clip")
         # +inf where there is no candidate or a rule excludes it: its key is -inf
-        tb = np.take(tiebreak, idx, mode="clip")
+        tb = tiebreak.take(idx, mode="clip")
         # No self-match: only the offers whose establishment has a need in this tree are checked.
         est_sorted = table.establishments_sorted
         at_est = np.minimum(np.searchsorted(est_sorted, offer_est), len(est_sorted) - 1)
@@ -443,7 +443,7 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
             d * EARTH_RADIUS_KM,
             radius,
             log_q_offer,
-            np.take(table.log_quantity, idx, mode="clip"),
+            table.log_quantity.take(idx, mode="clip"),
             wt,
             out=scores[flat].reshape(n_rows, w),
         )
