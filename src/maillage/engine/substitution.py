@@ -151,6 +151,9 @@ class NeedTable:
 def _need_table(
     columns: dict, members: np.ndarray, points: np.ndarray, strengths, lift=None
 ) -> NeedTable:
+    """The NeedTable of the needs at rows ``members``, their tree built on ``points``; ``columns``
+    are per-flow (or per-establishment) arrays of the index, ``strengths`` the class strengths
+    with which offers may feed this class."""
     members = members.astype(np.int32)
     est_of = columns["establishment"][members]
     division = columns["division"][est_of]
