@@ -481,3 +481,28 @@ def test_a_direct_user_comes_before_a_waste_operator_farther_away():
     assert list(flows.id[pairs.need]) == [3, 2]
     # the reverse query weighs the operator the same way
     assert substitution.offers_for_need(index, 1).class_strength[0] == pytest.approx(0.85)
+
+
+def test_threads_chunks_and_one_offer_queries_give_the_same_pairs():
+    """Chunks run on several threads; neither that, nor the chunk size, nor querying one offer
+    at a time may change a pair, its order or its score."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from generator import ILE_DE_FRANCE, generate
+
+    est, flows = generate(3000, 1, declared_share=0.2, departements=ILE_DE_FRANCE)
+    index = substitution.Index.build(est, flows, TAX)
+    serial = index.match(k=20, workers=1)
+    fields = substitution.Pairs.__dataclass_fields__
+    for parallel in (index.match(k=20, workers=2), index.match(k=20, workers=3, chunk=97)):
+        for f in fields:
+            np.testing.assert_array_equal(getattr(parallel, f), getattr(serial, f))
+    offers = np.unique(serial.offer)
+    assert len(offers) > 100
+    for row in offers[:: len(offers) // 25]:
+        alone = index.match(np.array([row]), k=20)
+        mine = serial.offer == row
+        for f in fields:
+            np.testing.assert_array_equal(getattr(alone, f), getattr(serial, f)[mine])

@@ -9,6 +9,8 @@ per offer.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +24,7 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
-from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, CompiledTaxonomy
+from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, UNKNOWN_DIVISION, CompiledTaxonomy
 
 WEIGHT_DISTANCE = 0.4
 WEIGHT_QUANTITY = 0.6
@@ -44,6 +46,7 @@ LARGE_FACTOR = 0.25
 LARGE_QUANTILE = 0.99
 # Offers are processed in chunks so that memory stays bounded at national scale.
 CHUNK = 20_000
+_CPUS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def _empty() -> Pairs:
     return Pairs(i, i, f, f, f, f)
 
 
-def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength):
+def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength, out=None):
     """Score in [0, 1]: closer, larger exchanges and a same-class match score higher.
 
     Quantities come as ``log1p(quantity)`` (NaN when unknown). The quantity term is the share of
@@ -74,16 +77,21 @@ def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength):
     takes all of the offer scores 1, one that takes a tenth 1 - 1/decades, and one that takes
     less than 10^-decades of it 0, whatever the size of the offer (a 240 t need for a 15,000 t
     offer is as poor a fit as a 16 kg need for a 1 t offer).
-    Works element-wise on broadcastable arrays, in place, because it runs on every candidate.
+    Works element-wise on broadcastable arrays, in place (in ``out`` if given), because it runs
+    on every candidate.
     """
     # log1p is increasing, so log1p(min(a, b)) == min(log1p(a), log1p(b)): one logarithm per flow,
     # computed once (Index.log_quantity), none per pair.
-    absorbed = np.minimum(log_q_offer, log_q_need)
+    absorbed = np.minimum(log_q_offer, log_q_need, out=out)
     absorbed -= log_q_offer
     absorbed *= 1.0 / (QUANTITY_DECADES * np.log(10.0))
     absorbed += 1.0
     # NaN: a quantity is unknown; an offer of zero says nothing either
-    np.copyto(absorbed, UNKNOWN_QUANTITY_TERM, where=np.isnan(absorbed) | (log_q_offer == 0))
+    unknown = np.isnan(absorbed)
+    zero = np.equal(log_q_offer, 0)
+    if zero.any():
+        unknown |= zero
+    np.copyto(absorbed, UNKNOWN_QUANTITY_TERM, where=unknown)
     np.clip(absorbed, 0.0, 1.0, out=absorbed)
     absorbed *= WEIGHT_QUANTITY
     # Quadratic decay: within the class's useful distance, a few km more matter little near the
@@ -109,18 +117,82 @@ def top_k_per_group(group: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, 
     return order[rank < k]
 
 
+@dataclass(frozen=True)
+class NeedTable:
+    """The needs of one class in a k-d tree and, in the tree's index order, what the rules and the
+    score read of each, so that candidates are read from these small arrays rather than from the
+    whole Flows table. Each per-need array has one more entry, at cKDTree's "no neighbour" index,
+    that never makes a pair (need -1, tie-break +inf so that its key is -inf, weight 0)."""
+
+    tree: cKDTree
+    members: np.ndarray  # int32 row positions in Flows, in the tree's index order
+    need: np.ndarray  # int32, then -1
+    establishment: np.ndarray  # int32, then -1
+    establishments_sorted: np.ndarray  # the members' distinct establishments, sorted
+    division: np.ndarray  # NAF node of each member's establishment, then UNKNOWN_DIVISION
+    log_quantity: np.ndarray  # then NaN
+    tiebreak: np.ndarray  # then +inf
+    temperature: np.ndarray  # then NaN
+    has_temperature: bool
+    weights: dict  # class strength → evidence × strength (a waste operator's) per member, then 0
+    lift: np.ndarray | None = None  # size-aware trees: each member's fourth coordinate
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+def _need_table(
+    columns: dict, members: np.ndarray, points: np.ndarray, strengths, lift=None
+) -> NeedTable:
+    """The NeedTable of the needs at rows ``members``, their tree built on ``points``; ``columns``
+    are per-flow (or per-establishment) arrays of the index, ``strengths`` the class strengths
+    with which offers may feed this class."""
+    members = members.astype(np.int32)
+    est_of = columns["establishment"][members]
+    division = columns["division"][est_of]
+
+    def padded(values, sentinel):
+        return np.r_[values, np.array([sentinel], dtype=values.dtype)]
+
+    evidence = columns["evidence"][members]
+    # A waste operator is the route every company already has: as a receiver it counts as a
+    # substitution, so that a direct industrial user at a similar distance comes first.
+    intermediary = columns["waste_operator"][division]
+    weights = {}
+    for s in strengths:
+        strength = np.float64(s)
+        factor = np.where(intermediary, np.minimum(strength, INTERMEDIARY_STRENGTH), strength)
+        weights[s] = padded(evidence * factor, 0.0)
+    temperature = columns["temperature"][members]
+    return NeedTable(
+        tree=cKDTree(points),
+        members=members,
+        need=padded(members, -1),
+        establishment=padded(est_of.astype(np.int32), -1),
+        establishments_sorted=np.unique(est_of),
+        division=padded(division, UNKNOWN_DIVISION),
+        log_quantity=padded(columns["log_quantity"][members], np.nan),
+        tiebreak=padded(columns["tiebreak"][members], np.inf),
+        temperature=padded(temperature, np.nan),
+        has_temperature=bool(np.isfinite(temperature).any()),
+        weights=weights,
+        lift=lift,
+    )
+
+
 @dataclass
 class Index:
-    """Everything a query needs, built once: coordinates, one k-d tree per need class, tie-breaks.
-    Querying one new flow against a built index costs a few tree lookups."""
+    """Everything a query needs, built once: coordinates, one k-d tree per need class with what
+    the rules and the score read of its needs, tie-breaks. Querying one new flow against a built
+    index costs a few tree lookups."""
 
     est: Establishments
     flows: Flows
     tax: CompiledTaxonomy
     flow_xyz: np.ndarray
-    trees: dict
-    hazardous_trees: dict
-    size_trees: dict
+    trees: dict  # need class → NeedTable of all its needs
+    hazardous_trees: dict  # need class → NeedTable of the needs of authorised receivers
+    size_trees: dict  # need class → size-aware NeedTable (see build_size_trees)
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
@@ -133,12 +205,6 @@ class Index:
         xyz = est.xyz() if xyz is None else xyz
         # Two flows of one establishment must not tie in a tree query either.
         flow_xyz = xyz[flows.establishment] + nudges(flows.id, FLOW_NUDGE_MAGNITUDE)
-        need_rows = np.flatnonzero(~flows.is_offer)
-        trees = build_need_trees(flows, flow_xyz, need_rows)
-        # Hazardous offers search only the needs of establishments allowed to receive them.
-        authorised = need_rows[est.may_receive_hazardous[flows.establishment[need_rows]]]
-        hazardous_trees = build_need_trees(flows, flow_xyz, authorised)
-        size_trees = build_size_trees(flows, flow_xyz, need_rows, tax)
         # Ties between equal scores are broken by the need's id, never by row order.
         top = float(flows.id.max()) + 1.0 if len(flows) else 1.0
         tiebreak = flows.id.astype(np.float64) / top * 1e-9
@@ -146,6 +212,22 @@ class Index:
             log_quantity = np.log1p(flows.quantity)
         # A need an advisor recorded is evidence; one inferred from the sector profile a guess.
         evidence = np.where(flows.declared, 1.0, INFERRED_NEED_FACTOR)
+        division = tax.naf_nodes(est.naf)
+        columns = {
+            "establishment": flows.establishment,
+            "division": division,
+            "waste_operator": tax.waste_operator,
+            "evidence": evidence,
+            "log_quantity": log_quantity,
+            "tiebreak": tiebreak,
+            "temperature": flows.temperature,
+        }
+        need_rows = np.flatnonzero(~flows.is_offer)
+        trees = build_need_trees(flows, flow_xyz, need_rows, tax, columns)
+        # Hazardous offers search only the needs of establishments allowed to receive them.
+        authorised = need_rows[est.may_receive_hazardous[flows.establishment[need_rows]]]
+        hazardous_trees = build_need_trees(flows, flow_xyz, authorised, tax, columns)
+        size_trees = build_size_trees(flows, flow_xyz, need_rows, tax, columns)
         return cls(
             est,
             flows,
@@ -157,7 +239,7 @@ class Index:
             tiebreak,
             log_quantity,
             evidence,
-            tax.naf_nodes(est.naf),
+            division,
         )
 
     def offer_rows_of(self, source: int) -> np.ndarray:
@@ -174,45 +256,107 @@ class Index:
             cache[source] = (cKDTree(self.flow_xyz[rows]) if len(rows) else None, rows)
         return cache[source]
 
-    def match(self, offers: np.ndarray | None = None, k: int = 20, chunk: int = CHUNK) -> Pairs:
-        """Top-``k`` needs for each offer (all offers, or the given row positions)."""
+    def _targets(self, source: int, hazardous: bool) -> list[_Target]:
+        """The need classes an offer of one class may feed, with their rules per need; made on
+        first use (they depend on the index only), so that a one-flow query does not redo them."""
+        cache = self.__dict__.setdefault("_target_cache", {})
+        if (source, hazardous) not in cache:
+            trees = self.hazardous_trees if hazardous else self.trees
+            cache[source, hazardous] = [
+                _Target.of(self, source, t, s, trees[t], hazardous)
+                for t, s in self.tax.targets[source]
+                if t in trees
+            ]
+        return cache[source, hazardous]
+
+    def match(
+        self,
+        offers: np.ndarray | None = None,
+        k: int = 20,
+        chunk: int = CHUNK,
+        workers: int = -1,
+    ) -> Pairs:
+        """Top-``k`` needs for each offer (all offers, or the given row positions), on ``workers``
+        threads (-1: one per CPU, as for scipy's k-d tree queries)."""
         flows, tax = self.flows, self.tax
         offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
         if not self.trees or len(offer_rows) == 0:
             return _empty()
-        parts: list[Pairs] = []
         # One group per (class, hazardous): a stable sort on one integer key, then slices.
         key = flows.resource_class[offer_rows].astype(np.int64) * 2 + flows.hazardous[offer_rows]
         order = np.argsort(key, kind="stable")
         sorted_rows, sorted_key = offer_rows[order], key[order]
-        bounds = np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1, len(sorted_key)]
+        bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_key)) + 1, [len(sorted_key)]))
+        tasks = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
             source, hazardous = divmod(int(sorted_key[lo]), 2)
             rows_of_class = sorted_rows[lo:hi]
             radius = float(tax.max_distance_km[source])
-            trees = self.hazardous_trees if hazardous else self.trees
-            # (near tree, size-aware tree or None, strength, receivers) per compatible need class
-            targets = [
-                (
-                    trees[t],
-                    None if hazardous else self.size_trees.get(t),
-                    s,
-                    tax.receiver_mask(source, t),
-                )
-                for t, s in tax.targets[source]
-                if t in trees
-            ]
+            targets = self._targets(source, bool(hazardous))
             if not targets:
                 continue
             for start in range(0, len(rows_of_class), chunk):
-                rows = rows_of_class[start : start + chunk]
-                part = _match_chunk(self, rows, targets, radius, k)
-                if len(part):
-                    parts.append(part)
+                tasks.append((rows_of_class[start : start + chunk], targets, radius))
+        threads = min(len(tasks), _CPUS if workers == -1 else max(workers, 1))
+        if threads <= 1:
+            parts = [_match_chunk(self, rows, t, radius, k, workers) for rows, t, radius in tasks]
+        else:
+            # Chunks run in parallel (NumPy and the k-d tree queries release the GIL), the
+            # largest first so that the threads finish together; results keep the chunks' order.
+            parts = [_empty()] * len(tasks)
+            with ThreadPoolExecutor(threads) as pool:
+                cost = [len(rows) * len(t) for rows, t, _radius in tasks]
+                futures = {
+                    i: pool.submit(_match_chunk, self, *tasks[i], k, 1)
+                    for i in sorted(range(len(tasks)), key=cost.__getitem__, reverse=True)
+                }
+                for i, future in futures.items():
+                    parts[i] = future.result()
+        parts = [p for p in parts if len(p)]
         if not parts:
             return _empty()
         fields = Pairs.__dataclass_fields__
         return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One compatible need class of an offer class: its trees, and per member the tie-break (+inf
+    for a receiver the rules exclude, so its key is -inf) and the weight of the class strength."""
+
+    near: NeedTable
+    tiebreak: np.ndarray
+    weight: np.ndarray
+    size: NeedTable | None  # size-aware tree, None for hazardous offers
+    size_tiebreak: np.ndarray | None
+    size_weight: np.ndarray | None
+
+    @classmethod
+    def of(cls, index: Index, source: int, target: int, strength, near, hazardous: bool):
+        # Substitutions that only some activities practise go only to receivers of those activities.
+        receivers = index.tax.receiver_mask(source, target)
+
+        def tiebreak(table: NeedTable) -> np.ndarray:
+            allowed = np.ones(len(table.tiebreak), dtype=bool)
+            if receivers is not None:
+                allowed &= receivers[table.division]
+            # Hazardous waste only to receivers allowed to treat it (their needs are searched
+            # separately, see Index.build; this keeps the rule whatever trees are passed).
+            if hazardous:
+                allowed[:-1] &= index.est.may_receive_hazardous[table.establishment[:-1]]
+            if allowed.all():
+                return table.tiebreak
+            return np.where(allowed, table.tiebreak, np.inf)
+
+        size = None if hazardous else index.size_trees.get(target)
+        return cls(
+            near,
+            tiebreak(near),
+            near.weights[strength],
+            size,
+            None if size is None else tiebreak(size),
+            None if size is None else size.weights[strength],
+        )
 
 
 def match(
@@ -222,112 +366,109 @@ def match(
     k: int = 20,
     offers: np.ndarray | None = None,
     chunk: int = CHUNK,
+    workers: int = -1,
 ) -> Pairs:
     """Top-``k`` needs for each offer (all offers, or the given row positions)."""
-    return Index.build(est, flows, tax).match(offers, k=k, chunk=chunk)
+    return Index.build(est, flows, tax).match(offers, k=k, chunk=chunk, workers=workers)
 
 
-def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
+def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers) -> Pairs:
     """Candidates of every target class for a chunk of offers of one class, as an
-    (offers × candidates) matrix; rules, scores and the best ``k`` per row, all vectorised."""
-    est, flows = index.est, index.flows
+    (offers × candidates) matrix of keys; rules, scores and the best ``k`` per row, all
+    vectorised. Columns come in blocks, one per tree queried (a target class's near candidates,
+    then its size-aware ones); each block is gathered and scored in contiguous (offers × its
+    columns) arrays laid one after another, and only its keys go to the matrix."""
+    flows = index.flows
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = index.flow_xyz[rows]
-    dists, needs, strengths = [], [], []
-    restricted = []  # (first column, last column + 1, receiver divisions) of restricted classes
-    width = 0
+    n_rows = len(rows)
     kl = max(1, int(LARGE_FACTOR * k))
-    for (tree, members), large, strength, receivers in targets:
-        start = width
+    lifted = None  # the offers' points for the size-aware trees, made on first use
+    plan = []
+    for target in targets:
         # With a size-aware tree, its candidates take the place of the farthest near ones, so
         # that the candidate matrix (the cost of the rules and scores) keeps its width.
-        near = int(CANDIDATE_FACTOR * k) - (kl if large is not None else 0)
-        kq = min(len(members), max(near, 1))
-        dist, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
-        dist, idx = dist.reshape(len(rows), kq), idx.reshape(len(rows), kq)
-        needs.append(np.where(np.isfinite(dist), members[np.minimum(idx, len(members) - 1)], -1))
-        dists.append(dist)
-        strengths.append(np.full(kq, strength))
-        width += kq
-        if receivers is not None:
-            restricted.append((start, width, receivers))
-        if large is None or kq == len(members):
-            continue  # every need of the class within reach is a candidate already
-        # Only offers whose k nearest all exist can have missed a need; a need no farther than
-        # the farthest near candidate is one of them already.
-        full = np.flatnonzero(np.isfinite(dist[:, -1]))
-        if len(full) == 0:
-            continue
-        size_tree, lift, size_members = large
-        kq_large = min(len(size_members), kl)
-        lifted = np.column_stack((points[full], np.zeros(len(full))))
-        found_dist, found_idx = size_tree.query(lifted, k=kq_large, workers=-1)
-        found_dist = found_dist.reshape(len(full), kq_large)
-        found_idx = found_idx.reshape(len(full), kq_large)
-        found_need = size_members[found_idx]
-        # the spatial distance (chord) of each candidate, for the radius and the score: the
-        # lifted distance without its fourth coordinate
-        np.square(found_dist, out=found_dist)
-        found_dist -= np.square(lift[found_idx])
-        np.sqrt(np.maximum(found_dist, 0.0, out=found_dist), out=found_dist)
-        keep = found_dist < chord
-        # a need among the near candidates already is not taken twice (compared by row, not by
-        # distance: the distance recovered from the lifted one differs in the last bits)
-        near_need = needs[-1][full]
-        keep &= ~(found_need[:, :, None] == near_need[:, None, :]).any(axis=2)
-        ldist = np.full((len(rows), kq_large), np.inf)
-        lneed = np.full((len(rows), kq_large), -1, dtype=np.int64)
-        ldist[full] = np.where(keep, found_dist, np.inf)
-        lneed[full] = np.where(keep, found_need, -1)
-        needs.append(lneed)
-        dists.append(ldist)
-        strengths.append(np.full(kq_large, strength))
-        width += kq_large
-        if receivers is not None:
-            restricted[-1] = (start, width, receivers)
-    dist = np.hstack(dists)  # inf where no candidate: its score term drops to 0, and it is masked
-    need = np.hstack(needs)
-    strength = np.concatenate(strengths)[None, :]
-    valid = need >= 0
-    safe = np.where(valid, need, 0)
-    need_est = flows.establishment[safe]
-    valid &= need_est != flows.establishment[rows][:, None]
-    # Substitutions that only some activities practise go only to receivers of those activities.
-    for first, last, receivers in restricted:
-        valid[:, first:last] &= receivers[index.division[need_est[:, first:last]]]
-    # Hazardous waste only to receivers allowed to treat it (their needs are searched separately,
-    # see Index.build; this keeps the rule whatever trees a caller passes).
-    hazardous = flows.hazardous[rows]
-    if hazardous.any():
-        valid &= ~hazardous[:, None] | est.may_receive_hazardous[need_est]
-    # Heat: the source must be at least as hot as the need (when both are known).
+        near = int(CANDIDATE_FACTOR * k) - (kl if target.size is not None else 0)
+        kq = min(len(target.near), max(near, 1))
+        # when every need of the class within reach is a near candidate, no size-aware block
+        size = target.size
+        plan.append(
+            (target, kq, min(len(size), kl) if size is not None and kq < len(target.near) else 0)
+        )
+    width = sum(kq + kq_large for _target, kq, kq_large in plan)
+    keys = np.empty((n_rows, width))
+    dists = np.empty(n_rows * width)
+    needs = np.empty(n_rows * width, dtype=np.int32)
+    weights = np.empty(n_rows * width)
+    scores = np.empty(n_rows * width)
+    # where the block of each column starts in those flat arrays, and the block's width
+    col_base = np.empty(width, dtype=np.int64)
+    col_width = np.empty(width, dtype=np.int64)
+    offer_est = flows.establishment[rows]
+    log_q_offer = index.log_quantity[rows][:, None]
     t_o = flows.temperature[rows]
-    if np.isfinite(t_o).any():
-        t_n = flows.temperature[safe]
-        valid &= ~(np.isfinite(t_o)[:, None] & np.isfinite(t_n) & (t_o[:, None] < t_n))
-    # The chord is the distance (relative error below 1e-4 under 300 km, points nudged < 1 m).
-    distance = dist * EARTH_RADIUS_KM
-    weight = index.evidence[safe]
-    # A waste operator is the route every company already has: as a receiver it counts as a
-    # substitution, so that a direct industrial user at a similar distance comes first.
-    intermediary = index.tax.waste_operator[index.division[need_est]]
-    weight *= np.where(intermediary, np.minimum(strength, INTERMEDIARY_STRENGTH), strength)
-    score = score_pairs(
-        distance, radius, index.log_quantity[rows][:, None], index.log_quantity[safe], weight
-    )
-    key = score - index.tiebreak[safe]
-    np.copyto(key, -np.inf, where=~valid)
-    if key.shape[1] > k:
-        top = np.argpartition(-key, k - 1, axis=1)[:, :k]
-        key = np.take_along_axis(key, top, axis=1)
-    else:
-        top = np.broadcast_to(np.arange(key.shape[1]), key.shape)
-    order = np.argsort(-key, axis=1, kind="stable")
-    top = np.take_along_axis(top, order, axis=1)
-    keep = np.isfinite(np.take_along_axis(key, order, axis=1))
-    r, c = np.nonzero(keep)
-    col = top[r, c]
-    o, n = rows[r], need[r, col]
+    hot = bool(np.isfinite(t_o).any())
+    first = 0
+
+    def block(table: NeedTable, tiebreak, weight, dist, idx) -> np.ndarray:
+        nonlocal first
+        w = dist.shape[1]
+        at = n_rows * first
+        flat = slice(at, at + n_rows * w)
+        col_base[first : first + w] = at + np.arange(w)
+        col_width[first : first + w] = w
+        d = dists[flat].reshape(n_rows, w)
+        d[...] = dist
+        need = needs[flat].reshape(n_rows, w)
+        table.need.take(idx, out=need, mode="clip")
+        wt = weights[flat].reshape(n_rows, w)
+        weight.take(idx, out=wt, mode="clip")
+        # +inf where there is no candidate or a rule excludes it: its key is -inf
+        tb = tiebreak.take(idx, mode="clip")
+        # No self-match: only the offers whose establishment has a need in this tree are checked.
+        est_sorted = table.establishments_sorted
+        at_est = np.minimum(np.searchsorted(est_sorted, offer_est), len(est_sorted) - 1)
+        suspects = np.flatnonzero(est_sorted[at_est] == offer_est)
+        if len(suspects):
+            same = table.establishment[idx[suspects]] == offer_est[suspects, None]
+            tb[suspects] = np.where(same, np.inf, tb[suspects])
+        # Heat: the source must be at least as hot as the need (when both are known).
+        if hot and table.has_temperature:
+            np.copyto(tb, np.inf, where=t_o[:, None] < table.temperature[idx])
+        # The chord is the distance (relative error below 1e-4 under 300 km, points nudged < 1 m).
+        score = score_pairs(
+            d * EARTH_RADIUS_KM,
+            radius,
+            log_q_offer,
+            table.log_quantity.take(idx, mode="clip"),
+            wt,
+            out=scores[flat].reshape(n_rows, w),
+        )
+        np.subtract(score, tb, out=keys[:, first : first + w])
+        first += w
+        return need
+
+    for target, kq, kq_large in plan:
+        table = target.near
+        dist, idx = table.tree.query(points, k=kq, distance_upper_bound=chord, workers=workers)
+        dist, idx = dist.reshape(n_rows, kq), idx.reshape(n_rows, kq)
+        near_need = block(table, target.tiebreak, target.weight, dist, idx)
+        size = target.size
+        if kq_large and size is not None:
+            if lifted is None:
+                lifted = np.column_stack((points, np.zeros(n_rows)))
+            found = _size_candidates(lifted, dist, near_need, size, chord, kq_large, workers)
+            block(size, target.size_tiebreak, target.size_weight, *found)
+    # The best k keys of each row, best first. Keys are distinct (the tie-break is the need's id)
+    # but for the -inf of no candidate, which are dropped: any sort gives the same pairs.
+    top = np.argsort(keys, axis=1)[:, : -min(k, width) - 1 : -1]
+    flat = top + (np.arange(n_rows) * width)[:, None]
+    flat = flat[keys.ravel()[flat] > -np.inf]
+    r = flat // width
+    col = flat - r * width
+    at = col_base[col] + r * col_width[col]
+    o = rows[r]
+    n = needs[at]
     q_o, q_n = flows.quantity[o], flows.quantity[n]
     with np.errstate(invalid="ignore", divide="ignore"):
         coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
@@ -335,30 +476,77 @@ def _match_chunk(index: Index, rows, targets, radius, k) -> Pairs:
     # shares and scores (this is what keeps 36 M pairs at national scale within memory).
     return Pairs(
         o.astype(np.int32),
-        n.astype(np.int32),
-        chord_to_km(dist[r, col]).astype(np.float32),
+        n,
+        chord_to_km(dists[at]).astype(np.float32),
         coverage.astype(np.float32),
-        weight[r, col].astype(np.float32),
-        score[r, col].astype(np.float32),
+        weights[at].astype(np.float32),
+        scores[at].astype(np.float32),
     )
 
 
+def _size_candidates(lifted, dist, near_need, size: NeedTable, chord, kq_large, workers):
+    """The size-aware tree's candidates for the offers at ``lifted`` (their points with a fourth
+    coordinate 0) whose near candidates are at ``dist`` and are the needs ``near_need``:
+    (distances, indices in ``size``), inf and "no neighbour" where there is none within reach or
+    it is a near candidate already."""
+    # Only offers whose k nearest all exist can have missed a need; a need no farther than
+    # the farthest near candidate is one of them already.
+    full = np.isfinite(dist[:, -1])
+    every = bool(full.all())
+    if not every:
+        full = np.flatnonzero(full)
+        lifted, near_need = lifted[full], near_need[full]
+    found_dist, found_idx = size.tree.query(lifted, k=kq_large, workers=workers)
+    found_dist = found_dist.reshape(len(lifted), kq_large)
+    found_idx = found_idx.reshape(len(lifted), kq_large)
+    # the spatial distance (chord) of each candidate, for the radius and the score: the
+    # lifted distance without its fourth coordinate
+    np.square(found_dist, out=found_dist)
+    assert size.lift is not None  # a size-aware table
+    found_dist -= np.square(size.lift[found_idx])
+    np.sqrt(np.maximum(found_dist, 0.0, out=found_dist), out=found_dist)
+    keep = found_dist < chord
+    # a need among the near candidates already is not taken twice (compared by row, not by
+    # distance: the distance recovered from the lifted one differs in the last bits)
+    found_need = size.need[found_idx]
+    for j in range(near_need.shape[1]):
+        keep &= found_need != near_need[:, j, None]
+    np.copyto(found_dist, np.inf, where=~keep)
+    np.copyto(found_idx, len(size), where=~keep)
+    if every:
+        return found_dist, found_idx
+    sdist = np.full((len(dist), kq_large), np.inf)
+    sidx = np.full((len(dist), kq_large), len(size), dtype=found_idx.dtype)
+    sdist[full] = found_dist
+    sidx[full] = found_idx
+    return sdist, sidx
+
+
+def _strengths_by_target(tax: CompiledTaxonomy) -> dict[int, set]:
+    """Need class → the class strengths with which some offer class may feed it."""
+    out: dict[int, set] = {}
+    for targets in tax.targets:
+        for t, s in targets:
+            out.setdefault(t, set()).add(s)
+    return out
+
+
 def build_size_trees(
-    flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray, tax: CompiledTaxonomy
+    flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray, tax: CompiledTaxonomy, columns: dict
 ) -> dict:
-    """One size-aware k-d tree per need class: class → (tree, lift). A need's point is its
-    position plus a fourth coordinate, the decades by which it falls short of the class's large
-    needs, scaled so that ``QUANTITY_DECADES`` decades weigh the longest distance an offer may
-    travel to a need of this class; unknown
-    quantities sit half-way. Only declared needs are in it when the class has any: an inferred
-    need weighs less (``INFERRED_NEED_FACTOR``) and the near tree finds the nearest ones anyway;
-    otherwise the large inferred needs of a dense territory would crowd out a declared one.
-    Class → (tree, lift, row positions of its needs)."""
+    """One size-aware k-d tree per need class: class → NeedTable with its ``lift``. A need's
+    point is its position plus a fourth coordinate, the decades by which it falls short of the
+    class's large needs, scaled so that ``QUANTITY_DECADES`` decades weigh the longest distance an
+    offer may travel to a need of this class; unknown quantities sit half-way. Only declared
+    needs are in it when the class has any: an inferred need weighs less
+    (``INFERRED_NEED_FACTOR``) and the near tree finds the nearest ones anyway; otherwise the
+    large inferred needs of a dense territory would crowd out a declared one."""
     # the farthest an offer of any class that can feed a need of this class may go
     reach = {t: float(tax.max_distance_km[t]) for t in range(len(tax.codes))}
     for source, targets in enumerate(tax.targets):
         for t, _strength in targets:
             reach[t] = max(reach[t], float(tax.max_distance_km[source]))
+    strengths = _strengths_by_target(tax)
     trees = {}
     classes = flows.resource_class[need_rows]
     for c in np.unique(classes):
@@ -375,17 +563,21 @@ def build_size_trees(
             shortfall = np.zeros(len(members))
         shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
         lift = shortfall * scale
-        trees[int(c)] = (cKDTree(np.column_stack((flow_xyz[members], lift))), lift, members)
+        points = np.column_stack((flow_xyz[members], lift))
+        trees[int(c)] = _need_table(columns, members, points, strengths.get(int(c), ()), lift)
     return trees
 
 
-def build_need_trees(flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray) -> dict:
-    """One k-d tree per need class: class → (tree, row positions of its needs)."""
+def build_need_trees(
+    flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray, tax: CompiledTaxonomy, columns: dict
+) -> dict:
+    """One k-d tree per need class: class → NeedTable."""
+    strengths = _strengths_by_target(tax)
     trees = {}
     classes = flows.resource_class[need_rows]
     for c in np.unique(classes):
-        members = need_rows[classes == c].astype(np.int32)
-        trees[int(c)] = (cKDTree(flow_xyz[members]), members)
+        members = need_rows[classes == c]
+        trees[int(c)] = _need_table(columns, members, flow_xyz[members], strengths.get(int(c), ()))
     return trees
 
 
