@@ -109,6 +109,9 @@ def test_a_group_or_class_replaces_its_division_per_direction():
         ("49.31Z", "offer", "freight_transport"),  # urban passenger transport
         ("43.34Z", "need", "aggregates"),  # painting and glazing
         ("46.12B", "need", "pallets"),  # trade agents do not handle the goods
+        ("10.92Z", "offer", "agrifood_byproducts"),  # pet food: not food-grade ingredients
+        ("08.93Z", "offer", "aggregates"),  # salt works are not quarries
+        ("08.93Z", "need", "inert_construction_waste"),
     ],
 )
 def test_implausible_classes_are_gone_from_the_finer_profiles(naf, direction, absent):
