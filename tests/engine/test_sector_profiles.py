@@ -256,3 +256,22 @@ def test_shredded_tyres_go_to_civil_engineering_not_to_a_house_builder():
         quantity=[80.0, 100.0, 100.0],
     )
     assert list(flows.id[substitution.match(est, flows, TAX).need]) == [3]
+
+
+def test_a_reserved_substitution_looks_past_many_nearer_receivers_of_other_activities():
+    """Stale bread (10.71) and thirty nearer pasta makers (10.73) needing food ingredients, then
+    a brewery (11.05) farther away: the brewery is found, although more than k needs of the class
+    are nearer, because a reserved substitution searches the needs of its receivers only."""
+    nafs = ["10.71C"] + ["10.73Z"] * 30 + ["11.05Z"]
+    est = territory(nafs)
+    n = len(nafs)
+    flows = Flows.build(
+        id=np.arange(1, n + 1),
+        establishment=np.arange(n),
+        resource_class=[C["bakery_waste"]] + [C["food_ingredients"]] * (n - 1),
+        is_offer=[True] + [False] * (n - 1),
+        quantity=np.full(n, 10.0),
+    )
+    index = substitution.Index.build(est, flows, TAX)
+    for k in (1, 5, 20):
+        assert list(flows.id[index.match(np.array([0]), k=k).need]) == [n]

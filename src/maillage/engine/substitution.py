@@ -197,6 +197,7 @@ class Index:
     log_quantity: np.ndarray
     evidence: np.ndarray
     division: np.ndarray  # NAF node of each establishment (see CompiledTaxonomy.naf_nodes)
+    columns: dict  # per-flow (and per-node) arrays the need tables are made of (see _need_table)
 
     @classmethod
     def build(
@@ -240,7 +241,33 @@ class Index:
             log_quantity,
             evidence,
             division,
+            columns,
         )
+
+    def receivers_table(self, table: NeedTable, receivers: np.ndarray) -> NeedTable | None:
+        """The needs of ``table`` whose establishment's activity ``receivers`` allows, in a tree of
+        their own (made on first use and shared by the offer classes with the same rule), so that
+        a substitution reserved to some activities looks among the nearest needs of those
+        activities, not among the nearest needs of any activity (a brewery 20 km away must not be
+        hidden by twenty nearer caterers). None when no need is allowed."""
+        allowed = receivers[table.division[:-1]]
+        if allowed.all():
+            return table
+        cache = self.__dict__.setdefault("_receivers_tables", {})
+        key = (id(table), receivers.tobytes())
+        if key not in cache:
+            keep = np.flatnonzero(allowed)
+            if len(keep) == 0:
+                cache[key] = None
+            else:
+                members = table.members[keep]
+                points = self.flow_xyz[members]
+                lift = None
+                if table.lift is not None:
+                    lift = table.lift[keep]
+                    points = np.column_stack((points, lift))
+                cache[key] = _need_table(self.columns, members, points, table.weights, lift)
+        return cache[key]
 
     def offer_rows_of(self, source: int) -> np.ndarray:
         return self._offer_tree(source)[1]
@@ -262,11 +289,12 @@ class Index:
         cache = self.__dict__.setdefault("_target_cache", {})
         if (source, hazardous) not in cache:
             trees = self.hazardous_trees if hazardous else self.trees
-            cache[source, hazardous] = [
+            targets = (
                 _Target.of(self, source, t, s, trees[t], hazardous)
                 for t, s in self.tax.targets[source]
                 if t in trees
-            ]
+            )
+            cache[source, hazardous] = [t for t in targets if t is not None]
         return cache[source, hazardous]
 
     def match(
@@ -332,9 +360,19 @@ class _Target:
     size_weight: np.ndarray | None
 
     @classmethod
-    def of(cls, index: Index, source: int, target: int, strength, near, hazardous: bool):
-        # Substitutions that only some activities practise go only to receivers of those activities.
+    def of(
+        cls, index: Index, source: int, target: int, strength, near, hazardous: bool
+    ) -> _Target | None:
+        # Substitutions that only some activities practise go only to receivers of those
+        # activities: their candidates come from a tree of those receivers' needs.
         receivers = index.tax.receiver_mask(source, target)
+        size = None if hazardous else index.size_trees.get(target)
+        if receivers is not None:
+            near = index.receivers_table(near, receivers)
+            if near is None:
+                return None
+            if size is not None:
+                size = index.receivers_table(size, receivers)
 
         def tiebreak(table: NeedTable) -> np.ndarray:
             allowed = np.ones(len(table.tiebreak), dtype=bool)
@@ -348,7 +386,6 @@ class _Target:
                 return table.tiebreak
             return np.where(allowed, table.tiebreak, np.inf)
 
-        size = None if hazardous else index.size_trees.get(target)
         return cls(
             near,
             tiebreak(near),
