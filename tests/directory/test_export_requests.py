@@ -376,6 +376,10 @@ def test_the_sme_withdraws_a_pending_request_and_may_ask_again(
     req.refresh_from_db()
     assert req.status == "withdrawn" and req.answered_by is None
     # A withdrawn request does not block a new one to the same advisor; a pending one does.
+    client.force_login(world["company77"])
+    project = reverse("export-project", args=[world["e77"].pk])
+    again_url = reverse("export-contact", args=[world["e77"].pk, req.advisor_id])
+    assert again_url in client.get(project).content.decode()
     again = services.request_export_contact(world["company77"], world["e77"], advisor=req.advisor)
     assert again.pk != req.pk and again.status == "pending"
     from django.core.exceptions import ValidationError

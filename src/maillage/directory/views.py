@@ -75,6 +75,8 @@ def export_project(request, pk: int):
             messages.success(request, _("Projet export enregistré."))
             return redirect("export-project", pk=establishment.pk)
     requests = selectors.requests_of_establishment(establishment)
+    closed = ExportContactRequest.CLOSED_UNANSWERED
+    open_requests = [r for r in requests if r.status not in closed]
     return render(
         request,
         "directory/export_project.html",
@@ -91,8 +93,9 @@ def export_project(request, pk: int):
                 {"request": r, "contact": selectors.addressee_contact(request.user, r)}
                 for r in requests
             ],
-            "asked": {r.advisor_id for r in requests if r.advisor_id},
-            "asked_clusters": {r.cluster_id for r in requests if r.cluster_id},
+            # Withdrawn or expired requests do not stop asking the same addressee again.
+            "asked": {r.advisor_id for r in open_requests if r.advisor_id},
+            "asked_clusters": {r.cluster_id for r in open_requests if r.cluster_id},
         },
     )
 
