@@ -57,6 +57,7 @@ NETWORK_NEWS = "network_news"
 # Export support (directory app): a contact request to an export advisor or a cluster, its answer.
 EXPORT_REQUEST = "export_request"
 EXPORT_ANSWER = "export_answer"
+EXPORT_EXPIRED = "export_expired"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -107,6 +108,11 @@ REGISTRY: dict[str, Kind] = {
         Kind(
             EXPORT_ANSWER,
             gettext_lazy("Réponse à ma demande de contact export (conseiller ou pôle)"),
+            section=EXPORT,
+        ),
+        Kind(
+            EXPORT_EXPIRED,
+            gettext_lazy("Demande de contact export close faute de réponse"),
             section=EXPORT,
         ),
     )

@@ -333,3 +333,141 @@ def test_unanswered_requests_are_reminded_once(world, django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=True):
         assert services.remind_unanswered_export_requests() == 0
     assert mail.outbox == []
+
+
+def test_the_sme_withdraws_a_pending_request_and_may_ask_again(
+    client, world, django_capture_on_commit_callbacks
+):
+    req = world["req"]
+    detail = reverse("export-request", args=[req.pk])
+    withdraw = reverse("export-withdraw", args=[req.pk])
+    # Outsiders get 404, the addressee 403, an anonymous visitor the login page.
+    for who, user in outsiders(world).items():
+        client.force_login(user)
+        assert client.post(withdraw).status_code == 404, who
+    client.force_login(world["morocco"].user)
+    assert "Retirer ma demande" not in client.get(detail).content.decode()
+    assert client.post(withdraw).status_code == 403
+    client.logout()
+    r = client.post(withdraw)
+    assert r.status_code == 302 and "/comptes/login/" in r.url
+    req.refresh_from_db()
+    assert req.status == ExportContactRequest.Status.PENDING
+    # The SME's chamber advisor may act for it too; here the company itself withdraws.
+    client.force_login(world["company77"])
+    assert "Retirer ma demande" in client.get(detail).content.decode()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post(withdraw, follow=True)
+    assert "Votre demande est retirée" in r.content.decode()
+    req.refresh_from_db()
+    assert req.status == "withdrawn" and req.withdrawn_at is not None
+    assert [m.to[0] for m in mail.outbox] == ["cce_ma@cce.test"]
+    assert "a retiré sa demande" in mail.outbox[0].subject
+    r = client.post(withdraw, follow=True)
+    assert "Cette demande a été retirée par l&#x27;entreprise." in r.content.decode()
+    # The addressee sees it as withdrawn and can no longer answer.
+    client.force_login(world["morocco"].user)
+    assert "retirée" in client.get(reverse("export-inbox")).content.decode()
+    page = client.get(detail).content.decode()
+    assert "retirée" in page and 'value="accept"' not in page
+    r = client.post(reverse("export-answer", args=[req.pk]), {"answer": "accept"}, follow=True)
+    assert "Cette demande a été retirée par l&#x27;entreprise." in r.content.decode()
+    req.refresh_from_db()
+    assert req.status == "withdrawn" and req.answered_by is None
+    # A withdrawn request does not block a new one to the same advisor; a pending one does.
+    client.force_login(world["company77"])
+    project = reverse("export-project", args=[world["e77"].pk])
+    again_url = reverse("export-contact", args=[world["e77"].pk, req.advisor_id])
+    assert again_url in client.get(project).content.decode()
+    again = services.request_export_contact(world["company77"], world["e77"], advisor=req.advisor)
+    assert again.pk != req.pk and again.status == "pending"
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="déjà demandé un contact à ce conseiller"):
+        services.request_export_contact(world["company77"], world["e77"], advisor=req.advisor)
+    # An answered request cannot be withdrawn.
+    services.answer_export_contact(world["morocco"].user, again, accept=False)
+    with pytest.raises(ValidationError, match="déjà reçu une réponse"):
+        services.withdraw_export_contact(world["advisor77"], again)
+
+
+def test_unanswered_requests_expire_after_the_reminder(world, django_capture_on_commit_callbacks):
+    import datetime
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old = world["req"]
+    now = timezone.now()
+    ExportContactRequest.objects.filter(pk=old.pk).update(
+        created_at=now - datetime.timedelta(days=31)
+    )
+    # Old as well, but answered, withdrawn: left alone. A 20-day-old one: only reminded.
+    answered = services.request_export_contact(
+        world["company77"], world["e77"], advisor=world["germany"]
+    )
+    withdrawn = services.request_export_contact(
+        world["company77"], world["e77"], cluster=world["cluster"]
+    )
+    fresh_e = world["e91"]
+    ExportProject.objects.create(establishment=fresh_e, countries=["MA"], sectors=["agrifood"])
+    recent = services.request_export_contact(
+        User.objects.get(username="adv91"), fresh_e, advisor=world["morocco"]
+    )
+    ExportContactRequest.objects.filter(pk__in=[answered.pk, withdrawn.pk]).update(
+        created_at=now - datetime.timedelta(days=40)
+    )
+    ExportContactRequest.objects.filter(pk=recent.pk).update(
+        created_at=now - datetime.timedelta(days=20)
+    )
+    services.answer_export_contact(world["germany"].user, answered, accept=True)
+    services.withdraw_export_contact(world["company77"], withdrawn)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_export_reminders")
+    statuses = dict(ExportContactRequest.objects.values_list("pk", "status"))
+    # Never reminded yet: reminded first, expired a few days later (the addressee gets a chance).
+    assert statuses == {
+        old.pk: "pending",
+        answered.pk: "accepted",
+        withdrawn.pk: "withdrawn",
+        recent.pk: "pending",
+    }
+    ExportContactRequest.objects.filter(pk__in=[old.pk, recent.pk]).update(
+        reminded_at=now - datetime.timedelta(days=2)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_export_reminders")
+    assert ExportContactRequest.objects.get(pk=old.pk).status == "pending"
+    ExportContactRequest.objects.filter(pk__in=[old.pk, recent.pk]).update(
+        reminded_at=now - datetime.timedelta(days=4)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("send_export_reminders")
+    old.refresh_from_db()
+    assert old.status == "expired" and old.expired_at is not None
+    statuses = dict(ExportContactRequest.objects.values_list("pk", "status"))
+    assert statuses[recent.pk] == "pending" and statuses[answered.pk] == "accepted"
+    n = Notification.objects.get(user=world["company77"], kind="export_expired")
+    assert "Karim Maroc n'a pas répondu" in n.title
+    assert n.url == reverse("export-project", args=[world["e77"].pk])
+    assert any(m.to == ["co77@example.test"] for m in mail.outbox)
+    # Idempotent; the advisor can no longer answer; the SME may ask again.
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.expire_unanswered_export_requests() == 0
+        assert services.remind_unanswered_export_requests() == 0
+    assert mail.outbox == []
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="expiré sans réponse"):
+        services.answer_export_contact(world["morocco"].user, old, accept=True)
+    services.request_export_contact(world["company77"], world["e77"], advisor=world["morocco"])
+
+
+def test_the_expiry_kind_is_listed_in_the_international_section():
+    from maillage import notifications
+
+    kind = notifications.REGISTRY[notifications.EXPORT_EXPIRED]
+    assert kind.section == notifications.EXPORT and "faute de réponse" in str(kind.label)

@@ -319,6 +319,7 @@ def test_every_api_operation_refuses_or_hides_the_secret(client, world):
     }
     operations = list(api_operations())
     assert any("/map/" in p for p, _m in operations)
+    assert {("/api/export-requests/{export_request_id}/withdraw", "post")} <= set(operations)
     for path, method in operations:
         for url in fill_api_path(path, world):
             for who, user in world.others.items():

@@ -984,3 +984,43 @@ def meeting_synergies(user, registration) -> list[MeetingSynergy]:
             if establishment == other and (mutual or (i_consent and their_consent is not None))
         )
     return out
+
+
+# Export contact requests (continued): withdrawal and the API (directory app, issue 7 part 4).
+# ---------------------------------------------------------------------------------------------
+"""- A pending request is withdrawn by the SME's side only: whoever may request a contact for its
+  establishment (``can_request_export_contact``) — never the addressee, platform staff acting for
+  the SME, or anyone else. Withdrawn or expired requests stay visible to both sides as before.
+- The API lists the requests a user may see: those addressed to them (their inbox) and those of
+  the establishments whose export project they manage; one request is shown to whoever passes
+  ``can_view_export_request``, answered and withdrawn under the same rules as on the web.
+"""
+
+
+def can_withdraw_export_request(user, contact_request) -> bool:
+    return user.is_authenticated and can_request_export_contact(user, contact_request.establishment)
+
+
+def visible_export_requests(user) -> QuerySet:
+    """Requests the user may see: addressed to them, or made for an establishment whose export
+    project they manage (all for platform staff)."""
+    from maillage.directory.models import ExportContactRequest
+
+    if not user.is_authenticated:
+        return ExportContactRequest.objects.none()
+    if user.is_superuser:
+        return ExportContactRequest.objects.all()
+    own = Q(pk__in=export_requests_addressed_to(user).values("pk"))
+    return ExportContactRequest.objects.filter(own | Q(establishment__in=_export_managed(user)))
+
+
+def _export_managed(user) -> QuerySet:
+    """Establishments whose export project the user manages, as ``can_manage_export_project``
+    decides one by one (superusers are handled by the caller)."""
+    from maillage.directory.models import Establishment
+
+    if _is_chamber_staff(user):
+        return Establishment.objects.of_chambers([user.chamber_id])
+    if user.role == User.Role.COMPANY:
+        return Establishment.objects.filter(users=user)
+    return Establishment.objects.none()

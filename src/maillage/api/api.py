@@ -11,6 +11,7 @@ from maillage.api.auth import AUTH
 from maillage.api.routers import (
     directory,
     events,
+    export_requests,
     exports,
     flows,
     map,
@@ -33,6 +34,7 @@ api.add_router("/", marketplace.router)
 api.add_router("/", exports.router)
 api.add_router("/", map.router)
 api.add_router("/", events.router)
+api.add_router("/", export_requests.router)
 
 
 @api.exception_handler(PermissionDenied)

@@ -363,9 +363,15 @@ class ExportContactRequest(models.Model):
         PENDING = "pending", _("en attente")
         ACCEPTED = "accepted", _("acceptée")
         DECLINED = "declined", _("déclinée")
+        WITHDRAWN = "withdrawn", _("retirée")
+        EXPIRED = "expired", _("expirée sans réponse")
 
-    # The only transitions: an answer is final.
-    TRANSITIONS = {Status.PENDING: {Status.ACCEPTED, Status.DECLINED}}
+    # The only transitions, all from pending: an answer, a withdrawal or an expiry is final.
+    TRANSITIONS = {
+        Status.PENDING: {Status.ACCEPTED, Status.DECLINED, Status.WITHDRAWN, Status.EXPIRED}
+    }
+    # Closed without an answer: they do not stop the SME from asking the same addressee again.
+    CLOSED_UNANSWERED = (Status.WITHDRAWN, Status.EXPIRED)
 
     establishment = models.ForeignKey(
         Establishment,
@@ -412,6 +418,8 @@ class ExportContactRequest(models.Model):
     )
     answer = models.TextField(_("réponse"), blank=True)
     reminded_at = models.DateTimeField(_("relance envoyée le"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("retirée le"), null=True, blank=True)
+    expired_at = models.DateTimeField(_("expirée le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("demande de contact export")
@@ -425,13 +433,13 @@ class ExportContactRequest(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["establishment", "advisor"],
-                condition=Q(advisor__isnull=False),
-                name="unique_advisor_contact_request",
+                condition=Q(advisor__isnull=False) & ~Q(status__in=["withdrawn", "expired"]),
+                name="unique_open_advisor_contact_request",
             ),
             models.UniqueConstraint(
                 fields=["establishment", "cluster"],
-                condition=Q(cluster__isnull=False),
-                name="unique_cluster_contact_request",
+                condition=Q(cluster__isnull=False) & ~Q(status__in=["withdrawn", "expired"]),
+                name="unique_open_cluster_contact_request",
             ),
         ]
 

@@ -143,6 +143,17 @@ def requests_addressed_to(user):
     return [r for r in rows if r.status == pending] + [r for r in rows if r.status != pending]
 
 
+def visible_requests(user):
+    """Every request the user may see (their inbox and their SMEs' own), newest first, each
+    annotated ``addressed_to_me``."""
+    from django.db.models import Exists, OuterRef
+
+    addressed = policy.export_requests_addressed_to(user).filter(pk=OuterRef("pk"))
+    return _with_parties(policy.visible_export_requests(user)).annotate(
+        addressed_to_me=Exists(addressed)
+    )
+
+
 def export_request(user, pk: int):
     """One request, or None when the user may not see it."""
     req = _with_parties(ExportContactRequest.objects.filter(pk=pk)).first()

@@ -141,7 +141,10 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
     if (advisor is None) == (cluster is None):
         raise ValueError("exactly one of advisor and cluster")
     target = {"advisor": advisor} if advisor is not None else {"cluster": cluster}
-    if ExportContactRequest.objects.filter(establishment=establishment, **target).exists():
+    open_requests = ExportContactRequest.objects.exclude(
+        status__in=ExportContactRequest.CLOSED_UNANSWERED
+    )
+    if open_requests.filter(establishment=establishment, **target).exists():
         raise ValidationError(
             _("Vous avez déjà demandé un contact à ce conseiller.")
             if advisor is not None
@@ -192,7 +195,7 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     Status = ExportContactRequest.Status
     new = Status.ACCEPTED if accept else Status.DECLINED
     if new not in ExportContactRequest.TRANSITIONS.get(locked.status, set()):
-        raise ValidationError(_("Cette demande a déjà reçu une réponse."))
+        raise ValidationError(_closed_message(locked.status))
     contact_request.status = new
     contact_request.answer = answer.strip()[:2000]
     contact_request.answered_at = timezone.now()
@@ -217,7 +220,58 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     return contact_request
 
 
+def _closed_message(status) -> str:
+    """Why a request that is no longer pending cannot be answered or withdrawn (French)."""
+    from django.utils.translation import gettext as _
+
+    from maillage.directory.models import ExportContactRequest
+
+    Status = ExportContactRequest.Status
+    if status == Status.WITHDRAWN:
+        return _("Cette demande a été retirée par l'entreprise.")
+    if status == Status.EXPIRED:
+        return _("Cette demande a expiré sans réponse.")
+    return _("Cette demande a déjà reçu une réponse.")
+
+
+@transaction.atomic
+def withdraw_export_contact(user, contact_request):
+    """The SME's side withdraws a pending request; the addressee is told, and can no longer
+    answer it. The SME may ask the same addressee again later."""
+    from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from maillage import notifications
+    from maillage.accounts import policy
+    from maillage.directory.models import ExportContactRequest
+
+    if not policy.can_withdraw_export_request(user, contact_request):
+        raise PermissionDenied
+    locked = ExportContactRequest.objects.select_for_update().get(pk=contact_request.pk)
+    Status = ExportContactRequest.Status
+    if Status.WITHDRAWN not in ExportContactRequest.TRANSITIONS.get(locked.status, set()):
+        raise ValidationError(_closed_message(locked.status))
+    contact_request.status = Status.WITHDRAWN
+    contact_request.withdrawn_at = timezone.now()
+    contact_request.save(update_fields=["status", "withdrawn_at"])
+    who = contact_request.establishment.name
+    notifications.notify(
+        _recipients(contact_request),
+        notifications.EXPORT_REQUEST,
+        title=_("%(who)s a retiré sa demande de contact export") % {"who": who},
+        body=_("Vous n'avez plus à y répondre."),
+        url=reverse("export-request", args=[contact_request.pk]),
+    )
+    return contact_request
+
+
 REMIND_AFTER_DAYS = 7
+EXPIRE_AFTER_DAYS = 30
+# An addressee reminded late (a request older than the expiry when first reminded) still gets
+# these days to answer before it expires.
+EXPIRE_GRACE_DAYS = 3
 
 
 def _recipients(contact_request) -> list:
@@ -270,6 +324,55 @@ def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_D
             )
         reminded += 1
     return reminded
+
+
+def expire_unanswered_export_requests(now=None, after_days: int = EXPIRE_AFTER_DAYS) -> int:
+    """Close the requests still pending ``after_days`` after they were made, once the addressee
+    was reminded at least ``EXPIRE_GRACE_DAYS`` before, and tell the SME so it can ask someone else (run daily, after the reminders;
+    idempotent). Returns the number of requests expired."""
+    import datetime
+
+    from django.urls import reverse
+    from django.utils import timezone
+    from django.utils.translation import gettext as _
+
+    from maillage import notifications
+    from maillage.directory.models import ExportContactRequest
+
+    now = now or timezone.now()
+    Status = ExportContactRequest.Status
+    due = (
+        ExportContactRequest.objects.filter(
+            status=Status.PENDING,
+            reminded_at__lte=now - datetime.timedelta(days=EXPIRE_GRACE_DAYS),
+            created_at__lte=now - datetime.timedelta(days=after_days),
+        )
+        .select_related("establishment", "advisor", "cluster", "requested_by")
+        .order_by("created_at", "pk")
+    )
+    expired = 0
+    for req in due:
+        with transaction.atomic():
+            # Claim the row: an answer given meanwhile, or another run, wins.
+            claimed = ExportContactRequest.objects.filter(pk=req.pk, status=Status.PENDING).update(
+                status=Status.EXPIRED, expired_at=now
+            )
+            if not claimed:
+                continue
+            who = str(req.addressee)
+            notifications.notify(
+                [req.requested_by],
+                notifications.EXPORT_EXPIRED,
+                title=_("%(who)s n'a pas répondu à votre demande de contact") % {"who": who},
+                body=_(
+                    "Votre demande du %(date)s est close faute de réponse. Vous pouvez solliciter "
+                    "un autre conseiller ou pôle depuis votre projet export."
+                )
+                % {"date": req.created_at.strftime("%d/%m/%Y")},
+                url=reverse("export-project", args=[req.establishment_id]),
+            )
+        expired += 1
+    return expired
 
 
 ADVISOR_EDITABLE = ["available", "availability_note", "countries", "languages", "sectors", "phone"]

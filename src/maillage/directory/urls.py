@@ -18,5 +18,6 @@ urlpatterns = [
     path("demandes/", views.export_inbox, name="export-inbox"),
     path("demandes/<int:pk>/", views.export_request, name="export-request"),
     path("demandes/<int:pk>/reponse/", views.export_answer, name="export-answer"),
+    path("demandes/<int:pk>/retrait/", views.export_withdraw, name="export-withdraw"),
     path("ma-fiche/", views.export_advisor_profile, name="export-advisor-profile"),
 ]

@@ -75,6 +75,8 @@ def export_project(request, pk: int):
             messages.success(request, _("Projet export enregistré."))
             return redirect("export-project", pk=establishment.pk)
     requests = selectors.requests_of_establishment(establishment)
+    closed = ExportContactRequest.CLOSED_UNANSWERED
+    open_requests = [r for r in requests if r.status not in closed]
     return render(
         request,
         "directory/export_project.html",
@@ -91,8 +93,9 @@ def export_project(request, pk: int):
                 {"request": r, "contact": selectors.addressee_contact(request.user, r)}
                 for r in requests
             ],
-            "asked": {r.advisor_id for r in requests if r.advisor_id},
-            "asked_clusters": {r.cluster_id for r in requests if r.cluster_id},
+            # Withdrawn or expired requests do not stop asking the same addressee again.
+            "asked": {r.advisor_id for r in open_requests if r.advisor_id},
+            "asked_clusters": {r.cluster_id for r in open_requests if r.cluster_id},
         },
     )
 
@@ -161,6 +164,8 @@ def export_request(request, pk: int):
             "addressee": addressee,
             "can_answer": policy.can_answer_export_request(request.user, req)
             and req.status == ExportContactRequest.Status.PENDING,
+            "can_withdraw": policy.can_withdraw_export_request(request.user, req)
+            and req.status == ExportContactRequest.Status.PENDING,
             "requester_contact": selectors.requester_contact(request.user, req)
             if addressee
             else None,
@@ -194,6 +199,24 @@ def export_answer(request, pk: int):
             if answer == "accept"
             else _("Demande déclinée."),
         )
+    return redirect("export-request", pk=req.pk)
+
+
+@login_required
+@require_POST
+def export_withdraw(request, pk: int):
+    """Who: the SME's side (whoever may request a contact for the establishment); 404 for whoever
+    may not see the request, 403 for the addressee."""
+    req = _visible_request(request, pk)
+    if not policy.can_withdraw_export_request(request.user, req):
+        raise PermissionDenied
+    try:
+        services.withdraw_export_contact(request.user, req)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Votre demande est retirée : le destinataire en est prévenu."))
     return redirect("export-request", pk=req.pk)
 
 

@@ -1,5 +1,5 @@
-"""Remind export advisors and cluster contacts of contact requests left unanswered (run daily;
-each request is reminded once)."""
+"""Remind export advisors and cluster contacts of contact requests left unanswered, then expire
+those still unanswered a month on (run daily; each request is reminded once, expired once)."""
 
 from django.core.management.base import BaseCommand
 
@@ -17,6 +17,16 @@ class Command(BaseCommand):
             help=f"relancer après ce nombre de jours sans réponse ({services.REMIND_AFTER_DAYS})",
         )
 
-    def handle(self, *args, days: int, **options):
+        parser.add_argument(
+            "--expire-days",
+            type=int,
+            default=services.EXPIRE_AFTER_DAYS,
+            help="clore les demandes relancées restées sans réponse après ce nombre de jours "
+            f"({services.EXPIRE_AFTER_DAYS})",
+        )
+
+    def handle(self, *args, days: int, expire_days: int, **options):
         sent = services.remind_unanswered_export_requests(after_days=days)
         self.stdout.write(f"{sent} demande(s) de contact export relancée(s).")
+        expired = services.expire_unanswered_export_requests(after_days=expire_days)
+        self.stdout.write(f"{expired} demande(s) de contact export expirée(s).")
