@@ -517,13 +517,17 @@ def refresh_search_text(profiles) -> int:
     ones that differ in one bulk update. The PostgreSQL vector is kept by its own triggers.
     Returns how many profiles were rewritten."""
     if isinstance(profiles, QuerySet):
-        profiles = profiles.select_related("establishment").only(
-            "search_text",
-            "capabilities",
-            "tags",
-            "certifications",
-            "references",
-            "establishment__name",
+        profiles = (
+            profiles.select_related("establishment")
+            .order_by()
+            .only(
+                "search_text",
+                "capabilities",
+                "tags",
+                "certifications",
+                "references",
+                "establishment__name",
+            )
         )
     changed = []
     for profile in profiles:
