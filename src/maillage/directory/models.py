@@ -91,6 +91,17 @@ class Establishment(models.Model):
     def __str__(self):
         return f"{self.name} ({self.siret})"
 
+    def save(self, *args, **kwargs):
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        if not adding and (update_fields is None or "name" in update_fields):
+            # The sourcing directory's SQLite search words include the name (a new
+            # establishment has no supplier profile yet). Bulk writes call this themselves.
+            from maillage.marketplace.services import refresh_establishment_search_text
+
+            refresh_establishment_search_text(self)
+
     @property
     def siren(self) -> str:
         return self.siret[:9]

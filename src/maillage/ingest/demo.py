@@ -460,6 +460,10 @@ class DemoBuilder:
         Establishment.objects.bulk_create(to_create, batch_size=1000)
         if to_update:
             Establishment.objects.bulk_update(to_update, fields, batch_size=1000)
+            from maillage.marketplace.models import SupplierProfile
+            from maillage.marketplace.services import refresh_search_text
+
+            refresh_search_text(SupplierProfile.objects.filter(establishment__in=to_update))
         self.summary.add("établissements", len(to_create))
         by_siret = {e.siret: e for e in Establishment.objects.filter(siret__in=taken)}
         return [by_siret[e.siret] for e in wanted]

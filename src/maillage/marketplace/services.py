@@ -7,6 +7,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -508,6 +509,47 @@ def profile_search_text(profile: SupplierProfile) -> str:
         )
     )
     return " " + " ".join(dict.fromkeys(words)) + " "
+
+
+def refresh_search_text(profiles) -> int:
+    """Recompute the stored search words of the given supplier profiles (a queryset or a list,
+    their establishment loaded or not) after their establishment's name changed, and write the
+    ones that differ in one bulk update. The PostgreSQL vector is kept by its own triggers.
+    Returns how many profiles were rewritten."""
+    if isinstance(profiles, QuerySet):
+        profiles = (
+            profiles.select_related("establishment")
+            .order_by()
+            .only(
+                "search_text",
+                "capabilities",
+                "tags",
+                "certifications",
+                "references",
+                "establishment__name",
+            )
+        )
+    changed = []
+    for profile in profiles:
+        text = profile_search_text(profile)
+        if text != profile.search_text:
+            profile.search_text = text
+            changed.append(profile)
+    if changed:
+        SupplierProfile.objects.bulk_update(changed, ["search_text"], batch_size=500)
+    return len(changed)
+
+
+def refresh_establishment_search_text(establishment) -> int:
+    """After a save of the establishment: its supplier profile's search words (if it has one)."""
+    profiles = list(
+        SupplierProfile.objects.filter(establishment=establishment).only(
+            "search_text", "capabilities", "tags", "certifications", "references", "establishment"
+        )
+    )
+    for profile in profiles:
+        profile.establishment = establishment
+    return refresh_search_text(profiles)
 
 
 def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
