@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import itertools
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,34 @@ from stdnum import luhn
 from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
 from maillage.directory.models import Establishment
 
-# Test data and oracles live beside the clone (../shared/data), never in the repository.
-SHARED_DATA = Path(
-    os.environ.get("MAILLAGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+
+def _shared_data() -> Path:
+    """Test data and oracles live beside the checkout (../shared/data), never in the repository:
+    MAILLAGE_SHARED_DATA if set; else beside this clone; else beside the repository it was
+    cloned from (a clone made elsewhere, e.g. in a temporary directory, finds them there)."""
+    if os.environ.get("MAILLAGE_SHARED_DATA"):
+        return Path(os.environ["MAILLAGE_SHARED_DATA"])
+    root = Path(__file__).resolve().parents[1]
+    beside = root.parent / "shared" / "data"
+    if beside.is_dir():
+        return beside
+    git = shutil.which("git")
+    if git is None:
+        return beside
+    origin = subprocess.run(
+        [git, "-C", str(root), "config", "--get", "remote.origin.url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if origin and "://" not in origin and ":" not in origin.split("/")[0]:
+        from_origin = Path(origin).expanduser().resolve().parent / "shared" / "data"
+        if from_origin.is_dir():
+            return from_origin
+    return beside
+
+
+SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(scope="session")
