@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
 from maillage.api.auth import AUTH
@@ -39,7 +40,7 @@ api.add_router("/", export_requests.router)
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request, exc):
-    return api.create_response(request, {"detail": str(exc) or "Accès refusé."}, status=403)
+    return api.create_response(request, {"detail": str(exc) or _("Accès refusé.")}, status=403)
 
 
 @api.exception_handler(ValidationError)
@@ -49,4 +50,4 @@ def invalid(request, exc):
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return api.create_response(request, {"detail": "Introuvable."}, status=404)
+    return api.create_response(request, {"detail": _("Introuvable.")}, status=404)

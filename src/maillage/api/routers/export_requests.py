@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
@@ -110,7 +111,7 @@ def get_export_request(request, export_request_id: Id):
 def answer_export_request(request, export_request_id: Id, payload: AnswerIn):
     req = _visible(request.user, export_request_id)
     if not policy.can_answer_export_request(request.user, req):
-        raise PermissionDenied("Seul le destinataire de la demande peut y répondre.")
+        raise PermissionDenied(_("Seul le destinataire de la demande peut y répondre."))
     services.answer_export_contact(request.user, req, payload.decision == "accept", payload.message)
     return _visible(request.user, export_request_id)
 
@@ -123,6 +124,6 @@ def answer_export_request(request, export_request_id: Id, payload: AnswerIn):
 def withdraw_export_request(request, export_request_id: Id):
     req = _visible(request.user, export_request_id)
     if not policy.can_withdraw_export_request(request.user, req):
-        raise PermissionDenied("Seule l'entreprise qui a fait la demande peut la retirer.")
+        raise PermissionDenied(_("Seule l'entreprise qui a fait la demande peut la retirer."))
     services.withdraw_export_contact(request.user, req)
     return _visible(request.user, export_request_id)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from maillage.accounts import policy
@@ -83,7 +84,7 @@ def establishments(
 ):
     mode = policy.map_mode(request.user)
     if mode == policy.MAP_PUBLIC:
-        raise PermissionDenied("La carte publique ne montre que des agrégats (choroplèthe).")
+        raise PermissionDenied(_("La carte publique ne montre que des agrégats (choroplèthe)."))
     layer = selectors.establishments_layer(
         request.user, _filters(category, resource_class, direction, network, chamber)
     )

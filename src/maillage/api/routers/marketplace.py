@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -218,7 +219,7 @@ def get_need(request, need_id: Id):
 def create_need(request, payload: NeedIn):
     buyer = get_object_or_404(policy.visible_establishments(request.user), pk=payload.buyer)
     if not policy.can_publish_need_for(request.user, buyer):
-        raise PermissionDenied("Vous ne représentez pas cet établissement.")
+        raise PermissionDenied(_("Vous ne représentez pas cet établissement."))
     chamber = network = None
     if payload.visibility == "chamber" and payload.visibility_chamber is not None:
         chamber = Chamber.objects.filter(pk=payload.visibility_chamber).first()
@@ -297,7 +298,7 @@ def respond(request, need_id: Id, payload: ResponseIn):
     supplier = allowed.get(payload.supplier)
     if supplier is None:
         raise PermissionDenied(
-            "Vous ne pouvez pas répondre à ce besoin au nom de cet établissement."
+            _("Vous ne pouvez pas répondre à ce besoin au nom de cet établissement.")
         )
     r = services.respond(
         request.user, need, supplier, message=payload.message, price_band=payload.price_band
@@ -325,7 +326,7 @@ def shortlist(request, response_id: Id):
 def consortia(request, need_id: Id):
     need = _need(request.user, need_id)
     if not policy.can_view_consortium_suggestions(request.user, need):
-        raise PermissionDenied("Seul l'acheteur voit les groupements suggérés.")
+        raise PermissionDenied(_("Seul l'acheteur voit les groupements suggérés."))
     row = services.request_consortium_suggestions(need)
     if row is None:
         return {"state": "none", "finished_at": None, "candidates": 0, "error": "", "groups": []}
