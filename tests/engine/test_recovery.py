@@ -154,3 +154,63 @@ def test_code_and_naf_spellings_agree():
 def test_cement_kilns_may_receive_hazardous_waste_by_default_but_not_division_23():
     naf = np.array(["2351", "2352", "235", "23", "1091", "3822", "38"])
     assert list(hazardous_authorisation(naf)) == [True, False, False, False, False, True, True]
+
+
+# -- the recovery knowledge feeds prospects ------------------------------------------------------
+
+from maillage.engine import prospects  # noqa: E402
+from maillage.engine.data_model import Establishments, Flows  # noqa: E402
+from maillage.engine.taxonomy import compiled  # noqa: E402
+
+TAX = compiled()
+C = TAX.index
+
+
+def _line(nafs: list[str]) -> Establishments:
+    """Establishments 1 km apart on a meridian, in the given order (default authorisations)."""
+    n = len(nafs)
+    return Establishments.build(
+        id=np.arange(1, n + 1),
+        lat=48.5 + 0.009 * np.arange(n),
+        lon=np.full(n, 2.6),
+        division=[c[:2] for c in nafs],
+        headcount=np.full(n, 50.0),
+        naf=nafs,
+    )
+
+
+def _prospect_nafs(nafs: list[str], klass: str, hazardous: bool = False) -> set[str]:
+    est = _line(nafs)
+    flows = Flows.build(
+        id=[1], establishment=[0], resource_class=[C[klass]], is_offer=[True], hazardous=[hazardous]
+    )
+    found = prospects.find(est, flows, TAX, k=10)
+    return {str(est.naf[e]) for e in found.establishment}
+
+
+def test_steel_slag_finds_a_road_builder_and_a_zinc_recycler_takes_steel_dust():
+    # neither profile lists a need that slag can feed: only the recovery routes reach them
+    assert TAX.profile_weight["need"][TAX.naf_nodes(np.array(["4211"]))[0], C["slag"]] == 0
+    found = _prospect_nafs(["24.10Z", "42.11Z", "62.01Z", "24.43Z"], "slag")
+    assert {"4211", "2443"} <= found and "6201" not in found
+
+
+def test_hazardous_solvents_go_to_a_cement_kiln_and_a_regenerator_not_to_a_feed_mill():
+    found = _prospect_nafs(["20.30Z", "10.91Z", "23.51Z", "38.22Z", "01.11Z"], "solvents_haz", True)
+    assert found == {"2351", "3822"}
+
+
+def test_recovery_weight_follows_the_operations_of_the_class():
+    node = TAX.naf_nodes(np.array(["2351", "1091", "0111", "2362"]))
+    ops = list(recovery.OPERATIONS)
+    assert TAX.recovery_weight[node[0], C["fly_ash"]] > 0
+    assert ops[TAX.recovery_operation[node[3], C["plaster_waste"]]] == "R5"
+    for klass in ("solvents_haz", "waste_oils_haz", "chemical_waste_haz", "sludge_haz"):
+        assert TAX.recovery_weight[node[1], C[klass]] == 0
+        assert TAX.recovery_weight[node[2], C[klass]] == 0
+
+
+def test_explanation_names_the_operation_and_the_hazardous_rubrique():
+    text = recovery.explanation("R1", "23.51Z", hazardous=True)
+    assert text.startswith("Valorisation R1") and "suppose une autorisation ICPE 2770" in text
+    assert "ICPE" not in recovery.explanation("R5", "42.11Z", hazardous=False)

@@ -86,6 +86,7 @@ PROPERTIES: dict[str, str] = {
     "acid": "acide",
     "base": "base",
     "iron_chloride": "chlorures de fer",
+    "sulphur": "soufre",
     "carbon": "charbon actif ou carbone",
     "organic": "organique",
     "nutrient": "fertilisant (N, P, K, matière organique)",
@@ -322,3 +323,51 @@ def receivers_of_waste(code: str, hazardous: bool | None = None) -> dict[str, tu
 
 # Each step down the waste's list of operations weighs this much less.
 HIERARCHY_DISCOUNT = 0.85
+
+
+@lru_cache(maxsize=1)
+def class_receivers() -> dict[str, dict[str, tuple[str, float]]]:
+    """Resource class (``taxonomy``) → NAF key → (operation, strength): the activities that
+    recover the wastes of each class, whatever the List of Waste code of the flow. A class
+    gathers the entries that ``taxonomy.class_for_waste_code`` maps to it (an absolute hazardous
+    entry only to its hazardous class, a mirror or plain entry to both), and an activity takes
+    the class with its strongest route over those entries. The receivers of a hazardous class
+    are only those whose route allows hazardous waste."""
+    from maillage.engine.taxonomy import class_for_waste_code, resource_classes
+
+    classes = resource_classes()
+    out: dict[str, dict[str, tuple[str, float]]] = {}
+    for prefix, row in waste_table().items():
+        variants = [True] if "hazardous" in row.properties else [False, True]
+        for danger in variants:
+            code = class_for_waste_code(prefix, hazardous=danger)
+            if code is None or code not in classes or classes[code].hazardous != danger:
+                continue
+            found = out.setdefault(code, {})
+            for naf, (operation, strength) in receivers_of_waste(prefix, danger).items():
+                if naf not in found or found[naf][1] < strength:
+                    found[naf] = (operation, strength)
+    return out
+
+
+def best_for_naf(found: dict[str, tuple[str, float]], naf: str) -> tuple[str, float] | None:
+    """The route of the most specific NAF level above ``naf`` in ``found`` (class receivers)."""
+    digits = naf_key(naf).replace(".", "")
+    for n in range(len(digits), 1, -1):
+        key = naf_key(digits[:n])
+        if key in found:
+            return found[key]
+    return None
+
+
+def explanation(operation: str, receiver_naf: str, hazardous: bool) -> str:
+    """Why an activity would take a waste, in French: the recovery operation, and for a
+    hazardous waste the ICPE rubriques the receiver must hold."""
+    text = f"Valorisation {operation} ({OPERATIONS[operation].lower()})"
+    if hazardous:
+        rubriques = [
+            r for r in receiver_rubriques(operation, receiver_naf) if r in HAZARDOUS_RUBRIQUES
+        ]
+        if rubriques:
+            text += f" ; suppose une autorisation ICPE {'/'.join(rubriques)} du receveur"
+    return text
