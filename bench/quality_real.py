@@ -11,7 +11,8 @@ the same bands for all. ``engine.prospects.find`` ranks the prospects of the off
 found when the receiver is among the first 10. Everything is seeded and deterministic.
 
 The set is split once, before any tuning, into a dev half and a test half (column ``split``,
-stratified by waste chapter, see ``--resplit``); knowledge is tuned on dev only.
+stratified by waste chapter; ``--resplit`` splits cases added later, leaving the others in their
+half); knowledge is tuned on dev only.
 
     python bench/quality_real.py [--seeds 0,1,2] [--verbose] [--split dev|test|all]
 """
@@ -100,8 +101,9 @@ def load(split: str) -> list[dict]:
 
 
 def resplit(seed: int = 2026) -> None:
-    """Write the ``split`` column once: within each waste chapter, cases in a seeded random
-    order alternate dev, test."""
+    """Fill the ``split`` column of the cases that have none, once: within each waste chapter,
+    those cases in a seeded random order alternate dev, test (continuing each chapter's
+    alternation). Cases already split keep their half."""
     with CASES.open(encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         fields = [f for f in reader.fieldnames or [] if f != "split"] + ["split"]
@@ -110,16 +112,21 @@ def resplit(seed: int = 2026) -> None:
     by_chapter: dict[str, list[dict]] = {}
     for row in rows:
         by_chapter.setdefault(row["waste_code"].strip()[:2], []).append(row)
-    start = 0
     for chapter in sorted(by_chapter):
         group = by_chapter[chapter]
-        for i, j in enumerate(rng.permutation(len(group))):
-            group[j]["split"] = "dev" if (i + start) % 2 == 0 else "test"
-        start += len(group)
-    with CASES.open("w", encoding="utf-8", newline="") as fh:
+        done = [r for r in group if r.get("split") in ("dev", "test")]
+        todo = [r for r in group if r.get("split") not in ("dev", "test")]
+        dev = sum(r["split"] == "dev" for r in done)
+        test = len(done) - dev
+        for j in rng.permutation(len(todo)):
+            todo[j]["split"] = "dev" if dev <= test else "test"
+            dev, test = dev + (todo[j]["split"] == "dev"), test + (todo[j]["split"] == "test")
+    temporary = CASES.with_suffix(".tmp")
+    with temporary.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+    temporary.replace(CASES)
 
 
 def main() -> None:
@@ -127,7 +134,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--split", default="all", choices=("all", "dev", "test", "both"))
     parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--resplit", action="store_true", help="rewrite the split column")
+    parser.add_argument("--resplit", action="store_true", help="split the cases not yet split")
     args = parser.parse_args()
     if args.resplit:
         resplit()
