@@ -214,3 +214,35 @@ def test_explanation_names_the_operation_and_the_hazardous_rubrique():
     text = recovery.explanation("R1", "23.51Z", hazardous=True)
     assert text.startswith("Valorisation R1") and "suppose une autorisation ICPE 2770" in text
     assert "ICPE" not in recovery.explanation("R5", "42.11Z", hazardous=False)
+
+
+HAZARDOUS_CLASSES = sorted(c for c in C if TAX.hazardous[C[c]])
+NAF_POOL = ["01.11Z", "01.46Z", "10.91Z", "10.71A", "11.05Z", "02.20Z", "03.22Z"]
+NAF_POOL += ["23.51Z", "38.22Z", "38.12Z", "20.14Z", "24.43Z", "42.11Z", "35.11Z", "17.12Z"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(NAF_POOL), min_size=2, max_size=25),
+    st.sampled_from(HAZARDOUS_CLASSES),
+    st.integers(0, 10_000),
+)
+def test_hazardous_offers_never_reach_food_feed_or_farm_prospects(nafs, klass, seed):
+    rng = np.random.default_rng(seed)
+    n = len(nafs)
+    est = Establishments.build(
+        id=np.arange(1, n + 1),
+        lat=48.5 + rng.uniform(0, 0.1, n),
+        lon=2.6 + rng.uniform(0, 0.1, n),
+        division=[c[:2] for c in nafs],
+        headcount=rng.choice([5.0, 50.0, 500.0], n),
+        naf=nafs,
+    )
+    flows = Flows.build(
+        id=[1], establishment=[0], resource_class=[C[klass]], is_offer=[True], hazardous=[True]
+    )
+    found = prospects.find(est, flows, TAX, k=10)
+    assert np.all(est.may_receive_hazardous[found.establishment])
+    assert not any(
+        str(est.naf[e])[:2] in ("01", "02", "03", "10", "11") for e in found.establishment
+    )
