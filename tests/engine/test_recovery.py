@@ -86,6 +86,9 @@ def test_every_chapter_of_the_list_has_operations():
         ("19 12 10", "35.30Z", "R1"),
         ("15 01 07", "23.13Z", "R5"),
         ("06 01 06*", "20.13Z", "R6"),
+        ("05 01 16", "20.13Z", "R5"),  # refinery sulphur → sulphuric acid
+        ("10 10 08", "23.99Z", "R5"),  # foundry sand → asphalt plant
+        ("02 03 04", "20.14Z", "R3"),  # plant residues → ethanol distillery
     ],
 )
 def test_operation_for_known_routes(waste, naf, operation):
