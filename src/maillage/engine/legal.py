@@ -135,6 +135,27 @@ def may_receive_hazardous(recorded: Sequence[Sequence[str]], default: np.ndarray
     return np.where(has_record, authorised, default)
 
 
+# The rubrique that the default authorisation of ``data_model.HAZARDOUS_RECEIVER_NAF`` stands for:
+# transit and sorting of hazardous waste (38.12), its treatment (38.22, remediation 39),
+# end-of-life vehicles (38.31).
+DEFAULT_HAZARDOUS_RUBRIQUES = {
+    "3812": ("2718",),
+    "3822": ("2790",),
+    "3831": ("2712",),
+    "39": ("2790",),
+}
+
+
+def default_hazardous_rubriques(naf: str) -> tuple[str, ...]:
+    """The hazardous-waste rubrique an activity is assumed to hold when none is recorded (NAF in
+    any spelling); empty when the activity is not authorised by default."""
+    digits = "".join(ch for ch in naf if ch.isdigit())
+    for prefix, codes in DEFAULT_HAZARDOUS_RUBRIQUES.items():
+        if digits.startswith(prefix):
+            return codes
+    return ()
+
+
 def end_of_waste_for(code: str | None, hazardous: bool, operation: str | None) -> EndOfWaste | None:
     """The end-of-waste text that may apply: the row of the longest matching code prefix, for the
     operation considered (when known), and covering hazardous entries when the waste is one."""
