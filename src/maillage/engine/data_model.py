@@ -12,24 +12,34 @@ import numpy as np
 from maillage.engine.geo import unit_vectors
 
 # NAF activities whose establishments may receive hazardous waste: collection (38.12) and
-# treatment (38.22) of hazardous waste, dismantling of wrecks (38.31: end-of-life vehicles are
-# hazardous waste, ICPE 2712), remediation (39). The default authorisation when nothing more
-# precise is recorded; collection and treatment of non-hazardous waste (38.11, 38.21) and the
-# recovery of sorted materials (38.32) are not authorised by default.
-HAZARDOUS_RECEIVER_NAF = ("38.12", "38.22", "38.31", "39")
+# treatment (38.22, solvent regenerators included: ICPE 2790) of hazardous waste, dismantling of
+# wrecks (38.31: end-of-life vehicles are hazardous waste, ICPE 2712), remediation (39), and
+# cement works (23.51): French cement kilns co-incinerate hazardous waste-derived fuels and take
+# hazardous mineral wastes as raw material under ICPE 2770 (3520 under the IED), as the cement
+# BREF (JRC 2013) describes for the sector; see ``recovery.DEFAULT_RUBRIQUES``. The default
+# authorisation when nothing more precise is recorded for an establishment; collection and
+# treatment of non-hazardous waste (38.11, 38.21), the recovery of sorted materials (38.32), lime
+# works and every food, feed or farming activity are not authorised by default.
+HAZARDOUS_RECEIVER_NAF = ("38.12", "38.22", "38.31", "39", "23.51")
+
+# Codes known only at a coarser level (a division, as before codes were finer) count as
+# authorised only in waste management and remediation, where most establishments are: a
+# division-23 establishment is far more often a glass or concrete works than a cement kiln.
+_COARSE_AUTHORISED_DIVISIONS = ("38", "39")
 
 
 def hazardous_authorisation(naf: np.ndarray) -> np.ndarray:
     """Default authorisation of each NAF code (digits only, as ``Establishments.naf``): under
-    ``HAZARDOUS_RECEIVER_NAF``, or known only at a level that contains one of them (division
-    38, group 38.1), as a division was before codes were finer."""
+    ``HAZARDOUS_RECEIVER_NAF``, or known only at a level that contains one of them in divisions
+    38-39 (division 38, group 38.1), as a division was before codes were finer."""
     naf = np.asarray(naf).astype("<U4")
     out = np.zeros(len(naf), dtype=bool)
     for code in HAZARDOUS_RECEIVER_NAF:
         digits = code.replace(".", "")
         out |= np.strings.startswith(naf, digits)
-        for n in range(2, len(digits)):
-            out |= naf == digits[:n]
+        if digits[:2] in _COARSE_AUTHORISED_DIVISIONS:
+            for n in range(2, len(digits)):
+                out |= naf == digits[:n]
     return out
 
 

@@ -72,6 +72,13 @@ def find(
             if entry is not None:
                 pair = (int(source), target) if is_offer else (target, int(source))
                 targets.append((target, strength, entry, tax.receiver_mask(*pair)))
+        if is_offer:
+            # Activities that legally recover the offered waste (``recovery``), whether or not
+            # their sector profile lists a need it can feed: cement kilns, brick makers, zinc
+            # recyclers... They are expected to take the offered class itself.
+            entry = trees.get_recovery(int(source))
+            if entry is not None:
+                targets.append((int(source), 1.0, entry, None))
         if targets:
             radius = float(tax.max_distance_km[source])
             parts.append(
@@ -104,6 +111,21 @@ class _CandidateTrees:
                 return None
             members = self.candidates[mask]
             per_employee = self.tax.profile_per_employee[direction][self.node[mask], target]
+            self.cache[key] = (cKDTree(self.xyz[members]), members, weights[mask], per_employee)
+        return self.cache[key]
+
+    def get_recovery(self, source: int):
+        """The same for the activities that recover waste of class ``source`` (the weight is
+        the route's strength; no quantity per employee is known)."""
+        key = ("recovery", source)
+        if key not in self.cache:
+            weights = self.tax.recovery_weight[self.node, source]
+            mask = weights > 0
+            if not mask.any():
+                self.cache[key] = None
+                return None
+            members = self.candidates[mask]
+            per_employee = np.full(len(members), np.nan)
             self.cache[key] = (cKDTree(self.xyz[members]), members, weights[mask], per_employee)
         return self.cache[key]
 

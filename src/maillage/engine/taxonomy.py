@@ -297,6 +297,12 @@ class CompiledTaxonomy:
     profile_per_employee: dict[str, np.ndarray]
     # node of every (division, group digit, class digit), digits 10 meaning "not given"
     node_table: np.ndarray
+    # recovery_weight[node, class]: how strongly an activity takes a waste of the class as a
+    # receiver by a legal recovery operation (``recovery.class_receivers``; 0 when it does not),
+    # and recovery_operation[node, class] the operation's position in ``recovery.OPERATIONS``
+    # (-1 when none)
+    recovery_weight: np.ndarray
+    recovery_operation: np.ndarray
 
     def receiver_mask(self, source: int, target: int) -> np.ndarray | None:
         return self.receivers.get((source, target))
@@ -350,9 +356,16 @@ def compiled() -> CompiledTaxonomy:
         if source in index and target in index and source != target:
             targets[index[source]].append((index[target], strengths[(source, target)]))
     restricted = substitution_receivers()
+    from maillage.engine import recovery  # the recovery knowledge reads this module's classes
+
+    by_class = recovery.class_receivers()
     keys, node_division, table = _naf_nodes(
         (e.naf for e in sector_profiles()),
-        (*(c for codes_ in restricted.values() for c in codes_), *WASTE_OPERATOR_NAF),
+        (
+            *(c for codes_ in restricted.values() for c in codes_),
+            *WASTE_OPERATOR_NAF,
+            *(naf for found in by_class.values() for naf in found),
+        ),
     )
     profile: dict[str, dict[str, tuple[tuple[int, float, float], ...]]] = {"offer": {}, "need": {}}
     weight = {d: np.zeros((len(keys), len(codes))) for d in profile}
@@ -378,6 +391,17 @@ def compiled() -> CompiledTaxonomy:
         if source in index and target in index:
             mask = np.array([bool(k) and naf_falls_under(k, allowed) for k in keys])
             receivers[(index[source], index[target])] = mask
+    recovery_weight = np.zeros((len(keys), len(codes)))
+    recovery_operation = np.full((len(keys), len(codes)), -1, dtype=np.int8)
+    operation_index = {op: i for i, op in enumerate(recovery.OPERATIONS)}
+    for code, found in by_class.items():
+        if code not in index:
+            continue
+        for node, key in enumerate(keys):
+            best = recovery.best_for_naf(found, key) if key else None
+            if best is not None:
+                recovery_weight[node, index[code]] = best[1]
+                recovery_operation[node, index[code]] = operation_index[best[0]]
     return CompiledTaxonomy(
         codes=codes,
         index=index,
@@ -394,6 +418,8 @@ def compiled() -> CompiledTaxonomy:
         profile_weight=weight,
         profile_per_employee=per_employee,
         node_table=table,
+        recovery_weight=recovery_weight,
+        recovery_operation=recovery_operation,
     )
 
 
@@ -600,3 +626,65 @@ def refine_class(code: str, direction: str, temperature_c: float | None = None) 
             return "waste_heat_high" if temperature_c >= HIGH_TEMPERATURE_C else "waste_heat_low"
         return "waste_heat_low" if code == "heat" else code
     return code
+
+
+# -- waste codes refined by their description ------------------------------------------------------
+# Classes that say little about what a waste is: a code that lands there, or a "99" catch-all
+# entry ("déchets non spécifiés ailleurs"), is a poor code, and the description then decides.
+VAGUE_CLASSES = frozenset(["mixed_industrial_waste"])
+FUZZY_CUTOFF = 0.84
+FUZZY_MIN_LENGTH = 5
+
+
+def is_vague_waste_code(code: str) -> bool:
+    """A "99" catch-all entry (10 01 99, 02 03 99, 16 01 99), a code known only to its chapter or
+    sub-chapter, or one whose class is ``VAGUE_CLASSES``."""
+    digits = "".join(ch for ch in code if ch.isdigit())
+    if len(digits) < 6 or digits.endswith("99"):
+        return True
+    return class_for_waste_code(code) in VAGUE_CLASSES
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[str, ...]:
+    return tuple(sorted({word for key in _keyword_index() for word in key}))
+
+
+def correct_spelling(text: str) -> str:
+    """The description with each unknown word of ``FUZZY_MIN_LENGTH`` letters or more replaced by
+    the closest keyword word (difflib ratio ≥ ``FUZZY_CUTOFF``): "sciures de boix", "boues
+    d'épurration", "plactique" are read as the keywords they misspell."""
+    import difflib
+
+    vocabulary = _vocabulary()
+    known = frozenset(vocabulary)
+    out = []
+    for word in tokens(text):
+        if word not in known and len(word) >= FUZZY_MIN_LENGTH and not word.isdigit():
+            close = difflib.get_close_matches(word, vocabulary, n=1, cutoff=FUZZY_CUTOFF)
+            word = close[0] if close else word
+        out.append(word)
+    return " ".join(out)
+
+
+def waste_class(code: str, description: str = "", hazardous: bool | None = None) -> str | None:
+    """The resource class of an offered waste from its List of Waste code and its free-text
+    description: the code's class, unless the code is vague (``is_vague_waste_code``) or has no
+    class and the description names a waste or material class; misspelt words are corrected
+    first. A hazardous waste (star or flag) keeps a hazardous class: text never makes a
+    hazardous waste harmless."""
+    danger = code.strip().endswith("*") if hazardous is None else hazardous
+    by_code = class_for_waste_code(code, hazardous=danger) if code.strip() else None
+    if by_code is not None and not is_vague_waste_code(code):
+        return by_code
+    if not description.strip():
+        return by_code
+    classes = resource_classes()
+    for candidate, _score in classify_text(correct_spelling(description), "offer", limit=5):
+        rc = classes[candidate]
+        if rc.category not in ("waste", "material") or candidate in VAGUE_CLASSES:
+            continue
+        if danger and not rc.hazardous:
+            continue
+        return candidate
+    return by_code
