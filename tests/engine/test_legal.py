@@ -83,3 +83,16 @@ def test_data_files_cite_their_sources():
     for row in legal.end_of_waste_table().values():
         assert set(row.operations) <= set(legal.RECOVERY_OPERATIONS)
         assert len(row.prefix) in (4, 6) and row.prefix.isdigit()
+
+
+def test_expected_rubriques_shown_when_none_recorded():
+    path = legal.legal_path("13 02 05*", True, "R9", (), ("2790", "2791"))
+    step = next(s for s in path.steps if "doit détenir" in s)
+    assert "2790" in step and "2791" not in step  # only hazardous-authorising ones
+    recorded = legal.legal_path("13 02 05*", True, "R9", ("2790",), ("2790",))
+    assert not any("doit détenir" in s for s in recorded.steps)
+
+
+def test_default_waste_rubriques_of_a_cement_works():
+    assert legal.default_waste_rubriques("23.51Z") == ("2770", "2771")
+    assert legal.default_waste_rubriques("10.71C") == ()

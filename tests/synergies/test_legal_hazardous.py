@@ -70,9 +70,9 @@ def test_explanation_names_the_recorded_or_assumed_rubrique(oil):
         for line in explain("substitution", recorded.explanation)
     )
     assumed = by_name["Traitement DD"]
-    assert assumed.explanation["hazardous_rubriques_assumed"] == ["2790"]
+    assert assumed.explanation["hazardous_rubriques_assumed"] == ["2790", "2718"]
     assert any(
-        "suppose une autorisation ICPE 2790 du receveur" in line
+        "suppose une autorisation ICPE 2790/2718 du receveur" in line
         for line in explain("substitution", assumed.explanation)
     )
 
@@ -130,3 +130,31 @@ def test_edit_page_field_for_advisors_only(client, territory):
     assert client.get(url).status_code in (403, 404)
     client.logout()
     assert client.get(url).status_code == 302
+
+
+def test_cement_kiln_assumed_2770_2771_and_operation_stored(territory, make_establishment):
+    """A cement works (23.51) with nothing recorded is assumed to co-incinerate under 2770/2771;
+    the recovery operation and its expected rubriques are stored and reach the legal path."""
+    from maillage.engine import recovery
+    from maillage.synergies import selectors
+
+    offer = build_flow(
+        territory["e77"], direction="offer", waste_code="13 02 05*", quantity=50, unit="t"
+    )
+    offer.save()
+    kiln = make_establishment("77288", "Cimenterie", "23.51Z")
+    need = build_flow(kiln, direction="need", resource_class="fuels", quantity=500, unit="t")
+    need.save()
+    services.detect(territory["chambers"][0])
+    s = Suggestion.objects.get(offer_flow=offer, need_flow=need)
+    e = s.explanation
+    assert e["hazardous_rubriques_assumed"] == ["2770", "2771"]
+    assert any(
+        "suppose une autorisation ICPE 2770/2771 du receveur" in line
+        for line in explain("substitution", e)
+    )
+    assert e["operation"] == recovery.operation_for("13 02 05*", "23.51", True) == "R1"
+    path = selectors.legal_path(s)
+    assert path.operation == "R1" and path.stays_waste
+    assert any("Trackdéchets" in step for step in path.steps)
+    assert any("2770" in step and "aucune n'est enregistrée" in step for step in path.steps)

@@ -17,6 +17,8 @@ from importlib import resources
 
 import numpy as np
 
+from maillage.engine import recovery
+
 # Annex II of directive 2008/98/EC (recovery operations), French version of the directive.
 RECOVERY_OPERATIONS: dict[str, str] = {
     "R1": "utilisation principale comme combustible ou autre moyen de produire de l'énergie",
@@ -135,25 +137,12 @@ def may_receive_hazardous(recorded: Sequence[Sequence[str]], default: np.ndarray
     return np.where(has_record, authorised, default)
 
 
-# The rubrique that the default authorisation of ``data_model.HAZARDOUS_RECEIVER_NAF`` stands for:
-# transit and sorting of hazardous waste (38.12), its treatment (38.22, remediation 39),
-# end-of-life vehicles (38.31).
-DEFAULT_HAZARDOUS_RUBRIQUES = {
-    "3812": ("2718",),
-    "3822": ("2790",),
-    "3831": ("2712",),
-    "39": ("2790",),
-}
-
-
-def default_hazardous_rubriques(naf: str) -> tuple[str, ...]:
-    """The hazardous-waste rubrique an activity is assumed to hold when none is recorded (NAF in
-    any spelling); empty when the activity is not authorised by default."""
-    digits = "".join(ch for ch in naf if ch.isdigit())
-    for prefix, codes in DEFAULT_HAZARDOUS_RUBRIQUES.items():
-        if digits.startswith(prefix):
-            return codes
-    return ()
+def default_waste_rubriques(naf: str) -> tuple[str, ...]:
+    """The waste rubriques an activity is assumed to hold when none is recorded
+    (``recovery.default_rubriques``, restricted to the rubriques of our table: a cement works
+    → 2770, 2771)."""
+    known = rubriques()
+    return tuple(c for c in recovery.default_rubriques(naf) if c in known and c[:2] in ("27", "35"))
 
 
 def end_of_waste_for(code: str | None, hazardous: bool, operation: str | None) -> EndOfWaste | None:
@@ -183,10 +172,12 @@ def legal_path(
     hazardous: bool,
     operation: str | None,
     receiver_rubriques: tuple[str, ...],
+    expected_rubriques: tuple[str, ...] = (),
 ) -> LegalPath:
     """What a substitution takes, in French: the waste's obligations until it is recovered, the
-    receiver's authorisation, the recovery operation and, if a text allows it, how the material
-    can leave waste status."""
+    receiver's authorisation (``receiver_rubriques``: recorded for it; ``expected_rubriques``:
+    those that authorise the operation for its activity, shown when none is recorded), the
+    recovery operation and, if a text allows it, how the material can leave waste status."""
     operation = operation if operation in RECOVERY_OPERATIONS else None
     label = RECOVERY_OPERATIONS.get(operation) if operation else None
     eow = end_of_waste_for(waste_code, hazardous, operation)
@@ -206,7 +197,15 @@ def legal_path(
             "R. 541-45 du code de l'environnement) ; pas de mélange avec d'autres déchets."
         )
     held = authorising(receiver_rubriques) if hazardous else tuple(receiver_rubriques)
-    if held:
+    expected = authorising(expected_rubriques) if hazardous else tuple(expected_rubriques)
+    expected = tuple(c for c in expected if c in rubriques())
+    if not held and expected:
+        steps.append(
+            f"Le receveur doit détenir la rubrique ICPE qui couvre cette opération pour son "
+            f"activité : {_rubrique_list(expected)} ; aucune n'est enregistrée pour lui, à "
+            "vérifier avant toute mise en relation."
+        )
+    elif held:
         steps.append(
             f"Le receveur détient la rubrique ICPE enregistrée : {_rubrique_list(held)} ; "
             "vérifier que son arrêté préfectoral couvre ce code déchet et ce tonnage."

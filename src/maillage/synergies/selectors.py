@@ -337,6 +337,7 @@ def legal_path(suggestion: Suggestion) -> legal.LegalPath | None:
         bool(e.get("hazardous")),
         e.get("operation"),
         tuple(e.get("receiver_rubriques") or ()),
+        tuple(e.get("expected_rubriques") or ()),
     )
 
 

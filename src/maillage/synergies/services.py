@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from maillage.accounts import policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.directory.models import Establishment
-from maillage.engine import feedback, legal, mutualisation, prospects, substitution
+from maillage.engine import feedback, legal, mutualisation, prospects, recovery, substitution
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
@@ -226,7 +226,12 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                         tax.waste_operator[node[flows.establishment[n]]]
                     ),
                     "need_declared": bool(flows.declared[n]),
-                    **_authorisation(snap, int(flows.establishment[n]), bool(flows.hazardous[o])),
+                    **_authorisation(
+                        snap,
+                        int(flows.establishment[n]),
+                        bool(flows.hazardous[o]),
+                        snap.flow_meta[o]["waste_code"],
+                    ),
                 },
             }
         )
@@ -259,12 +264,18 @@ def apply_feedback(found: list[dict], outcomes: feedback.Outcomes | None = None)
     return found
 
 
-def _authorisation(snap: Snapshot, receiver: int, hazardous: bool) -> dict:
+def _authorisation(snap: Snapshot, receiver: int, hazardous: bool, waste_code: str | None) -> dict:
     """What the receiver's ICPE rubriques say: recorded by its advisor, or assumed from its
-    activity when nothing is recorded (what the legal path and the explanation show)."""
+    activity when nothing is recorded; the recovery operation and the rubriques that authorise
+    it for the receiver's activity (what the legal path and the explanation show)."""
     recorded = snap.est_rubriques[receiver] if snap.est_rubriques else ()
-    assumed = () if recorded else legal.default_hazardous_rubriques(str(snap.est.naf[receiver]))
+    naf = naf_key(str(snap.est.naf[receiver]))
+    assumed = () if recorded else legal.default_waste_rubriques(naf)
+    operation = recovery.operation_for(waste_code, naf, hazardous) if waste_code else None
+    expected = recovery.receiver_rubriques(operation, naf) if operation else ()
     return {
+        "operation": operation,
+        "expected_rubriques": list(expected),
         "receiver_rubriques": list(recorded),
         "hazardous_rubriques_recorded": list(legal.authorising(recorded)) if hazardous else [],
         "hazardous_rubriques_assumed": list(assumed) if hazardous else [],
