@@ -185,6 +185,16 @@ def can_edit_establishment(user, establishment) -> bool:
     return can_edit_flows(user, establishment)
 
 
+def can_set_icpe_rubriques(user, establishment) -> bool:
+    """The ICPE rubriques an establishment holds decide whether it may be offered hazardous waste:
+    only its own chamber's advisors (and administrators) record them, not the company itself."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return _is_chamber_staff(user) and _chamber_id_of(establishment) == user.chamber_id
+
+
 def is_chamber_staff(user) -> bool:
     return _is_chamber_staff(user)
 

@@ -34,6 +34,22 @@ def validate_naf_subclass(value: str) -> None:
         )
 
 
+def validate_icpe_rubriques(value) -> None:
+    """A list of known 4-digit waste rubriques of the ICPE nomenclature (engine.legal table)."""
+    from maillage.engine.legal import parse_rubriques
+
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationError(_("Les rubriques ICPE forment une liste de codes à quatre chiffres."))
+    kept, errors = parse_rubriques(value)
+    if errors:
+        raise ValidationError("; ".join(errors))
+    if list(kept) != value:
+        raise ValidationError(
+            _("Rubriques ICPE à écrire triées, sans doublon : %(k)s."),
+            params={"k": ", ".join(kept)},
+        )
+
+
 HEADCOUNT_CHOICES = [(code, label) for code, (label, _low, _high) in HEADCOUNT_BANDS.items()]
 
 
@@ -67,6 +83,16 @@ class Establishment(models.Model):
     is_active = models.BooleanField(_("actif"), default=True)
     closed_on = models.DateField(_("date de fermeture"), null=True, blank=True)
     is_large_buyer = models.BooleanField(_("donneur d'ordre"), default=False)
+    # Set by the chamber's advisors: what the receiver's prefectoral order authorises. Empty means
+    # unknown (the engine then assumes the default of the activity); a list without a hazardous
+    # rubrique means the establishment may not receive hazardous waste.
+    icpe_rubriques = models.JSONField(
+        _("rubriques ICPE (déchets)"),
+        default=list,
+        blank=True,
+        validators=[validate_icpe_rubriques],
+        help_text=_("rubriques de la nomenclature des installations classées, ex. 2790, 2770"),
+    )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from maillage.directory.models import Establishment, validate_siret
+from maillage.engine.legal import parse_rubriques
 from maillage.reference.fields import commune as commune_for_code
 from maillage.reference.fields import naf_subclass
 
@@ -21,6 +22,7 @@ FIELDS = [
     "is_active",
     "closed_on",
     "is_large_buyer",
+    "icpe_rubriques",
 ]
 
 
@@ -41,6 +43,16 @@ def clean_establishment(values: dict) -> dict:
                 cleaned[name] = parse(raw or "")
             except ValidationError as exc:
                 errors[name] = exc.messages
+    rubriques = values.get("icpe_rubriques")
+    if isinstance(rubriques, str):
+        # a spreadsheet cell "2790;2770"; empty: nothing recorded by this file, keep what is
+        if rubriques.strip():
+            kept, bad = parse_rubriques(rubriques.replace(",", ";").split(";"))
+            if bad:
+                errors["icpe_rubriques"] = bad
+            cleaned["icpe_rubriques"] = list(kept)
+        else:
+            cleaned.pop("icpe_rubriques")
     if not str(values.get("name", "")).strip():
         errors["name"] = ["La raison sociale est obligatoire."]
     if errors:
@@ -83,6 +95,13 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
         if name in values and getattr(establishment, name) != values[name]:
             setattr(establishment, name, values[name])
             changed.append(name)
+    if "icpe_rubriques" in values and establishment.icpe_rubriques != values["icpe_rubriques"]:
+        if not policy.can_set_icpe_rubriques(user, establishment):
+            raise PermissionDenied(
+                "Seuls les conseillers de la chambre enregistrent les rubriques ICPE."
+            )
+        establishment.icpe_rubriques = sorted(set(values["icpe_rubriques"]))
+        changed.append("icpe_rubriques")
     if changed:
         establishment.full_clean()
         establishment.save(update_fields=[*changed, "updated_at"])

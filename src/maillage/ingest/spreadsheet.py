@@ -38,6 +38,7 @@ COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
         "code_commune": ("commune", "77288"),
         "latitude": ("latitude", "48.5394"),
         "longitude": ("longitude", "2.6596"),
+        "rubriques_icpe": ("icpe_rubriques", ""),  # semicolon-separated, e.g. 2790;2770
     },
     "contacts": {
         "siret": ("siret", "73282932000074"),

@@ -101,6 +101,21 @@ def _ranking_rules(e: dict) -> list[str]:
     return lines
 
 
+def _hazardous_line(e: dict) -> str:
+    recorded = e.get("hazardous_rubriques_recorded") or []
+    assumed = e.get("hazardous_rubriques_assumed") or []
+    if recorded:
+        return _("Déchet dangereux : autorisation ICPE %(r)s enregistrée pour le receveur.") % {
+            "r": "/".join(recorded)
+        }
+    if assumed:
+        return _(
+            "Déchet dangereux : suppose une autorisation ICPE %(r)s du receveur (habituelle "
+            "pour son activité, non enregistrée : à vérifier)."
+        ) % {"r": "/".join(assumed)}
+    return _("Déchet dangereux : le receveur est une installation de traitement autorisée.")
+
+
 def explain(kind: str, e: dict) -> list[str]:
     if kind == "substitution":
         lines = []
@@ -137,8 +152,19 @@ def explain(kind: str, e: dict) -> list[str]:
                 % {"o": e["offer_temperature"], "n": e["need_temperature"]}
             )
         if e.get("hazardous"):
+            lines.append(_hazardous_line(e))
+        if e.get("feedback_implemented"):
             lines.append(
-                _("Déchet dangereux : le receveur est une installation de traitement autorisée.")
+                _("Favorisé : %(n)d synergies de ce type réalisées sur la plateforme.")
+                % {"n": e["feedback_implemented"]}
+            )
+        if e.get("feedback_impossible"):
+            lines.append(
+                _(
+                    "Défavorisé : %(n)d synergies de ce type abandonnées sur la plateforme comme "
+                    "techniquement impossibles."
+                )
+                % {"n": e["feedback_impossible"]}
             )
         return lines
     if kind == "mutualisation":

@@ -16,6 +16,11 @@ class TransitionForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea({"rows": 2}),
     )
+    abandon_reason_code = forms.ChoiceField(
+        label=_("Type de motif (abandon)"),
+        required=False,
+        choices=[("", "—"), *Suggestion.AbandonReason.choices],
+    )
     actual_quantity = forms.FloatField(
         label=_("Quantité réellement échangée par an"), required=False, min_value=0
     )

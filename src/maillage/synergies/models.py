@@ -26,6 +26,14 @@ class Suggestion(models.Model):
         IMPLEMENTED = "implemented", _("mise en œuvre")
         ABANDONED = "abandoned", _("abandonnée")
 
+    class AbandonReason(models.TextChoices):
+        # "technically impossible" feeds back into the ranking (engine.feedback)
+        TECHNICALLY_IMPOSSIBLE = "technically_impossible", _("techniquement impossible")
+        NOT_ECONOMIC = "not_economic", _("pas rentable")
+        REGULATORY = "regulatory", _("obstacle réglementaire")
+        DECLINED = "declined", _("refus d'une entreprise")
+        OTHER = "other", _("autre")
+
     # Natural key, stable across runs: re-detection updates the row and keeps its status.
     key = models.CharField(_("clé"), max_length=80, unique=True)
     kind = models.CharField(_("type"), max_length=15, choices=Kind.choices)
@@ -91,6 +99,9 @@ class Suggestion(models.Model):
     first_detected_at = models.DateTimeField(_("détectée le"), default=timezone.now)
     last_detected_at = models.DateTimeField(_("dernière détection"), default=timezone.now)
     abandon_reason = models.TextField(_("motif d'abandon"), blank=True)
+    abandon_reason_code = models.CharField(
+        _("type de motif d'abandon"), max_length=25, choices=AbandonReason.choices, blank=True
+    )
     actual_quantity = models.FloatField(
         _("quantité réellement échangée par an"), null=True, blank=True
     )

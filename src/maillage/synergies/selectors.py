@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from maillage.synergies.models import DetectionRun
+import numpy as np
+
+from maillage.engine import feedback, legal
+from maillage.synergies.models import DetectionRun, Suggestion
 
 
 def run_summary(run: DetectionRun) -> list[tuple[str, str]]:
@@ -317,3 +320,92 @@ def leads_for(user, limit: int = 50) -> list[dict]:
             }
         )
     return rows
+
+
+def legal_path(suggestion: Suggestion) -> legal.LegalPath | None:
+    """The legal path of a substitution of waste (what it takes: registre, transport, tracking
+    form, the receiver's rubrique, end of waste status), from what detection stored; None for
+    other kinds and for resources that are not waste. Same visibility as the suggestion: callers
+    pass a suggestion they obtained through the policy."""
+    e = suggestion.explanation or {}
+    if suggestion.kind != Suggestion.Kind.SUBSTITUTION or not (
+        e.get("waste_code") or e.get("hazardous")
+    ):
+        return None
+    return legal.legal_path(
+        e.get("waste_code"),
+        bool(e.get("hazardous")),
+        e.get("operation"),
+        tuple(e.get("receiver_rubriques") or ()),
+        tuple(e.get("expected_rubriques") or ()),
+    )
+
+
+def _technically_impossible(code: str, note: str) -> bool:
+    """Abandoned as technically impossible: the reason type, or a note that says so (reasons
+    written before the type existed)."""
+    if code == Suggestion.AbandonReason.TECHNICALLY_IMPOSSIBLE:
+        return True
+    text = " ".join(note.lower().replace("-", " ").split())
+    return "techniquement impossible" in text
+
+
+def outcome_table() -> feedback.Outcomes:
+    """Outcomes of substitutions over the whole platform, as counts per (waste code, receiving NAF
+    class): how many distinct suggestions were implemented or abandoned as technically impossible,
+    between how many distinct producing and receiving establishments. This read deliberately
+    crosses chambers (it feeds every chamber's ranking) and returns nothing but these counts;
+    ``engine.feedback`` ignores a key below its minimum counts, so no single company's outcome
+    can be read from another chamber's ranking."""
+    from maillage.engine.taxonomy import naf_key
+
+    rows = (
+        Suggestion.objects.filter(
+            kind=Suggestion.Kind.SUBSTITUTION,
+            status__in=[Suggestion.Status.IMPLEMENTED, Suggestion.Status.ABANDONED],
+            offer_flow__waste_code__isnull=False,
+            need_flow__isnull=False,
+        )
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "status",
+            "abandon_reason_code",
+            "abandon_reason",
+            "offer_flow__waste_code_id",
+            "offer_flow__establishment_id",
+            "need_flow__establishment_id",
+            "need_flow__establishment__naf_id",
+        )
+    )
+    # key → outcome → (suggestions, producing establishments, receiving establishments)
+    groups: dict[str, dict[str, tuple[set, set, set]]] = {}
+    for pk, status, code, note, waste, producer, receiver, naf in rows:
+        if status == Suggestion.Status.IMPLEMENTED:
+            outcome = "implemented"
+        elif _technically_impossible(code, note):
+            outcome = "impossible"
+        else:
+            continue
+        key = feedback.pair_key(waste, naf_key(naf))
+        sets = groups.setdefault(key, {}).setdefault(outcome, (set(), set(), set()))
+        sets[0].add(pk)
+        sets[1].add(producer)
+        sets[2].add(receiver)
+    if not groups:
+        return feedback.Outcomes.empty()
+    keys = sorted(groups)
+    empty: tuple[set, set, set] = (set(), set(), set())
+
+    def column(outcome: str, i: int) -> np.ndarray:
+        return np.array([len(groups[k].get(outcome, empty)[i]) for k in keys], dtype=np.int64)
+
+    return feedback.Outcomes(
+        keys=np.array(keys),
+        implemented=column("implemented", 0),
+        implemented_producers=column("implemented", 1),
+        implemented_receivers=column("implemented", 2),
+        impossible=column("impossible", 0),
+        impossible_producers=column("impossible", 1),
+        impossible_receivers=column("impossible", 2),
+    )

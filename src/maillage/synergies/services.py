@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from maillage.accounts import policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.directory.models import Establishment
-from maillage.engine import mutualisation, prospects, substitution
-from maillage.engine.data_model import Establishments, Flows
+from maillage.engine import feedback, legal, mutualisation, prospects, recovery, substitution
+from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
 from maillage.engine.taxonomy import (
@@ -66,6 +66,15 @@ class Snapshot:
     flows: Flows
     est_chamber: np.ndarray  # chamber id per establishment row (0: none)
     flow_meta: list[dict] = field(default_factory=list)
+    # ICPE rubriques recorded per establishment row (empty: unknown, the activity's default holds)
+    est_rubriques: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def may_receive_hazardous(naf: list[str], recorded: list[tuple[str, ...]]) -> np.ndarray:
+    """Per establishment: the rubriques recorded by its advisor authorise hazardous waste, or,
+    when none is recorded, the engine's default for its activity does."""
+    digits = np.array(["".join(ch for ch in code if ch.isdigit())[:4] for code in naf], dtype="<U4")
+    return legal.may_receive_hazardous(recorded, hazardous_authorisation(digits))
 
 
 def _noop(_percent: int, _step: str) -> None:
@@ -96,9 +105,10 @@ def snapshot(chamber_ids: set[int] | None) -> Snapshot:
     chamber_of = dict(TerritoryCommune.objects.values_list("commune_id", "chamber_id"))
     rows = list(
         establishments.order_by("pk").values_list(
-            "pk", "lat", "lon", "naf_id", "headcount_band", "commune_id"
+            "pk", "lat", "lon", "naf_id", "headcount_band", "commune_id", "icpe_rubriques"
         )
     )
+    recorded = [tuple(r[6] or ()) for r in rows]
     position = {row[0]: i for i, row in enumerate(rows)}
     est = Establishments.build(
         id=[r[0] for r in rows],
@@ -107,6 +117,7 @@ def snapshot(chamber_ids: set[int] | None) -> Snapshot:
         division=[r[3][:2] for r in rows],
         headcount=[typical_headcount(r[4]) for r in rows],
         naf=[r[3] for r in rows],
+        may_receive_hazardous=may_receive_hazardous([r[3] for r in rows], recorded),
     )
     est_chamber = np.array([chamber_of.get(r[5], 0) for r in rows], dtype=np.int64)
     flow_rows = list(
@@ -135,7 +146,9 @@ def snapshot(chamber_ids: set[int] | None) -> Snapshot:
         hazardous=[bool(r[7]) or bool(tax.hazardous[tax.index[r[2]]]) for r in flow_rows],
     )
     meta = [{"waste_code": r[8], "unit": r[5], "quantity": r[4]} for r in flow_rows]
-    return Snapshot(est=est, flows=flows, est_chamber=est_chamber, flow_meta=meta)
+    return Snapshot(
+        est=est, flows=flows, est_chamber=est_chamber, flow_meta=meta, est_rubriques=recorded
+    )
 
 
 def _display_waste(code: str | None) -> str | None:
@@ -213,10 +226,60 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                         tax.waste_operator[node[flows.establishment[n]]]
                     ),
                     "need_declared": bool(flows.declared[n]),
+                    **_authorisation(
+                        snap,
+                        int(flows.establishment[n]),
+                        bool(flows.hazardous[o]),
+                        snap.flow_meta[o]["waste_code"],
+                    ),
                 },
             }
         )
-    return out
+    return apply_feedback(out)
+
+
+def apply_feedback(found: list[dict], outcomes: feedback.Outcomes | None = None) -> list[dict]:
+    """Re-rank substitutions by the platform's outcomes for their (waste code, receiving NAF
+    class) pair (engine.feedback, aggregate counts only) and record the counts that moved a
+    score in its explanation."""
+    if not found:
+        return found
+    if outcomes is None:
+        from maillage.synergies.selectors import outcome_table
+
+        outcomes = outcome_table()
+    keys = np.array(
+        [
+            feedback.pair_key(
+                s["explanation"].get("waste_code"), s["explanation"].get("receiver_naf")
+            )
+            for s in found
+        ]
+    )
+    ranked = feedback.rerank(keys, np.array([s["score"] for s in found]), outcomes)
+    for i, s in enumerate(found):
+        s["score"] = round(float(ranked.score[i]), 6)
+        s["explanation"]["feedback_implemented"] = int(ranked.implemented[i])
+        s["explanation"]["feedback_impossible"] = int(ranked.impossible[i])
+    return found
+
+
+def _authorisation(snap: Snapshot, receiver: int, hazardous: bool, waste_code: str | None) -> dict:
+    """What the receiver's ICPE rubriques say: recorded by its advisor, or assumed from its
+    activity when nothing is recorded; the recovery operation and the rubriques that authorise
+    it for the receiver's activity (what the legal path and the explanation show)."""
+    recorded = snap.est_rubriques[receiver] if snap.est_rubriques else ()
+    naf = naf_key(str(snap.est.naf[receiver]))
+    assumed = () if recorded else legal.default_waste_rubriques(naf)
+    operation = recovery.operation_for(waste_code, naf, hazardous) if waste_code else None
+    expected = recovery.receiver_rubriques(operation, naf) if operation else ()
+    return {
+        "operation": operation,
+        "expected_rubriques": list(expected),
+        "receiver_rubriques": list(recorded),
+        "hazardous_rubriques_recorded": list(legal.authorising(recorded)) if hazardous else [],
+        "hazardous_rubriques_assumed": list(assumed) if hazardous else [],
+    }
 
 
 def _num(value) -> float | None:
@@ -515,12 +578,18 @@ def change_status(
     note: str = "",
     actual_quantity: float | None = None,
     actual_savings_eur: float | None = None,
+    reason_code: str = "",
 ) -> SuggestionEvent:
-    """An advisor moves a suggestion along the pipeline. Abandoning needs a reason; implementing
-    needs the quantity really exchanged (CO2e is recomputed from it)."""
+    """An advisor moves a suggestion along the pipeline. Abandoning needs a reason (a note, or a
+    reason type, whose label then stands for the note); implementing needs the quantity really
+    exchanged (CO2e is recomputed from it)."""
     if not policy.can_manage_suggestion(user, suggestion):
         raise PermissionDenied(_("Vous ne pouvez pas modifier cette suggestion."))
     abandoning = to_status == Suggestion.Status.ABANDONED
+    if reason_code and reason_code not in Suggestion.AbandonReason.values:
+        raise ValidationError(_("Type de motif d'abandon inconnu."))
+    if abandoning and reason_code and not note.strip():
+        note = str(Suggestion.AbandonReason(reason_code).label)
     if abandoning and not note.strip() and workflow.allowed(suggestion.status, to_status):
         raise ValidationError(_("Indiquez le motif de l'abandon."))
     if to_status == Suggestion.Status.IMPLEMENTED and workflow.allowed(
@@ -533,6 +602,9 @@ def change_status(
         if actual_savings_eur is not None and not np.isfinite(actual_savings_eur):
             raise ValidationError(_("Économies annuelles illisibles."))
     event = _transition(suggestion, user, to_status, note)
+    if abandoning:
+        suggestion.abandon_reason_code = reason_code
+        suggestion.save(update_fields=["abandon_reason_code"])
     if to_status == Suggestion.Status.IMPLEMENTED:
         suggestion.actual_quantity = actual_quantity
         suggestion.actual_savings_eur = actual_savings_eur

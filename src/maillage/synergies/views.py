@@ -100,6 +100,7 @@ def suggestion_board(request):
 def _render_detail(request, suggestion, form=None, status=200):
     context = selectors.suggestion_page(request.user, suggestion)
     context["form"] = form or TransitionForm()
+    context["legal_path"] = selectors.legal_path(suggestion)
     return render(request, "synergies/suggestion_detail.html", context, status=status)
 
 
@@ -149,6 +150,7 @@ def suggestion_transition(request, pk: int):
                 data["note"],
                 data["actual_quantity"],
                 data["actual_savings_eur"],
+                reason_code=data.get("abandon_reason_code") or "",
             )
         except ValidationError as exc:
             form.add_error(None, exc)

@@ -48,3 +48,21 @@ class EstablishmentEditForm(forms.Form):
     naf = NafField(widget=forms.TextInput(NAF_AUTOCOMPLETE))
     headcount_band = forms.ChoiceField(label=_("Tranche d'effectif"), choices=HEADCOUNT_CHOICES)
     address = forms.CharField(label=_("Adresse"), max_length=255, required=False)
+    icpe_rubriques = forms.CharField(
+        label=_("Rubriques ICPE (déchets)"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Rubriques de l'arrêté préfectoral, séparées par des virgules : 2790, 2770… "
+            "Vide : inconnu (l'autorisation par défaut de l'activité s'applique)."
+        ),
+    )
+
+    def clean_icpe_rubriques(self) -> list[str]:
+        from maillage.engine.legal import parse_rubriques
+
+        text = self.cleaned_data.get("icpe_rubriques") or ""
+        kept, errors = parse_rubriques(text.replace(";", ",").split(","))
+        if errors:
+            raise forms.ValidationError(errors)
+        return list(kept)

@@ -92,7 +92,8 @@ def establishment_detail(request, pk: int):
 @login_required
 def establishment_edit(request, pk: int):
     """Who: the establishment's company users and its own chamber's staff
-    (policy.can_edit_establishment); others who may see it get 403, the rest 404."""
+    (policy.can_edit_establishment); others who may see it get 403, the rest 404. The ICPE
+    rubriques field is shown to the chamber's staff only (policy.can_set_icpe_rubriques)."""
     establishment = get_object_or_404(
         policy.visible_establishments(request.user).select_related("naf"), pk=pk
     )
@@ -103,8 +104,11 @@ def establishment_edit(request, pk: int):
         "naf": establishment.naf_id,
         "headcount_band": establishment.headcount_band,
         "address": establishment.address,
+        "icpe_rubriques": ", ".join(establishment.icpe_rubriques),
     }
     form = EstablishmentEditForm(request.POST or None, initial=initial)
+    if not policy.can_set_icpe_rubriques(request.user, establishment):
+        del form.fields["icpe_rubriques"]  # the chamber's advisors record them
     if request.method == "POST" and form.is_valid():
         changed = directory_services.update_establishment(
             request.user, establishment, form.cleaned_data

@@ -2,17 +2,31 @@
 (accounts.policy.visible_suggestions / can_manage_suggestion)."""
 
 from django.shortcuts import get_object_or_404
-from ninja import Router
+from ninja import Router, Schema
 from ninja.pagination import paginate
 
 from maillage.accounts import policy
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Kind, Status, StatusIn, SuggestionOut
-from maillage.synergies import services
+from maillage.synergies import selectors, services
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
 
 router = Router(tags=["synergies"])
+
+
+class LegalPathOut(Schema):
+    """What a substitution of waste takes in French law (engine.legal.LegalPath)."""
+
+    stays_waste: bool
+    end_of_waste: str | None
+    operation: str | None
+    operation_label: str | None
+    steps: list[str]
+
+
+class SuggestionDetailOut(SuggestionOut):
+    legal_path: LegalPathOut | None  # None: not a substitution of waste
 
 
 def as_out(s: Suggestion) -> dict:
@@ -63,9 +77,24 @@ def list_suggestions(request, kind: Kind = "", status: Status = "", current: boo
     return _Rendered(qs.order_by("-score", "pk"))
 
 
-@router.get("/suggestions/{suggestion_id}", response={200: SuggestionOut, 404: Error, **ERRORS})
+@router.get(
+    "/suggestions/{suggestion_id}", response={200: SuggestionDetailOut, 404: Error, **ERRORS}
+)
 def get_suggestion(request, suggestion_id: Id):
-    return as_out(get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id))
+    suggestion = get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id)
+    path = selectors.legal_path(suggestion)
+    return {
+        **as_out(suggestion),
+        "legal_path": None
+        if path is None
+        else {
+            "stays_waste": path.stays_waste,
+            "end_of_waste": path.end_of_waste,
+            "operation": path.operation,
+            "operation_label": path.operation_label,
+            "steps": list(path.steps),
+        },
+    }
 
 
 @router.post(

@@ -1,0 +1,114 @@
+"""Learning from outcomes: re-rank suggestions by what advisors did with similar ones.
+
+Plain arrays in (one pair key per suggestion — a List of Waste code and the receiver's NAF
+class — its score, and the platform's outcome table), scores out. Only aggregate counts per key
+enter: a key changes nothing until enough distinct suggestions between enough distinct
+establishments back it, so no single company's outcome can be read from a ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MIN_SUGGESTIONS = 3  # distinct suggestions with that outcome for the key
+MIN_ESTABLISHMENTS = 2  # distinct establishments on each side (producers, receivers)
+BOOST = 0.25  # an implemented key closes this share of the gap to a perfect score
+PENALTY = 0.4  # a technically impossible key loses this share of its score
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """Aggregate outcome counts per pair key, over the whole platform."""
+
+    keys: np.ndarray  # str, "waste_code|naf_class"
+    implemented: np.ndarray  # int: distinct implemented suggestions
+    implemented_producers: np.ndarray  # int: distinct producing establishments among them
+    implemented_receivers: np.ndarray  # int: distinct receiving establishments among them
+    impossible: np.ndarray  # int: distinct suggestions abandoned as technically impossible
+    impossible_producers: np.ndarray
+    impossible_receivers: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Outcomes:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(np.zeros(0, dtype="<U16"), z, z, z, z, z, z)
+
+
+@dataclass(frozen=True)
+class Reranked:
+    score: np.ndarray  # float, in [0, 1]
+    implemented: np.ndarray  # int: the count that favoured each row (0 when below threshold)
+    impossible: np.ndarray  # int: the count that penalised each row (0 when below threshold)
+
+
+def pair_key(waste_code: str | None, naf_class: str | None) -> str:
+    """The key of a (waste code, receiving NAF class) pair: digits only, "170405|24.10"; empty
+    when either side is unknown (no feedback then)."""
+    digits = "".join(ch for ch in (waste_code or "") if ch.isdigit())
+    if not digits or not naf_class:
+        return ""
+    return f"{digits}|{naf_class}"
+
+
+def qualified(
+    count: np.ndarray,
+    producers: np.ndarray,
+    receivers: np.ndarray,
+    min_suggestions: int = MIN_SUGGESTIONS,
+    min_establishments: int = MIN_ESTABLISHMENTS,
+) -> np.ndarray:
+    """The counts that pass the minimum (suggestions and establishments on each side), else 0."""
+    ok = (
+        (count >= min_suggestions)
+        & (producers >= min_establishments)
+        & (receivers >= min_establishments)
+    )
+    return np.where(ok, count, 0)
+
+
+def rerank(
+    keys: np.ndarray,
+    scores: np.ndarray,
+    outcomes: Outcomes,
+    min_suggestions: int = MIN_SUGGESTIONS,
+    min_establishments: int = MIN_ESTABLISHMENTS,
+    boost: float = BOOST,
+    penalty: float = PENALTY,
+) -> Reranked:
+    """Scores moved up for keys advisors implemented and down for keys abandoned as technically
+    impossible, each only past the minimum counts; a key with both gets both."""
+    keys = np.asarray(keys).astype(str)
+    scores = np.asarray(scores, dtype=np.float64)
+    n = len(keys)
+    implemented = np.zeros(n, dtype=np.int64)
+    impossible = np.zeros(n, dtype=np.int64)
+    if len(outcomes.keys) and n:
+        imp = qualified(
+            outcomes.implemented,
+            outcomes.implemented_producers,
+            outcomes.implemented_receivers,
+            min_suggestions,
+            min_establishments,
+        )
+        bad = qualified(
+            outcomes.impossible,
+            outcomes.impossible_producers,
+            outcomes.impossible_receivers,
+            min_suggestions,
+            min_establishments,
+        )
+        order = np.argsort(outcomes.keys)
+        sorted_keys = outcomes.keys[order].astype(str)
+        pos = np.searchsorted(sorted_keys, keys)
+        pos = np.minimum(pos, len(sorted_keys) - 1)
+        found = (sorted_keys[pos] == keys) & (keys != "")
+        implemented[found] = imp[order][pos[found]]
+        impossible[found] = bad[order][pos[found]]
+    out = scores.copy()
+    up = implemented > 0
+    out[up] = out[up] + (1.0 - out[up]) * boost
+    down = impossible > 0
+    out[down] = out[down] * (1.0 - penalty)
+    return Reranked(score=np.clip(out, 0.0, 1.0), implemented=implemented, impossible=impossible)
