@@ -510,8 +510,8 @@ def _may_import(user, cleaned: dict) -> None:
         raise ValidationError(
             {
                 "siret": [
-                    f"Le SIRET {cleaned['siret']} désigne un établissement suivi par une autre "
-                    "chambre : seule cette chambre peut le modifier. Retirez la ligne."
+                    "Ce SIRET désigne un établissement suivi par une autre chambre : seule "
+                    "cette chambre peut le modifier. Retirez la ligne du fichier."
                 ]
             }
         )
