@@ -36,6 +36,8 @@ from maillage.engine.headcount import HEADCOUNT_BANDS
 from maillage.flows.forms import DESCRIPTION_MAX_LENGTH, unit_error
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
+from maillage.reference.fields import commune as commune_for_code
+from maillage.reference.fields import naf_subclass
 from maillage.reference.models import ResourceClass
 
 # Bounds checked before or while parsing: a CCI's file holds hundreds to a few thousand rows.
@@ -460,11 +462,13 @@ def _establishment_for(user, siret: str, cache: dict) -> Establishment:
 
 def _establishments(user, rows, result: ImportResult) -> None:
     seen: dict[str, int] = {}
+    references: dict[tuple[str, str], object] = {}
     for line, v in rows:
         values = {
             field_: v.get(col, "") for col, (field_, _ex) in COLUMNS["etablissements"].items()
         }
         values["headcount_band"] = values["headcount_band"] or "NN"
+        _resolve_references(values, references)
         try:
             if values["headcount_band"] not in HEADCOUNT_BANDS:
                 raise ValidationError(
@@ -492,6 +496,21 @@ def _establishments(user, rows, result: ImportResult) -> None:
                 result.updated += 1
         except ValidationError as exc:
             _report(result, line, "etablissements", exc)
+
+
+def _resolve_references(values: dict, cache: dict[tuple[str, str], object]) -> None:
+    """Replace the NAF and commune codes by their rows, looked up once per file (a file repeats
+    a few communes and activities); a code that does not resolve stays text, so that
+    clean_establishment reports it with its usual message."""
+    for name, parse in (("naf", naf_subclass), ("commune", commune_for_code)):
+        key = (name, values[name])
+        if key not in cache:
+            try:
+                cache[key] = parse(values[name])
+            except ValidationError:
+                cache[key] = None
+        if cache[key] is not None:
+            values[name] = cache[key]
 
 
 def _may_import(user, cleaned: dict) -> None:
@@ -583,6 +602,7 @@ def _flows(user, rows, result: ImportResult) -> None:
     cache: dict = {}
     visits: dict = {}
     names = resource_class_names()
+    unit_errors: dict[tuple[str, str], str | None] = {}
     for line, v in rows:
         try:
             establishment = _establishment_for(user, v.get("siret", ""), cache)
@@ -632,8 +652,11 @@ def _flows(user, rows, result: ImportResult) -> None:
                 description=v.get("description", ""),
             )
             # The same rule as the web form: the unit measures what the class is measured in.
-            if message := unit_error(flow.resource_class, flow.unit):
-                raise ValidationError({"unit": [message]})
+            key = (flow.resource_class_id, flow.unit)
+            if key not in unit_errors:
+                unit_errors[key] = unit_error(flow.resource_class, flow.unit)
+            if unit_errors[key]:
+                raise ValidationError({"unit": [unit_errors[key]]})
             flow.save()
             result.establishment_ids.add(establishment.pk)
             result.created += 1
