@@ -110,10 +110,10 @@ def test_web_import_preview_then_confirm(client, territory):
     assert "code_naf" in html.decode() and "1 erreur : rien n'a été écrit" in html.decode()
     good = io.BytesIO(as_csv([[make_siret(), "Scierie Web", "16.10A", "12", "", "77288", "", ""]]))
     good.name = "etabs.csv"
-    html = client.post(reverse("import"), {"kind": "etablissements", "file": good}).content
-    assert "Confirmer l'import" in html.decode()
+    response = client.post(reverse("import"), {"kind": "etablissements", "file": good})
+    assert "Confirmer l'import" in response.content.decode()
     assert not Establishment.objects.filter(name="Scierie Web").exists()
-    client.post(reverse("import"), {"confirm": "1"})
+    client.post(reverse("import"), {"confirm": "1", "digest": response.context["result"].digest})
     assert Establishment.objects.filter(name="Scierie Web").exists()
     xlsx = client.get(reverse("import-template", args=["contacts"]))
     assert xlsx.status_code == 200 and xlsx["Content-Type"].startswith("application/vnd")

@@ -355,3 +355,100 @@ def test_the_world_really_holds_the_secret(client, world):
     for addressee in ("cce-a", "pole-a"):  # the export requests' addressees
         client.force_login(User.objects.get(username=addressee))
         assert SECRET_NAME in client.get("/international/demandes/").content.decode()
+
+
+# -- the spreadsheet import path ------------------------------------------------------------------
+
+
+def _import(client, kind: str, header: list[str], rows: list[list[str]]):
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(rows)
+    upload = io.BytesIO(buf.getvalue().encode())
+    upload.name = f"{kind}.csv"
+    return client.post("/import/", {"kind": kind, "file": upload})
+
+
+def test_import_refuses_establishments_of_another_or_a_partner_chamber(
+    client, world, make_chamber, make_user
+):
+    """An advisor of another chamber, or of a chamber bound to A by a data-sharing agreement
+    (flows scope), importing the secret establishment's SIRET with a commune of their own: the
+    line is refused with a French reason, and nothing at all is written (the new establishment of
+    the same file neither), nothing is left to confirm, and the secret does not leak."""
+    from maillage.accounts.models import DataSharingAgreement
+    from maillage.directory.models import Establishment
+    from maillage.flows.models import Flow
+    from maillage.ingest.spreadsheet import COLUMNS
+    from tests.conftest import make_siret
+
+    chamber_a = world.secret.commune.territory.chamber
+    partner_chamber = make_chamber("cci-c", "91")
+    DataSharingAgreement.objects.create(
+        chamber_a=chamber_a, chamber_b=partner_chamber, start="2024-01-01"
+    )
+    partner_advisor = make_user("adv-c", User.Role.ADVISOR, partner_chamber)
+    importers = {
+        "advisor of another chamber": (world.others["advisor of another chamber"], "78646"),
+        "administrator of another chamber": (
+            world.others["administrator of another chamber"],
+            "78646",
+        ),
+        "advisor of a partner chamber": (partner_advisor, "91228"),
+    }
+    before = (
+        Establishment.objects.count(),
+        Flow.objects.count(),
+        Contact.objects.count(),
+        AuditLog.objects.count(),
+    )
+    secret = world.secret
+    for who, (user, commune) in importers.items():
+        client.force_login(user)
+        newcomer = make_siret()
+        rows = [
+            [newcomer, "Nouvelle", "16.10A", "12", "", commune, "", ""],
+            [secret.siret, "Prise de contrôle", "16.10A", "12", "", commune, "", ""],
+        ]
+        response = _import(client, "etablissements", list(COLUMNS["etablissements"]), rows)
+        html = response.content.decode()
+        assert response.status_code == 200, who
+        assert (
+            "1 erreur : rien n&#x27;a été écrit" in html or "1 erreur : rien n'a été écrit" in html
+        )
+        assert '<td class="num">3</td><td>siret</td>' in html, who  # the line is named
+        assert "autre chambre" in html, who
+        assert "Confirmer l&#x27;import" not in html and "Confirmer l'import" not in html
+        assert_no_leak(world, who, "POST import", "/import/", response)
+        assert not Establishment.objects.filter(siret=newcomer).exists(), who
+        # contacts and flows of the secret establishment are refused the same way
+        contact = [[secret.siret, "Anne", "Intruse", "", "", ""]]
+        response = _import(client, "contacts", list(COLUMNS["contacts"]), contact)
+        assert "rattaché à votre chambre" in response.content.decode(), who
+        flow = [[secret.siret, "", "offre", "heat", "", "5", "MWh", "an", "", ""]]
+        response = _import(client, "flux", list(COLUMNS["flux"]), flow)
+        assert "rattaché à votre chambre" in response.content.decode(), who
+        # and a confirmation without a pending file writes nothing
+        client.post("/import/", {"confirm": "1", "digest": "0" * 64})
+    secret.refresh_from_db()
+    assert (secret.name, secret.commune_id) == (f"Scierie {SECRET_NAME}", "77288")
+    after = (
+        Establishment.objects.count(),
+        Flow.objects.count(),
+        Contact.objects.count(),
+        AuditLog.objects.count(),
+    )
+    assert after == before
+    for who in ("another company", "network animator", "anonymous"):
+        client.logout()
+        if world.others[who] is not None:
+            client.force_login(world.others[who])
+        row = [[secret.siret, "Prise de contrôle", "16.10A", "12", "", "77288", "", ""]]
+        response = _import(client, "etablissements", list(COLUMNS["etablissements"]), row)
+        assert response.status_code in (302, 403), who
+    secret.refresh_from_db()
+    assert secret.name == f"Scierie {SECRET_NAME}"

@@ -195,6 +195,21 @@ def can_set_icpe_rubriques(user, establishment) -> bool:
     return _is_chamber_staff(user) and _chamber_id_of(establishment) == user.chamber_id
 
 
+def can_import_establishment(user, existing, commune) -> bool:
+    """Spreadsheet import of an establishment: chamber staff create one in their own territory and
+    update one only if they may edit it (their chamber's, not a partner's) and it stays there."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if not _is_chamber_staff(user):
+        return False
+    territory = getattr(commune, "territory", None)
+    if territory is None or territory.chamber_id != user.chamber_id:
+        return False
+    return existing is None or can_edit_establishment(user, existing)
+
+
 def is_chamber_staff(user) -> bool:
     return _is_chamber_staff(user)
 

@@ -1,6 +1,7 @@
 """Forms of the flows app: a flow as typed by a user (codes, units), a visit and its flows."""
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,11 @@ UNIT_CHOICES = [
     ("h", _("heures")),
     ("m2", _("m²")),
 ]
+
+
+# A flow's description is a few sentences; the cap keeps megabyte texts out of every page that
+# lists flows (the spreadsheet import applies the same one).
+DESCRIPTION_MAX_LENGTH = 2000
 
 
 class FlowForm(forms.ModelForm):
@@ -48,6 +54,13 @@ class FlowForm(forms.ModelForm):
             "available_until",
             "description",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if (description := self.fields.get("description")) is not None:
+            description.max_length = DESCRIPTION_MAX_LENGTH
+            description.validators.append(MaxLengthValidator(DESCRIPTION_MAX_LENGTH))
+            description.widget.attrs["maxlength"] = str(DESCRIPTION_MAX_LENGTH)
 
     def clean_unit(self):
         unit = self.cleaned_data["unit"].strip()
@@ -128,27 +141,29 @@ class RecordedFlowForm(FlowForm):
             cleaned["category"] = klass.category
             self.instance.category = klass.category
         unit = cleaned.get("unit")
-        if klass is not None and unit:
-            try:
-                kind = unit_kind(unit)
-            except QuantityError as exc:
-                self.add_error("unit", str(exc))
-                return cleaned
-            expected = unit_kind(klass.unit)
-            if kind != expected:
-                self.add_error(
-                    "unit",
-                    _(
-                        "« %(cls)s » se mesure en %(unit)s : indiquez une quantité de ce type "
-                        "(%(examples)s)."
-                    )
-                    % {
-                        "cls": klass.label,
-                        "unit": klass.unit,
-                        "examples": KIND_EXAMPLES.get(expected, klass.unit),
-                    },
-                )
+        if klass is not None and unit and (message := unit_error(klass, unit)):
+            self.add_error("unit", message)
         return cleaned
+
+
+def unit_error(klass, unit: str) -> str | None:
+    """Why ``unit`` cannot measure a flow of class ``klass`` (an unknown unit, or another kind of
+    quantity than the class's, such as electricity in t), or None. The web forms and the
+    spreadsheet import share it so that both accept and refuse the same flows."""
+    try:
+        kind = unit_kind(unit)
+    except QuantityError as exc:
+        return str(exc)
+    expected = unit_kind(klass.unit)
+    if kind == expected:
+        return None
+    return _(
+        "« %(cls)s » se mesure en %(unit)s : indiquez une quantité de ce type (%(examples)s)."
+    ) % {
+        "cls": klass.label,
+        "unit": klass.unit,
+        "examples": KIND_EXAMPLES.get(expected, klass.unit),
+    }
 
 
 KIND_EXAMPLES = {

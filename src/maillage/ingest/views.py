@@ -51,12 +51,18 @@ def _check(user) -> None:
 
 @login_required
 def import_page(request):
+    """Upload (dry run), then confirm. The confirmation names the file it confirms by the SHA-256
+    of its content: any new upload first discards the pending file, so confirming after a
+    rejected upload never imports an earlier file."""
     _check(request.user)
     context = {"form": UploadForm(), "kinds": KIND_LABELS}
     if request.method == "POST" and "confirm" in request.POST:
         pending = request.session.get(SESSION_KEY)
-        if not pending:
-            context["file_error"] = _("Aucun fichier en attente : déposez-le à nouveau.")
+        if not pending or request.POST.get("digest") != pending["digest"]:
+            request.session.pop(SESSION_KEY, None)
+            context["file_error"] = _(
+                "Ce fichier n'est plus celui en attente de confirmation : déposez-le à nouveau."
+            )
         else:
             content = base64.b64decode(pending["content"])
             try:
@@ -66,7 +72,9 @@ def import_page(request):
             else:
                 del request.session[SESSION_KEY]
                 context["result"] = result
+                context["file_name"] = pending["name"]
     elif request.method == "POST":
+        request.session.pop(SESSION_KEY, None)
         form = UploadForm(request.POST, request.FILES)
         context["form"] = form
         if form.is_valid():
@@ -79,10 +87,12 @@ def import_page(request):
                 context["file_error"] = str(exc)
             else:
                 context["result"] = result
+                context["file_name"] = upload.name
                 if result.ok:
                     request.session[SESSION_KEY] = {
                         "kind": kind,
                         "name": upload.name,
+                        "digest": result.digest,
                         "content": base64.b64encode(content).decode(),
                     }
     return render(request, "ingest/import.html", context)
