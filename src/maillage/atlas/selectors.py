@@ -19,6 +19,7 @@ from maillage.accounts import policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.atlas import boundaries
 from maillage.directory.models import Establishment, Network
+from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 from maillage.flows.models import Flow
 from maillage.reference.models import Commune, Departement, Epci, ResourceClass
@@ -237,8 +238,9 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
 
     Chamber staff: the flows they may read, over the areas of their visible territory (exact).
-    Everyone else: all flows, but each area's figures are published only when they cover at least
-    ``policy.PUBLIC_MIN_GROUP`` establishments (statistical secrecy)."""
+    Everyone else: all flows, but each area's figures are published only under statistical
+    secrecy (``engine.secrecy``): at least ``policy.PUBLIC_MIN_GROUP`` establishments, the largest
+    under 85 % of the total and the two largest under 90 %."""
     key = LEVELS[level]
     exact = policy.map_mode(user) == policy.MAP_CHAMBER
     every_chamber = set(Chamber.objects.values_list("pk", flat=True))
@@ -264,14 +266,17 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     )
     flows = flows.filter(establishment__commune__territory__chamber_id__in=chamber_ids)
     n_est = dict(establishments.values_list(key).annotate(n=Count("pk")).order_by())
-    sums = {
-        area: (total, n)
-        for area, total, n in flows.filter(canonical_unit=unit)
-        .values_list("establishment__" + key)
-        .annotate(total=Sum("yearly_quantity"), n=Count("establishment_id", distinct=True))
+    # Per area, each establishment's contribution: the public figure is checked against the
+    # frequency and dominance rules of ``engine.secrecy`` (one site must not make the total).
+    contributions: dict[str, list[float]] = defaultdict(list)
+    for area, total in (
+        flows.filter(canonical_unit=unit)
+        .values_list("establishment__" + key, "establishment_id")
+        .annotate(total=Sum("yearly_quantity"))
         .order_by()
-        .values_list("establishment__" + key, "total", "n")
-    }
+        .values_list("establishment__" + key, "total")
+    ):
+        contributions[area].append(total or 0.0)
     communes = TerritoryCommune.objects.filter(chamber_id__in=chamber_ids)
     # Areas where the user reads flows (a partner under a "matching" agreement shows no quantity).
     area_of = "commune__epci_id" if level == "epci" else "commune_id"
@@ -291,13 +296,18 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
         if geometry is None:
             continue
         count = n_est.get(code, 0)
-        total, contributors = sums.get(code, (0.0, 0))
+        parts = contributions.get(code, [])
+        total = math.fsum(parts)
         if exact:
             shown_count = count
-            shown_total = round(total or 0.0, 3) if code in with_flows else None
+            shown_total = round(total, 3) if code in with_flows else None
         else:
-            shown_count = policy.public_figure(count)
-            shown_total = policy.public_figure(contributors, round(total or 0.0, 1))
+            shown_count = secrecy.public_count(count, policy.PUBLIC_MIN_GROUP)
+            shown_total = (
+                round(total, 1)
+                if secrecy.is_publishable(parts, min_group=policy.PUBLIC_MIN_GROUP)
+                else None
+            )
         features.append(
             {
                 "type": "Feature",
