@@ -114,3 +114,20 @@ def test_numbers_are_french_on_the_map_and_charts():
     assert charts._num(19.94) == "19,9"
     assert charts._num(12.0) == "12"
     assert charts._num(1234.4) == "1\xa0234"
+
+
+@pytest.mark.parametrize("who", [None, "advisor78", "company78"])
+def test_background_and_towns_are_reference_data_only(client, mapped, who):
+    """Public layers (no credentials): the same for everyone, and no company data in them."""
+    if who:
+        client.force_login(mapped[who])
+    urls = [
+        "/api/map/background?level=epci",
+        "/api/map/background?level=communes&departement=77",
+        "/api/map/towns?west=2.3&south=48.4&east=2.9&north=48.7",
+    ]
+    for url in urls:
+        body = client.get(url).content.decode()
+        assert "Scierie de Melun-Test" not in body and "Sciure" not in body
+        assert not any(form in body for form in ("217.375", "217,375"))
+        assert "2.6606" not in body  # the sawmill's position
