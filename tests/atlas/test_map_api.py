@@ -120,18 +120,22 @@ def test_animator_map_is_public_aggregates(client, mapped, make_user):
     assert get(client, "/api/map/establishments", animator).status_code == 403
 
 
-def test_public_choropleth_publishes_groups_of_five(client, mapped, make_establishment):
-    # four more sawmills in Melun: five establishments with an offer of wood waste
-    for i in range(4):
-        e = make_establishment("77288", name=f"Scierie {i}")
-        build_flow(e, direction="offer", waste_code="03 01 05", quantity=10, unit="t").save()
-    feature = next(
-        f
-        for f in client.get("/api/map/choropleth?level=commune").json()["features"]
+def _melun(client, query=""):
+    return next(
+        f["properties"]
+        for f in client.get(f"/api/map/choropleth?level=commune{query}").json()["features"]
         if f["id"] == "77288"
     )
-    assert feature["properties"]["establishments"] == 5
-    assert feature["properties"]["quantity"] == pytest.approx(float(SECRET_QUANTITY) + 40, abs=0.1)
+
+
+def test_public_choropleth_publishes_groups_of_five(client, mapped, make_establishment):
+    # four more sawmills in Melun: five establishments with an offer of wood waste, none dominant
+    for i in range(4):
+        e = make_establishment("77288", name=f"Scierie {i}")
+        build_flow(e, direction="offer", waste_code="03 01 05", quantity=1500, unit="t").save()
+    feature = _melun(client)
+    assert feature["establishments"] == 5
+    assert feature["quantity"] == pytest.approx(float(SECRET_QUANTITY) + 6000, abs=0.1)
     epci = client.get("/api/map/choropleth?level=epci&category=waste").json()
     assert any(f["properties"]["quantity"] for f in epci["features"])
     assert (
@@ -140,6 +144,29 @@ def test_public_choropleth_publishes_groups_of_five(client, mapped, make_establi
         ]["quantity"]
         is None
     )
+
+
+def test_public_choropleth_suppresses_a_dominant_contributor(client, mapped, make_establishment):
+    # five establishments, but the first sawmill makes 4217 t of 4257 t (99 %): secret
+    for i in range(4):
+        e = make_establishment("77288", name=f"Scierie {i}")
+        build_flow(e, direction="offer", waste_code="03 01 05", quantity=10, unit="t").save()
+    feature = _melun(client)
+    assert feature["establishments"] == 5  # a count reveals no one
+    assert feature["quantity"] is None
+    body = client.get("/api/map/choropleth?level=commune&download=true").content.decode()
+    assert not any(form in body for form in SECRET_FORMS)
+    epci = client.get("/api/map/choropleth?level=epci").content.decode()
+    assert not any(form in epci for form in SECRET_FORMS)
+
+
+def test_public_choropleth_suppresses_two_dominant_contributors(client, mapped, make_establishment):
+    # largest 4217 t (≈ 66 %, under 85 %), but with a second of 1800 t the two make 94 %
+    quantities = [1800, 130, 130, 130]
+    for i, q in enumerate(quantities):
+        e = make_establishment("77288", name=f"Scierie {i}")
+        build_flow(e, direction="offer", waste_code="03 01 05", quantity=q, unit="t").save()
+    assert _melun(client)["quantity"] is None
 
 
 def test_advisor_choropleth_is_exact_over_visible_territory(client, mapped):

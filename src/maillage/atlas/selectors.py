@@ -10,15 +10,18 @@ import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 import shapely
 from django.db.models import Count, Q, Sum
+from django.utils.formats import number_format
 
 from maillage.accounts import policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.atlas import boundaries
 from maillage.directory.models import Establishment, Network
+from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 from maillage.flows.models import Flow
 from maillage.reference.models import Commune, Departement, Epci, ResourceClass
@@ -130,7 +133,20 @@ def _quantity_band(value: float | None, unit: str) -> str:
     if not value or value <= 0:
         return "—"
     low = 10 ** math.floor(math.log10(value))
-    return f"{low:g} à {low * 10:g} {unit}/an"
+    return f"{_fr(low)} à {_fr(low * 10)} {unit}/an"
+
+
+def quantity_text(value) -> str:
+    """A recorded quantity in French without padding zeros: « 12,5 », « 4 217,375 », « 300 »."""
+    d = Decimal(str(value)).normalize()
+    places = max(0, -int(d.as_tuple().exponent))
+    return number_format(d, min(places, 3), use_l10n=True, force_grouping=True)
+
+
+def _fr(value: float) -> str:
+    """A number in the active locale (« 0,1 », « 1 000 »), as the map's own labels print it."""
+    digits = max(0, -math.floor(math.log10(value))) if value > 0 else 0
+    return number_format(value, digits, use_l10n=True, force_grouping=True)
 
 
 def company_opportunities(user) -> dict:
@@ -170,8 +186,15 @@ def company_opportunities(user) -> dict:
     return collection(features, layer="opportunities", count=len(features))
 
 
-def links_layer(user, f: Filters) -> dict:
-    """Synergy links (offer → need) between two establishments the user sees, as lines."""
+LINKS_DEFAULT = 200
+LINKS_MAX = 2000
+
+
+def links_layer(user, f: Filters, limit: int | None = None) -> dict:
+    """Synergy links (offer → need) between two establishments the user sees, as lines: the best
+    ``limit`` by score (``LINKS_DEFAULT`` unless given, at most ``LINKS_MAX``); ``meta.total`` says how many there are in all
+    (up to ``LINKS_MAX``), so that the map can offer the rest on demand."""
+    limit = max(1, min(LINKS_DEFAULT if limit is None else limit, LINKS_MAX))
     qs = policy.visible_suggestions(user).filter(
         is_current=True, offer_flow__isnull=False, need_flow__isnull=False
     )
@@ -195,7 +218,7 @@ def links_layer(user, f: Filters) -> dict:
             "need_flow__establishment_id",
             "need_flow__establishment__longitude",
             "need_flow__establishment__latitude",
-        ).order_by("-score", "pk")[:2000]
+        ).order_by("-score", "pk")[:LINKS_MAX]
     )
     ends = {r[6] for r in rows} | {r[9] for r in rows}
     visible = policy.visible_establishment_ids(user, ends)
@@ -227,7 +250,11 @@ def links_layer(user, f: Filters) -> dict:
                 },
             }
         )
-    return collection(features, layer="links", count=len(features))
+    total = len(features)
+    features = features[:limit]
+    return collection(
+        features, layer="links", count=len(features), total=total, truncated=total > limit
+    )
 
 
 LEVELS = {"epci": "commune__epci_id", "commune": "commune_id"}
@@ -237,8 +264,9 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
 
     Chamber staff: the flows they may read, over the areas of their visible territory (exact).
-    Everyone else: all flows, but each area's figures are published only when they cover at least
-    ``policy.PUBLIC_MIN_GROUP`` establishments (statistical secrecy)."""
+    Everyone else: all flows, but each area's figures are published only under statistical
+    secrecy (``engine.secrecy``): at least ``policy.PUBLIC_MIN_GROUP`` establishments, the largest
+    under 85 % of the total and the two largest under 90 %."""
     key = LEVELS[level]
     exact = policy.map_mode(user) == policy.MAP_CHAMBER
     every_chamber = set(Chamber.objects.values_list("pk", flat=True))
@@ -264,14 +292,17 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     )
     flows = flows.filter(establishment__commune__territory__chamber_id__in=chamber_ids)
     n_est = dict(establishments.values_list(key).annotate(n=Count("pk")).order_by())
-    sums = {
-        area: (total, n)
-        for area, total, n in flows.filter(canonical_unit=unit)
-        .values_list("establishment__" + key)
-        .annotate(total=Sum("yearly_quantity"), n=Count("establishment_id", distinct=True))
+    # Per area, each establishment's contribution: the public figure is checked against the
+    # frequency and dominance rules of ``engine.secrecy`` (one site must not make the total).
+    contributions: dict[str, list[float]] = defaultdict(list)
+    for area, total in (
+        flows.filter(canonical_unit=unit)
+        .values_list("establishment__" + key, "establishment_id")
+        .annotate(total=Sum("yearly_quantity"))
         .order_by()
-        .values_list("establishment__" + key, "total", "n")
-    }
+        .values_list("establishment__" + key, "total")
+    ):
+        contributions[area].append(total or 0.0)
     communes = TerritoryCommune.objects.filter(chamber_id__in=chamber_ids)
     # Areas where the user reads flows (a partner under a "matching" agreement shows no quantity).
     area_of = "commune__epci_id" if level == "epci" else "commune_id"
@@ -291,13 +322,18 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
         if geometry is None:
             continue
         count = n_est.get(code, 0)
-        total, contributors = sums.get(code, (0.0, 0))
+        parts = contributions.get(code, [])
+        total = math.fsum(parts)
         if exact:
             shown_count = count
-            shown_total = round(total or 0.0, 3) if code in with_flows else None
+            shown_total = round(total, 3) if code in with_flows else None
         else:
-            shown_count = policy.public_figure(count)
-            shown_total = policy.public_figure(contributors, round(total or 0.0, 1))
+            shown_count = secrecy.public_count(count, policy.PUBLIC_MIN_GROUP)
+            shown_total = (
+                round(total, 1)
+                if secrecy.is_publishable(parts, min_group=policy.PUBLIC_MIN_GROUP)
+                else None
+            )
         features.append(
             {
                 "type": "Feature",
@@ -321,18 +357,47 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     )
 
 
-def background_layer() -> bytes:
-    """Offline background, serialised once: the départements around the chambers' territories
-    (every département if no territory is defined yet), at about 1 km precision."""
+BACKGROUND_LEVELS = ("departements", "epci", "communes")
+
+
+def background_layer(level: str = "departements", departement: str = "") -> bytes | None:
+    """Offline background, serialised once per level (public reference data, no company data).
+
+    * ``departements``: the départements around the chambers' territories (every département if
+      no territory is defined yet), at about 1 km precision (drawn at every zoom);
+    * ``epci``: the EPCI of those départements, at about 300 m (drawn from zoom 9);
+    * ``communes``: the communes of one ``departement`` at about 100 m (drawn from zoom 11, one
+      département at a time, as the map pans), ``None`` for an unknown département."""
     deps = frozenset(
         TerritoryCommune.objects.values_list("commune__departement_id", flat=True).distinct()
     )
+    if level == "epci":
+        return _epci_background(_area_departements(deps))
+    if level == "communes":
+        if not Departement.objects.filter(pk=departement).exists():
+            return None
+        return _communes_background(departement)
     return _background(deps)
 
 
+def _dump(features: list[dict], layer: str) -> bytes:
+    data = collection(features, layer=layer, count=len(features))
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _feature(code: str, geom, name: str, tolerance: float, grid: float) -> dict:
+    coarse = shapely.set_precision(shapely.simplify(geom, tolerance), grid)
+    return {
+        "type": "Feature",
+        "id": code,
+        "geometry": json.loads(shapely.to_geojson(coarse)),
+        "properties": {"code": code, "name": name},
+    }
+
+
 @cache
-def _background(territory_departements: frozenset[str]) -> bytes:
-    names = dict(Departement.objects.values_list("pk", "name"))
+def _area_departements(territory_departements: frozenset[str]) -> frozenset[str]:
+    """The départements drawn around the territories (all of them without a territory)."""
     geoms = {
         code: shapely.from_geojson(json.dumps(g))
         for code, g in boundaries.shapes("departements").items()
@@ -341,20 +406,82 @@ def _background(territory_departements: frozenset[str]) -> bytes:
         core = [geoms[c] for c in territory_departements if c in geoms]
         area = shapely.buffer(shapely.envelope(shapely.union_all(core)), 0.5) if core else None
         if area is not None:
-            geoms = {c: g for c, g in geoms.items() if shapely.intersects(g, area)}
-    features = []
-    for code, geom in sorted(geoms.items()):
-        coarse = shapely.set_precision(shapely.simplify(geom, 0.01), 1e-3)
-        features.append(
-            {
-                "type": "Feature",
-                "id": code,
-                "geometry": json.loads(shapely.to_geojson(coarse)),
-                "properties": {"code": code, "name": names.get(code, code)},
-            }
+            return frozenset(c for c, g in geoms.items() if shapely.intersects(g, area))
+    return frozenset(geoms)
+
+
+@cache
+def _background(territory_departements: frozenset[str]) -> bytes:
+    names = dict(Departement.objects.values_list("pk", "name"))
+    shapes = boundaries.shapes("departements")
+    features = [
+        _feature(
+            code, shapely.from_geojson(json.dumps(shapes[code])), names.get(code, code), 0.01, 1e-3
         )
-    layer = collection(features, layer="departements", count=len(features))
-    return json.dumps(layer, separators=(",", ":"), ensure_ascii=False).encode()
+        for code in sorted(_area_departements(territory_departements))
+    ]
+    return _dump(features, "departements")
+
+
+@cache
+def _epci_background(departements: frozenset[str]) -> bytes:
+    codes = set(
+        Commune.objects.filter(departement_id__in=departements)
+        .exclude(epci_id=None)
+        .values_list("epci_id", flat=True)
+    )
+    names = dict(Epci.objects.filter(pk__in=codes).values_list("pk", "name"))
+    shapes = boundaries.shapes("epci")
+    features = [
+        _feature(
+            code, shapely.from_geojson(json.dumps(shapes[code])), names.get(code, code), 0.003, 1e-4
+        )
+        for code in sorted(codes)
+        if code in shapes
+    ]
+    return _dump(features, "epci")
+
+
+@cache
+def _communes_background(departement: str) -> bytes:
+    names = dict(Commune.objects.filter(departement_id=departement).values_list("pk", "name"))
+    shapes = boundaries.shapes("communes")
+    features = [
+        _feature(code, shapely.from_geojson(json.dumps(shapes[code])), name, 0.001, 1e-4)
+        for code, name in sorted(names.items())
+        if code in shapes
+    ]
+    return _dump(features, f"communes-{departement}")
+
+
+TOWNS_LIMIT = 300
+
+
+def towns_layer(bbox: tuple[float, float, float, float], min_population: int = 0) -> dict:
+    """Labels of the main towns in a view (west, south, east, north): town-hall points of the
+    communes from ``min_population`` inhabitants, the most populous first (public reference)."""
+    west, south, east, north = bbox
+    rows = (
+        Commune.objects.filter(
+            longitude__gte=west,
+            longitude__lte=east,
+            latitude__gte=south,
+            latitude__lte=north,
+            population__gte=min_population,
+        )
+        .order_by("-population", "code")
+        .values_list("code", "name", "population", "longitude", "latitude")[:TOWNS_LIMIT]
+    )
+    features = [
+        {
+            "type": "Feature",
+            "id": code,
+            "geometry": _point(lon, lat),
+            "properties": {"code": code, "name": name, "population": population},
+        }
+        for code, name, population, lon, lat in rows
+    ]
+    return collection(features, layer="towns", count=len(features))
 
 
 def filter_choices(user) -> dict:

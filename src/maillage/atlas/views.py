@@ -25,6 +25,8 @@ def map_page(request):
         "colours": selectors.COLOURS,
         "panelUrl": "/carte/panneau/",
         "api": "/api/map/",
+        "linksDefault": selectors.LINKS_DEFAULT,
+        "linksMax": selectors.LINKS_MAX,
     }
     return render(
         request,
@@ -46,6 +48,8 @@ def map_panel(request, pk: int):
             .select_related("resource_class")
             .order_by("direction", "category", "pk")
         )
+        for flow in flows:
+            flow.quantity_text = selectors.quantity_text(flow.quantity)
         services.record_flow_view(request.user, establishment, detail="panneau de la carte")
     return render(request, "atlas/map_panel.html", {"establishment": establishment, "flows": flows})
 

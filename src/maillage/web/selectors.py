@@ -6,13 +6,15 @@ from django.db.models import Count, Q
 
 from maillage.accounts import policy
 from maillage.accounts.models import TerritoryCommune
+from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 
 
 def public_statistics() -> list[dict]:
     """Per chamber territory: number of establishments, visited ones and flows by category.
 
-    A figure is shown only when it covers at least ``policy.PUBLIC_MIN_GROUP`` establishments.
+    A figure is shown only when it passes ``engine.secrecy`` (at least ``policy.PUBLIC_MIN_GROUP``
+    establishments).
     """
     from maillage.accounts.models import Chamber
 
@@ -37,7 +39,9 @@ def public_statistics() -> list[dict]:
 
 
 def _suppress(count: int) -> int | None:
-    return count if count >= policy.PUBLIC_MIN_GROUP else None
+    """A public count of establishments under the shared secrecy rule (``engine.secrecy``): each
+    weighs one, so only the frequency rule can bite."""
+    return secrecy.public_count(count, policy.PUBLIC_MIN_GROUP)
 
 
 def chamber_overview(user) -> dict:

