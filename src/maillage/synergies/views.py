@@ -99,6 +99,14 @@ def suggestion_board(request):
 
 def _render_detail(request, suggestion, form=None, status=200):
     context = selectors.suggestion_page(request.user, suggestion)
+    # The page shows both sides' quantities: every such read by chamber staff is audited.
+    from maillage.accounts.services import record_flow_views
+
+    record_flow_views(
+        request.user,
+        selectors.suggestion_establishment_ids(suggestion),
+        detail=f"suggestion {suggestion.pk}",
+    )
     context["form"] = form or TransitionForm()
     return render(request, "synergies/suggestion_detail.html", context, status=status)
 
@@ -127,7 +135,32 @@ def suggestion_propose(request, pk: int):
                 "Mise en relation proposée : les deux entreprises peuvent l'accepter ou la décliner."
             ),
         )
+        _warn_unreachable_sides(request, suggestion)
     return redirect("suggestion-detail", pk=suggestion.pk)
+
+
+def _warn_unreachable_sides(request, suggestion) -> None:
+    """An establishment that no user represents cannot answer: say so, and how to proceed."""
+    ids = list(suggestion.introductions.values_list("establishment_id", flat=True))
+    missing = services.establishments_without_users(ids)
+    if not missing:
+        return
+    visible = policy.visible_establishment_ids(request.user, missing)
+    names = dict(
+        suggestion.introductions.filter(establishment_id__in=visible).values_list(
+            "establishment_id", "establishment__name"
+        )
+    )
+    for pk in missing:
+        messages.warning(
+            request,
+            _(
+                "« %(name)s » n'a aucun compte utilisateur : elle ne recevra pas la proposition et "
+                "ne pourra pas répondre. Invitez un de ses contacts à créer un compte (fiche "
+                "établissement) ou contactez-la directement pour recueillir son accord."
+            )
+            % {"name": names.get(pk) or _("L'établissement d'une chambre partenaire")},
+        )
 
 
 @login_required
