@@ -192,3 +192,63 @@ def test_dashboard_month_table_fills_empty_months(client, loop):
     html = html_of(client.get("/tableau-de-bord/"))
     for month in ("2025-10", "2025-11", "2025-12", "2026-01"):
         assert f'style="white-space: nowrap">{month}</td>' in html
+
+
+def test_per_flow_search_runs_the_engine_live_and_lists_ranked_partners(client, loop):
+    from maillage.flows.models import Flow
+
+    offer = Flow.objects.get(establishment=loop["e77"], direction="offer")
+    Suggestion.objects.all().delete()
+    client.force_login(loop["advisor77"])
+    page = html_of(client.get(reverse("establishment-detail", args=[loop["e77"].pk])))
+    assert reverse("flow-partners", args=[offer.pk]) in page and "Chercher des partenaires" in page
+    response = client.post(reverse("flow-partners", args=[offer.pk]), follow=True)
+    html = html_of(response)
+    assert "Recherche terminée" in html
+    s = Suggestion.objects.get(kind="substitution", offer_flow=offer)
+    assert s.need_flow.establishment == loop["e91"]
+    partners = html.split('id="partners"')[1]
+    assert reverse("suggestion-detail", args=[s.pk]) in partners
+    assert "Chaufferie d" in partners and '<ul class="why"><li>' in partners
+    audited = AuditLog.objects.filter(
+        user=loop["advisor77"], detail=f"partenaires du flux {offer.pk}"
+    )
+    assert {e.establishment_id for e in audited} == {loop["e91"].pk}
+
+
+@pytest.mark.parametrize("who, status", [("advisor78", 404), ("company77", 403), (None, 302)])
+def test_others_cannot_search_or_read_a_flows_partners(client, loop, who, status):
+    from maillage.flows.models import Flow
+
+    offer = Flow.objects.get(establishment=loop["e77"], direction="offer")
+    Suggestion.objects.all().delete()
+    if who:
+        client.force_login(loop[who])
+    url = reverse("flow-partners", args=[offer.pk])
+    assert client.get(url).status_code == status
+    assert client.post(url).status_code == status
+    assert not Suggestion.objects.exists()
+    if who == "company77":  # its own page offers no such button
+        page = html_of(client.get(reverse("establishment-detail", args=[loop["e77"].pk])))
+        assert "Chercher des partenaires" not in page
+
+
+def test_a_finished_run_links_to_its_suggestions(client, loop):
+    from maillage.synergies.models import DetectionRun
+
+    run = DetectionRun.objects.create(chamber=loop["chambers"][0], state="done", progress=100)
+    client.force_login(loop["advisor77"])
+    html = html_of(client.get(reverse("detection-run", args=[run.pk])))
+    assert reverse("suggestion-list") in html and "Voir les suggestions" in html
+
+
+def test_no_status_change_to_the_same_status_and_old_ones_hidden(client, loop):
+    from maillage.synergies.models import SuggestionEvent
+
+    s = loop["s"]
+    with pytest.raises(ValidationError, match="déjà"):
+        services.change_status(s, loop["advisor77"], "detected")
+    SuggestionEvent.objects.create(suggestion=s, from_status="detected", to_status="detected")
+    client.force_login(loop["advisor77"])
+    html = html_of(client.get(reverse("suggestion-detail", args=[s.pk])))
+    assert "détectée → détectée" not in html and "Aucun changement de statut" in html

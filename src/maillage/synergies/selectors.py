@@ -117,6 +117,28 @@ def rows_for_page(user, suggestions) -> list[dict]:
     ]
 
 
+def suggestions_for_flow(user, flow):
+    """Current suggestions the user may see that start from or lead to this flow (the partners
+    found for it), best first."""
+    from django.db.models import Q
+
+    from maillage.accounts import policy
+
+    return (
+        policy.visible_suggestions(user)
+        .filter(is_current=True)
+        .filter(Q(offer_flow=flow) | Q(need_flow=flow) | Q(members=flow))
+        .distinct()
+        .select_related(
+            "resource_class",
+            "offer_flow__establishment__commune",
+            "need_flow__establishment__commune",
+            "prospect__commune",
+        )
+        .order_by("-score", "pk")
+    )
+
+
 def suggestions_involving(user, establishment):
     """Current suggestions the user may see that start from, lead to or prospect this
     establishment, best first."""
@@ -199,6 +221,8 @@ def board_columns(user) -> list[dict]:
 
 def suggestion_page(user, suggestion) -> dict:
     """The advisor's page of one suggestion: who, why, impacts, introductions and history."""
+    from django.db.models import F
+
     from maillage.accounts import policy
     from maillage.directory.models import Contact
     from maillage.synergies import workflow
@@ -242,7 +266,10 @@ def suggestion_page(user, suggestion) -> dict:
         "impact": realised_impact(suggestion),
         "sides": sides,
         "mutual": mutual,
-        "events": suggestion.events.select_related("user").order_by("at", "pk"),
+        # A no-op "x → x" row (recorded by older versions) says nothing: not shown.
+        "events": suggestion.events.exclude(from_status=F("to_status"))
+        .select_related("user")
+        .order_by("at", "pk"),
         "next_statuses": next_statuses,
         "can_manage": policy.can_manage_suggestion(user, suggestion),
         "can_propose": can_propose,

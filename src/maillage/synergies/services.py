@@ -470,6 +470,10 @@ def _transition(suggestion: Suggestion, user, to_status: str, note: str = "") ->
             _("Statut « %(s)s » inconnu : %(known)s.")
             % {"s": to_status, "known": ", ".join(Suggestion.Status.values)}
         )
+    if to_status == suggestion.status:
+        raise ValidationError(
+            _("La suggestion est déjà « %(s)s ».") % {"s": suggestion.get_status_display()}
+        )
     if not workflow.allowed(suggestion.status, to_status):
         raise ValidationError(
             _("Passage de « %(a)s » à « %(b)s » impossible.")

@@ -42,6 +42,53 @@ def detection_run(request, pk: int):
     return render(request, template, {"run": run, "summary": selectors.run_summary(run)})
 
 
+def _staff_flow(request, pk: int):
+    """A flow chamber staff may read (policy.visible_flows, can_view_flows); others 404 / 403."""
+    from maillage.flows.models import Flow
+
+    _staff_only(request.user)
+    flow = get_object_or_404(
+        policy.visible_flows(request.user).select_related(
+            "establishment__commune", "resource_class"
+        ),
+        pk=pk,
+    )
+    if not policy.can_view_flows(request.user, flow.establishment):
+        raise PermissionDenied
+    assert isinstance(flow, Flow)
+    return flow
+
+
+@login_required
+def flow_partners(request, pk: int):
+    """Who: chamber staff who may read the flow (policy.visible_flows and can_view_flows); others
+    404 (not visible) or 403 (companies). POST runs the engine's one-flow detection live (the
+    same as ``detect --flow``), GET shows the partners found for the flow, best first, each with
+    its explanation; the partners' data shown is audited."""
+    flow = _staff_flow(request, pk)
+    if request.method == "POST":
+        counts = services.detect_for_flow(flow)
+        found = sum(c.get("créées", 0) + c.get("mises à jour", 0) for c in counts.values())
+        messages.success(
+            request, _("Recherche terminée : %(n)s suggestion(s) pour ce flux.") % {"n": found}
+        )
+        return redirect("flow-partners", pk=flow.pk)
+    suggestions = list(selectors.suggestions_for_flow(request.user, flow)[:50])
+    from maillage.accounts.services import record_flow_views
+
+    shown: set[int] = set()
+    for s in suggestions:
+        shown |= selectors.suggestion_establishment_ids(s)
+    record_flow_views(
+        request.user, shown - {flow.establishment_id}, detail=f"partenaires du flux {flow.pk}"
+    )
+    return render(
+        request,
+        "synergies/flow_partners.html",
+        {"flow": flow, "rows": selectors.rows_for_page(request.user, suggestions)},
+    )
+
+
 @login_required
 def suggestion_list(request):
     """Who: chamber staff see the suggestions involving their chamber (policy.visible_suggestions);
