@@ -252,3 +252,52 @@ def test_no_status_change_to_the_same_status_and_old_ones_hidden(client, loop):
     client.force_login(loop["advisor77"])
     html = html_of(client.get(reverse("suggestion-detail", args=[s.pk])))
     assert "détectée → détectée" not in html and "Aucun changement de statut" in html
+
+
+def list_pks(client, **params) -> list[int]:
+    import re
+
+    response = client.get(reverse("suggestion-list"), params)
+    assert response.status_code == 200
+    return [int(pk) for pk in re.findall(r'href="/synergies/(\d+)/"', html_of(response))]
+
+
+def test_suggestion_list_filters_and_sorts(client, loop, make_establishment):
+    s = loop["s"]
+    client.force_login(loop["advisor77"])
+    assert s.pk in list_pks(client)
+    assert s.pk in list_pks(client, entreprise="chaufferie")
+    assert s.pk not in list_pks(client, entreprise="Boulangerie")
+    assert s.pk in list_pks(client, commune="91228")
+    assert s.pk in list_pks(client, commune="Melun")
+    assert s.pk not in list_pks(client, commune="78646")
+    assert s.pk in list_pks(client, ressource="bois")
+    assert s.pk not in list_pks(client, ressource="chaleur")
+    assert s.pk in list_pks(client, distance_max=s.distance_km + 1)
+    assert s.pk not in list_pks(client, distance_max=s.distance_km / 2)
+    assert s.pk in list_pks(client, score_min=s.score - 0.01)
+    assert s.pk not in list_pks(client, score_min=min(1, s.score + 0.01))
+    assert s.pk in list_pks(client, type="substitution", statut="detected")
+    assert s.pk not in list_pks(client, statut="implemented")
+    # sort: a second boiler, in Melun itself, is nearer than Évry
+    near = make_establishment("77288", name="Chaufferie de Melun-Test", naf="35.30Z")
+    build_flow(near, direction="need", resource_class="wood_fuel", quantity=20, unit="t").save()
+    services.detect()
+    subs = Suggestion.objects.filter(kind="substitution", offer_flow__establishment=loop["e77"])
+    assert subs.count() == 2
+    nearest_first = [x.pk for x in subs.order_by("distance_km")]
+    assert nearest_first[1] == s.pk
+    assert list_pks(client, tri="distance", type="substitution") == nearest_first
+    assert list_pks(client, tri="-distance", type="substitution") == nearest_first[::-1]
+    bad = client.get(reverse("suggestion-list"), {"score_min": "beaucoup"})
+    assert bad.status_code == 200 and "Saisissez un nombre" in html_of(bad)
+
+
+@pytest.mark.parametrize("who, status", [("advisor78", 200), ("company77", 403), (None, 302)])
+def test_suggestion_list_shows_nothing_to_others(client, loop, who, status):
+    if who:
+        client.force_login(loop[who])
+    response = client.get(reverse("suggestion-list"), {"entreprise": "Chaufferie"})
+    assert response.status_code == status
+    if status == 200:
+        assert reverse("suggestion-detail", args=[loop["s"].pk]) not in html_of(response)

@@ -92,26 +92,29 @@ def flow_partners(request, pk: int):
 @login_required
 def suggestion_list(request):
     """Who: chamber staff see the suggestions involving their chamber (policy.visible_suggestions);
-    others get 403. Filters: kind, status. 50 per page."""
+    others get 403. Filters (company, commune, EPCI, resource class, score min, distance max,
+    kind, status) and sort (score, distance, quantity, date) by django-filter; 50 per page."""
     if not policy.can_run_detection(request.user) and not request.user.is_superuser:
         raise PermissionDenied
-    kind = request.GET.get("type") if request.GET.get("type") in Suggestion.Kind.values else None
-    status = (
-        request.GET.get("statut") if request.GET.get("statut") in Suggestion.Status.values else None
+    from maillage.synergies.filters import SuggestionFilter
+
+    filterset = SuggestionFilter(
+        request.GET or None, queryset=selectors.suggestions_for(request.user)
     )
-    page = Paginator(selectors.suggestions_for(request.user, kind, status), 50).get_page(
-        request.GET.get("page")
-    )
+    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    if filterset.is_bound and not filterset.is_valid():
+        qs = qs.none()
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "synergies/suggestion_list.html",
         {
             "page": page,
             "rows": selectors.rows_for_page(request.user, page.object_list),
-            "kinds": Suggestion.Kind.choices,
-            "statuses": Suggestion.Status.choices,
-            "kind": kind or "",
-            "status": status or "",
+            "filter": filterset,
+            "query": params.urlencode(),
         },
     )
 
