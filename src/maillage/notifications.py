@@ -30,6 +30,7 @@ MARKETPLACE = gettext_lazy("Marché : besoins et réponses")
 EVENTS = gettext_lazy("Événements et rendez-vous d'affaires")
 NETWORKS = gettext_lazy("Réseaux")
 EXPORT = gettext_lazy("International")
+SYNERGIES = gettext_lazy("Synergies entre entreprises")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ NETWORK_NEWS = "network_news"
 EXPORT_REQUEST = "export_request"
 EXPORT_ANSWER = "export_answer"
 EXPORT_EXPIRED = "export_expired"
+# Synergies (synergies app): an advisor proposes an introduction; both sides accepted it.
+INTRODUCTION_PROPOSED = "introduction_proposed"
+INTRODUCTION_MUTUAL = "introduction_mutual"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -114,6 +118,16 @@ REGISTRY: dict[str, Kind] = {
             EXPORT_EXPIRED,
             gettext_lazy("Demande de contact export close faute de réponse"),
             section=EXPORT,
+        ),
+        Kind(
+            INTRODUCTION_PROPOSED,
+            gettext_lazy("Proposition de mise en relation pour une synergie"),
+            section=SYNERGIES,
+        ),
+        Kind(
+            INTRODUCTION_MUTUAL,
+            gettext_lazy("Mise en relation acceptée par les deux entreprises"),
+            section=SYNERGIES,
         ),
     )
 }

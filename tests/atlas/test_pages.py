@@ -74,7 +74,8 @@ def test_dashboard_shows_implemented_impact_and_exports_xlsx(client, mapped, imp
     response = client.get("/tableau-de-bord/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert f"{implemented.tonnes_diverted:.1f}".replace(".", ",") in html
+    # the quantity actually exchanged (300 t), not the detection's estimate
+    assert f"{implemented.actual_quantity:.1f}".replace(".", ",") in html
     assert "<svg" in html and "Suggestions par statut" in html
     month = timezone.localdate().strftime("%Y-%m")
     assert month in html
@@ -87,8 +88,8 @@ def test_dashboard_shows_implemented_impact_and_exports_xlsx(client, mapped, imp
     areas = list(wb["Par territoire"].iter_rows(values_only=True))
     assert areas[1][:4] == ("77", "Seine-et-Marne", 1, 0)
     rows = list(wb["Synergies mises en œuvre"].iter_rows(values_only=True))
-    assert rows[1][3] == pytest.approx(implemented.tonnes_diverted)
-    assert rows[1][7] == pytest.approx(12000.0)
+    assert rows[1][3] == pytest.approx(implemented.actual_quantity)
+    assert rows[1][8] == pytest.approx(12000.0)
 
 
 def test_dashboard_exports_the_same_tables_as_csv(client, mapped, implemented):
@@ -105,7 +106,7 @@ def test_dashboard_exports_the_same_tables_as_csv(client, mapped, implemented):
     assert lines[start + 2].startswith("77;Seine-et-Marne;1;0;")
     impacts = lines.index("Synergies mises en œuvre", lines.index("Par territoire"))
     tonnes = lines[impacts + 2].split(";")[3]
-    assert float(tonnes.replace(",", ".")) == pytest.approx(implemented.tonnes_diverted)
+    assert float(tonnes.replace(",", ".")) == pytest.approx(implemented.actual_quantity)
 
 
 def test_dashboard_filters_by_departement_and_epci(client, mapped, implemented):

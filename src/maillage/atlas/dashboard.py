@@ -18,6 +18,7 @@ from maillage.directory.models import Establishment
 from maillage.engine.taxonomy import CATEGORIES, DIRECTIONS
 from maillage.flows.models import Flow, Visit
 from maillage.synergies.models import Suggestion, SuggestionEvent
+from maillage.synergies.selectors import realised_impact
 
 
 def _communes(scope: Scope):
@@ -31,6 +32,19 @@ def _communes(scope: Scope):
 
 def _month(value) -> str:
     return f"{value:%Y-%m}" if value else ""
+
+
+def _month_range(keys: list[str]) -> list[str]:
+    """Every "YYYY-MM" from the earliest to the latest of ``keys`` (none when empty)."""
+    if not keys:
+        return []
+    first, last = min(keys), max(keys)
+    year, mon = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{mon:02d}" <= last:
+        out.append(f"{year:04d}-{mon:02d}")
+        year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
+    return out
 
 
 def build(scope: Scope) -> dict:
@@ -76,19 +90,22 @@ def build(scope: Scope) -> dict:
         .order_by("at", "pk")
         .values_list("suggestion_id", "at")
     )
+    # The quantities actually exchanged where recorded, as the suggestion's own page shows them.
     impacts = [
         {
             "pk": s.pk,
             "kind": s.get_kind_display(),
             "resource": s.resource_class.label,
-            "tonnes": s.tonnes_diverted or 0.0,
-            "co2e": s.co2e_avoided_t or 0.0,
+            "tonnes": impact["tonnes"] or 0.0,
+            "co2e": impact["co2e"] or 0.0,
+            "distance_km": impact["distance_km"],
             "actual_quantity": s.actual_quantity,
             "unit": s.unit,
             "savings": s.actual_savings_eur,
             "month": _month(implemented_at.get(s.pk)),
         }
         for s in implemented
+        for impact in (realised_impact(s),)
     ]
 
     months: dict[str, dict] = {}
@@ -124,6 +141,8 @@ def build(scope: Scope) -> dict:
             month(row["month"])["implemented"] += 1
             month(row["month"])["tonnes"] += row["tonnes"]
             month(row["month"])["co2e"] += row["co2e"]
+    for key in _month_range([k for k in months if k]):
+        month(key)  # a month with nothing recorded is a row of zeros, not a gap
     monthly = [{"month": k, **v} for k, v in sorted(months.items()) if k]
 
     areas = _by_area(scope, establishments, visits, flows)
@@ -262,6 +281,7 @@ def tables(d: dict, scope: Scope) -> list[tuple[str, list, list[tuple]]]:
                 _("Mois"),
                 _("Tonnes détournées par an"),
                 _("tCO2e évitées par an"),
+                _("Distance (km)"),
                 _("Quantité réelle par an"),
                 _("Unité"),
                 _("Économies annuelles (€)"),
@@ -273,6 +293,7 @@ def tables(d: dict, scope: Scope) -> list[tuple[str, list, list[tuple]]]:
                     r["month"],
                     r["tonnes"],
                     r["co2e"],
+                    r["distance_km"],
                     r["actual_quantity"],
                     r["unit"],
                     r["savings"],

@@ -8,6 +8,54 @@ from maillage.engine import feedback, legal
 from maillage.synergies.models import DetectionRun, Suggestion
 
 
+def realised_impact(suggestion) -> dict:
+    """The impacts a synergy counts for: the quantity actually exchanged once one is recorded
+    (tonnes, tCO2e recomputed at implementation, distance), else the detection's estimate. The
+    suggestion page, the dashboard and its XLSX / CSV exports all read this one function."""
+    estimate = {
+        "quantity": suggestion.quantity,
+        "tonnes": suggestion.tonnes_diverted,
+        "co2e": suggestion.co2e_avoided_t,
+        "distance_km": suggestion.distance_km,
+        "is_actual": False,
+    }
+    actual = suggestion.actual_quantity
+    if actual is None:
+        return estimate
+    ratio = actual / suggestion.quantity if suggestion.quantity else None
+    if suggestion.unit == "t":
+        tonnes = actual
+    elif ratio is not None and suggestion.tonnes_diverted is not None:
+        tonnes = suggestion.tonnes_diverted * ratio
+    else:
+        tonnes = None
+    if suggestion.actual_co2e_avoided_t is not None:
+        co2e = suggestion.actual_co2e_avoided_t
+    elif ratio is not None and suggestion.co2e_avoided_t is not None:
+        co2e = suggestion.co2e_avoided_t * ratio
+    else:
+        co2e = None
+    return {
+        "quantity": actual,
+        "tonnes": tonnes,
+        "co2e": co2e,
+        "distance_km": suggestion.distance_km,
+        "is_actual": True,
+    }
+
+
+def suggestion_establishment_ids(suggestion) -> set[int]:
+    """The establishments whose flows a suggestion's page shows (both sides, members, prospect)."""
+    from maillage.flows.models import Flow
+
+    flow_ids = [pk for pk in (suggestion.offer_flow_id, suggestion.need_flow_id) if pk]
+    ids = set(Flow.objects.filter(pk__in=flow_ids).values_list("establishment_id", flat=True))
+    ids |= set(suggestion.members.values_list("establishment_id", flat=True))
+    if suggestion.prospect_id:
+        ids.add(suggestion.prospect_id)
+    return ids
+
+
 def run_summary(run: DetectionRun) -> list[tuple[str, str]]:
     return [
         (kind, ", ".join(f"{n} {what}" for what, n in counts.items()))
@@ -70,6 +118,28 @@ def rows_for_page(user, suggestions) -> list[dict]:
         }
         for s in suggestions
     ]
+
+
+def suggestions_for_flow(user, flow):
+    """Current suggestions the user may see that start from or lead to this flow (the partners
+    found for it), best first."""
+    from django.db.models import Q
+
+    from maillage.accounts import policy
+
+    return (
+        policy.visible_suggestions(user)
+        .filter(is_current=True)
+        .filter(Q(offer_flow=flow) | Q(need_flow=flow) | Q(members=flow))
+        .distinct()
+        .select_related(
+            "resource_class",
+            "offer_flow__establishment__commune",
+            "need_flow__establishment__commune",
+            "prospect__commune",
+        )
+        .order_by("-score", "pk")
+    )
 
 
 def suggestions_involving(user, establishment):
@@ -154,6 +224,8 @@ def board_columns(user) -> list[dict]:
 
 def suggestion_page(user, suggestion) -> dict:
     """The advisor's page of one suggestion: who, why, impacts, introductions and history."""
+    from django.db.models import F
+
     from maillage.accounts import policy
     from maillage.directory.models import Contact
     from maillage.synergies import workflow
@@ -194,9 +266,13 @@ def suggestion_page(user, suggestion) -> dict:
     ]
     return {
         "row": row,
+        "impact": realised_impact(suggestion),
         "sides": sides,
         "mutual": mutual,
-        "events": suggestion.events.select_related("user").order_by("at", "pk"),
+        # A no-op "x → x" row (recorded by older versions) says nothing: not shown.
+        "events": suggestion.events.exclude(from_status=F("to_status"))
+        .select_related("user")
+        .order_by("at", "pk"),
         "next_statuses": next_statuses,
         "can_manage": policy.can_manage_suggestion(user, suggestion),
         "can_propose": can_propose,

@@ -14,11 +14,12 @@ import numpy as np
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
-from maillage.accounts.models import Chamber, TerritoryCommune
+from maillage.accounts.models import Chamber, TerritoryCommune, User
 from maillage.directory.models import Establishment
 from maillage.engine import feedback, legal, mutualisation, prospects, recovery, substitution
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
@@ -532,6 +533,10 @@ def _transition(suggestion: Suggestion, user, to_status: str, note: str = "") ->
             _("Statut « %(s)s » inconnu : %(known)s.")
             % {"s": to_status, "known": ", ".join(Suggestion.Status.values)}
         )
+    if to_status == suggestion.status:
+        raise ValidationError(
+            _("La suggestion est déjà « %(s)s ».") % {"s": suggestion.get_status_display()}
+        )
     if not workflow.allowed(suggestion.status, to_status):
         raise ValidationError(
             _("Passage de « %(a)s » à « %(b)s » impossible.")
@@ -601,6 +606,8 @@ def change_status(
             )
         if actual_savings_eur is not None and not np.isfinite(actual_savings_eur):
             raise ValidationError(_("Économies annuelles illisibles."))
+    if to_status in (Suggestion.Status.DISCUSSION, Suggestion.Status.IMPLEMENTED):
+        _require_mutual_consent(suggestion)
     event = _transition(suggestion, user, to_status, note)
     if abandoning:
         suggestion.abandon_reason_code = reason_code
@@ -613,6 +620,40 @@ def change_status(
             update_fields=["actual_quantity", "actual_savings_eur", "actual_co2e_avoided_t"]
         )
     return event
+
+
+def _require_mutual_consent(suggestion: Suggestion) -> None:
+    """Double opt-in: once an introduction was proposed, the synergy goes on (discussion,
+    implementation) only when every side accepted it. Without any introduction row the advisor
+    moved the status by hand and the history records who did (an agreement reached offline)."""
+    sides = list(suggestion.introductions.all())
+    if sides and not policy.introduction_is_mutual(sides):
+        raise ValidationError(
+            _(
+                "Les deux entreprises n'ont pas encore accepté la mise en relation : "
+                "attendez leurs réponses avant de poursuivre."
+            )
+        )
+
+
+def establishments_without_users(establishment_ids) -> list[int]:
+    """The establishments among these that no active user represents (nobody can answer)."""
+    ids = set(establishment_ids)
+    represented = set(
+        User.objects.filter(is_active=True, establishments__in=ids).values_list(
+            "establishments", flat=True
+        )
+    )
+    return sorted(ids - represented)
+
+
+def _notify_sides(suggestion: Suggestion, establishment_ids, kind: str, title: str, body: str):
+    from maillage import notifications
+
+    users = User.objects.filter(is_active=True, establishments__in=establishment_ids).distinct()
+    return notifications.notify(
+        users.order_by("pk"), kind, title=title, body=body, url=reverse("opportunity-list")
+    )
 
 
 @transaction.atomic
@@ -640,6 +681,20 @@ def propose_introduction(suggestion: Suggestion, user) -> list[Introduction]:
         for pk in establishment_ids
     )
     _transition(suggestion, user, Suggestion.Status.PROPOSED, _("Mise en relation proposée."))
+    from maillage import notifications
+
+    _notify_sides(
+        suggestion,
+        establishment_ids,
+        notifications.INTRODUCTION_PROPOSED,
+        _("Proposition de mise en relation : %(r)s") % {"r": suggestion.resource_class.label},
+        _(
+            "Votre conseiller CCI propose de vous mettre en relation avec une entreprise proche "
+            "pour une synergie (%(r)s). Acceptez ou déclinez depuis votre espace : les contacts "
+            "ne sont communiqués que si les deux entreprises acceptent."
+        )
+        % {"r": suggestion.resource_class.label},
+    )
     return introductions
 
 
@@ -683,6 +738,19 @@ def respond_introduction(user, introduction: Introduction, accept: bool) -> Intr
             _("Mise en relation déclinée par une des entreprises."),
         )
     elif policy.introduction_is_mutual(suggestion.introductions.all()):
+        from maillage import notifications
+
+        _notify_sides(
+            suggestion,
+            list(suggestion.introductions.values_list("establishment_id", flat=True)),
+            notifications.INTRODUCTION_MUTUAL,
+            _("Mise en relation acceptée : %(r)s") % {"r": suggestion.resource_class.label},
+            _(
+                "Les deux entreprises ont accepté la mise en relation (%(r)s) : leurs contacts "
+                "sont visibles dans votre espace."
+            )
+            % {"r": suggestion.resource_class.label},
+        )
         _transition(
             suggestion,
             user,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/statut/", views.suggestion_transition, name="suggestion-transition"),
     path("opportunites/", views.opportunity_list, name="opportunity-list"),
     path("opportunites/<int:pk>/reponse/", views.opportunity_respond, name="opportunity-respond"),
+    path("flux/<int:pk>/partenaires/", views.flow_partners, name="flow-partners"),
     path("detection/", views.start_detection, name="detection-start"),
     path("detection/<int:pk>/", views.detection_run, name="detection-run"),
 ]

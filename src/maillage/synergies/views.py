@@ -42,29 +42,79 @@ def detection_run(request, pk: int):
     return render(request, template, {"run": run, "summary": selectors.run_summary(run)})
 
 
+def _staff_flow(request, pk: int):
+    """A flow chamber staff may read (policy.visible_flows, can_view_flows); others 404 / 403."""
+    from maillage.flows.models import Flow
+
+    _staff_only(request.user)
+    flow = get_object_or_404(
+        policy.visible_flows(request.user).select_related(
+            "establishment__commune", "resource_class"
+        ),
+        pk=pk,
+    )
+    if not policy.can_view_flows(request.user, flow.establishment):
+        raise PermissionDenied
+    assert isinstance(flow, Flow)
+    return flow
+
+
+@login_required
+def flow_partners(request, pk: int):
+    """Who: chamber staff who may read the flow (policy.visible_flows and can_view_flows); others
+    404 (not visible) or 403 (companies). POST runs the engine's one-flow detection live (the
+    same as ``detect --flow``), GET shows the partners found for the flow, best first, each with
+    its explanation; the partners' data shown is audited."""
+    flow = _staff_flow(request, pk)
+    if request.method == "POST":
+        counts = services.detect_for_flow(flow)
+        found = sum(c.get("créées", 0) + c.get("mises à jour", 0) for c in counts.values())
+        messages.success(
+            request, _("Recherche terminée : %(n)s suggestion(s) pour ce flux.") % {"n": found}
+        )
+        return redirect("flow-partners", pk=flow.pk)
+    suggestions = list(selectors.suggestions_for_flow(request.user, flow)[:50])
+    from maillage.accounts.services import record_flow_views
+
+    shown: set[int] = set()
+    for s in suggestions:
+        shown |= selectors.suggestion_establishment_ids(s)
+    record_flow_views(
+        request.user, shown - {flow.establishment_id}, detail=f"partenaires du flux {flow.pk}"
+    )
+    return render(
+        request,
+        "synergies/flow_partners.html",
+        {"flow": flow, "rows": selectors.rows_for_page(request.user, suggestions)},
+    )
+
+
 @login_required
 def suggestion_list(request):
     """Who: chamber staff see the suggestions involving their chamber (policy.visible_suggestions);
-    others get 403. Filters: kind, status. 50 per page."""
+    others get 403. Filters (company, commune, EPCI, resource class, score min, distance max,
+    kind, status) and sort (score, distance, quantity, date) by django-filter; 50 per page."""
     if not policy.can_run_detection(request.user) and not request.user.is_superuser:
         raise PermissionDenied
-    kind = request.GET.get("type") if request.GET.get("type") in Suggestion.Kind.values else None
-    status = (
-        request.GET.get("statut") if request.GET.get("statut") in Suggestion.Status.values else None
+    from maillage.synergies.filters import SuggestionFilter
+
+    filterset = SuggestionFilter(
+        request.GET or None, queryset=selectors.suggestions_for(request.user)
     )
-    page = Paginator(selectors.suggestions_for(request.user, kind, status), 50).get_page(
-        request.GET.get("page")
-    )
+    qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
+    if filterset.is_bound and not filterset.is_valid():
+        qs = qs.none()
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "synergies/suggestion_list.html",
         {
             "page": page,
             "rows": selectors.rows_for_page(request.user, page.object_list),
-            "kinds": Suggestion.Kind.choices,
-            "statuses": Suggestion.Status.choices,
-            "kind": kind or "",
-            "status": status or "",
+            "filter": filterset,
+            "query": params.urlencode(),
         },
     )
 
@@ -99,6 +149,14 @@ def suggestion_board(request):
 
 def _render_detail(request, suggestion, form=None, status=200):
     context = selectors.suggestion_page(request.user, suggestion)
+    # The page shows both sides' quantities: every such read by chamber staff is audited.
+    from maillage.accounts.services import record_flow_views
+
+    record_flow_views(
+        request.user,
+        selectors.suggestion_establishment_ids(suggestion),
+        detail=f"suggestion {suggestion.pk}",
+    )
     context["form"] = form or TransitionForm()
     context["legal_path"] = selectors.legal_path(suggestion)
     return render(request, "synergies/suggestion_detail.html", context, status=status)
@@ -128,7 +186,32 @@ def suggestion_propose(request, pk: int):
                 "Mise en relation proposée : les deux entreprises peuvent l'accepter ou la décliner."
             ),
         )
+        _warn_unreachable_sides(request, suggestion)
     return redirect("suggestion-detail", pk=suggestion.pk)
+
+
+def _warn_unreachable_sides(request, suggestion) -> None:
+    """An establishment that no user represents cannot answer: say so, and how to proceed."""
+    ids = list(suggestion.introductions.values_list("establishment_id", flat=True))
+    missing = services.establishments_without_users(ids)
+    if not missing:
+        return
+    visible = policy.visible_establishment_ids(request.user, missing)
+    names = dict(
+        suggestion.introductions.filter(establishment_id__in=visible).values_list(
+            "establishment_id", "establishment__name"
+        )
+    )
+    for pk in missing:
+        messages.warning(
+            request,
+            _(
+                "« %(name)s » n'a aucun compte utilisateur : elle ne recevra pas la proposition et "
+                "ne pourra pas répondre. Invitez un de ses contacts à créer un compte (fiche "
+                "établissement) ou contactez-la directement pour recueillir son accord."
+            )
+            % {"name": names.get(pk) or _("L'établissement d'une chambre partenaire")},
+        )
 
 
 @login_required

@@ -145,6 +145,8 @@ def establishment_page(user, establishment) -> dict:
         "can_edit_flows": policy.can_edit_flows(user, establishment),
         "can_edit_establishment": policy.can_edit_establishment(user, establishment),
         "suggestion_rows": [],
+        "can_search_partners": policy.can_run_detection(user)
+        and policy.can_view_flows(user, establishment),
     }
     if policy.is_chamber_staff(user) or (user.is_authenticated and user.is_superuser):
         suggestions = synergy_selectors.suggestions_involving(user, establishment)[:20]
