@@ -131,6 +131,8 @@ def _apply_transition(user, need: Need, to_status: str, note: str = "") -> Need:
     need.status = to_status
     now = timezone.now()
     if to_status == Need.Status.PUBLISHED:
+        if not need.title.strip():
+            raise ValidationError(_("Donnez un intitulé au besoin avant de le publier."))
         if need.closes_on < timezone.localdate():
             raise ValidationError(_("La date de clôture est déjà passée : modifiez-la d'abord."))
         need.published_at = now
