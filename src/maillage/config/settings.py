@@ -10,7 +10,7 @@ import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 from django.utils.translation import gettext_lazy as _
 
-from maillage.config.env import env_bool, env_int, env_list, env_str, secret_key
+from maillage.config.env import base_url, env_bool, env_int, env_list, env_str, secret_key
 
 SRC_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = SRC_DIR.parent.parent
@@ -158,6 +158,8 @@ STATICFILES_DIRS = [
 ]
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The public address of the site: e-mails link to MAILLAGE_BASE_URL + path.
+MAILLAGE_BASE_URL = base_url("MAILLAGE_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Maillage <ne-pas-repondre@maillage.localhost>")
 
 TASKS = {
@@ -179,6 +181,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "client_error_without_traceback": {
+            "()": "maillage.config.logging.ClientErrorWithoutTraceback",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        # 4xx: one line at WARNING, no traceback (5xx keep theirs).
+        "django.request": {"filters": ["client_error_without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
