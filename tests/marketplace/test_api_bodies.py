@@ -111,3 +111,37 @@ def test_a_need_with_a_blank_title_cannot_be_published(client, published):
     assert r.json()["detail"] == "Donnez un intitulé au besoin avant de le publier."
     draft.refresh_from_db()
     assert draft.status == Need.Status.DRAFT
+
+
+def test_a_blank_need_title_is_refused_by_the_web_form(client, market):
+    from django.urls import reverse
+
+    client.force_login(market["users"]["buyer"])
+    r = client.post(
+        reverse("marketplace:need-create"),
+        {**need_body(market, " \t "), "visibility": "platform"},
+    )
+    assert r.status_code == 200
+    assert "Ce champ est obligatoire" in r.content.decode()
+    assert not Need.objects.exists()
+
+
+def test_publishing_a_blank_titled_draft_from_the_web_is_refused(client, published):
+    from django.urls import reverse
+
+    token, need = published
+    draft = Need.objects.create(
+        buyer=need.buyer,
+        theme=need.theme,
+        kind=need.kind,
+        title="   ",
+        description="x",
+        closes_on=need.closes_on,
+    )
+    client.force_login(need.buyer.users.get())
+    r = client.post(
+        reverse("marketplace:need-transition", args=[draft.pk]), {"action": "publish"}, follow=True
+    )
+    assert "Donnez un intitulé au besoin avant de le publier." in r.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == Need.Status.DRAFT
