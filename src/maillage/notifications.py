@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -207,7 +208,10 @@ def _email_now(n: Notification, text: str) -> None:
 
 
 def _absolute(url: str) -> str:
-    return getattr(settings, "MAILLAGE_SITE_URL", "").rstrip("/") + url
+    """E-mails are read outside the site: their links carry its address (MAILLAGE_BASE_URL)."""
+    if urlsplit(url).scheme:
+        return url
+    return settings.MAILLAGE_BASE_URL + "/" + url.lstrip("/")
 
 
 def _send(to: str, subject: str, text: str) -> None:

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -225,7 +226,7 @@ def test_password_reset_by_email_in_french(client, make_user):
         follow=True,
     )
     assert "Votre mot de passe a été enregistré" in done.content.decode()
-    assert client.login(username="oubli", password="Une-phrase-longue-42")
+    assert client.login(request=HttpRequest(), username="oubli", password="Une-phrase-longue-42")
 
 
 def test_password_reset_unknown_address_reveals_nothing(client, db):

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db.models import Count
+from django.http import HttpRequest
 
 from maillage.accounts import policy
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
@@ -41,7 +42,9 @@ def test_demo_territory_is_realistic_and_idempotent(client):
     roles = set(User.objects.values_list("role", flat=True))
     assert roles == set(User.Role.values)
     for username in ("conseiller1.essonne", "entreprise1", "animateur.club", "admin"):
-        assert client.login(username=username, password=DEMO_PASSWORD), username
+        assert client.login(request=HttpRequest(), username=username, password=DEMO_PASSWORD), (
+            username
+        )
         client.logout()
     # flows make sense for the activity: sawmills reject wood, bakeries need flour-like inputs
     sawmill_offers = set(

@@ -158,12 +158,16 @@ class User(AbstractUser):
 
 
 class AuditLog(models.Model):
-    """Who looked at or changed what, and when: every advisor view of raw flows is recorded."""
+    """Who looked at or changed what, and when: every advisor view of raw flows is recorded, and
+    every change made by staff (chamber staff, platform administrators) to a company's data."""
 
     class Action(models.TextChoices):
         VIEW_FLOWS = "view_flows", _("consultation des flux")
         CHANGE_FLOWS = "change_flows", _("modification des flux")
         EXPORT = "export", _("export")
+        CHANGE_ESTABLISHMENT = "change_establishment", _("modification de l'établissement")
+        CHANGE_SYNERGY = "change_synergy", _("changement de statut d'une synergie")
+        CHANGE_NEED = "change_need", _("changement de statut d'un besoin")
 
     at = models.DateTimeField(_("date"), default=timezone.now, db_index=True)
     user = models.ForeignKey(

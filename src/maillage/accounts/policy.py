@@ -1023,7 +1023,13 @@ def meeting_synergies(user, registration) -> list[MeetingSynergy]:
 
 
 def can_withdraw_export_request(user, contact_request) -> bool:
-    return user.is_authenticated and can_request_export_contact(user, contact_request.establishment)
+    # Platform staff pass can_request_export_contact (they may edit anything) but do not act for the
+    # SME: the withdrawal is the SME side's decision alone.
+    return (
+        user.is_authenticated
+        and not user.is_superuser
+        and can_request_export_contact(user, contact_request.establishment)
+    )
 
 
 def visible_export_requests(user) -> QuerySet:

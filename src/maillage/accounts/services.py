@@ -27,3 +27,17 @@ def record_flow_views(
     ]
     AuditLog.objects.bulk_create(entries)
     return len(entries)
+
+
+def record_change(user, establishments, action: str, detail: str = "") -> int:
+    """Log a change made by staff to data of ``establishments`` (one entry each); a company
+    changing its own data is not logged here (its history is kept by each app)."""
+    if not (user is not None and user.is_authenticated):
+        return 0
+    if not (user.is_superuser or policy.is_chamber_staff(user)):
+        return 0
+    ids = sorted({e if isinstance(e, int) else e.pk for e in establishments if e is not None})
+    AuditLog.objects.bulk_create(
+        AuditLog(user=user, action=action, establishment_id=pk, detail=detail[:255]) for pk in ids
+    )
+    return len(ids)

@@ -7,8 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 
 from maillage.api.auth import AUTH
+from maillage.api.parser import BodyRejected, StrictJSONParser
 from maillage.api.routers import (
     directory,
     events,
@@ -27,6 +29,7 @@ api = NinjaAPI(
     "jeton (Authorization: Bearer …).",
     auth=AUTH,
     urls_namespace="api",
+    parser=StrictJSONParser(),
 )
 api.add_router("/", directory.router)
 api.add_router("/", flows.router)
@@ -51,3 +54,13 @@ def invalid(request, exc):
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": _("Introuvable.")}, status=404)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    # ninja wraps any parser error into a 400 "Cannot parse request body": give back the status
+    # and the French message of a body the strict parser refused.
+    cause = exc.__cause__
+    if isinstance(cause, BodyRejected):
+        return api.create_response(request, {"detail": cause.detail}, status=cause.status)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)

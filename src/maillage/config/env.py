@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -30,6 +33,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if not value:
         return default
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def base_url(name: str, default: str) -> str:
+    """The site's public address (scheme and host, maybe a path), without a trailing slash: links
+    in e-mails are built on it, since an e-mail has no request to take the host from."""
+    value = os.environ.get(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name} must be an http(s) address such as https://host, not {value!r}"
+        )
+    return value.rstrip("/")
 
 
 def secret_key(var_dir: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -9,7 +10,7 @@ import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 from django.utils.translation import gettext_lazy as _
 
-from maillage.config.env import env_bool, env_int, env_list, env_str, secret_key
+from maillage.config.env import base_url, env_bool, env_int, env_list, env_str, secret_key
 
 SRC_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = SRC_DIR.parent.parent
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs (Swagger UI) from its own static files, not a CDN
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "maillage.reference",
     "maillage.accounts",
     "maillage.directory",
@@ -54,6 +56,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "maillage.config.middleware.NeutralServerHeaderMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "maillage.config.urls"
@@ -105,6 +110,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# Brute-force protection (django-axes): after MAILLAGE_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username, that account is refused (even with the right password) for MAILLAGE_LOGIN_COOLOFF_MINUTES.
+# AxesStandaloneBackend first, so every authenticate() call must pass the request.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("MAILLAGE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MAILLAGE_LOGIN_COOLOFF_MINUTES", 15))
+# Per account, not per address: a chamber's users often share one office address (NAT), and ten
+# typos there must not lock them all out; axes.W006 (no "ip_address") is therefore silenced.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_COOLOFF_MESSAGE = _(
+    "Compte temporairement bloqué après trop de tentatives de connexion. Réessayez plus tard."
+)
+AXES_PERMALOCK_MESSAGE = AXES_COOLOFF_MESSAGE
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -136,6 +161,8 @@ STATICFILES_DIRS = [
 ]
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The public address of the site: e-mails link to MAILLAGE_BASE_URL + path.
+MAILLAGE_BASE_URL = base_url("MAILLAGE_BASE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Maillage <ne-pas-repondre@maillage.localhost>")
 
 TASKS = {
@@ -157,6 +184,15 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "client_error_without_traceback": {
+            "()": "maillage.config.logging.ClientErrorWithoutTraceback",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        # 4xx: one line at WARNING, no traceback (5xx keep theirs).
+        "django.request": {"filters": ["client_error_without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }

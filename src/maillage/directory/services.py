@@ -105,6 +105,12 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
     if changed:
         establishment.full_clean()
         establishment.save(update_fields=[*changed, "updated_at"])
+        from maillage.accounts import services as audit
+        from maillage.accounts.models import AuditLog
+
+        audit.record_change(
+            user, [establishment], AuditLog.Action.CHANGE_ESTABLISHMENT, ", ".join(changed)
+        )
     return changed
 
 

@@ -27,6 +27,7 @@ from maillage.events.models import (
     Registration,
     ScheduleRun,
 )
+from maillage.uploads import check_document
 
 
 class EventError(ValidationError):
@@ -581,8 +582,10 @@ def add_document(user, network, title: str, upload) -> NetworkDocument:
         raise PermissionDenied
     if not title.strip() or upload is None:
         raise EventError(_("Le titre et le fichier sont obligatoires."))
-    if upload.size > MAX_DOCUMENT_BYTES:
-        raise EventError(_("Le fichier dépasse 20 Mo."))
+    try:
+        check_document(upload, MAX_DOCUMENT_BYTES)
+    except ValidationError as exc:
+        raise EventError(" ".join(exc.messages)) from exc
     document = NetworkDocument.objects.create(
         network=network, title=title.strip()[:200], file=upload, uploaded_by=user
     )

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
+from maillage.accounts import services as audit
+from maillage.accounts.models import AuditLog
 from maillage.engine.taxonomy import classify_text
 from maillage.flows.models import Flow, FlowRevision, Visit
 from maillage.reference.fields import waste_entry
@@ -168,7 +170,14 @@ def create_flow(user, flow: Flow) -> Flow:
             action=FlowRevision.Action.CREATE,
             changes={k: [None, v] for k, v in snapshot_of(flow).items() if v is not None},
         )
+        _audit(user, flow, "create")
     return flow
+
+
+def _audit(user, flow: Flow, what: str) -> None:
+    audit.record_change(
+        user, [flow.establishment_id], AuditLog.Action.CHANGE_FLOWS, f"flux {flow.pk} : {what}"
+    )
 
 
 def update_flow(user, flow: Flow, before: dict[str, str | None]) -> FlowRevision | None:
@@ -182,6 +191,7 @@ def update_flow(user, flow: Flow, before: dict[str, str | None]) -> FlowRevision
     with transaction.atomic():
         flow.full_clean()
         flow.save()
+        _audit(user, flow, "update " + ", ".join(sorted(changes)))
         return FlowRevision.objects.create(
             flow=flow, user=user, action=FlowRevision.Action.UPDATE, changes=changes
         )
@@ -196,6 +206,7 @@ def set_archived(user, flow: Flow, archived: bool) -> FlowRevision | None:
     with transaction.atomic():
         flow.is_archived = archived
         flow.save(update_fields=["is_archived", "updated_at", "yearly_quantity", "canonical_unit"])
+        _audit(user, flow, "archive" if archived else "restore")
         return FlowRevision.objects.create(
             flow=flow,
             user=user,

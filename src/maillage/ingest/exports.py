@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import datetime
+import math
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 
@@ -250,13 +252,24 @@ def headers(dataset: Dataset) -> list[str]:
 # Writers ----------------------------------------------------------------------------------------
 
 
+def float_cell(value: float) -> str:
+    """A float as a spreadsheet reads it: 12 significant digits (hides binary noise such as
+    122.49600000000001 from unit conversions), no exponent, decimal comma."""
+    if not math.isfinite(value):
+        return ""
+    text = format(Decimal(format(value, ".12g")), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text.replace(".", ",")
+
+
 def csv_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return _("oui") if value else _("non")
     if isinstance(value, float):
-        return repr(value).replace(".", ",")
+        return float_cell(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value)

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from maillage import notifications
 from maillage.accounts import policy
+from maillage.accounts import services as audit
+from maillage.accounts.models import AuditLog
 from maillage.engine import taxonomy
 from maillage.marketplace import selectors, workflow
 from maillage.marketplace.models import (
@@ -131,6 +133,8 @@ def _apply_transition(user, need: Need, to_status: str, note: str = "") -> Need:
     need.status = to_status
     now = timezone.now()
     if to_status == Need.Status.PUBLISHED:
+        if not need.title.strip():
+            raise ValidationError(_("Donnez un intitulé au besoin avant de le publier."))
         if need.closes_on < timezone.localdate():
             raise ValidationError(_("La date de clôture est déjà passée : modifiez-la d'abord."))
         need.published_at = now
@@ -138,6 +142,12 @@ def _apply_transition(user, need: Need, to_status: str, note: str = "") -> Need:
         need.closed_at = now
     need.save(update_fields=["status", "published_at", "closed_at"])
     _log(need, user, from_status, to_status, note)
+    audit.record_change(
+        user,
+        [need.buyer_id],
+        AuditLog.Action.CHANGE_NEED,
+        f"besoin {need.pk} : {from_status} → {to_status}",
+    )
     return need
 
 

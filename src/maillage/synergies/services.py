@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
-from maillage.accounts.models import Chamber, TerritoryCommune, User
+from maillage.accounts import services as audit
+from maillage.accounts.models import AuditLog, Chamber, TerritoryCommune, User
 from maillage.directory.models import Establishment
 from maillage.engine import feedback, legal, mutualisation, prospects, recovery, substitution
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
@@ -555,7 +556,22 @@ def _transition(suggestion: Suggestion, user, to_status: str, note: str = "") ->
         suggestion.abandon_reason = note
         fields.append("abandon_reason")
     suggestion.save(update_fields=fields)
+    audit.record_change(
+        user,
+        _parties(suggestion),
+        AuditLog.Action.CHANGE_SYNERGY,
+        f"suggestion {suggestion.pk} : {event.from_status} → {to_status}",
+    )
     return event
+
+
+def _parties(suggestion: Suggestion) -> list[int]:
+    """The establishments whose data a status change of this suggestion concerns."""
+    ids = [f.establishment_id for f in (suggestion.offer_flow, suggestion.need_flow) if f]
+    if suggestion.prospect_id:
+        ids.append(suggestion.prospect_id)
+    ids += suggestion.members.values_list("establishment_id", flat=True)
+    return ids
 
 
 def actual_co2e(suggestion: Suggestion, actual_quantity: float) -> float | None:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
+from pydantic import AfterValidator, ConfigDict
 
 from maillage.accounts import policy
 from maillage.accounts.models import Chamber
@@ -23,6 +24,18 @@ router = Router(tags=["besoins (tous acheteurs, tous vendeurs)"])
 Theme = Literal["", "purchasing", "innovation", "hr"]
 LongText = Annotated[str, Field(min_length=1, max_length=5000, pattern=r"^[^\x00]*$")]
 ShortText = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError(_("L'intitulé ne peut pas être vide ou fait seulement d'espaces."))
+    return value.strip()
+
+
+# A title: not blank once stripped (a whitespace-only need title could be published), no NUL.
+Title = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$"), AfterValidator(_not_blank)
+]
 CategoryCode = Literal[("", *Category.values)]  # type: ignore[valid-type]
 PriceBand = Literal["", "lt5k", "lt25k", "lt100k", "gt100k"]
 
@@ -54,7 +67,7 @@ class NeedOut(Schema):
 
 
 class LotIn(Schema):
-    title: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    title: Title
     category: CategoryCode = ""
 
 
@@ -62,7 +75,7 @@ class NeedIn(Schema):
     buyer: Id
     theme: Literal["purchasing", "innovation", "hr"]
     kind: Literal[tuple(Need.Kind.values)]  # type: ignore[valid-type]
-    title: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+    title: Title
     description: LongText
     category: CategoryCode = ""
     expertise: ShortText = ""
@@ -79,7 +92,11 @@ class NeedIn(Schema):
 
 
 class CloseIn(Schema):
-    winner: Id | None = None
+    # Required, even when null (not awarded), and nothing else accepted: a misspelt or missing key
+    # must not close a tender as not awarded.
+    model_config = ConfigDict(extra="forbid")
+
+    winner: Id | None = Field(..., description="réponse retenue, ou null pour clore sans attribuer")
 
 
 class ResponseIn(Schema):
