@@ -168,6 +168,77 @@ def schedule_overview(event: Event) -> list[dict]:
     ]
 
 
+def schedule_report(event: Event, run) -> dict:
+    """The latest run told in plain French for the organiser: how many requested meetings were
+    placed, whether the schedule is optimal, and for each accepted request left out, why."""
+    from maillage.events.models import PairRule
+
+    accepted = (
+        MeetingRequest.objects.filter(
+            event=event,
+            status=MeetingRequest.Status.ACCEPTED,
+            requester__status=Registration.Status.CONFIRMED,
+            target__status=Registration.Status.CONFIRMED,
+        )
+        .select_related("requester__establishment", "target__establishment")
+        .order_by("pk")
+    )
+    pairs: dict[tuple[int, int], MeetingRequest] = {}
+    for r in accepted:
+        pairs.setdefault(tuple(sorted((r.requester_id, r.target_id))), r)  # type: ignore[arg-type]
+    meetings = list(Meeting.objects.filter(event=event).values_list("a_id", "b_id", "slot"))
+    placed = {tuple(sorted((a, b))) for a, b, _s in meetings}
+    load = Counter()
+    busy: dict[int, set[int]] = defaultdict(set)
+    for a, b, slot in meetings:
+        load[a] += 1
+        load[b] += 1
+        busy[a].add(slot)
+        busy[b].add(slot)
+    forbidden = {
+        tuple(sorted((a, b)))
+        for a, b in PairRule.objects.filter(event=event, kind=PairRule.Kind.FORBID).values_list(
+            "a_id", "b_id"
+        )
+    }
+    slots = set(range(event.slot_count))
+    unplaced = []
+    for pair, r in pairs.items():
+        if pair in placed:
+            continue
+        one, two = r.requester, r.target
+        free = {
+            reg.pk: slots - set(reg.unavailable_slots or [])
+            for reg in (one, two)  # both sides' availability
+        }
+        if pair in forbidden:
+            why = _("paire interdite par l'organisation")
+        elif not free[one.pk] & free[two.pk]:
+            why = _("aucun créneau où les deux participants sont disponibles")
+        elif event.max_meetings and (
+            full := [g for g in (one, two) if load[g.pk] >= event.max_meetings]
+        ):
+            why = _("%(who)s a déjà atteint le maximum de %(n)s rendez-vous") % {
+                "who": " et ".join(g.establishment.name for g in full),
+                "n": event.max_meetings,
+            }
+        elif not (free[one.pk] & free[two.pk]) - busy[one.pk] - busy[two.pk]:
+            why = _(
+                "leurs créneaux libres communs sont déjà pris par d'autres rendez-vous plus "
+                "prioritaires"
+            )
+        else:
+            why = _("plus de table libre aux créneaux où les deux sont disponibles")
+        unplaced.append({"a": one.establishment.name, "b": two.establishment.name, "why": why})
+    return {
+        "asked": len(pairs),
+        "placed": len(pairs) - len(unplaced),
+        "total": len(meetings),
+        "optimal": run is not None and run.satisfied_weight >= run.bound - 1e-6,
+        "unplaced": unplaced,
+    }
+
+
 # -- networks -------------------------------------------------------------------------------------
 
 

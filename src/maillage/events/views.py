@@ -387,8 +387,7 @@ def organise(request, pk: int):
             "rules": PairRule.objects.filter(event=event)
             .select_related("a__establishment", "b__establishment")
             .order_by("pk"),
-            "run": event.schedule_runs.order_by("-started_at", "-pk").first(),
-            "schedule": selectors.schedule_overview(event),
+            **_schedule_context(event, event.schedule_runs.order_by("-started_at", "-pk").first()),
             "slot_numbers": range(1, event.slot_count + 1),
         },
     )
@@ -438,10 +437,21 @@ def pair_rule_delete(request, pk: int, rule_pk: int):
 def schedule_start(request, pk: int):
     """Who: organisers; the scheduler runs in the background, the page shows its status."""
     event = _organised(request, pk)
+    errors: list[str] = []
     try:
         services.start_schedule(request.user, event, request.POST.get("keep") == "1")
     except services.EventError as exc:
-        _fail(request, exc)
+        errors = list(exc.messages)
+        if not request.htmx:
+            _fail(request, exc)
+    if request.htmx:
+        # The button swaps the panel in place; the panel then polls until the run is over.
+        run = event.schedule_runs.order_by("-started_at", "-pk").first()
+        return render(
+            request,
+            "events/_schedule_status.html",
+            {"event": event, **_schedule_context(event, run), "errors": errors},
+        )
     return redirect("event-organise", pk=event.pk)
 
 
@@ -450,7 +460,20 @@ def schedule_status(request, pk: int, run_pk: int):
     """Who: organisers (htmx partial refreshed while the run is pending or running)."""
     event = _organised(request, pk)
     run = get_object_or_404(ScheduleRun, pk=run_pk, event=event)
-    return render(request, "events/_schedule_status.html", {"event": event, "run": run})
+    return render(
+        request, "events/_schedule_status.html", {"event": event, **_schedule_context(event, run)}
+    )
+
+
+def _schedule_context(event: Event, run: ScheduleRun | None) -> dict:
+    """The schedule panel: the run's state, the plain-French report and the meetings; the
+    panel polls itself while the run is pending or running, then shows the schedule."""
+    return {
+        "run": run,
+        "schedule": selectors.schedule_overview(event),
+        "report": selectors.schedule_report(event, run) if run else None,
+        "errors": [],
+    }
 
 
 # -- networks' members' spaces --------------------------------------------------------------------
