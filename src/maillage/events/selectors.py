@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
@@ -237,6 +238,50 @@ def schedule_report(event: Event, run) -> dict:
         "optimal": run is not None and run.satisfied_weight >= run.bound - 1e-6,
         "unplaced": unplaced,
     }
+
+
+def participant_table(user, event: Event) -> tuple[list[str], list[list]]:
+    """The organiser's participants export: one row per registration the user may see (every
+    registration for organisers, through policy.visible_participants), answers as columns."""
+    questions = list(event.questions.order_by("position", "pk"))
+    header = [
+        _("Entreprise"),
+        _("SIRET"),
+        _("Commune"),
+        _("Participant"),
+        _("Courriel"),
+        _("Statut"),
+        _("Inscrit le"),
+        _("Présent"),
+        _("Propose"),
+        _("Recherche"),
+        _("Rendez-vous planifiés"),
+        *[q.label for q in questions],
+    ]
+    meetings: Counter = Counter()
+    for a, b in Meeting.objects.filter(event=event).values_list("a_id", "b_id"):
+        meetings[a] += 1
+        meetings[b] += 1
+    rows = []
+    for r in participants(user, event):
+        answers = r.answers or {}
+        rows.append(
+            [
+                r.establishment.name,
+                r.establishment.siret,
+                r.establishment.commune.name,
+                r.user.get_full_name() or r.user.username,
+                r.user.email,
+                r.get_status_display(),
+                timezone.localtime(r.registered_at).strftime("%d/%m/%Y %H:%M"),
+                r.attended,
+                r.offers,
+                r.seeks,
+                meetings[r.pk],
+                *[answers.get(str(q.pk), "") for q in questions],
+            ]
+        )
+    return header, rows
 
 
 # -- networks -------------------------------------------------------------------------------------
