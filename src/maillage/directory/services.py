@@ -107,7 +107,9 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
     project = ExportProject.objects.filter(establishment=establishment).first() or ExportProject(
         establishment=establishment
     )
-    project.countries = sorted({c.strip().upper() for c in countries if c.strip()})
+    from maillage.directory.selectors import country_codes
+
+    project.countries = country_codes(countries)
     project.sectors = sorted(set(sectors))
     project.full_clean()
     project.save()
@@ -387,11 +389,12 @@ def update_export_advisor(user, advisor, values: dict) -> list[str]:
     from django.core.exceptions import PermissionDenied
 
     from maillage.accounts import policy
+    from maillage.directory.selectors import country_codes
 
     if not policy.can_edit_export_advisor(user, advisor):
         raise PermissionDenied
     normalise = {
-        "countries": lambda v: sorted({c.strip().upper() for c in v if c.strip()}),
+        "countries": country_codes,
         "languages": lambda v: sorted({c.strip().lower() for c in v if c.strip()}),
         "sectors": lambda v: sorted(set(v)),
     }
