@@ -235,7 +235,7 @@ def test_an_advisor_edits_their_own_entry(client, world):
     # A bad code: a French message, the submitted text kept, nothing saved.
     r = client.post(url, {"countries": "MA, XX", "languages": "fr", "available": "on"})
     page = r.content.decode()
-    assert r.status_code == 200 and "« XX » n&#x27;est pas un code pays ISO 3166" in page
+    assert r.status_code == 200 and "Pays inconnu : « XX »" in page
     assert 'value="MA, XX"' in page
     advisor.refresh_from_db()
     assert advisor.countries == ["MA", "VN"] and advisor.available is False

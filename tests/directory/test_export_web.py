@@ -69,7 +69,7 @@ def test_bad_country_code_is_refused_in_french(client, cce):
     assert not ExportProject.objects.exists()
     client.post(url, {"countries": "VN", "sectors": ["agrifood"]})
     r = client.post(url, {"countries": "MA, XX", "sectors": ["energy"]}, follow=True)
-    assert "« XX » n&#x27;est pas un code pays ISO 3166" in r.content.decode()
+    assert "Pays inconnu : « XX »" in r.content.decode()
     project = ExportProject.objects.get()
     assert (project.countries, project.sectors) == (["VN"], ["agrifood"])
     with pytest.raises(ValidationError):

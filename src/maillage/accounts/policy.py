@@ -636,6 +636,45 @@ def can_publish_in_network(user, network) -> bool:
     return user.is_superuser or network.animators.filter(pk=user.pk).exists()
 
 
+def can_manage_network_members(user, network) -> bool:
+    """Add and remove members, see members' contacts: the network's animators, the staff of the
+    network's chamber, platform staff. Never a member company or another network's animator."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if _is_chamber_staff(user) and network.chamber_id == user.chamber_id:
+        return True
+    return network.animators.filter(pk=user.pk).exists()
+
+
+def network_member_candidates(user, network) -> QuerySet:
+    """Establishments a member manager may add (identity only: name, SIRET, commune, activity,
+    public SIRENE data): active establishments of the network's chamber territory, or any active
+    establishment for a network without a chamber."""
+    from maillage.directory.models import Establishment
+
+    if not can_manage_network_members(user, network):
+        return Establishment.objects.none()
+    qs = Establishment.objects.filter(is_active=True)
+    if network.chamber_id:
+        qs = qs.of_chambers({network.chamber_id})
+    return qs
+
+
+def visible_network_member_contacts(user, network) -> QuerySet:
+    """Contacts of the network's member establishments (and of its clubs' for a federation), for
+    member managers only: a member company sees the directory, not the people."""
+    from maillage.directory.models import Contact
+
+    if not can_manage_network_members(user, network):
+        return Contact.objects.none()
+    q = Q(establishment__memberships__network=network) | Q(
+        establishment__memberships__network__federation=network
+    )
+    return Contact.objects.filter(q).distinct()
+
+
 def visible_events(user) -> QuerySet:
     from maillage.events.models import Event
 

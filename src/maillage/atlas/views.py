@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from maillage.accounts import policy, services
 from maillage.atlas import dashboard as dash
@@ -54,12 +55,13 @@ def map_panel(request, pk: int):
     return render(request, "atlas/map_panel.html", {"establishment": establishment, "flows": flows})
 
 
-def _require(request, allowed: bool):
-    """Anonymous visitors are sent to the login page; signed-in users without the right get 403."""
+def _require(request, allowed: bool, why: str = ""):
+    """Anonymous visitors are sent to the login page; signed-in users without the right get 403
+    (with ``why``, shown on the error page)."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not allowed:
-        raise PermissionDenied
+        raise PermissionDenied(why)
     return None
 
 
@@ -104,7 +106,11 @@ def dashboard_csv(request):
 
 def audit_log(request):
     """Chamber administrators: the log of their chamber (filter by advisor, establishment, date)."""
-    if denied := _require(request, policy.can_read_audit_log(request.user)):
+    why = _(
+        "Le journal d'accès est réservé aux administrateurs de la chambre : demandez à "
+        "l'administrateur de votre chambre si vous devez le consulter."
+    )
+    if denied := _require(request, policy.can_read_audit_log(request.user), why):
         return denied
     form = forms.AuditFilter(request.user, request.GET or None)
     entries = form.filter(

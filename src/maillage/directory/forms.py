@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import Establishment, ExportSector
+from maillage.directory.selectors import country_names_text
 from maillage.reference.fields import CommuneField, NafField
 
 
@@ -47,9 +48,10 @@ class ExportAdvisorForm(forms.Form):
         help_text=_("par exemple : deux rendez-vous par mois, pas en août"),
     )
     countries = forms.CharField(
-        label=_("Pays d'expertise (codes ISO à deux lettres, séparés par des virgules : MA, VN…)"),
-        max_length=500,
+        label=_("Pays d'expertise (noms en français séparés par des virgules : Maroc, Viêt Nam…)"),
+        max_length=2000,
         required=False,
+        widget=forms.TextInput(attrs={"list": "country-names", "autocomplete": "off"}),
     )
     languages = forms.CharField(
         label=_("Langues (codes ISO 639-1 séparés par des virgules : fr, ar, vi…)"),
@@ -69,7 +71,7 @@ class ExportAdvisorForm(forms.Form):
         return {
             "available": advisor.available,
             "availability_note": advisor.availability_note,
-            "countries": ", ".join(advisor.countries),
+            "countries": country_names_text(advisor.countries),
             "languages": ", ".join(advisor.languages),
             "sectors": advisor.sectors,
             "phone": advisor.phone,

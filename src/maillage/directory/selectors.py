@@ -44,7 +44,78 @@ def country_name(code: str) -> str:
 
 
 def country_choices() -> list[tuple[str, str]]:
-    return sorted(_country_names().items(), key=lambda kv: kv[1])
+    return sorted(_country_names().items(), key=lambda kv: _fold(kv[1]))
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form of a name (« Viêt Nam » → « viet nam »)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.replace("-", " ").replace("’", "'").split())
+
+
+@lru_cache(maxsize=1)
+def _country_lookup() -> dict[str, str]:
+    """Folded French name, English names and ISO codes (alpha-2 and alpha-3) → alpha-2 code."""
+    import pycountry
+
+    french = _country_names()
+    lookup: dict[str, str] = {}
+    for c in pycountry.countries:
+        names = [c.name, getattr(c, "common_name", ""), getattr(c, "official_name", "")]
+        for name in names:
+            if name:
+                lookup.setdefault(_fold(name), c.alpha_2)
+    for code, name in french.items():
+        lookup[_fold(name)] = code  # French names win over an English homograph
+        # « Maroc » for « Maroc (le) »-style names: also the part before a parenthesis or comma.
+        short = name.split("(")[0].split(",")[0].strip()
+        lookup.setdefault(_fold(short), code)
+    for c in pycountry.countries:
+        lookup[_fold(c.alpha_2)] = c.alpha_2
+        lookup.setdefault(_fold(c.alpha_3), c.alpha_2)
+    return lookup
+
+
+def country_code(text: str) -> str | None:
+    """The ISO 3166 alpha-2 code of a country typed by its French or English name or its code
+    (« Maroc », « maroc », « Viet Nam », « MA », « MAR »); None if unknown."""
+    return _country_lookup().get(_fold(text))
+
+
+def country_codes(texts: list[str]) -> list[str]:
+    """Codes of the countries typed (one per item, blanks skipped), sorted and unique; a
+    ValidationError on ``countries`` names every item not recognised, in French."""
+    from django.core.exceptions import ValidationError
+
+    codes, unknown = set(), []
+    for text in texts:
+        text = text.strip()
+        if not text:
+            continue
+        code = country_code(text)
+        if code is None:
+            unknown.append(text)
+        else:
+            codes.add(code)
+    if unknown:
+        raise ValidationError(
+            {
+                "countries": _(
+                    "Pays inconnu : %(names)s. Tapez le nom du pays en français (ex. Maroc, "
+                    "Viêt Nam) ou son code ISO (MA, VN)."
+                )
+                % {"names": ", ".join(f"« {t} »" for t in unknown)}
+            }
+        )
+    return sorted(codes)
+
+
+def country_names_text(codes: list[str]) -> str:
+    """Stored codes shown back in a form field as French names, comma-separated."""
+    return ", ".join(country_name(c) for c in codes)
 
 
 def sector_name(code: str) -> str:

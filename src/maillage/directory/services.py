@@ -3,10 +3,13 @@ spreadsheet and SIRENE imports), validated with the same rules and messages ever
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from maillage.directory.models import Establishment, validate_siret
+from maillage.accounts import policy
+from maillage.directory.models import Establishment, Membership, validate_siret
 from maillage.engine.legal import parse_rubriques
 from maillage.reference.fields import commune as commune_for_code
 from maillage.reference.fields import naf_subclass
@@ -129,7 +132,9 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
     project = ExportProject.objects.filter(establishment=establishment).first() or ExportProject(
         establishment=establishment
     )
-    project.countries = sorted({c.strip().upper() for c in countries if c.strip()})
+    from maillage.directory.selectors import country_codes
+
+    project.countries = country_codes(countries)
     project.sectors = sorted(set(sectors))
     project.full_clean()
     project.save()
@@ -409,11 +414,12 @@ def update_export_advisor(user, advisor, values: dict) -> list[str]:
     from django.core.exceptions import PermissionDenied
 
     from maillage.accounts import policy
+    from maillage.directory.selectors import country_codes
 
     if not policy.can_edit_export_advisor(user, advisor):
         raise PermissionDenied
     normalise = {
-        "countries": lambda v: sorted({c.strip().upper() for c in v if c.strip()}),
+        "countries": country_codes,
         "languages": lambda v: sorted({c.strip().lower() for c in v if c.strip()}),
         "sectors": lambda v: sorted(set(v)),
     }
@@ -429,3 +435,44 @@ def update_export_advisor(user, advisor, values: dict) -> list[str]:
         advisor.full_clean()
         advisor.save(update_fields=changed)
     return changed
+
+
+# -- network memberships ------------------------------------------------------------------------
+
+
+def add_network_member(user, network, establishment_id: int):
+    """Make an establishment a member of the network (today); refused to anyone who may not
+    manage its members, and for an establishment outside what they may add."""
+    if not policy.can_manage_network_members(user, network):
+        raise PermissionDenied
+    establishment = (
+        policy.network_member_candidates(user, network).filter(pk=establishment_id).first()
+    )
+    if establishment is None:
+        raise ValidationError(_("Établissement introuvable ou hors du territoire du réseau."))
+    membership, created = Membership.objects.get_or_create(
+        establishment=establishment,
+        network=network,
+        defaults={"since": timezone.localdate()},
+    )
+    if not created:
+        raise ValidationError(
+            _("%(name)s est déjà membre du réseau.") % {"name": establishment.name}
+        )
+    return membership
+
+
+def remove_network_member(user, network, establishment_id: int) -> str:
+    """End an establishment's membership; returns its name for the confirmation message."""
+    if not policy.can_manage_network_members(user, network):
+        raise PermissionDenied
+    membership = (
+        Membership.objects.filter(network=network, establishment_id=establishment_id)
+        .select_related("establishment")
+        .first()
+    )
+    if membership is None:
+        raise ValidationError(_("Cet établissement n'est pas membre du réseau."))
+    name = membership.establishment.name
+    membership.delete()
+    return name

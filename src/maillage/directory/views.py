@@ -83,7 +83,11 @@ def export_project(request, pk: int):
         {
             "establishment": establishment,
             "project": project,
-            "countries_text": ", ".join(project.countries) if project else "",
+            # What was typed comes back on an error (nothing lost); else the stored codes as names.
+            "countries_text": request.POST.get("countries", "")
+            if request.method == "POST"
+            else selectors.country_names_text(project.countries if project else []),
+            "country_choices": selectors.country_choices(),
             "sectors": [
                 (code, label, project is not None and code in project.sectors)
                 for code, label in ExportSector.choices
@@ -237,5 +241,7 @@ def export_advisor_profile(request):
             messages.success(request, _("Votre fiche de conseiller est enregistrée."))
             return redirect("export-advisor-profile")
     return render(
-        request, "directory/export_advisor_profile.html", {"form": form, "advisor": advisor}
+        request,
+        "directory/export_advisor_profile.html",
+        {"form": form, "advisor": advisor, "country_choices": selectors.country_choices()},
     )

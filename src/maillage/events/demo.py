@@ -16,6 +16,7 @@ from maillage.directory.models import (
     ExportAdvisor,
     ExportContactRequest,
     ExportProject,
+    Membership,
 )
 from maillage.events.models import Event, NetworkPost, Question, Registration
 
@@ -80,6 +81,8 @@ CLUSTERS = [
     ),
 ]
 
+CLUB_MEMBERS = ("entreprise1", "entreprise2", "entreprise3")
+
 PROFILES = {
     "entreprise1": ("Palettes et emballages bois reconditionnés", "Sciure, chutes de bois"),
     "entreprise2": ("Chaleur fatale, vapeur basse pression", "Biomasse, plaquettes de bois"),
@@ -115,6 +118,18 @@ def load(builder, chambers, club) -> None:
         )
         add("conseillers export", int(created))
         advisors[username] = advisor
+    # The demo companies belong to the club, so that their users find its members' space, its
+    # events and its news, and the animator has known members to start from.
+    for username in CLUB_MEMBERS:
+        user = User.objects.filter(username=username).first()
+        establishment = user.establishments.order_by("pk").first() if user else None
+        if establishment is not None:
+            _m, created = Membership.objects.get_or_create(
+                establishment=establishment,
+                network=club,
+                defaults={"since": datetime.date(2020, 9, 1)},
+            )
+            add("adhésions", int(created))
     members = list(
         club.memberships.order_by("establishment__siret").values_list("establishment_id", flat=True)
     )

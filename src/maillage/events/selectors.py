@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy
@@ -166,6 +167,121 @@ def schedule_overview(event: Event) -> list[dict]:
         .select_related("a__establishment", "b__establishment")
         .order_by("slot", "table")
     ]
+
+
+def schedule_report(event: Event, run) -> dict:
+    """The latest run told in plain French for the organiser: how many requested meetings were
+    placed, whether the schedule is optimal, and for each accepted request left out, why."""
+    from maillage.events.models import PairRule
+
+    accepted = (
+        MeetingRequest.objects.filter(
+            event=event,
+            status=MeetingRequest.Status.ACCEPTED,
+            requester__status=Registration.Status.CONFIRMED,
+            target__status=Registration.Status.CONFIRMED,
+        )
+        .select_related("requester__establishment", "target__establishment")
+        .order_by("pk")
+    )
+    pairs: dict[tuple[int, int], MeetingRequest] = {}
+    for r in accepted:
+        pairs.setdefault(tuple(sorted((r.requester_id, r.target_id))), r)  # type: ignore[arg-type]
+    meetings = list(Meeting.objects.filter(event=event).values_list("a_id", "b_id", "slot"))
+    placed = {tuple(sorted((a, b))) for a, b, _s in meetings}
+    load = Counter()
+    busy: dict[int, set[int]] = defaultdict(set)
+    for a, b, slot in meetings:
+        load[a] += 1
+        load[b] += 1
+        busy[a].add(slot)
+        busy[b].add(slot)
+    forbidden = {
+        tuple(sorted((a, b)))
+        for a, b in PairRule.objects.filter(event=event, kind=PairRule.Kind.FORBID).values_list(
+            "a_id", "b_id"
+        )
+    }
+    slots = set(range(event.slot_count))
+    unplaced = []
+    for pair, r in pairs.items():
+        if pair in placed:
+            continue
+        one, two = r.requester, r.target
+        free = {
+            reg.pk: slots - set(reg.unavailable_slots or [])
+            for reg in (one, two)  # both sides' availability
+        }
+        if pair in forbidden:
+            why = _("paire interdite par l'organisation")
+        elif not free[one.pk] & free[two.pk]:
+            why = _("aucun créneau où les deux participants sont disponibles")
+        elif event.max_meetings and (
+            full := [g for g in (one, two) if load[g.pk] >= event.max_meetings]
+        ):
+            why = _("%(who)s a déjà atteint le maximum de %(n)s rendez-vous") % {
+                "who": " et ".join(g.establishment.name for g in full),
+                "n": event.max_meetings,
+            }
+        elif not (free[one.pk] & free[two.pk]) - busy[one.pk] - busy[two.pk]:
+            why = _(
+                "leurs créneaux libres communs sont déjà pris par d'autres rendez-vous plus "
+                "prioritaires"
+            )
+        else:
+            why = _("plus de table libre aux créneaux où les deux sont disponibles")
+        unplaced.append({"a": one.establishment.name, "b": two.establishment.name, "why": why})
+    return {
+        "asked": len(pairs),
+        "placed": len(pairs) - len(unplaced),
+        "total": len(meetings),
+        "optimal": run is not None and run.satisfied_weight >= run.bound - 1e-6,
+        "unplaced": unplaced,
+    }
+
+
+def participant_table(user, event: Event) -> tuple[list[str], list[list]]:
+    """The organiser's participants export: one row per registration the user may see (every
+    registration for organisers, through policy.visible_participants), answers as columns."""
+    questions = list(event.questions.order_by("position", "pk"))
+    header = [
+        _("Entreprise"),
+        _("SIRET"),
+        _("Commune"),
+        _("Participant"),
+        _("Courriel"),
+        _("Statut"),
+        _("Inscrit le"),
+        _("Présent"),
+        _("Propose"),
+        _("Recherche"),
+        _("Rendez-vous planifiés"),
+        *[q.label for q in questions],
+    ]
+    meetings: Counter = Counter()
+    for a, b in Meeting.objects.filter(event=event).values_list("a_id", "b_id"):
+        meetings[a] += 1
+        meetings[b] += 1
+    rows = []
+    for r in participants(user, event):
+        answers = r.answers or {}
+        rows.append(
+            [
+                r.establishment.name,
+                r.establishment.siret,
+                r.establishment.commune.name,
+                r.user.get_full_name() or r.user.username,
+                r.user.email,
+                r.get_status_display(),
+                timezone.localtime(r.registered_at).strftime("%d/%m/%Y %H:%M"),
+                r.attended,
+                r.offers,
+                r.seeks,
+                meetings[r.pk],
+                *[answers.get(str(q.pk), "") for q in questions],
+            ]
+        )
+    return header, rows
 
 
 # -- networks -------------------------------------------------------------------------------------

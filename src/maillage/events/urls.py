@@ -19,6 +19,11 @@ urlpatterns = [
     path("<int:pk>/agenda/", views.agenda, name="event-agenda"),
     path("<int:pk>/agenda.ics", views.agenda_ics, name="event-agenda-ics"),
     path("<int:pk>/organisation/", views.organise, name="event-organise"),
+    path(
+        "<int:pk>/organisation/participants.<str:fmt>",
+        views.participants_export,
+        name="event-participants-export",
+    ),
     path("<int:pk>/organisation/presence/<int:reg_pk>/", views.attendance, name="event-attendance"),
     path("<int:pk>/organisation/paires/", views.pair_rule, name="event-pair-rule"),
     path(
@@ -37,6 +42,13 @@ urlpatterns = [
 network_urlpatterns = [
     path("", views.network_list, name="network-list"),
     path("<int:pk>/", views.network_space, name="network-space"),
+    path("<int:pk>/membres/", views.network_members, name="network-members"),
+    path("<int:pk>/membres/ajout/", views.network_member_add, name="network-member-add"),
+    path(
+        "<int:pk>/membres/<int:establishment_pk>/retrait/",
+        views.network_member_remove,
+        name="network-member-remove",
+    ),
     path("<int:pk>/carte.geojson", views.network_map, name="network-map"),
     path("<int:pk>/actualites/", views.network_post, name="network-post"),
     path("<int:pk>/documents/", views.network_document, name="network-document"),

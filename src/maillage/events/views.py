@@ -4,6 +4,7 @@ may use it; the rules themselves are in accounts.policy."""
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -57,6 +58,7 @@ def event_list(request):
         {
             "events": selectors.events_for(request.user),
             "organised": set(policy.organised_events(request.user).values_list("pk", flat=True)),
+            "can_create": any(q.exists() for q in policy.event_organiser_choices(request.user)),
         },
     )
 
@@ -105,7 +107,10 @@ def event_create(request):
     chambers, networks = policy.event_organiser_choices(request.user)
     if not chambers.exists() and not networks.exists():
         raise PermissionDenied
-    form = EventForm(request.POST or None, user=request.user)
+    initial = {}
+    if (network_pk := _int(request.GET.get("network"))) and networks.filter(pk=network_pk).exists():
+        initial["network"] = network_pk
+    form = EventForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         values = {k: v for k, v in form.cleaned_data.items() if k != "questions"}
         try:
@@ -387,11 +392,36 @@ def organise(request, pk: int):
             "rules": PairRule.objects.filter(event=event)
             .select_related("a__establishment", "b__establishment")
             .order_by("pk"),
-            "run": event.schedule_runs.order_by("-started_at", "-pk").first(),
-            "schedule": selectors.schedule_overview(event),
+            **_schedule_context(event, event.schedule_runs.order_by("-started_at", "-pk").first()),
             "slot_numbers": range(1, event.slot_count + 1),
         },
     )
+
+
+@login_required
+def participants_export(request, pk: int, fmt: str):
+    """Who: organisers: the participants with their answers, as CSV (semicolons, for a French
+    spreadsheet) or XLSX."""
+    import io
+
+    from maillage.ingest.exports import write_csv, write_xlsx
+
+    event = _organised(request, pk)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    header, rows = selectors.participant_table(request.user, event)
+    out = io.BytesIO()
+    if fmt == "xlsx":
+        write_xlsx(out, _("Participants"), header, rows)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        write_csv(out, header, rows)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(out.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="participants-evenement-{event.pk}.{fmt}"'
+    )
+    return response
 
 
 @login_required
@@ -438,10 +468,21 @@ def pair_rule_delete(request, pk: int, rule_pk: int):
 def schedule_start(request, pk: int):
     """Who: organisers; the scheduler runs in the background, the page shows its status."""
     event = _organised(request, pk)
+    errors: list[str] = []
     try:
         services.start_schedule(request.user, event, request.POST.get("keep") == "1")
     except services.EventError as exc:
-        _fail(request, exc)
+        errors = list(exc.messages)
+        if not request.htmx:
+            _fail(request, exc)
+    if request.htmx:
+        # The button swaps the panel in place; the panel then polls until the run is over.
+        run = event.schedule_runs.order_by("-started_at", "-pk").first()
+        return render(
+            request,
+            "events/_schedule_status.html",
+            {"event": event, **_schedule_context(event, run), "errors": errors},
+        )
     return redirect("event-organise", pk=event.pk)
 
 
@@ -450,7 +491,20 @@ def schedule_status(request, pk: int, run_pk: int):
     """Who: organisers (htmx partial refreshed while the run is pending or running)."""
     event = _organised(request, pk)
     run = get_object_or_404(ScheduleRun, pk=run_pk, event=event)
-    return render(request, "events/_schedule_status.html", {"event": event, "run": run})
+    return render(
+        request, "events/_schedule_status.html", {"event": event, **_schedule_context(event, run)}
+    )
+
+
+def _schedule_context(event: Event, run: ScheduleRun | None) -> dict:
+    """The schedule panel: the run's state, the plain-French report and the meetings; the
+    panel polls itself while the run is pending or running, then shows the schedule."""
+    return {
+        "run": run,
+        "schedule": selectors.schedule_overview(event),
+        "report": selectors.schedule_report(event, run) if run else None,
+        "errors": [],
+    }
 
 
 # -- networks' members' spaces --------------------------------------------------------------------
@@ -464,7 +518,8 @@ def network_list(request):
     networks = Network.objects.filter(pk__in=policy.network_member_ids(request.user)).order_by(
         "name", "pk"
     )
-    return render(request, "events/network_list.html", {"networks": networks})
+    managed = {n.pk for n in networks if policy.can_manage_network_members(request.user, n)}
+    return render(request, "events/network_list.html", {"networks": networks, "managed": managed})
 
 
 def _network(request, pk: int):
@@ -490,6 +545,7 @@ def network_space(request, pk: int):
             "documents": network.documents.order_by("-uploaded_at", "-pk"),
             "stats": selectors.network_statistics(network),
             "can_publish": policy.can_publish_in_network(request.user, network),
+            "can_manage": policy.can_manage_network_members(request.user, network),
             "map_config": {
                 "layer": reverse("network-map", args=[network.pk]),
                 "background": "/api/map/background",
@@ -550,3 +606,116 @@ def network_document_download(request, pk: int, doc_pk: int):
     return FileResponse(
         doc.file.open("rb"), as_attachment=True, filename=doc.file.name.split("/")[-1]
     )
+
+
+def _managed_network(request, pk: int):
+    """The network whose members this user manages; others get 404 (members of the network who
+    may enter its space get 403: they know it exists)."""
+    from maillage.directory.models import Network
+
+    network = get_object_or_404(Network, pk=pk)
+    if not policy.can_manage_network_members(request.user, network):
+        if policy.can_view_network_space(request.user, network):
+            raise PermissionDenied
+        raise Http404
+    return network
+
+
+MEMBER_SEARCH_RESULTS = 20
+
+
+@login_required
+def network_members(request, pk: int):
+    """Who: the network's animators, the staff of its chamber, platform staff: the member list
+    with contacts, and a search (name or SIRET) of establishments to add."""
+    from maillage.directory.models import Membership
+
+    network = _managed_network(request, pk)
+    query = request.GET.get("q", "").strip()
+    results = []
+    if len(query) >= 2:
+        digits = query.replace(" ", "")
+        candidates = policy.network_member_candidates(request.user, network)
+        if digits.isdigit():
+            candidates = candidates.filter(siret__startswith=digits)
+        else:
+            candidates = candidates.filter(name__icontains=query)
+        member_ids = set(
+            Membership.objects.filter(network=network).values_list("establishment_id", flat=True)
+        )
+        results = [
+            {"establishment": e, "member": e.pk in member_ids}
+            for e in candidates.select_related("commune").order_by("name", "pk")[
+                :MEMBER_SEARCH_RESULTS
+            ]
+        ]
+    contacts: dict[int, list] = {}
+    for c in policy.visible_network_member_contacts(request.user, network).order_by(
+        "last_name", "first_name", "pk"
+    ):
+        contacts.setdefault(c.establishment_id, []).append(c)
+    memberships = (
+        Membership.objects.filter(network=network)
+        .select_related("establishment__commune", "establishment__naf")
+        .order_by("establishment__name", "pk")
+    )
+    return render(
+        request,
+        "events/network_members.html",
+        {
+            "network": network,
+            "query": query,
+            "results": results,
+            "searched": len(query) >= 2,
+            "members": [
+                {"membership": m, "contacts": contacts.get(m.establishment_id, [])}
+                for m in memberships
+            ],
+        },
+    )
+
+
+@login_required
+@require_POST
+def network_member_add(request, pk: int):
+    """Who: as network_members."""
+    from django.core.exceptions import ValidationError
+
+    from maillage.directory import services as directory_services
+
+    network = _managed_network(request, pk)
+    try:
+        membership = directory_services.add_network_member(
+            request.user, network, _int(request.POST.get("establishment"), 0)
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s est maintenant membre du réseau.")
+            % {"name": membership.establishment.name},
+        )
+    back = reverse("network-members", args=[network.pk])
+    query = request.POST.get("q", "").strip()
+    return redirect(f"{back}?{urlencode({'q': query})}" if query else back)
+
+
+@login_required
+@require_POST
+def network_member_remove(request, pk: int, establishment_pk: int):
+    """Who: as network_members."""
+    from django.core.exceptions import ValidationError
+
+    from maillage.directory import services as directory_services
+
+    network = _managed_network(request, pk)
+    try:
+        name = directory_services.remove_network_member(request.user, network, establishment_pk)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("%(name)s ne fait plus partie du réseau.") % {"name": name})
+    return redirect("network-members", pk=network.pk)
