@@ -111,11 +111,16 @@ def test_matching_reasons_keep_the_buyers_accents(market, make_need):
         description="Tournage et fraisage de pièces mécaniques.",
     )
     matches = services.publish(u["buyer"], need)
-    words = Match.objects.get(need=need, supplier=market["mech1"]).explanation["words"]
+    explanation = Match.objects.get(need=need, supplier=market["mech1"]).explanation
+    words = explanation["words_as_written"]
     assert "mécaniques" in words and "précision" in words
-    assert all(w == w.lower() for w in words)
+    assert "mecanique" in explanation["words"]  # the engine's own tokens stay as they were
     assert matches
     assert engine.as_written("d’étanchéité", ["etancheite"]) == ["étanchéité"]
+    # a row stored without the written words still reads in French on the buyer's page
+    Match.objects.filter(need=need).update(explanation={"words": ["piece", "mecanique"]})
+    shown = selectors.matches_for_buyer(need)
+    assert shown[0].reason_words == ["pièces", "mécaniques"]
 
 
 # -- 16.8: invitations and a true count -------------------------------------------------------

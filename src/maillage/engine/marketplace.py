@@ -470,7 +470,9 @@ def rank_suppliers(
                 explanation={
                     "activity": round(float(activity[i]), 2),
                     "naf": suppliers.naf[i],
-                    "words": as_written(query.text, matched[i][:6]),
+                    "words": matched[i][:6],
+                    # the same words as the buyer wrote them, for the reasons people read
+                    "words_as_written": as_written(query.text, matched[i][:6]),
                     "text": round(float(text[i]), 2),
                     "distance_km": d,
                     "responses": int(suppliers.past_responses[i]),

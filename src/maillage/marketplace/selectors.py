@@ -241,8 +241,14 @@ def matches_for_buyer(need: Need) -> list[Match]:
     ids = [m.supplier_id for m in matches]
     users = users_of(ids)
     emails = contact_emails_of(ids)
+    text = need_text(need) if matches else ""
     for m in matches:
         m.reachable = bool(users.get(m.supplier_id) or emails.get(m.supplier_id))
+        # Rows stored before the engine gave them keep readable, accented reasons too.
+        words = m.explanation.get("words") or []
+        m.reason_words = m.explanation.get("words_as_written") or marketplace.as_written(
+            text, words
+        )
     return matches
 
 
