@@ -45,7 +45,7 @@ def test_buyer_publishes_supplier_responds_buyer_closes(
     page.click("button:has-text('Enregistrer')")
     page.wait_for_selector("text=Besoin enregistré en brouillon")
     page.click("button:has-text('Publier')")
-    page.wait_for_selector("text=1 fournisseur(s) pertinent(s) prévenu(s)")
+    page.wait_for_selector("text=1 fournisseur(s) pertinent(s) trouvé(s), 1 prévenu(s)")
     need_url = page.url
     page.click("text=Se déconnecter")
 

@@ -106,6 +106,7 @@ def test_members_notified_on_submission_and_close_with_opt_out(market, group_res
     )
     services.close(u["buyer"], need, winner=response)
     outcomes = Notification.objects.filter(kind=notifications.OUTCOME, need=need)
-    assert set(outcomes.values_list("user__username", flat=True)) == {"u-mech1", "u-far"}
+    # the group's members learn the outcome, the buyer gets the retained group's contacts
+    assert set(outcomes.values_list("user__username", flat=True)) == {"u-mech1", "u-far", "u-buyer"}
     assert "retenue" in outcomes.get(user=u["far"]).title
     assert not Notification.objects.filter(user=u["baker"]).exists()

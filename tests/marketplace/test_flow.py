@@ -58,8 +58,9 @@ def test_publish_notifies_relevant_suppliers_once_then_responses_and_close(
     need.refresh_from_db()
     assert need.status == Need.Status.AWARDED
     outcome = Notification.objects.filter(kind="need_outcome").order_by("user__username")
-    assert [n.user.username for n in outcome] == ["u-mech1", "u-mech2"]
-    assert "retenue" in outcome[0].title
+    # the responders learn the outcome; the buyer receives the retained supplier's contacts
+    assert [n.user.username for n in outcome] == ["u-buyer", "u-mech1", "u-mech2"]
+    assert "retenu" in outcome[0].title and "retenue" in outcome[1].title
     assert list(NeedEvent.objects.filter(need=need).values_list("to_status", flat=True)) == [
         "draft",
         "published",

@@ -571,6 +571,28 @@ def can_see_buyer(user, need) -> bool:
     return bool(_user_establishment_ids(user) & buyer_revealed_establishment_ids(need))
 
 
+def award_contact_establishment_ids(user, need) -> list[int]:
+    """Whose contacts this user reads on an awarded need: the buyer's users (and platform staff)
+    those of the retained supplier and of every member of its group; the retained side's users
+    those of the buyer. Nobody else, and nothing before the award."""
+    from maillage.marketplace.models import Need
+
+    if not user.is_authenticated or need.status != Need.Status.AWARDED:
+        return []
+    winner = need.responses.filter(is_winner=True).select_related("consortium").first()
+    if winner is None:
+        return []
+    side = [winner.supplier_id]
+    if winner.consortium_id:
+        side += list(winner.consortium.members.order_by("pk").values_list("pk", flat=True))
+    side = list(dict.fromkeys(side))
+    if can_edit_need(user, need):
+        return side
+    if _user_establishment_ids(user) & set(side):
+        return [need.buyer_id]
+    return []
+
+
 def visible_supplier_profiles(user) -> QuerySet:
     from maillage.marketplace.models import SupplierProfile
 

@@ -303,6 +303,22 @@ def text_scores(
 
 
 # -- step 3: certifications asked ----------------------------------------------------------------
+def as_written(text: str, matched: Sequence[str]) -> list[str]:
+    """The words of ``text`` as the buyer wrote them, accents kept ("mécaniques", "précision"),
+    behind the engine's normalised matched words ("mecanique", "precision"): the reasons shown
+    to people are written in French, not in the index's folded form. A matched word found
+    nowhere in ``text`` is kept as it is."""
+    wanted = list(dict.fromkeys(matched))
+    written: dict[str, str] = {}
+    for raw in re.split(r"[\s/]+", text):
+        word = re.sub(r"^\w{1,3}['’]", "", raw.strip(".,;:!?()[]«»\"'’").lower())
+        if not word:
+            continue
+        for token in text_tokens(word):
+            written.setdefault(token, word)
+    return list(dict.fromkeys(written.get(w, w) for w in wanted))
+
+
 def _plain(text: str) -> str:
     """Folded, punctuation turned to spaces, single-spaced, padded: for whole-phrase search."""
     return " " + " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split()) + " "
@@ -455,6 +471,8 @@ def rank_suppliers(
                     "activity": round(float(activity[i]), 2),
                     "naf": suppliers.naf[i],
                     "words": matched[i][:6],
+                    # the same words as the buyer wrote them, for the reasons people read
+                    "words_as_written": as_written(query.text, matched[i][:6]),
                     "text": round(float(text[i]), 2),
                     "distance_km": d,
                     "responses": int(suppliers.past_responses[i]),

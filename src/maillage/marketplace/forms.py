@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from maillage.directory.models import Network
+from maillage.directory.models import Establishment, Network
+from maillage.engine import taxonomy
 from maillage.marketplace.models import Category, Need, NotificationPreference, SupplierProfile
 from maillage.notifications import REGISTRY
 from maillage.reference.models import Commune
@@ -40,6 +42,28 @@ class CommuneField(forms.CharField):
         return commune
 
 
+def _folded(text: str) -> str:
+    return " ".join(taxonomy.fold(text).replace(",", " ").split())
+
+
+def category_from_label(text: str) -> str | None:
+    """The category a person names in French: its full label (« mécanique, usinage,
+    chaudronnerie ») or one of its parts (« usinage »), in any case and with or without accents;
+    the internal code is still accepted. None when nothing matches."""
+    wanted = _folded(text)
+    if not wanted:
+        return None
+    for code, label in Category.choices:
+        parts = [str(label), *str(label).split(",")]
+        if wanted == code or any(_folded(part) == wanted for part in parts):
+            return code
+    return None
+
+
+def category_labels() -> str:
+    return " ; ".join(str(label) for _code, label in Category.choices)
+
+
 class NeedForm(forms.ModelForm):
     delivery_commune = CommuneField(
         label=_("lieu de livraison ou d'exécution (code INSEE)"), required=False, max_length=5
@@ -49,7 +73,8 @@ class NeedForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_(
-            "un lot par ligne, éventuellement suivi de « | catégorie » (ex. « Usinage | mechanics »)"
+            "un lot par ligne, éventuellement suivi de « | catégorie » en toutes lettres "
+            "(ex. « Pièces de rechange | usinage »)"
         ),
     )
     files = MultipleFileField(label=_("pièces jointes"), required=False)
@@ -81,30 +106,42 @@ class NeedForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 5}),
         }
 
-    def __init__(self, *args, buyers=(), **kwargs):
+    def __init__(self, *args, buyers=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["buyer"].queryset = buyers
-        self.fields["buyer"].empty_label = None
         self.fields["visibility_network"].queryset = Network.objects.order_by("name")
+        self.fields["lots_text"].help_text = format_lazy(
+            "{} — {} {}", self.fields["lots_text"].help_text, _("catégories :"), category_labels()
+        )
         if self.instance.pk:
+            # The buyer of an existing need never changes: no buyer field to fill.
             self.fields.pop("buyer")
             self.initial["delivery_commune"] = self.instance.delivery_commune_id or ""
             self.initial["lots_text"] = "\n".join(
-                f"{lot.title} | {lot.category}" if lot.category else lot.title
+                f"{lot.title} | {lot.get_category_display()}" if lot.category else lot.title
                 for lot in self.instance.lots.all()
             )
+        else:
+            self.fields["buyer"].queryset = (
+                buyers if buyers is not None else Establishment.objects.none()
+            )
+            self.fields["buyer"].empty_label = None
 
     def clean_lots_text(self):
         lots = []
         for n, line in enumerate(self.cleaned_data["lots_text"].splitlines(), start=1):
             if not line.strip():
                 continue
-            title, _sep, category = line.partition("|")
-            category = category.strip()
-            if category and category not in Category.values:
+            title, _sep, label = line.partition("|")
+            label = label.strip()
+            category = category_from_label(label) if label else ""
+            if category is None:
                 raise forms.ValidationError(
-                    _("Ligne %(n)d : catégorie « %(c)s » inconnue (valeurs : %(all)s)."),
-                    params={"n": n, "c": category, "all": ", ".join(Category.values)},
+                    _("Ligne %(n)d : catégorie « %(c)s » inconnue (catégories : %(all)s)."),
+                    params={"n": n, "c": label, "all": category_labels()},
+                )
+            if not title.strip():
+                raise forms.ValidationError(
+                    _("Ligne %(n)d : donnez un intitulé au lot."), params={"n": n}
                 )
             lots.append((title.strip(), category))
         if len(lots) > 10:
@@ -114,6 +151,16 @@ class NeedForm(forms.ModelForm):
 
 class ResponseForm(forms.Form):
     supplier = forms.ModelChoiceField(queryset=None, label=_("au nom de"), empty_label=None)
+    lot = forms.ModelChoiceField(
+        queryset=None,
+        label=_("lot"),
+        required=False,
+        empty_label=_("l'ensemble du besoin"),
+        help_text=_(
+            "répondez à un lot ou à l'ensemble ; répondre de nouveau au même lot crée une "
+            "nouvelle version, l'historique est conservé"
+        ),
+    )
     message = forms.CharField(label=_("message"), widget=forms.Textarea(attrs={"rows": 4}))
     price_band = forms.ChoiceField(label=_("fourchette de prix"), required=False)
     partners = forms.CharField(
@@ -129,11 +176,22 @@ class ResponseForm(forms.Form):
     def clean_partners(self):
         return [s.strip() for s in self.cleaned_data["partners"].split(",") if s.strip()]
 
-    def __init__(self, *args, suppliers=None, **kwargs):
+    def __init__(self, *args, suppliers=None, need=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from maillage.marketplace.models import Response
+        from maillage.marketplace.models import Lot, Response
 
         self.fields["supplier"].queryset = suppliers
+        lots = need.lots.order_by("number") if need is not None else Lot.objects.none()
+        self.fields["lot"].queryset = lots
+        self.fields["lot"].label_from_instance = lambda lot: (
+            _("Lot %(n)d : %(t)s")
+            % {
+                "n": lot.number,
+                "t": lot.title,
+            }
+        )
+        if need is None or not lots.exists():
+            self.fields.pop("lot")
         self.fields["price_band"].choices = Response.PriceBand.choices
 
 

@@ -109,6 +109,11 @@ class SupplierProfile(models.Model):
         return self.categories.split()
 
     @property
+    def category_labels(self) -> list[str]:
+        labels = dict(Category.choices)
+        return [str(labels[c]) for c in self.category_list if c in labels]
+
+    @property
     def tag_list(self) -> list[str]:
         return [t.strip() for t in self.tags.split(",") if t.strip()]
 
@@ -373,6 +378,16 @@ class Response(models.Model):
         related_name="responses",
         verbose_name=_("groupement"),
     )
+    # The lot answered; none for a response to the whole need. A supplier answers each lot at
+    # most once (and the whole need at most once); a lot with responses cannot be removed.
+    lot = models.ForeignKey(
+        Lot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responses",
+        verbose_name=_("lot"),
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -390,11 +405,57 @@ class Response(models.Model):
         verbose_name_plural = _("réponses")
         ordering = ["need_id", "created_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["need", "supplier"], name="one_response_per_supplier")
+            models.UniqueConstraint(
+                fields=["need", "supplier"],
+                condition=Q(lot__isnull=True),
+                name="one_whole_need_response_per_supplier",
+            ),
+            models.UniqueConstraint(
+                fields=["need", "supplier", "lot"],
+                condition=Q(lot__isnull=False),
+                name="one_response_per_supplier_and_lot",
+            ),
         ]
 
     def __str__(self):
         return f"{self.supplier} → {self.need}"
+
+    @property
+    def version_count(self) -> int:
+        return self.versions.count()
+
+
+class ResponseVersion(models.Model):
+    """Every state a response has had: the first one and each revision, never overwritten. The
+    response row holds the latest; the buyer and the supplier read the whole history."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    message = models.TextField(_("message"))
+    price_band = models.CharField(
+        _("fourchette de prix"),
+        max_length=8,
+        choices=Response.PriceBand.choices,
+        blank=True,
+        default="",
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("déposée le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("version d'une réponse")
+        verbose_name_plural = _("versions des réponses")
+        ordering = ["response_id", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "number"], name="unique_response_version_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.response_id} v{self.number}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:
@@ -440,6 +501,17 @@ class Match(models.Model):
     seen_at = models.DateTimeField(_("consulté le"), null=True, blank=True)
     responded_at = models.DateTimeField(_("répondu le"), null=True, blank=True)
     shortlisted_at = models.DateTimeField(_("présélectionné le"), null=True, blank=True)
+    # The buyer invited this supplier from the match list (its users notified, its contacts
+    # e-mailed): when and by whom.
+    invited_at = models.DateTimeField(_("invité le"), null=True, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invité par"),
+    )
     outcome_notified_at = models.DateTimeField(null=True, blank=True)
     # the one reminder sent before the closing date to a notified supplier that has not answered
     reminded_at = models.DateTimeField(_("relancé le"), null=True, blank=True)

@@ -68,6 +68,64 @@ def users_of(establishment_ids) -> dict[int, list[User]]:
     return out
 
 
+def contact_emails_of(establishment_ids) -> dict[int, list[str]]:
+    """The e-mail addresses of each establishment's contacts (lowercased, once each)."""
+    from maillage.directory.models import Contact
+
+    out: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        Contact.objects.filter(establishment_id__in=list(establishment_ids))
+        .exclude(email="")
+        .order_by("establishment_id", "pk")
+        .values_list("establishment_id", "email")
+    )
+    for establishment_id, email in rows:
+        if email.lower() not in out[establishment_id]:
+            out[establishment_id].append(email.lower())
+    return out
+
+
+def award_contacts(establishment_ids) -> list[dict]:
+    """The people to talk to at these establishments: their contacts and their users (name,
+    role, e-mail, phone), per establishment in the given order. Callers check the policy
+    (policy.award_contact_establishment_ids)."""
+    from maillage.directory.models import Contact
+
+    ids = list(dict.fromkeys(establishment_ids))
+    names = dict(Establishment.objects.filter(pk__in=ids).values_list("pk", "name"))
+    out: list[dict] = []
+    for establishment_id in ids:
+        seen: set[str] = set()
+        for c in Contact.objects.filter(establishment_id=establishment_id).order_by(
+            "last_name", "first_name", "pk"
+        ):
+            seen.add(c.email.lower())
+            out.append(
+                {
+                    "establishment_id": establishment_id,
+                    "establishment": names.get(establishment_id, ""),
+                    "name": f"{c.first_name} {c.last_name}".strip(),
+                    "role": c.role,
+                    "email": c.email,
+                    "phone": c.phone,
+                }
+            )
+        for u in users_of([establishment_id]).get(establishment_id, []):
+            if u.email and u.email.lower() not in seen:
+                seen.add(u.email.lower())
+                out.append(
+                    {
+                        "establishment_id": establishment_id,
+                        "establishment": names.get(establishment_id, ""),
+                        "name": u.get_full_name() or u.username,
+                        "role": "",
+                        "email": u.email,
+                        "phone": "",
+                    }
+                )
+    return out
+
+
 def need_naf_codes(need: Need) -> tuple[str, ...]:
     codes: list[str] = list(CATEGORY_NAF.get(need.category, ()))
     for lot in need.lots.all():
@@ -177,7 +235,21 @@ def rank_candidates(need: Need, limit: int = 30) -> list[marketplace.Candidate]:
 
 
 def matches_for_buyer(need: Need) -> list[Match]:
-    return list(need.matches.select_related("supplier__commune").order_by("rank", "pk"))
+    """The need's match list, each row told whether the supplier can be reached at all (a user
+    account or a contact's e-mail): ``m.reachable``."""
+    matches = list(need.matches.select_related("supplier__commune").order_by("rank", "pk"))
+    ids = [m.supplier_id for m in matches]
+    users = users_of(ids)
+    emails = contact_emails_of(ids)
+    text = need_text(need) if matches else ""
+    for m in matches:
+        m.reachable = bool(users.get(m.supplier_id) or emails.get(m.supplier_id))
+        # Rows stored before the engine gave them keep readable, accented reasons too.
+        words = m.explanation.get("words") or []
+        m.reason_words = m.explanation.get("words_as_written") or marketplace.as_written(
+            text, words
+        )
+    return matches
 
 
 def responses_for(user, need: Need) -> QuerySet:
@@ -185,8 +257,9 @@ def responses_for(user, need: Need) -> QuerySet:
         policy.visible_responses(user)
         .filter(need=need)
         .select_related("supplier__commune", "supplier__naf")
-        .prefetch_related("attachments", "consortium__members")
-        .order_by("-shortlisted_at", "created_at", "pk")
+        .select_related("lot")
+        .prefetch_related("attachments", "consortium__members", "versions__author")
+        .order_by("-shortlisted_at", "lot__number", "created_at", "pk")
     )
 
 
@@ -227,26 +300,72 @@ def search_suppliers(
                 qs = qs.filter(search_text__contains=f" {word}")
     if not ranked:
         qs = qs.order_by("establishment__name", "pk")
-    profiles = list(qs[:500])
     if commune is None or commune.latitude is None:
-        return [(p, None) for p in profiles]
-    lat = np.array([_lat(p.establishment) for p in profiles], dtype=float)
-    lon = np.array([_lon(p.establishment) for p in profiles], dtype=float)
-    dist = haversine_km(commune.latitude, commune.longitude, lat, lon) if profiles else []
-    out = [(p, round(float(d), 1)) for p, d in zip(profiles, dist, strict=True)]
-    if max_km is not None:
-        out = [(p, d) for p, d in out if d <= max_km]
+        return SupplierResults(qs)
+    # Distances for every matching profile at once (plain columns, vectorised), then only the
+    # page shown is loaded as objects.
+    rows = list(
+        qs.values_list(
+            "pk",
+            "establishment__latitude",
+            "establishment__longitude",
+            "establishment__commune__latitude",
+            "establishment__commune__longitude",
+            "establishment__name",
+        )
+    )
+    if not rows:
+        return SupplierResults(qs.none())
+    lat = np.array([r[1] if r[1] is not None else _nan(r[3]) for r in rows], dtype=float)
+    lon = np.array([r[2] if r[2] is not None else _nan(r[4]) for r in rows], dtype=float)
+    dist = haversine_km(commune.latitude, commune.longitude, lat, lon)
+    found = [
+        (r[0], round(float(d), 1), r[5], i)
+        for i, (r, d) in enumerate(zip(rows, dist, strict=True))
+        if max_km is None or d <= max_km
+    ]
     if not ranked:
-        out.sort(key=lambda pd: (pd[1], pd[0].establishment.name, pd[0].pk))
-    return out
+        # Nearest first (unknown places last), then by name.
+        found.sort(key=lambda f: (np.isnan(f[1]), f[1], f[2], f[0]))
+    return SupplierResults(
+        qs.model.objects.select_related("establishment__commune", "establishment__naf"),
+        ids=[f[0] for f in found],
+        distances={f[0]: (None if np.isnan(f[1]) else f[1]) for f in found},
+    )
 
 
-def _lat(e: Establishment) -> float:
-    return e.latitude if e.latitude is not None else (e.commune.latitude or np.nan)
+def _nan(value) -> float:
+    return float(value) if value is not None else float("nan")
 
 
-def _lon(e: Establishment) -> float:
-    return e.longitude if e.longitude is not None else (e.commune.longitude or np.nan)
+class SupplierResults:
+    """The directory's results, best first, as (profile, distance_km or None) pairs: counted
+    and sliced lazily (a Paginator reads one page; no cap on how many match)."""
+
+    def __init__(self, queryset, ids=None, distances=None):
+        self.queryset = queryset
+        self.ids = ids
+        self.distances = distances or {}
+
+    def count(self) -> int:
+        return len(self.ids) if self.ids is not None else self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item):
+        if not isinstance(item, slice):
+            return self[item : item + 1][0]
+        if self.ids is None:
+            return [(p, None) for p in self.queryset[item]]
+        wanted = self.ids[item]
+        by_pk = self.queryset.in_bulk(wanted)
+        return [(by_pk[pk], self.distances.get(pk)) for pk in wanted if pk in by_pk]
+
+    def __iter__(self):
+        n, step = self.count(), 500
+        for start in range(0, n, step):
+            yield from self[start : start + step]
 
 
 # -- consortia ---------------------------------------------------------------------------------

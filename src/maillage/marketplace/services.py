@@ -28,6 +28,7 @@ from maillage.marketplace.models import (
     Need,
     NeedEvent,
     Response,
+    ResponseVersion,
     SupplierProfile,
 )
 
@@ -104,14 +105,37 @@ def save_need(user, need: Need, lots: list[tuple[str, str]] = (), files=()) -> N
     if is_new:
         _log(need, user, Need.Status.DRAFT, Need.Status.DRAFT, "création")
     if lots or not is_new:
-        need.lots.all().delete()
-        Lot.objects.bulk_create(
-            Lot(need=need, number=i, title=title[:200], category=category)
-            for i, (title, category) in enumerate(lots, start=1)
-        )
+        _save_lots(need, lots)
     for f in files:
         Attachment.objects.create(need=need, file=f, name=f.name[:255], uploaded_by=user)
     return need
+
+
+def _save_lots(need: Need, lots) -> None:
+    """The need's lots become ``lots`` (numbered from 1), updated in place so that responses to a
+    lot keep pointing at it; a lot that already has responses cannot be removed."""
+    existing = {lot.number: lot for lot in need.lots.all()}
+    wanted = list(enumerate(lots, start=1))
+    removed = [lot for number, lot in existing.items() if number > len(wanted)]
+    answered = [lot for lot in removed if lot.responses.exists()]
+    if answered:
+        raise ValidationError(
+            {
+                "lots_text": _(
+                    "Le lot « %(lot)s » a déjà reçu des réponses : il ne peut être retiré."
+                )
+                % {"lot": answered[0].title}
+            }
+        )
+    for lot in removed:
+        lot.delete()
+    for number, (title, category) in wanted:
+        lot = existing.get(number)
+        if lot is None:
+            Lot.objects.create(need=need, number=number, title=title[:200], category=category)
+        elif (lot.title, lot.category) != (title[:200], category):
+            lot.title, lot.category = title[:200], category
+            lot.save(update_fields=["title", "category"])
 
 
 def transition(user, need: Need, to_status: str, note: str = "") -> Need:
@@ -202,6 +226,50 @@ def match_and_notify(need: Need, limit: int = MATCH_LIMIT) -> list[Match]:
     return sorted(existing.values(), key=lambda m: (m.rank, m.pk))
 
 
+def invite(user, need: Need, supplier_ids) -> dict[str, int]:
+    """The buyer invites suppliers of its match list: their users are notified (those already
+    told are not told twice) and the e-mail addresses of their contacts receive the invitation
+    with the need's link. Each match is stamped (invited when, by whom; notified when someone
+    was reached). Returns how many suppliers were reached and how many had nobody to reach."""
+    if not policy.can_edit_need(user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut inviter des fournisseurs."))
+    if need.status != Need.Status.PUBLISHED:
+        raise ValidationError(_("Publiez le besoin avant d'inviter des fournisseurs."))
+    matches = list(
+        need.matches.filter(supplier_id__in=list(supplier_ids)).select_related("supplier")
+    )
+    if not matches:
+        raise ValidationError(_("Choisissez au moins un fournisseur de la liste."))
+    users_by_supplier = selectors.users_of([m.supplier_id for m in matches])
+    emails_by_supplier = selectors.contact_emails_of([m.supplier_id for m in matches])
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    title = _("Invitation à répondre : %(title)s") % {"title": need.title}
+    buyer = _("L'acheteur") if need.hide_buyer else need.buyer.name
+    body = _(
+        "%(buyer)s vous invite à répondre à son besoin « %(title)s » (réponses avant le %(d)s)."
+    ) % {"buyer": buyer, "title": need.title, "d": need.closes_on.strftime("%d/%m/%Y")}
+    now = timezone.now()
+    reached = unreachable = 0
+    for m in matches:
+        users = users_by_supplier.get(m.supplier_id, [])
+        user_emails = {u.email.lower() for u in users if u.email}
+        emails = [e for e in emails_by_supplier.get(m.supplier_id, []) if e not in user_emails]
+        if not users and not emails:
+            unreachable += 1
+            continue
+        notifications.notify(
+            users, notifications.NEW_NEED, need=need, title=title, body=body, url=url
+        )
+        text = body + "\n\n" + notifications._absolute(url)
+        for address in emails:
+            transaction.on_commit(lambda a=address, t=text: notifications._send(a, str(title), t))
+        m.invited_at, m.invited_by = now, user
+        m.notified_at = m.notified_at or now
+        m.save(update_fields=["invited_at", "invited_by", "notified_at"])
+        reached += 1
+    return {"reached": reached, "unreachable": unreachable}
+
+
 def mark_seen(user, need: Need) -> None:
     """A supplier's user opened the need: stamp the match (first time only)."""
     own = policy._user_establishment_ids(user) - {need.buyer_id}
@@ -251,11 +319,22 @@ def consortium_partners(need: Need, lead, sirets) -> list:
     return [found[s] for s in wanted]
 
 
+@transaction.atomic
 def respond(
-    user, need: Need, supplier, *, message: str, price_band: str = "", files=(), partners=()
+    user,
+    need: Need,
+    supplier,
+    *,
+    message: str,
+    price_band: str = "",
+    files=(),
+    partners=(),
+    lot=None,
 ):
-    """A supplier answers (or updates its answer) while the need accepts responses, alone or as
-    the lead of a group of co-contractors (``partners``: SIRETs)."""
+    """A supplier answers (or revises its answer) while the need accepts responses, to the whole
+    need or to one of its lots (``lot``: a Lot of this need), alone or as the lead of a group of
+    co-contractors (``partners``: SIRETs). A revision never overwrites: each state is kept as a
+    numbered version (ResponseVersion), the response row holding the latest."""
     allowed = policy.responding_establishments(user, need)
     if supplier.pk not in {e.pk for e in allowed}:
         raise PermissionDenied(
@@ -265,13 +344,31 @@ def respond(
         raise ValidationError({"message": _("Écrivez un message à l'acheteur.")})
     if price_band not in Response.PriceBand.values:
         raise ValidationError({"price_band": _("Fourchette de prix inconnue.")})
+    if lot is not None and lot.need_id != need.pk:
+        raise ValidationError({"lot": _("Ce lot n'appartient pas à ce besoin.")})
     for f in files:
         check_attachment(f)
     co_contractors = consortium_partners(need, supplier, partners)
-    response, created = Response.objects.update_or_create(
+    response, created = Response.objects.select_for_update().get_or_create(
         need=need,
         supplier=supplier,
+        lot=lot,
         defaults={"message": message.strip(), "price_band": price_band, "author": user},
+    )
+    if not created:
+        response.message, response.price_band, response.author = (
+            message.strip(),
+            price_band,
+            user,
+        )
+        response.save(update_fields=["message", "price_band", "author", "updated_at"])
+    number = response.versions.count() + 1
+    ResponseVersion.objects.create(
+        response=response,
+        number=number,
+        message=response.message,
+        price_band=response.price_band,
+        author=user,
     )
     if co_contractors:
         group = response.consortium or Consortium.objects.create(need=need, lead=supplier)
@@ -299,15 +396,27 @@ def respond(
         match.responded_at = now
         match.seen_at = match.seen_at or now
         match.save(update_fields=["responded_at", "seen_at"])
-    if created:
-        notifications.notify(
-            selectors.users_of([need.buyer_id]).get(need.buyer_id, []),
-            notifications.NEW_RESPONSE,
-            need=None,
-            title=_("Nouvelle réponse à « %(title)s »") % {"title": need.title},
-            body=_("%(who)s a répondu à votre besoin.") % {"who": supplier.name},
-            url=reverse("marketplace:need-detail", args=[need.pk]),
+    where = (
+        _("%(who)s a répondu au lot %(n)d (%(lot)s) de votre besoin.")
+        % {"who": supplier.name, "n": lot.number, "lot": lot.title}
+        if lot is not None
+        else _("%(who)s a répondu à votre besoin.") % {"who": supplier.name}
+    )
+    notifications.notify(
+        selectors.users_of([need.buyer_id]).get(need.buyer_id, []),
+        notifications.NEW_RESPONSE,
+        need=None,
+        title=(
+            _("Nouvelle réponse à « %(title)s »")
+            if created
+            else _("Réponse révisée à « %(title)s »")
         )
+        % {"title": need.title},
+        body=where
+        if created
+        else where + " " + _("Version %(n)d : l'historique est conservé.") % {"n": number},
+        url=reverse("marketplace:need-detail", args=[need.pk]),
+    )
     return response
 
 
@@ -392,12 +501,51 @@ def close(user, need: Need, winner: Response | None = None, note: str = "") -> N
     if winner is not None:
         Response.objects.filter(pk=winner.pk).update(is_winner=True)
     notify_outcome(need, winner)
+    if winner is not None:
+        _notify_award_contacts(need, winner)
     return need
+
+
+def _contact_lines(establishment_ids) -> str:
+    return "\n".join(
+        f"{c['establishment']} : {c['name']}"
+        + (f", {c['role']}" if c["role"] else "")
+        + (f", {c['email']}" if c["email"] else "")
+        + (f", {c['phone']}" if c["phone"] else "")
+        for c in selectors.award_contacts(establishment_ids)
+    )
+
+
+def _notify_award_contacts(need: Need, winner: Response) -> None:
+    """On award, the buyer's users receive the retained supplier's contacts (every member's for a
+    group); the supplier's side receives the buyer's in its outcome (``notify_outcome``)."""
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    members = (
+        list(winner.consortium.members.order_by("pk").values_list("pk", flat=True))
+        if winner.consortium_id
+        else []
+    )
+    supplier_side = list(dict.fromkeys([winner.supplier_id, *members]))
+    users = selectors.users_of([need.buyer_id])
+    none = _("aucun contact enregistré")
+    notifications.notify(
+        users.get(need.buyer_id, []),
+        notifications.OUTCOME,
+        need=need,
+        title=_("Contact du fournisseur retenu pour « %(title)s »") % {"title": need.title},
+        body=_("Vous avez retenu %(who)s. Ses contacts :") % {"who": winner.supplier.name}
+        + "\n"
+        + (_contact_lines(supplier_side) or none),
+        url=url,
+    )
 
 
 def notify_outcome(need: Need, winner: Response | None = None) -> None:
     """Every responder, and every member of a group that responded, learns the outcome."""
-    responders = list(need.responses.order_by("pk").values_list("supplier_id", flat=True))
+    # A supplier that answered several lots is told once.
+    responders = list(
+        dict.fromkeys(need.responses.order_by("pk").values_list("supplier_id", flat=True))
+    )
     # co-contractors of each group response: supplier id -> the response's lead
     members = list(
         Consortium.members.through.objects.filter(consortium__responses__need=need)
@@ -426,7 +574,11 @@ def notify_outcome(need: Need, winner: Response | None = None) -> None:
                 notifications.OUTCOME,
                 need=need,
                 title=title,
-                body=body + " " + _("Acheteur : %(buyer)s.") % {"buyer": need.buyer.name},
+                body=body
+                + " "
+                + _("Acheteur : %(buyer)s. Ses contacts :") % {"buyer": need.buyer.name}
+                + "\n"
+                + (_contact_lines([need.buyer_id]) or _("aucun contact enregistré")),
                 url=url,
             )
             told = [u for u in told if u not in revealed]

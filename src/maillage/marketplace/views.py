@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from maillage.accounts import policy
@@ -137,7 +138,8 @@ def need_detail(request, pk: int):
         "response_form": ResponseForm(
             suppliers=Establishment.objects.filter(pk__in=[e.pk for e in suppliers]).order_by(
                 "name", "pk"
-            )
+            ),
+            need=need,
         )
         if suppliers
         else None,
@@ -147,6 +149,9 @@ def need_detail(request, pk: int):
         "matches": selectors.matches_for_buyer(need) if can_edit else [],
         **_consortia_context(user, need, lots),
         "events": list(need.events.select_related("by").order_by("at", "pk")) if can_edit else [],
+        "award_contacts": selectors.award_contacts(
+            policy.award_contact_establishment_ids(user, need)
+        ),
     }
     return render(request, "marketplace/need_detail.html", context)
 
@@ -194,11 +199,17 @@ def need_transition(request, pk: int):
     try:
         if action == "publish":
             matches = services.publish(request.user, need)
-            messages.success(
-                request,
-                _("Besoin publié : %(n)d fournisseur(s) pertinent(s) prévenu(s).")
-                % {"n": sum(1 for m in matches if m.notified_at)},
-            )
+            notified = sum(1 for m in matches if m.notified_at)
+            text = _(
+                "Besoin publié : %(found)d fournisseur(s) pertinent(s) trouvé(s), "
+                "%(n)d prévenu(s) par la plateforme."
+            ) % {"found": len(matches), "n": notified}
+            if notified < len(matches):
+                text += " " + _(
+                    "Invitez les autres depuis la liste des fournisseurs pertinents "
+                    "(leurs contacts reçoivent un courriel)."
+                )
+            messages.success(request, text)
         elif action == "close":
             winner = None
             if request.POST.get("winner"):
@@ -220,6 +231,33 @@ def need_transition(request, pk: int):
 
 @login_required
 @require_POST
+def need_invite(request, pk: int):
+    """Who: the buyer's users (policy.can_edit_need), on a published need: invite suppliers of
+    its match list (``supplier``: establishment ids, only those of the list count)."""
+    need = get_object_or_404(policy.visible_needs(request.user), pk=pk)
+    if not policy.can_edit_need(request.user, need):
+        raise PermissionDenied
+    ids = [int(v) for v in request.POST.getlist("supplier") if v.isdigit()]
+    try:
+        result = services.invite(request.user, need, ids)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        text = ngettext(
+            "%(n)d fournisseur invité.", "%(n)d fournisseurs invités.", result["reached"]
+        ) % {"n": result["reached"]}
+        if result["unreachable"]:
+            text += " " + ngettext(
+                "%(n)d sans compte ni courriel de contact : demandez à votre chambre.",
+                "%(n)d sans compte ni courriel de contact : demandez à votre chambre.",
+                result["unreachable"],
+            ) % {"n": result["unreachable"]}
+        messages.success(request, text)
+    return redirect("marketplace:need-detail", pk=need.pk)
+
+
+@login_required
+@require_POST
 def need_respond(request, pk: int):
     """Who: users of an establishment that may see the need, other than the buyer, before the
     closing date (policy.responding_establishments)."""
@@ -231,6 +269,7 @@ def need_respond(request, pk: int):
         request.POST,
         request.FILES,
         suppliers=Establishment.objects.filter(pk__in=[e.pk for e in suppliers]).order_by("pk"),
+        need=need,
     )
     if form.is_valid():
         try:
@@ -242,6 +281,7 @@ def need_respond(request, pk: int):
                 price_band=form.cleaned_data["price_band"] or "",
                 files=form.cleaned_data["files"],
                 partners=form.cleaned_data["partners"],
+                lot=form.cleaned_data.get("lot"),
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -301,7 +341,7 @@ def attachment_download(request, pk: int):
 def directory(request):
     """Who: any signed-in user (policy.visible_supplier_profiles); anonymous visitors go to login."""
     form = DirectorySearchForm(request.GET or None)
-    results = []
+    results: list | selectors.SupplierResults = []
     if form.is_valid():
         d = form.cleaned_data
         results = selectors.search_suppliers(
@@ -318,8 +358,28 @@ def directory(request):
     template = (
         "marketplace/_directory_results.html" if request.htmx else "marketplace/directory.html"
     )
+    page = Paginator(results, 50).get_page(request.GET.get("page"))
+    shown = [p.establishment_id for p, _d in page]
+    # Contacts and the establishment page only where the policy lets this user see them.
+    visible = policy.visible_establishment_ids(request.user, shown)
+    contacts: dict[int, list] = {}
+    for c in selectors.award_contacts([pk for pk in shown if pk in visible]):
+        contacts.setdefault(c["establishment_id"], []).append(c)
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
-        request, template, {"form": form, "results": results[:100], "total": len(results)}
+        request,
+        template,
+        {
+            "form": form,
+            "page": page,
+            "results": [
+                (p, d, p.establishment_id in visible, contacts.get(p.establishment_id, []))
+                for p, d in page
+            ],
+            "total": page.paginator.count,
+            "query": query.urlencode(),
+        },
     )
 
 

@@ -44,6 +44,9 @@ class LotOut(Schema):
     number: int
     title: str
     category: str
+    responses: int | None = Field(
+        None, description="réponses reçues pour ce lot (pour l'acheteur seulement)"
+    )
 
 
 class NeedOut(Schema):
@@ -103,6 +106,28 @@ class ResponseIn(Schema):
     supplier: Id
     message: LongText
     price_band: PriceBand = ""
+    lot: Annotated[int, Field(ge=1, le=10)] | None = Field(
+        None,
+        description="numéro du lot auquel on répond (absent : l'ensemble du besoin) ; répondre "
+        "de nouveau au même lot crée une nouvelle version",
+    )
+
+
+class ResponseVersionOut(Schema):
+    number: int
+    message: str
+    price_band: str
+    created_at: datetime.datetime
+
+
+class InviteIn(Schema):
+    suppliers: list[Id] = Field(min_length=1, max_length=100)
+
+
+class InviteOut(Schema):
+    reached: int
+    unreachable: int
+    notified: int
 
 
 class ResponseOut(Schema):
@@ -115,6 +140,8 @@ class ResponseOut(Schema):
     created_at: datetime.datetime
     shortlisted: bool
     winner: bool
+    lot: int | None
+    versions: list[ResponseVersionOut]
 
 
 class GroupMemberOut(Schema):
@@ -163,7 +190,12 @@ def _need_out(user, need: Need, counters: dict | None = None) -> dict:
         "buyer": need.buyer_id if show else None,
         "buyer_name": need.buyer.name if show else None,
         "lots": [
-            {"number": lot.number, "title": lot.title, "category": lot.category}
+            {
+                "number": lot.number,
+                "title": lot.title,
+                "category": lot.category,
+                "responses": lot.responses.count() if mine else None,
+            }
             for lot in need.lots.all()
         ],
         "notified": counters.get("n_notified") if mine else None,
@@ -183,6 +215,16 @@ def _response_out(r: Response) -> dict:
         "created_at": r.created_at,
         "shortlisted": r.shortlisted_at is not None,
         "winner": r.is_winner,
+        "lot": r.lot.number if r.lot_id else None,
+        "versions": [
+            {
+                "number": v.number,
+                "message": v.message,
+                "price_band": v.price_band,
+                "created_at": v.created_at,
+            }
+            for v in r.versions.all()
+        ],
     }
 
 
@@ -317,10 +359,34 @@ def respond(request, need_id: Id, payload: ResponseIn):
         raise PermissionDenied(
             _("Vous ne pouvez pas répondre à ce besoin au nom de cet établissement.")
         )
+    lot = None
+    if payload.lot is not None:
+        lot = need.lots.filter(number=payload.lot).first()
+        if lot is None:
+            raise ValidationError(
+                {"lot": _("Ce besoin n'a pas de lot n° %(n)d.") % {"n": payload.lot}}
+            )
     r = services.respond(
-        request.user, need, supplier, message=payload.message, price_band=payload.price_band
+        request.user,
+        need,
+        supplier,
+        message=payload.message,
+        price_band=payload.price_band,
+        lot=lot,
     )
     return Status(201, _response_out(r))
+
+
+@router.post(
+    "/needs/{need_id}/invite",
+    response={200: InviteOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Inviter des fournisseurs de la liste des fournisseurs pertinents (l'acheteur)",
+)
+def invite(request, need_id: Id, payload: InviteIn):
+    need = _need(request.user, need_id)
+    result = services.invite(request.user, need, payload.suppliers)
+    counters = selectors.with_counters(Need.objects.filter(pk=need.pk)).values("n_notified")[0]
+    return {**result, "notified": counters["n_notified"]}
 
 
 @router.post(
