@@ -274,6 +274,7 @@ def test_an_import_commit_is_audited_per_establishment_and_a_dry_run_is_not(terr
     run(advisor, "etablissements", "etabs.csv", as_csv(rows), commit=True)
     audited = AuditLog.objects.filter(detail__startswith="import etablissements")
     assert audited.count() == 2
+    assert set(audited.values_list("action", flat=True)) == {AuditLog.Action.CHANGE_ESTABLISHMENT}
     assert set(audited.values_list("establishment__name", flat=True)) == {
         "Scierie neuve",
         "Scierie Importée",

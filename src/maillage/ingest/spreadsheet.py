@@ -388,9 +388,13 @@ def _audit(user, name: str, result: ImportResult) -> None:
         f"import {result.kind} « {name[:80]} » ({result.digest[:12]}) : {result.rows} lignes, "
         f"{result.created} créations, {result.updated} mises à jour"
     )
-    record_flow_views(
-        user, result.establishment_ids, detail=detail[:255], action=AuditLog.Action.CHANGE_FLOWS
+    # Flows imports change flows; establishment and contact imports change the establishment.
+    action = (
+        AuditLog.Action.CHANGE_FLOWS
+        if result.kind == "flux"
+        else AuditLog.Action.CHANGE_ESTABLISHMENT
     )
+    record_flow_views(user, result.establishment_ids, detail=detail[:255], action=action)
 
 
 class _Rollback(Exception):
