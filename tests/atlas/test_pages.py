@@ -67,7 +67,11 @@ def test_side_panel_is_404_for_others(client, mapped, who):
     if who:
         client.force_login(mapped[who])
     response = client.get(f"/carte/panneau/{mapped['e77'].pk}/")
-    assert response.status_code == 404 and "Melun" not in response.content.decode()
+    assert "Melun" not in response.content.decode()
+    if who:
+        assert response.status_code == 404
+    else:  # an anonymous visitor is asked to log in, whether the establishment exists or not
+        assert response.status_code == 302 and response["Location"].startswith("/comptes/login/")
 
 
 def test_dashboard_shows_implemented_impact_and_exports_xlsx(client, mapped, implemented):
