@@ -120,6 +120,7 @@ COLUMN_LABELS = {
     "code_commune": "Code commune",
     "latitude": "Latitude",
     "longitude": "Longitude",
+    "rubriques_icpe": "Rubriques ICPE",
     "prenom": "Prénom",
     "nom": "Nom",
     "fonction": "Fonction",
