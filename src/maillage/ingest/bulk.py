@@ -157,9 +157,12 @@ def upsert(rows: pa.Table, include_closed: bool) -> Counter:
         if outcome["created"] + outcome["updated"] + outcome["closed"]:
             columns = ", ".join(["siret", *FIELDS])
             updates = ", ".join(f"{f} = excluded.{f}" for f in [*FIELDS, "updated_at"])
+            # A new establishment holds no recorded ICPE rubrique; an update keeps the advisor's.
+            no_rubriques = "'[]'::jsonb" if connection.vendor == "postgresql" else "'[]'"
             cursor.execute(
-                f"INSERT INTO {TABLE} ({columns}, is_large_buyer, created_at, updated_at) "  # noqa: S608
-                f"SELECT {columns}, %s, %s, %s FROM {STAGING} WHERE NOT close_only AND ("
+                f"INSERT INTO {TABLE} ({columns}, icpe_rubriques, is_large_buyer, created_at, "  # noqa: S608
+                f"updated_at) SELECT {columns}, {no_rubriques}, %s, %s, %s FROM {STAGING} "
+                "WHERE NOT close_only AND ("
                 "outcome IN ('updated', 'closed') OR (outcome IS NULL AND (is_active OR %s))) "
                 f"ON CONFLICT (siret) DO UPDATE SET {updates}",
                 [False, now, now, include_closed],
