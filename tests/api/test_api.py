@@ -135,6 +135,26 @@ def test_openapi_schema_and_docs(client, data):
     assert "cdn" not in docs.content.decode().lower()  # works offline
 
 
+def test_openapi_docs_speak_french(client, db):
+    """Issue 16.12: an API summary in English. No operation keeps django-ninja's summary made
+    from its Python name (« Get Suggestion »), and the schema descriptions /api/docs shows are
+    French."""
+    schema = client.get("/api/openapi.json").json()
+    ops = [op for path in schema["paths"].values() for op in path.values()]
+    assert len(ops) > 30
+    for op in ops:
+        # ninja's default summary: the function name, title-cased ("get_suggestion")
+        name = op["operationId"]
+        assert op["summary"] not in {
+            " ".join(w.capitalize() for w in name.split("_")[k:])
+            for k in range(len(name.split("_")))
+        }, op["operationId"]
+    detail = schema["paths"]["/api/suggestions/{suggestion_id}"]["get"]["summary"]
+    assert detail.startswith("Une suggestion")
+    legal = schema["components"]["schemas"]["LegalPathOut"]["description"]
+    assert "droit français" in legal and "What a substitution" not in legal
+
+
 def test_category_literal_matches_the_taxonomy():
     from typing import get_args
 

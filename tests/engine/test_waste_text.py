@@ -58,3 +58,36 @@ def test_text_never_makes_a_hazardous_waste_harmless():
 def test_spelling_correction_leaves_known_and_short_words():
     assert correct_spelling("boues d'épurration") == "boue epuration"
     assert correct_spelling("bois") == "boi"
+
+
+@pytest.mark.parametrize(
+    "code,expected,label_word",
+    [
+        ("02 05 01", "dairy_byproducts", "laitiers"),  # dairy products industry
+        ("02 05 99", "dairy_byproducts", "laitiers"),
+        ("02 02 03", "animal_byproducts", "animaux"),  # meat, fish
+        ("02 03 04", "agrifood_byproducts", "végétaux"),  # fruit, vegetables, cereals
+        ("02 04 99", "agrifood_byproducts", "végétaux"),  # sugar
+        ("02 06 01", "bakery_waste", "boulangerie"),  # baking and confectionery
+        ("02 07 02", "brewery_spent_grain", "distillerie"),  # beverages
+    ],
+)
+def test_chapter_02_sub_chapters_get_their_own_industry_class(code, expected, label_word):
+    """Issue 16.12: dairy waste 02 05 01 was labelled « végétaux »; each sub-chapter of
+    chapter 02 now lands in a class whose French label names what it is."""
+    from maillage.engine.taxonomy import class_for_waste_code, resource_classes
+
+    cls = class_for_waste_code(code.replace(" ", ""))
+    assert cls == expected
+    label = resource_classes()[cls].label
+    assert label_word in label
+    if expected == "dairy_byproducts":
+        assert "végétaux" not in label
+
+
+def test_whey_is_classified_as_a_dairy_byproduct_that_feeds_animals():
+    from maillage.engine.taxonomy import classify_text, profile_entries, substitutions
+
+    assert classify_text("Lactosérum de fromagerie", "offer")[0][0] == "dairy_byproducts"
+    assert ("dairy_byproducts", "animal_feed") in substitutions()
+    assert "dairy_byproducts" in {e.class_code for e in profile_entries("10.51C")}

@@ -62,7 +62,6 @@ def test_publish_notifies_relevant_suppliers_once_then_responses_and_close(
     assert [n.user.username for n in outcome] == ["u-buyer", "u-mech1", "u-mech2"]
     assert "retenu" in outcome[0].title and "retenue" in outcome[1].title
     assert list(NeedEvent.objects.filter(need=need).values_list("to_status", flat=True)) == [
-        "draft",
         "published",
         "awarded",
     ]

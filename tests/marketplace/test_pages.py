@@ -7,11 +7,12 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from maillage.marketplace import services
-from maillage.marketplace.models import Attachment, Need, Response
+from maillage.marketplace.models import Attachment, Need, NeedEvent, Response
 
 pytestmark = pytest.mark.django_db
 
@@ -318,3 +319,21 @@ def test_need_list_shows_counters_to_the_buyer_only(client, market, make_need):
     assert row(u["buyer"]).endswith("<td>2</td><td>1</td><td>1</td>")  # notified, seen, responses
     for user in (u["mech1"], u["mech2"], market["advisor78"]):
         assert "<td>—</td><td>—</td><td>—</td>" in row(user)
+
+
+def test_need_history_records_and_shows_no_step_that_changed_nothing(client, market, make_need):
+    """Issue 16.12: « brouillon → brouillon » in a need's history. Creating and re-saving a
+    draft records no step; a row left by older versions (creation as draft → draft) is hidden,
+    the real steps still show."""
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"])
+    need.title = "Usinage de pièces de rechange (révisé)"
+    services.save_need(u["buyer"], need)
+    assert not NeedEvent.objects.filter(need=need).exists()
+    NeedEvent.objects.create(need=need, by=u["buyer"], from_status="draft", to_status="draft")
+    services.transition(u["buyer"], need, Need.Status.PUBLISHED)
+    assert NeedEvent.objects.filter(need=need).exclude(from_status=F("to_status")).count() == 1
+    page = _login(client, u["buyer"]).get(reverse("marketplace:need-detail", args=[need.pk]))
+    html = page.content.decode()
+    assert "brouillon → publié" in html
+    assert "brouillon → brouillon" not in html

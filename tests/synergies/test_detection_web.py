@@ -73,7 +73,7 @@ def test_suggestion_list_explains_in_french_and_respects_the_policy(client, wood
     assert "peut remplacer" in html and "Code déchet déclaré : 03 01 05" in html
     assert "Impact estimé" in html
     # the rules that ranked it reach the advisor's page
-    assert "Substitution (0.85)" in html and "Besoin déclaré" in html
+    assert "Substitution (0,85)" in html and "Besoin déclaré" in html
     client.force_login(wood["advisor78"])
     html = client.get(reverse("suggestion-list")).content.decode()
     assert "Scierie de Melun-Test" not in html and "Aucune suggestion" in html

@@ -60,14 +60,14 @@ def test_recycling_substitution_at_full_rank():
     e, text = _explained("plastic_waste", "recycled_plastic_raw", "22.22Z")
     assert not e["same_class"] and e["class_strength"] == pytest.approx(0.85)
     assert not e["below_recycling"]
-    assert "Substitution (0.85)" in text
+    assert "Substitution (0,85)" in text
     assert "Réemploi direct" not in text and "hiérarchie des déchets" not in text
 
 
 def test_energy_recovery_ranks_below_recycling():
     e, text = _explained("plastic_waste", "solid_recovered_fuel", "23")
     assert e["below_recycling"] and e["class_strength"] == pytest.approx(0.7)
-    assert "Valorisation de rang inférieur (0.70)" in text
+    assert "Valorisation de rang inférieur (0,70)" in text
     assert "hiérarchie des déchets" in text and "valorisation énergétique" in text
 
 
@@ -134,3 +134,37 @@ def test_explanations_stored_before_the_rules_render_without_them():
     assert "peut remplacer" in text
     for absent in ("Réemploi direct", "Substitution (", "Besoin déclaré", "Besoin déduit"):
         assert absent not in text
+
+
+def test_numbers_in_explanations_use_the_french_decimal_comma():
+    """Issue 16.12: « 19.9 km » beside « 34,3 tCO2e »; every number a French reader sees in an
+    explanation is written with a decimal comma and grouped thousands."""
+    sub = {
+        "offer_class": "plastic_waste",
+        "need_class": "recycled_plastic_raw",
+        "same_class": False,
+        "class_strength": 0.85,
+        "distance_km": 19.94,
+        "max_distance_km": 100.0,
+        "unit": "t",
+        "offer_quantity": 1234.0,
+        "need_quantity": 2.5,
+        "coverage": 0.456,
+        "offer_temperature": 90.0,
+        "need_temperature": 60.0,
+    }
+    text = "\n".join(explain("substitution", sub))
+    assert "Distance : 19,9 km" in text and "19.9" not in text
+    assert "Substitution (0,85)" in text
+    assert "1\u202f234 t/an" in text and "2,5 t/an" in text
+    assert "couvre 46 % du besoin" in text
+    prospect = {
+        "direction": "need",
+        "prospect_division": "16",
+        "prospect_class": "wood_waste",
+        "sector_weight": 0.4,
+        "distance_km": 3.24,
+    }
+    text = "\n".join(explain("prospect", prospect))
+    assert "À 3,2 km" in text
+    assert "(40 % d'entre eux" in text

@@ -81,6 +81,10 @@ def check_attachment(upload) -> None:
 
 
 def _log(need: Need, user, from_status: str, to_status: str, note: str = "") -> None:
+    """Record a status change; a step that leaves the status as it was is not one (issue 16.12:
+    « brouillon → brouillon » in the history)."""
+    if from_status == to_status:
+        return
     NeedEvent.objects.create(
         need=need, by=user, from_status=from_status, to_status=to_status, note=note
     )
@@ -102,8 +106,6 @@ def save_need(user, need: Need, lots: list[tuple[str, str]] = (), files=()) -> N
         check_attachment(f)
     is_new = need.pk is None
     need.save()
-    if is_new:
-        _log(need, user, Need.Status.DRAFT, Need.Status.DRAFT, "création")
     if lots or not is_new:
         _save_lots(need, lots)
     for f in files:

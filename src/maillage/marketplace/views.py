@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -148,7 +149,14 @@ def need_detail(request, pk: int):
         )[0],
         "matches": selectors.matches_for_buyer(need) if can_edit else [],
         **_consortia_context(user, need, lots),
-        "events": list(need.events.select_related("by").order_by("at", "pk")) if can_edit else [],
+        # rows that changed nothing (creation logged as draft → draft before issue 16.12) are hidden
+        "events": list(
+            need.events.exclude(from_status=F("to_status"))
+            .select_related("by")
+            .order_by("at", "pk")
+        )
+        if can_edit
+        else [],
         "award_contacts": selectors.award_contacts(
             policy.award_contact_establishment_ids(user, need)
         ),

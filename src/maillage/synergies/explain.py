@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from maillage.engine.taxonomy import naf_falls_under, resource_classes
@@ -14,10 +17,19 @@ def _label(code: str) -> str:
     return rc.label if rc else code
 
 
+def _n(value: float | None, decimals: int) -> str:
+    """A number as French readers write it: decimal comma, narrow no-break space between
+    thousands (the active locale's separators, so never « 19.9 km »)."""
+    # rounded half up like the templates' floatformat (number_format alone truncates)
+    rounded = Decimal(repr(float(value or 0))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    shown = formats.number_format(rounded, decimal_pos=decimals, force_grouping=True)
+    return shown.replace("\xa0", "\u202f")
+
+
 def _quantity(value: float | None, unit: str) -> str:
     if value is None:
         return _("quantité non renseignée")
-    shown = f"{value:,.0f}".replace(",", "\u202f") if value >= 10 else f"{value:.1f}"
+    shown = _n(value, 0 if value >= 10 else 1)
     return f"{shown} {UNIT_LABELS.get(unit, unit)}/an"
 
 
@@ -36,27 +48,27 @@ def _ranking_rules(e: dict) -> list[str]:
             lines.append(
                 _(
                     "Réemploi direct : le besoin porte sur la ressource même qui est offerte "
-                    "(correspondance la plus forte, %(s).2f)."
+                    "(correspondance la plus forte, %(s)s)."
                 )
-                % {"s": strength}
+                % {"s": _n(strength, 2)}
             )
         elif e.get("below_recycling"):
             lines.append(
                 _(
-                    "Valorisation de rang inférieur (%(s).2f) : par exemple la valorisation "
+                    "Valorisation de rang inférieur (%(s)s) : par exemple la valorisation "
                     "énergétique d'une matière recyclable, en-dessous du recyclage matière dans "
                     "la hiérarchie des déchets (directive 2008/98/CE, article 4) ; un receveur qui "
                     "la recyclerait passerait devant."
                 )
-                % {"s": strength}
+                % {"s": _n(strength, 2)}
             )
         else:
             lines.append(
                 _(
-                    "Substitution (%(s).2f) : une ressource voisine remplace celle recherchée, "
+                    "Substitution (%(s)s) : une ressource voisine remplace celle recherchée, "
                     "un cran en dessous du réemploi direct."
                 )
-                % {"s": strength}
+                % {"s": _n(strength, 2)}
             )
     reserved = e.get("reserved_to_divisions") or []
     # reserved to NAF divisions, groups or classes; explanations stored before "receiver_naf"
@@ -134,8 +146,8 @@ def explain(kind: str, e: dict) -> list[str]:
         if e.get("waste_code"):
             lines.append(_("Code déchet déclaré : %(code)s.") % {"code": e["waste_code"]})
         lines.append(
-            _("Distance : %(d).1f km (limite utile pour cette ressource : %(max).0f km).")
-            % {"d": e.get("distance_km", 0), "max": e.get("max_distance_km", 0)}
+            _("Distance : %(d)s km (limite utile pour cette ressource : %(max)s km).")
+            % {"d": _n(e.get("distance_km"), 1), "max": _n(e.get("max_distance_km"), 0)}
         )
         lines.append(
             _("Offre : %(o)s ; besoin : %(n)s.")
@@ -145,11 +157,13 @@ def explain(kind: str, e: dict) -> list[str]:
             }
         )
         if e.get("coverage") is not None:
-            lines.append(_("L'offre couvre %(p).0f %% du besoin.") % {"p": 100 * e["coverage"]})
+            lines.append(
+                _("L'offre couvre %(p)s %% du besoin.") % {"p": _n(100 * e["coverage"], 0)}
+            )
         if e.get("offer_temperature") is not None and e.get("need_temperature") is not None:
             lines.append(
-                _("Température : %(o).0f °C disponibles pour %(n).0f °C requis.")
-                % {"o": e["offer_temperature"], "n": e["need_temperature"]}
+                _("Température : %(o)s °C disponibles pour %(n)s °C requis.")
+                % {"o": _n(e["offer_temperature"], 0), "n": _n(e["need_temperature"], 0)}
             )
         if e.get("hazardous"):
             lines.append(_hazardous_line(e))
@@ -170,10 +184,10 @@ def explain(kind: str, e: dict) -> list[str]:
     if kind == "mutualisation":
         verb = _("produisent") if e.get("direction") == "offer" else _("ont besoin de")
         return [
-            _("%(n)d établissements à moins de %(r).0f km les uns des autres %(verb)s « %(cls)s ».")
+            _("%(n)d établissements à moins de %(r)s km les uns des autres %(verb)s « %(cls)s ».")
             % {
                 "n": e.get("members", 0),
-                "r": e.get("radius_km", 0),
+                "r": _n(e.get("radius_km"), 0),
                 "verb": verb,
                 "cls": _label(e.get("class", "")),
             },
@@ -185,15 +199,15 @@ def explain(kind: str, e: dict) -> list[str]:
         return [
             _(
                 "Les établissements de cette activité (NAF %(div)s) %(what)s souvent « %(cls)s » "
-                "(%(w).0f %% d'entre eux selon le profil sectoriel)."
+                "(%(w)s %% d'entre eux selon le profil sectoriel)."
             )
             % {
                 "div": e.get("prospect_division", ""),
                 "what": what,
                 "cls": _label(e.get("prospect_class", "")),
-                "w": 100 * e.get("sector_weight", 0),
+                "w": _n(100 * e.get("sector_weight", 0), 0),
             },
-            _("À %(d).1f km ; aucun flux encore recensé : un établissement à visiter.")
-            % {"d": e.get("distance_km", 0)},
+            _("À %(d)s km ; aucun flux encore recensé : un établissement à visiter.")
+            % {"d": _n(e.get("distance_km"), 1)},
         ]
     return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts.models import Chamber
@@ -125,7 +125,7 @@ class Suggestion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} — {self.resource_class} ({self.score:.2f})"
+        return f"{self.get_kind_display()} — {self.resource_class} ({formats.number_format(self.score, 2)})"
 
 
 class SuggestionEvent(models.Model):

@@ -4,6 +4,7 @@
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.pagination import paginate
+from pydantic import ConfigDict
 
 from maillage.accounts import policy
 from maillage.api.pagination import Pages
@@ -16,7 +17,14 @@ router = Router(tags=["synergies"])
 
 
 class LegalPathOut(Schema):
-    """What a substitution of waste takes in French law (engine.legal.LegalPath)."""
+    # What a substitution of waste takes in French law (engine.legal.LegalPath); the schema's
+    # description is what /api/docs shows, so it is French (issue 16.12).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "description": "Ce que demande en droit français la substitution d'un déchet : "
+            "statut de déchet, sortie du statut de déchet, opération de valorisation."
+        }
+    )
 
     stays_waste: bool
     end_of_waste: str | None
@@ -78,7 +86,9 @@ def list_suggestions(request, kind: Kind = "", status: Status = "", current: boo
 
 
 @router.get(
-    "/suggestions/{suggestion_id}", response={200: SuggestionDetailOut, 404: Error, **ERRORS}
+    "/suggestions/{suggestion_id}",
+    response={200: SuggestionDetailOut, 404: Error, **ERRORS},
+    summary="Une suggestion, avec son explication en français",
 )
 def get_suggestion(request, suggestion_id: Id):
     suggestion = get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id)
