@@ -80,7 +80,8 @@ assert all(code in UNIT_ALIASES for code, _label in UNIT_CHOICES)
 
 
 class ResourceClassField(forms.ModelChoiceField):
-    """A resource class typed as its code, with a <datalist> of codes and labels beside it."""
+    """A resource class typed as its French label, short label (« Chaleur ») or code, with a
+    <datalist> of the labels beside it; the spreadsheet import resolves names the same way."""
 
     widget = forms.TextInput
 
@@ -94,6 +95,27 @@ class ResourceClassField(forms.ModelChoiceField):
         )
         super().__init__(queryset=ResourceClass.objects.order_by("code"), **kwargs)
         self.widget.attrs.update({"list": "maillage-resource-classes", "autocomplete": "off"})
+
+    def to_python(self, value):
+        if value in self.empty_values or isinstance(value, self.queryset.model):
+            return super().to_python(value)
+        from maillage.reference.names import resource_class_code
+
+        code = resource_class_code(str(value))
+        if code is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(code)
+
+    def prepare_value(self, value):
+        """A stored class is shown by its French label, as the user would type it."""
+        if isinstance(value, self.queryset.model):
+            return value.label
+        if isinstance(value, str) and value:
+            klass = self.queryset.filter(pk=value).first()
+            return klass.label if klass is not None else value
+        return super().prepare_value(value)
 
 
 class RecordedFlowForm(FlowForm):
@@ -185,6 +207,87 @@ class VisitForm(forms.Form):
     )
 
 
-VisitFlowFormSet = forms.formset_factory(
-    RecordedFlowForm, extra=2, min_num=0, max_num=30, validate_max=True
+# Values that, typed in a visit row, make it a flow to record; a pre-filled (proposed) row's
+# direction, class and unit alone do not: left without a quantity it is simply not kept.
+ROW_VALUES = (
+    "waste_code",
+    "quantity",
+    "temperature_c",
+    "available_from",
+    "available_until",
+    "description",
 )
+
+
+class VisitFlowForm(RecordedFlowForm):
+    """One row of the visit form. ``proposed`` marks a row pre-filled from the NAF profile."""
+
+    proposed = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def has_changed(self):
+        if not self.is_bound:
+            return super().has_changed()
+
+        def typed(name: str) -> bool:
+            return bool(str(self.data.get(self.add_prefix(name), "")).strip())
+
+        if any(typed(name) for name in ROW_VALUES):
+            return True
+        return typed("resource_class") and not typed("proposed")
+
+
+VISIT_MAX_ROWS = 60
+
+
+class BaseVisitFlowFormSet(forms.BaseFormSet):
+    """Rows of a visit: the ``proposed`` rows (initial values per row, from the establishment's
+    NAF profile) then ``extra`` empty ones; every row is extra, so untouched ones are skipped."""
+
+    def __init__(self, *args, proposed: list[dict] | None = None, **kwargs):
+        self.proposed = proposed or []
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.extra = len(self.proposed) + self.extra
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index < len(self.proposed):
+            kwargs["initial"] = {**self.proposed[index], "proposed": "1"}
+        return kwargs
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].label = _("Retirer cette ligne")
+
+
+VisitFlowFormSet = forms.formset_factory(
+    VisitFlowForm,
+    formset=BaseVisitFlowFormSet,
+    extra=2,
+    min_num=0,
+    max_num=VISIT_MAX_ROWS,
+    validate_max=True,
+    can_delete=True,
+)
+
+
+def proposed_rows(establishment) -> list[dict]:
+    """The typical flows of the establishment's activity (engine sector profile), as visit rows:
+    direction, class and its unit; the quantity is left for the advisor."""
+    from maillage.engine.taxonomy import profile_entries
+    from maillage.reference.models import ResourceClass
+
+    if not establishment.naf_id:
+        return []
+    entries = profile_entries(establishment.naf_id)
+    units = dict(
+        ResourceClass.objects.filter(code__in={e.class_code for e in entries}).values_list(
+            "code", "unit"
+        )
+    )
+    return [
+        {"direction": e.direction, "resource_class": e.class_code, "unit": units[e.class_code]}
+        for e in entries
+        if e.class_code in units
+    ][: VISIT_MAX_ROWS - 2]

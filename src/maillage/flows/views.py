@@ -13,7 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from maillage.accounts import policy
 from maillage.flows import services
-from maillage.flows.forms import UNIT_CHOICES, RecordedFlowForm, VisitFlowFormSet, VisitForm
+from maillage.flows.forms import (
+    UNIT_CHOICES,
+    RecordedFlowForm,
+    VisitFlowFormSet,
+    VisitForm,
+    proposed_rows,
+)
 from maillage.flows.models import Flow
 from maillage.reference.fields import normalise_waste_code
 from maillage.reference.models import NafCode, ResourceClass, WasteCode
@@ -50,9 +56,16 @@ def visit_create(request, pk: int):
     if not policy.can_record_visit(request.user, establishment):
         raise PermissionDenied
     visit_form = VisitForm(request.POST or None)
-    formset = VisitFlowFormSet(request.POST or None, prefix="flux")
+    if request.method == "POST":
+        formset = VisitFlowFormSet(request.POST, prefix="flux")
+    else:  # the typical flows of its activity, to keep, complete or remove
+        formset = VisitFlowFormSet(prefix="flux", proposed=proposed_rows(establishment))
     if request.method == "POST" and visit_form.is_valid() and formset.is_valid():
-        flows = [form.instance for form in formset if form.has_changed() and form.cleaned_data]
+        flows = [
+            form.instance
+            for form in formset
+            if form.has_changed() and form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
         try:
             with transaction.atomic():
                 services.save_visit(

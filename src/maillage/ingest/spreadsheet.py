@@ -14,7 +14,6 @@ import csv
 import datetime
 import hashlib
 import io
-import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,6 +38,8 @@ from maillage.flows.services import build_flow
 from maillage.reference.fields import commune as commune_for_code
 from maillage.reference.fields import naf_subclass
 from maillage.reference.models import ResourceClass
+from maillage.reference.names import name_key as _key
+from maillage.reference.names import resource_class_names
 
 # Bounds checked before or while parsing: a CCI's file holds hundreds to a few thousand rows.
 MAX_ROWS = 5000
@@ -139,13 +140,6 @@ COLUMN_LABELS = {
 HEADER_ALIASES = {"e_mail": "courriel", "email": "courriel", "code_insee": "code_commune"}
 
 
-def _key(text: str) -> str:
-    """Lower case, no accents, words joined by ``_``: « Tranche d'effectif » → tranche_d_effectif."""
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return "_".join("".join(c if c.isalnum() else " " for c in plain).split())
-
-
 @dataclass
 class RowError:
     line: int
@@ -186,21 +180,6 @@ class ImportResult:
 
 class FileError(ValueError):
     """The file as a whole cannot be read (format, header); the message is for the user."""
-
-
-def resource_class_names() -> dict[str, str]:
-    """Normalised code, French label and short label (before its parenthesis) → class code."""
-    names: dict[str, str] = {}
-    short: Counter[str] = Counter()
-    classes = list(ResourceClass.objects.order_by("code").values_list("code", "label"))
-    for _code, label in classes:
-        short[_key(label.split(" (")[0])] += 1
-    for code, label in classes:
-        names[_key(code)] = code
-        names[_key(label)] = code
-        if short[_key(label.split(" (")[0])] == 1:  # « Chaleur » but not an ambiguous prefix
-            names.setdefault(_key(label.split(" (")[0]), code)
-    return names
 
 
 def allowed_values(kind: str) -> dict[str, list[str]]:
