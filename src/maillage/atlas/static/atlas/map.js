@@ -8,7 +8,13 @@
   const count = document.getElementById("map-count");
   const panel = document.getElementById("panel-body");
   const map = L.map("map", { maxZoom: 18 }).setView([48.6, 2.5], 8);
-  const state = { markers: null, links: null, choropleth: null, fitted: false, extra: [] };
+  const state = { markers: null, links: null, choropleth: null, fitted: false, extra: [], generation: 0 };
+  // A filter change starts a new generation; responses of an older one are dropped, so that a
+  // slow earlier request never overwrites the layers or the counts of the latest filters.
+  const STALE = new Error("stale");
+  function current(gen) {
+    if (gen !== state.generation) throw STALE;
+  }
   // Panes from bottom to top: background, quantities, synergy links, then markers (Leaflet's
   // overlay pane, z-index 400), so that a click on a marker is never taken by a line.
   for (const [name, z] of [["background", 250], ["areas", 300], ["links", 350], ["labels", 360]]) {
@@ -152,10 +158,11 @@
     htmx.ajax("GET", config.panelUrl + id + "/", { target: "#panel-body", swap: "innerHTML" });
   }
 
-  function loadMarkers() {
+  function loadMarkers(gen) {
     if (config.mode === "public") return Promise.resolve(null);
     const query = params(["category", "resource_class", "direction", "network", "chamber"]);
     return get("establishments", query).then((data) => {
+      current(gen);
       if (state.markers) map.removeLayer(state.markers);
       const cluster = L.markerClusterGroup({ chunkedLoading: true });
       let n = 0;
@@ -194,7 +201,7 @@
     });
   }
 
-  function loadLinks() {
+  function loadLinks(gen) {
     if (state.links) { map.removeLayer(state.links); state.links = null; }
     const choice = config.mode === "chamber" ? new FormData(form).get("links") : "";
     if (!choice) return Promise.resolve(null);
@@ -203,6 +210,7 @@
     // The best links by score only, unless the user asks for all of them.
     query.set("limit", form.elements.all_links && form.elements.all_links.checked ? config.linksMax : config.linksDefault);
     return get("links", query).then((data) => {
+      current(gen);
       state.links = L.geoJSON(data, {
         pane: "links",
         style: (f) => ({ color: f.properties.colour, weight: 2, opacity: 0.7 }),
@@ -211,10 +219,10 @@
         ),
       }).addTo(map);
       const shown = data.features.length;
-      document.getElementById("map").dataset.links = String(shown);
-      return data.meta.truncated
+      const label = data.meta.truncated
         ? `${fmt(shown)} ${text.links} (${text.best} ${fmt(data.meta.total)})`
         : `${fmt(shown)} ${text.links}`;
+      return { shown, label };
     });
   }
 
@@ -274,7 +282,7 @@
     list.append(secret);
   }
 
-  function loadChoropleth() {
+  function loadChoropleth(gen) {
     if (state.choropleth) { map.removeLayer(state.choropleth); state.choropleth = null; }
     document.getElementById("choropleth-legend").hidden = true;
     const level = new FormData(form).get("level");
@@ -282,6 +290,7 @@
     const query = params(["category", "resource_class", "direction", "chamber"]);
     query.set("level", level);
     return get("choropleth", query).then((data) => {
+      current(gen);
       const breaks = classBreaks(data.features.map((f) => f.properties.quantity));
       state.choropleth = L.geoJSON(data, {
         pane: "areas",
@@ -318,15 +327,20 @@
     for (const layer of state.extra || []) map.removeLayer(layer);
     state.extra = [];
     updateDownloads();
-    Promise.all([loadChoropleth(), loadMarkers(), loadLinks()]).then(([areas, n, links]) => {
+    state.generation += 1;
+    const gen = state.generation;
+    Promise.all([loadChoropleth(gen), loadMarkers(gen), loadLinks(gen)]).then(([areas, n, links]) => {
+      current(gen);
       const parts = [];
       if (n !== null) parts.push(`${fmt(n)} ${text.establishments}`);
-      if (links !== null) parts.push(links);
+      if (links !== null) parts.push(links.label);
+      document.getElementById("map").dataset.links = links === null ? "" : String(links.shown);
       if (areas !== null) parts.push(`${fmt(areas)} ${text.areas}`);
       count.textContent = parts.join(" · ");
       count.dataset.establishments = n === null ? "" : String(n);
       document.getElementById("map").dataset.ready = "1";
     }).catch((error) => {
+      if (error === STALE) return;
       count.textContent = text.failed;
       console.error(error);
     });
