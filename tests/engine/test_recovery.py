@@ -249,3 +249,38 @@ def test_hazardous_offers_never_reach_food_feed_or_farm_prospects(nafs, klass, s
     assert not any(
         str(est.naf[e])[:2] in ("01", "02", "03", "10", "11") for e in found.establishment
     )
+
+
+def test_every_entry_of_the_list_resolves_to_material_or_energy_recovery_and_properties():
+    """Each of the 842 entries resolves (by entry, sub-chapter or chapter) to operations in
+    hierarchy order with at least one of R1-R11 and a receiving activity, and to properties;
+    the only exceptions are the entries the knowledge documents as going to preparation
+    (R12/R13) or treatment only (``recovery.PREPARATION_ONLY``)."""
+    assert len(LOW) == 842
+    missing = []
+    for code in LOW:
+        found = recovery.waste_recovery(code)
+        assert found is not None, code
+        assert found.sources, code
+        if code in recovery.PREPARATION_ONLY:
+            assert not set(found.operations) - {"R12", "R13"}, code
+            continue
+        material = [op for op in found.operations if op not in ("R12", "R13")]
+        if not material or not found.properties:
+            missing.append(code)
+            continue
+        assert recovery.receivers_of_waste(code, LOW[code]), code
+        # waste hierarchy: preparation last
+        ranks = [list(recovery.OPERATIONS).index(op) for op in found.operations]
+        assert all(r < 11 for r in ranks[: len(material)]), code
+    assert not missing, missing
+
+
+def test_a_non_hazardous_entry_is_never_taken_for_hazardous_and_a_starred_one_always():
+    """A mirror or absolute non-hazardous entry of a sub-chapter whose row is marked hazardous
+    (05 07 02 sulphur, 19 02 10 combustible waste...) stays non-hazardous."""
+    for code, danger in LOW.items():
+        if danger:
+            assert recovery.is_hazardous(code + "*"), code
+        else:
+            assert not recovery.is_hazardous(code), code
