@@ -89,6 +89,7 @@ PROPERTIES: dict[str, str] = {
     "sulphur": "soufre",
     "carbon": "charbon actif ou carbone",
     "organic": "organique",
+    "sludge": "boue",
     "nutrient": "fertilisant (N, P, K, matière organique)",
     "compost": "compost",
     "digestate": "digestat",
