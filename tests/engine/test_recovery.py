@@ -284,3 +284,17 @@ def test_a_non_hazardous_entry_is_never_taken_for_hazardous_and_a_starred_one_al
             assert recovery.is_hazardous(code + "*"), code
         else:
             assert not recovery.is_hazardous(code), code
+
+
+def test_every_source_key_of_the_recovery_rows_is_described_in_sources_md():
+    """Each row cites keys of the table of the section « Valorisation » of SOURCES.md."""
+    from importlib import resources
+
+    text = resources.files("maillage.engine").joinpath("data", "SOURCES.md").read_text("utf-8")
+    section = text[text.index("## Valorisation") :]
+    described = {
+        line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")
+    }
+    used = {key for row in recovery.waste_table().values() for key in row.sources}
+    used |= {key for row in recovery.receiver_table() for key in row.sources}
+    assert used - {"clé"} <= described, used - described
