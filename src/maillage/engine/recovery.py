@@ -336,6 +336,8 @@ PREPARATION_ONLY: frozenset[str] = frozenset(
         # treatment (D9) after regrouping (surface-treatment BREF)
         "110112",
         "110114",
+        # non-chrome tanning liquor: treated with the tannery's effluents (tanning BREF)
+        "040105",
         # explosives and munitions: destruction by specialised operators (D10)
         "160401",
         "160402",
