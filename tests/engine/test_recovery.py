@@ -298,3 +298,76 @@ def test_every_source_key_of_the_recovery_rows_is_described_in_sources_md():
     used = {key for row in recovery.waste_table().values() for key in row.sources}
     used |= {key for row in recovery.receiver_table() for key in row.sources}
     assert used - {"clé"} <= described, used - described
+
+
+def _class_weight(klass: str, naf: str) -> float:
+    found = recovery.best_for_naf(recovery.class_receivers().get(klass, {}), naf)
+    return found[1] if found else 0.0
+
+
+@pytest.mark.parametrize(
+    "klass, specific, generic",
+    [
+        ("fly_ash", "23.51Z", "38.32Z"),  # fly ash → cement kiln, not a sorting plant
+        ("plaster_waste", "23.62Z", "38.32Z"),
+        ("glass_waste", "23.13Z", "38.32Z"),
+        ("cardboard_paper_waste", "17.12Z", "38.32Z"),
+        ("ferrous_metal_scrap", "24.10Z", "38.32Z"),
+        ("slag", "23.51Z", "38.32Z"),
+        ("rubber_tyres_waste", "23.51Z", "38.11Z"),
+        ("sludge_organic", "38.21Z", "38.32Z"),
+        ("mineral_waste", "23.51Z", "46.77Z"),
+    ],
+)
+def test_a_specific_near_universal_route_outranks_a_generic_one(klass, specific, generic):
+    assert _class_weight(klass, specific) > _class_weight(klass, generic) > 0
+
+
+def test_spreading_goes_to_crop_farms_not_to_every_agricultural_activity():
+    assert recovery.operation_for("19 08 05", "01.11Z") in ("R3", "R10")
+    assert recovery.recovery_route("02 04 02", "01.11Z")[0] == "R10"  # sugar-factory lime
+    assert recovery.recovery_route("02 04 01", "01.13Z")[0] == "R10"  # beet washing soil
+    for naf in ("01.70Z", "01.62Z", "01.30Z"):  # hunting, livestock support, propagation
+        assert recovery.operation_for("19 08 05", naf) is None, naf
+    assert all(not (r.operation == "R10" and r.naf == "01") for r in recovery.receiver_table())
+
+
+def test_sludges_are_co_incinerated_by_power_plants_and_used_by_brickworks():
+    assert recovery.recovery_route("19 08 05", "35.11Z")[1] >= 0.6
+    assert recovery.recovery_route("03 03 11", "23.32Z")[0] == "R5"
+    assert _class_weight("sludge_organic", "35.11Z") >= 0.5
+
+
+def test_tyres_go_to_material_recovery_before_energy_and_kilns_prefer_their_usual_fuels():
+    assert recovery.operations_for_waste("16 01 03")[:2] == ("R3", "R1")
+    assert recovery.recovery_route("16 01 03", "23.51Z")[1] == 0.9  # tyres: a usual kiln fuel
+    assert recovery.recovery_route("19 12 10", "23.51Z")[1] == 0.9  # SRF
+    # garden and park waste is not a kiln fuel: biomass boilers burn its woody part
+    assert recovery.operation_for("20 02 01", "23.51Z") is None
+    assert recovery.operation_for("20 02 01", "35.30Z") == "R1"
+
+
+def test_pet_food_makers_take_animal_by_products_never_hazardous_waste():
+    assert recovery.operation_for("02 02 03", "10.92Z") == "R3"
+    assert recovery.operation_for("02 02 03", "10.92Z", hazardous=True) is None
+
+
+def test_tannery_and_non_ferrous_entries_belong_to_their_material_class():
+    from maillage.engine.taxonomy import class_for_waste_code
+
+    assert class_for_waste_code("04 01 01") == "animal_byproducts"  # fleshings
+    assert class_for_waste_code("04 01 08") == "textile_waste"  # tanned leather
+    assert class_for_waste_code("03 03 01") == "wood_waste"  # bark
+    assert class_for_waste_code("02 04 02") == "mineral_waste"  # carbonation lime
+    assert class_for_waste_code("10 03 16") == "nonferrous_metal_scrap"  # skimmings
+    assert class_for_waste_code("11 05 02") == "nonferrous_metal_scrap"  # zinc ash
+    assert class_for_waste_code("10 03 08*") == "mineral_waste_haz"
+    assert _class_weight("textile_waste", "38.21Z") < _class_weight("textile_waste", "38.32Z")
+
+
+def test_a_declared_agrifood_waste_ranks_low_as_a_food_ingredient():
+    from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, substitution_strengths
+
+    strengths = substitution_strengths()
+    assert strengths[("agrifood_byproducts", "food_ingredients")] <= 0.5
+    assert strengths[("agrifood_byproducts", "animal_feed")] == SUBSTITUTE_STRENGTH
