@@ -82,7 +82,7 @@ def test_every_chapter_of_the_list_has_operations():
         ("13 02 05*", "19.20Z", "R9"),
         ("15 01 01", "17.12Z", "R3"),
         ("02 03 04", "10.91Z", "R3"),  # unfit food → feed
-        ("19 08 05", "01.11Z", "R3"),
+        ("19 08 05", "01.11Z", "R10"),
         ("19 12 10", "35.30Z", "R1"),
         ("15 01 07", "23.13Z", "R5"),
         ("06 01 06*", "20.13Z", "R6"),
@@ -324,7 +324,7 @@ def test_a_specific_near_universal_route_outranks_a_generic_one(klass, specific,
 
 
 def test_spreading_goes_to_crop_farms_not_to_every_agricultural_activity():
-    assert recovery.operation_for("19 08 05", "01.11Z") in ("R3", "R10")
+    assert recovery.operation_for("19 08 05", "01.11Z") == "R10"
     assert recovery.recovery_route("02 04 02", "01.11Z")[0] == "R10"  # sugar-factory lime
     assert recovery.recovery_route("02 04 01", "01.13Z")[0] == "R10"  # beet washing soil
     for naf in ("01.70Z", "01.62Z", "01.30Z"):  # hunting, livestock support, propagation
@@ -371,3 +371,49 @@ def test_a_declared_agrifood_waste_ranks_low_as_a_food_ingredient():
     strengths = substitution_strengths()
     assert strengths[("agrifood_byproducts", "food_ingredients")] <= 0.5
     assert strengths[("agrifood_byproducts", "animal_feed")] == SUBSTITUTE_STRENGTH
+
+
+@pytest.mark.parametrize(
+    "waste, naf, operation",
+    [
+        ("10 01 02", "23.51Z", "R5"),  # cement kiln, raw material
+        ("19 12 10", "23.51Z", "R1"),  # cement kiln, fuel
+        ("07 01 04*", "23.51Z", "R1"),  # cement kiln, hazardous fuel (2770)
+        ("03 01 05", "23.52Z", "R1"),  # lime kiln, fuel
+        ("03 03 11", "23.32Z", "R5"),  # brickworks
+        ("10 02 02", "23.63Z", "R5"),  # ready-mixed concrete, ground slag
+        ("10 01 05", "23.62Z", "R5"),  # plasterboard
+        ("10 02 02", "23.99Z", "R5"),  # slag wool
+        ("20 01 02", "23.13Z", "R5"),  # container glass
+        ("19 01 12", "42.11Z", "R5"),  # road building
+        ("17 05 04", "43.12A", "R5"),  # earthworks
+        ("19 08 05", "20.15Z", "R3"),  # fertiliser and soil improvers
+        ("20 02 01", "38.21Z", "R3"),  # composting
+        ("20 01 08", "35.21Z", "R3"),  # anaerobic digestion
+        ("02 01 06", "01.11Z", "R10"),  # spreading by crop farms
+        ("02 07 02", "10.91Z", "R3"),  # compound feed
+        ("02 02 03", "10.92Z", "R3"),  # pet food
+        ("05 01 16", "20.13B", "R5"),  # inorganic chemistry: sulphur
+        ("06 01 06*", "20.13B", "R6"),  # acid regeneration (with its rubrique)
+        ("14 06 03*", "20.14Z", "R2"),  # solvent regeneration (with its rubrique)
+        ("03 01 05", "35.30Z", "R1"),  # heat plant, wood
+        ("19 12 10", "35.11Z", "R1"),  # power plant, SRF
+        ("19 08 05", "35.11Z", "R1"),  # power plant, sewage sludge
+        ("10 02 10", "24.10Z", "R4"),  # steel works, mill scale
+        ("12 01 01", "24.51Z", "R4"),  # iron foundry, filings
+        ("10 02 07*", "24.43Z", "R4"),  # zinc recycler, EAF dust (with its rubrique)
+        ("11 05 02", "24.43Z", "R4"),  # zinc ash
+        ("15 01 01", "17.12Z", "R3"),  # paper and board mill, fibres
+        ("03 03 07", "17.12Z", "R3"),
+        ("15 01 02", "22.22Z", "R3"),  # plastics converter
+        ("15 01 02", "38.32Z", "R3"),  # plastics recycler
+        ("20 01 11", "13.10Z", "R3"),  # textile fibres
+        ("17 02 01", "16.21Z", "R3"),  # particle board
+        ("15 01 03", "16.24Z", "R3"),  # pallet maker
+        ("13 02 05*", "19.20Z", "R9"),  # oil re-refining (with its rubrique)
+        ("16 01 17", "38.32Z", "R4"),  # metal recovery
+        ("16 05 06*", "38.22Z", "R6"),  # hazardous-waste treatment
+    ],
+)
+def test_each_receiver_family_of_real_exchanges_has_a_route(waste, naf, operation):
+    assert recovery.operation_for(waste, naf) == operation, (waste, naf)
