@@ -417,3 +417,18 @@ def test_a_declared_agrifood_waste_ranks_low_as_a_food_ingredient():
 )
 def test_each_receiver_family_of_real_exchanges_has_a_route(waste, naf, operation):
     assert recovery.operation_for(waste, naf) == operation, (waste, naf)
+
+
+def test_no_prefix_or_receiver_row_is_written_twice():
+    """A second row for the same prefix (or operation × property × NAF) would silently replace
+    the first."""
+    from importlib import resources
+
+    data = resources.files("maillage.engine").joinpath("data")
+    for name, width in (("recovery_waste_operations.csv", 1), ("recovery_receivers.csv", 3)):
+        with data.joinpath(name).open(encoding="utf-8") as fh:
+            keys = [tuple(row[:width]) for row in list(csv.reader(fh))[1:]]
+        assert len(keys) == len(set(keys)), name
+    with data.joinpath("waste_code_classes.csv").open(encoding="utf-8") as fh:
+        prefixes = [row[0] for row in list(csv.reader(fh))[1:]]
+    assert len(prefixes) == len(set(prefixes))
