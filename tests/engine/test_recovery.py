@@ -82,7 +82,7 @@ def test_every_chapter_of_the_list_has_operations():
         ("13 02 05*", "19.20Z", "R9"),
         ("15 01 01", "17.12Z", "R3"),
         ("02 03 04", "10.91Z", "R3"),  # unfit food → feed
-        ("19 08 05", "01.11Z", "R3"),
+        ("19 08 05", "01.11Z", "R10"),
         ("19 12 10", "35.30Z", "R1"),
         ("15 01 07", "23.13Z", "R5"),
         ("06 01 06*", "20.13Z", "R6"),
@@ -249,3 +249,186 @@ def test_hazardous_offers_never_reach_food_feed_or_farm_prospects(nafs, klass, s
     assert not any(
         str(est.naf[e])[:2] in ("01", "02", "03", "10", "11") for e in found.establishment
     )
+
+
+def test_every_entry_of_the_list_resolves_to_material_or_energy_recovery_and_properties():
+    """Each of the 842 entries resolves (by entry, sub-chapter or chapter) to operations in
+    hierarchy order with at least one of R1-R11 and a receiving activity, and to properties;
+    the only exceptions are the entries the knowledge documents as going to preparation
+    (R12/R13) or treatment only (``recovery.PREPARATION_ONLY``)."""
+    assert len(LOW) == 842
+    missing = []
+    for code in LOW:
+        found = recovery.waste_recovery(code)
+        assert found is not None, code
+        assert found.sources, code
+        if code in recovery.PREPARATION_ONLY:
+            assert not set(found.operations) - {"R12", "R13"}, code
+            continue
+        material = [op for op in found.operations if op not in ("R12", "R13")]
+        if not material or not found.properties:
+            missing.append(code)
+            continue
+        assert recovery.receivers_of_waste(code, LOW[code]), code
+        # waste hierarchy: preparation last
+        ranks = [list(recovery.OPERATIONS).index(op) for op in found.operations]
+        assert all(r < 11 for r in ranks[: len(material)]), code
+    assert not missing, missing
+
+
+def test_a_non_hazardous_entry_is_never_taken_for_hazardous_and_a_starred_one_always():
+    """A mirror or absolute non-hazardous entry of a sub-chapter whose row is marked hazardous
+    (05 07 02 sulphur, 19 02 10 combustible waste...) stays non-hazardous."""
+    for code, danger in LOW.items():
+        if danger:
+            assert recovery.is_hazardous(code + "*"), code
+        else:
+            assert not recovery.is_hazardous(code), code
+
+
+def test_every_source_key_of_the_recovery_rows_is_described_in_sources_md():
+    """Each row cites keys of the table of the section « Valorisation » of SOURCES.md."""
+    from importlib import resources
+
+    text = resources.files("maillage.engine").joinpath("data", "SOURCES.md").read_text("utf-8")
+    section = text[text.index("## Valorisation") :]
+    described = {
+        line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")
+    }
+    used = {key for row in recovery.waste_table().values() for key in row.sources}
+    used |= {key for row in recovery.receiver_table() for key in row.sources}
+    assert used - {"clé"} <= described, used - described
+
+
+def _class_weight(klass: str, naf: str) -> float:
+    found = recovery.best_for_naf(recovery.class_receivers().get(klass, {}), naf)
+    return found[1] if found else 0.0
+
+
+@pytest.mark.parametrize(
+    "klass, specific, generic",
+    [
+        ("fly_ash", "23.51Z", "38.32Z"),  # fly ash → cement kiln, not a sorting plant
+        ("plaster_waste", "23.62Z", "38.32Z"),
+        ("glass_waste", "23.13Z", "38.32Z"),
+        ("cardboard_paper_waste", "17.12Z", "38.32Z"),
+        ("ferrous_metal_scrap", "24.10Z", "38.32Z"),
+        ("slag", "23.51Z", "38.32Z"),
+        ("rubber_tyres_waste", "23.51Z", "38.11Z"),
+        ("sludge_organic", "38.21Z", "38.32Z"),
+        ("mineral_waste", "23.51Z", "46.77Z"),
+    ],
+)
+def test_a_specific_near_universal_route_outranks_a_generic_one(klass, specific, generic):
+    assert _class_weight(klass, specific) > _class_weight(klass, generic) > 0
+
+
+def test_spreading_goes_to_crop_farms_not_to_every_agricultural_activity():
+    assert recovery.operation_for("19 08 05", "01.11Z") == "R10"
+    assert recovery.recovery_route("02 04 02", "01.11Z")[0] == "R10"  # sugar-factory lime
+    assert recovery.recovery_route("02 04 01", "01.13Z")[0] == "R10"  # beet washing soil
+    for naf in ("01.70Z", "01.62Z", "01.30Z"):  # hunting, livestock support, propagation
+        assert recovery.operation_for("19 08 05", naf) is None, naf
+    assert all(not (r.operation == "R10" and r.naf == "01") for r in recovery.receiver_table())
+
+
+def test_sludges_are_co_incinerated_by_power_plants_and_used_by_brickworks():
+    assert recovery.recovery_route("19 08 05", "35.11Z")[1] >= 0.6
+    assert recovery.recovery_route("03 03 11", "23.32Z")[0] == "R5"
+    assert _class_weight("sludge_organic", "35.11Z") >= 0.5
+
+
+def test_tyres_go_to_material_recovery_before_energy_and_kilns_prefer_their_usual_fuels():
+    assert recovery.operations_for_waste("16 01 03")[:2] == ("R3", "R1")
+    assert recovery.recovery_route("16 01 03", "23.51Z")[1] == 0.9  # tyres: a usual kiln fuel
+    assert recovery.recovery_route("19 12 10", "23.51Z")[1] == 0.9  # SRF
+    # garden and park waste is not a kiln fuel: biomass boilers burn its woody part
+    assert recovery.operation_for("20 02 01", "23.51Z") is None
+    assert recovery.operation_for("20 02 01", "35.30Z") == "R1"
+
+
+def test_pet_food_makers_take_animal_by_products_never_hazardous_waste():
+    assert recovery.operation_for("02 02 03", "10.92Z") == "R3"
+    assert recovery.operation_for("02 02 03", "10.92Z", hazardous=True) is None
+
+
+def test_tannery_and_non_ferrous_entries_belong_to_their_material_class():
+    from maillage.engine.taxonomy import class_for_waste_code
+
+    assert class_for_waste_code("04 01 01") == "animal_byproducts"  # fleshings
+    assert class_for_waste_code("04 01 08") == "textile_waste"  # tanned leather
+    assert class_for_waste_code("03 03 01") == "wood_waste"  # bark
+    assert class_for_waste_code("02 04 02") == "mineral_waste"  # carbonation lime
+    assert class_for_waste_code("10 03 16") == "nonferrous_metal_scrap"  # skimmings
+    assert class_for_waste_code("11 05 02") == "nonferrous_metal_scrap"  # zinc ash
+    assert class_for_waste_code("10 03 08*") == "mineral_waste_haz"
+    assert _class_weight("textile_waste", "38.21Z") < _class_weight("textile_waste", "38.32Z")
+
+
+def test_a_declared_agrifood_waste_ranks_low_as_a_food_ingredient():
+    from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, substitution_strengths
+
+    strengths = substitution_strengths()
+    assert strengths[("agrifood_byproducts", "food_ingredients")] <= 0.5
+    assert strengths[("agrifood_byproducts", "animal_feed")] == SUBSTITUTE_STRENGTH
+
+
+@pytest.mark.parametrize(
+    "waste, naf, operation",
+    [
+        ("10 01 02", "23.51Z", "R5"),  # cement kiln, raw material
+        ("19 12 10", "23.51Z", "R1"),  # cement kiln, fuel
+        ("07 01 04*", "23.51Z", "R1"),  # cement kiln, hazardous fuel (2770)
+        ("03 01 05", "23.52Z", "R1"),  # lime kiln, fuel
+        ("03 03 11", "23.32Z", "R5"),  # brickworks
+        ("10 02 02", "23.63Z", "R5"),  # ready-mixed concrete, ground slag
+        ("10 01 05", "23.62Z", "R5"),  # plasterboard
+        ("10 02 02", "23.99Z", "R5"),  # slag wool
+        ("20 01 02", "23.13Z", "R5"),  # container glass
+        ("19 01 12", "42.11Z", "R5"),  # road building
+        ("17 05 04", "43.12A", "R5"),  # earthworks
+        ("19 08 05", "20.15Z", "R3"),  # fertiliser and soil improvers
+        ("20 02 01", "38.21Z", "R3"),  # composting
+        ("20 01 08", "35.21Z", "R3"),  # anaerobic digestion
+        ("02 01 06", "01.11Z", "R10"),  # spreading by crop farms
+        ("02 07 02", "10.91Z", "R3"),  # compound feed
+        ("02 02 03", "10.92Z", "R3"),  # pet food
+        ("05 01 16", "20.13B", "R5"),  # inorganic chemistry: sulphur
+        ("06 01 06*", "20.13B", "R6"),  # acid regeneration (with its rubrique)
+        ("14 06 03*", "20.14Z", "R2"),  # solvent regeneration (with its rubrique)
+        ("03 01 05", "35.30Z", "R1"),  # heat plant, wood
+        ("19 12 10", "35.11Z", "R1"),  # power plant, SRF
+        ("19 08 05", "35.11Z", "R1"),  # power plant, sewage sludge
+        ("10 02 10", "24.10Z", "R4"),  # steel works, mill scale
+        ("12 01 01", "24.51Z", "R4"),  # iron foundry, filings
+        ("10 02 07*", "24.43Z", "R4"),  # zinc recycler, EAF dust (with its rubrique)
+        ("11 05 02", "24.43Z", "R4"),  # zinc ash
+        ("15 01 01", "17.12Z", "R3"),  # paper and board mill, fibres
+        ("03 03 07", "17.12Z", "R3"),
+        ("15 01 02", "22.22Z", "R3"),  # plastics converter
+        ("15 01 02", "38.32Z", "R3"),  # plastics recycler
+        ("20 01 11", "13.10Z", "R3"),  # textile fibres
+        ("17 02 01", "16.21Z", "R3"),  # particle board
+        ("15 01 03", "16.24Z", "R3"),  # pallet maker
+        ("13 02 05*", "19.20Z", "R9"),  # oil re-refining (with its rubrique)
+        ("16 01 17", "38.32Z", "R4"),  # metal recovery
+        ("16 05 06*", "38.22Z", "R6"),  # hazardous-waste treatment
+    ],
+)
+def test_each_receiver_family_of_real_exchanges_has_a_route(waste, naf, operation):
+    assert recovery.operation_for(waste, naf) == operation, (waste, naf)
+
+
+def test_no_prefix_or_receiver_row_is_written_twice():
+    """A second row for the same prefix (or operation × property × NAF) would silently replace
+    the first."""
+    from importlib import resources
+
+    data = resources.files("maillage.engine").joinpath("data")
+    for name, width in (("recovery_waste_operations.csv", 1), ("recovery_receivers.csv", 3)):
+        with data.joinpath(name).open(encoding="utf-8") as fh:
+            keys = [tuple(row[:width]) for row in list(csv.reader(fh))[1:]]
+        assert len(keys) == len(set(keys)), name
+    with data.joinpath("waste_code_classes.csv").open(encoding="utf-8") as fh:
+        prefixes = [row[0] for row in list(csv.reader(fh))[1:]]
+    assert len(prefixes) == len(set(prefixes))

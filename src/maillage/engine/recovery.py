@@ -89,6 +89,7 @@ PROPERTIES: dict[str, str] = {
     "sulphur": "soufre",
     "carbon": "charbon actif ou carbone",
     "organic": "organique",
+    "sludge": "boue",
     "nutrient": "fertilisant (N, P, K, matière organique)",
     "compost": "compost",
     "digestate": "digestat",
@@ -245,6 +246,9 @@ def properties_for_waste(code: str) -> frozenset[str]:
 def _matching_rows(
     operation: str, properties: frozenset[str], hazardous: bool, receiver_naf: str | None
 ) -> list[ReceiverRow]:
+    # The property "hazardous" is that of the waste itself (its star or flag), not of the row
+    # that describes its chapter: a mirror entry of a hazardous sub-chapter is not hazardous.
+    properties = properties | {"hazardous"} if hazardous else properties - {"hazardous"}
     out = []
     for row in receiver_table():
         if row.operation != operation:
@@ -323,6 +327,62 @@ def receivers_of_waste(code: str, hazardous: bool | None = None) -> dict[str, tu
 
 # Each step down the waste's list of operations weighs this much less.
 HIERARCHY_DISCOUNT = 0.85
+
+# Entries of the list that only go to preparation (R12/R13: regrouping, pre-treatment) before
+# treatment or disposal, never straight to a receiver that recovers them; see SOURCES.md.
+PREPARATION_ONLY: frozenset[str] = frozenset(
+    [
+        # aqueous rinsing liquids and degreasing wastes of surface treatment: physico-chemical
+        # treatment (D9) after regrouping (surface-treatment BREF)
+        "110112",
+        "110114",
+        # non-chrome tanning liquor: treated with the tannery's effluents (tanning BREF)
+        "040105",
+        # explosives and munitions: destruction by specialised operators (D10)
+        "160401",
+        "160402",
+        "160403",
+        # discarded chemicals and oxidising substances, aqueous liquid wastes and concentrates
+        # sent off site: regrouping then physico-chemical treatment (waste treatment BREF)
+        "160509",
+        "160901",
+        "160902",
+        "160903",
+        "160904",
+        "161001",
+        "161002",
+        "161003",
+        "161004",
+        # healthcare: anatomical waste (cremation), non-hazardous chemicals
+        "180102",
+        "180107",
+        "180206",
+        # residues of physico-chemical treatment, stabilisation, vitrification and leachates:
+        # treatment or landfill (D5, D8, D9) after regrouping
+        "190205",
+        "190211",
+        "190304",
+        "190305",
+        "190306",
+        "190307",
+        "190308",
+        "190402",
+        "190403",
+        "190404",
+        "190702",
+        "190703",
+        "191103",
+        "191104",
+        "191107",
+        # municipal: detergents, chimney sweepings, other fractions and bulky waste go to
+        # regrouping and sorting first (R12/R13)
+        "200129",
+        "200130",
+        "200141",
+        "200199",
+        "200307",
+    ]
+)
 
 
 @lru_cache(maxsize=1)
