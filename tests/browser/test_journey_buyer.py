@@ -78,7 +78,11 @@ def test_buyer_publishes_invites_compares_awards_and_both_sides_get_contacts(
     page.fill("#id_title", "Bagues mécaniques et câblage")
     page.fill("#id_description", "Tournage de bagues en bronze et câblage d'une armoire.")
     page.select_option("#id_category", label="mécanique, usinage, chaudronnerie")
-    page.fill("#id_lots_text", "Tournage de bagues | usinage\nCâblage de l'armoire | électricité")
+    # lot categories are picked from their French labels, not typed
+    page.get_by_label("Intitulé du lot 1").fill("Tournage de bagues")
+    page.get_by_label("Catégorie du lot 1").select_option(label="mécanique, usinage, chaudronnerie")
+    page.get_by_label("Intitulé du lot 2").fill("Câblage de l'armoire")
+    page.get_by_label("Catégorie du lot 2").select_option(label="électricité, automatismes")
     page.fill("#id_closes_on", (timezone.localdate() + datetime.timedelta(days=15)).isoformat())
     page.click("button:has-text('Enregistrer')")
     page.wait_for_selector("text=Besoin enregistré en brouillon")

@@ -123,9 +123,7 @@ def _save_lots(need: Need, lots) -> None:
     if answered:
         raise ValidationError(
             {
-                "lots_text": _(
-                    "Le lot « %(lot)s » a déjà reçu des réponses : il ne peut être retiré."
-                )
+                "lots": _("Le lot « %(lot)s » a déjà reçu des réponses : il ne peut être retiré.")
                 % {"lot": answered[0].title}
             }
         )

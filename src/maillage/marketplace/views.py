@@ -71,9 +71,7 @@ def _save_need_form(request, form, need=None):
     need = form.save(commit=False)
     need.delivery_commune = form.cleaned_data["delivery_commune"]
     try:
-        return services.save_need(
-            request.user, need, form.cleaned_data["lots_text"], form.cleaned_data["files"]
-        )
+        return services.save_need(request.user, need, form.cleaned_lots, form.cleaned_data["files"])
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for field, errors in exc.error_dict.items():

@@ -17,6 +17,7 @@ from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
 from maillage.directory.models import Establishment, Network
 from maillage.marketplace import selectors, services
+from maillage.marketplace.forms import category_from_label
 from maillage.marketplace.models import Category, Need, Response
 
 router = Router(tags=["besoins (tous acheteurs, tous vendeurs)"])
@@ -37,6 +38,36 @@ Title = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$"), AfterValidator(_not_blank)
 ]
 CategoryCode = Literal[("", *Category.values)]  # type: ignore[valid-type]
+
+
+def _lot_category(value: str) -> str:
+    """A lot's category named by its code or its French label (any case, with or without
+    accents), stored as the code; anything else is refused with the allowed values."""
+    if not value.strip():
+        return ""
+    code = category_from_label(value)
+    if code is None:
+        raise ValueError(
+            _("Catégorie de lot « %(c)s » inconnue. Valeurs possibles : %(all)s.")
+            % {
+                "c": value,
+                "all": " ; ".join(f"{code} ({label})" for code, label in Category.choices),
+            }
+        )
+    return code
+
+
+LotCategory = Annotated[
+    str,
+    Field(
+        max_length=100,
+        pattern=r"^[^\x00]*$",
+        description="code de la catégorie (« mechanics ») ou son libellé français, en "
+        "majuscules ou minuscules, avec ou sans accents (« mécanique, usinage, chaudronnerie », "
+        "« usinage ») ; vide : sans catégorie",
+    ),
+    AfterValidator(_lot_category),
+]
 PriceBand = Literal["", "lt5k", "lt25k", "lt100k", "gt100k"]
 
 
@@ -71,7 +102,7 @@ class NeedOut(Schema):
 
 class LotIn(Schema):
     title: Title
-    category: CategoryCode = ""
+    category: LotCategory = ""
 
 
 class NeedIn(Schema):
