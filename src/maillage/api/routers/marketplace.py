@@ -78,6 +78,12 @@ class LotOut(Schema):
     responses: int | None = Field(
         None, description="réponses reçues pour ce lot (pour l'acheteur seulement)"
     )
+    outcome: Literal["open", "awarded", "not_awarded"] = Field(
+        ..., description="ouvert, attribué, ou clos sans attribution"
+    )
+    winner: int | None = Field(
+        None, description="la réponse retenue pour ce lot (pour l'acheteur seulement)"
+    )
 
 
 class NeedOut(Schema):
@@ -131,6 +137,18 @@ class CloseIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     winner: Id | None = Field(..., description="réponse retenue, ou null pour clore sans attribuer")
+
+
+class AwardIn(Schema):
+    # Required, even when null (closed without award), and nothing else accepted, as for
+    # CloseIn: a misspelt key must not close a lot without award.
+    model_config = ConfigDict(extra="forbid")
+
+    winner: Id | None = Field(
+        ...,
+        description="réponse retenue pour ce lot (une réponse à ce lot ou à l'ensemble du "
+        "besoin), ou null pour clore le lot sans attribution",
+    )
 
 
 class ResponseIn(Schema):
@@ -226,6 +244,8 @@ def _need_out(user, need: Need, counters: dict | None = None) -> dict:
                 "title": lot.title,
                 "category": lot.category,
                 "responses": lot.responses.count() if mine else None,
+                "outcome": lot.outcome,
+                "winner": lot.winner_id if mine else None,
             }
             for lot in need.lots.all()
         ],
@@ -363,6 +383,30 @@ def close_need(request, need_id: Id, payload: CloseIn):
             policy.visible_responses(request.user).filter(need=need), pk=payload.winner
         )
     services.close(request.user, need, winner)
+    need = _need(request.user, need_id)
+    return _need_out(request.user, need, _counters(need))
+
+
+@router.post(
+    "/needs/{need_id}/lots/{number}/award",
+    response={200: NeedOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Attribuer un lot à une réponse, ou le clore sans attribution (l'acheteur) ; le "
+    "besoin est clos quand tous ses lots sont décidés",
+)
+def award_lot(request, need_id: Id, number: Annotated[int, Field(ge=1, le=10)], payload: AwardIn):
+    need = _need(request.user, need_id)
+    if not policy.can_edit_need(request.user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut attribuer les lots de ce besoin."))
+    lot = get_object_or_404(need.lots, number=number)
+    winner = None
+    if payload.winner is not None:
+        winner = get_object_or_404(
+            policy.visible_responses(request.user)
+            .filter(need=need)
+            .select_related("supplier", "consortium"),
+            pk=payload.winner,
+        )
+    services.award_lot(request.user, lot, winner)
     need = _need(request.user, need_id)
     return _need_out(request.user, need, _counters(need))
 
