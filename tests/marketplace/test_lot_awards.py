@@ -219,6 +219,19 @@ def test_per_need_close_still_awards_a_one_lot_need_and_closes_open_lots(
     need.refresh_from_db()
     assert need.status == Need.Status.AWARDED
     assert [lot.winner_id for lot in need.lots.all()] == [r["mech1"].pk, r["elec"].pk]
+    # an awarded need can still be deleted (back-office): its lots and responses go with it
+    single.delete()
+    assert not Lot.objects.filter(need_id=single.pk).exists()
+
+
+def test_a_decided_lot_cannot_be_removed(market, make_need):
+    u = market["users"]
+    need = make_need(market["buyer"], u["buyer"], lots=[("Tournage", ""), ("Câblage", "")])
+    services.publish(u["buyer"], need)
+    services.award_lot(u["buyer"], need.lots.get(number=2), None)  # no response, closed
+    with pytest.raises(ValidationError, match="est déjà clos sans attribution"):
+        services.save_need(u["buyer"], need, [("Tournage", "")])
+    assert need.lots.count() == 2
 
 
 def test_expiry_keeps_awarded_lots_and_closes_the_others(market, two_lots):

@@ -425,10 +425,11 @@ class Response(models.Model):
         verbose_name=_("groupement"),
     )
     # The lot answered; none for a response to the whole need. A supplier answers each lot at
-    # most once (and the whole need at most once); a lot with responses cannot be removed.
+    # most once (and the whole need at most once); a lot with responses cannot be removed
+    # (RESTRICT: unless with its need, which takes its lots and responses along).
     lot = models.ForeignKey(
         Lot,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="responses",

@@ -115,10 +115,19 @@ def save_need(user, need: Need, lots: list[tuple[str, str]] = (), files=()) -> N
 
 def _save_lots(need: Need, lots) -> None:
     """The need's lots become ``lots`` (numbered from 1), updated in place so that responses to a
-    lot keep pointing at it; a lot that already has responses cannot be removed."""
+    lot keep pointing at it; a lot that already has responses, or is already decided (awarded or
+    closed without award), cannot be removed."""
     existing = {lot.number: lot for lot in need.lots.all()}
     wanted = list(enumerate(lots, start=1))
     removed = [lot for number, lot in existing.items() if number > len(wanted)]
+    decided = [lot for lot in removed if lot.decided_at is not None]
+    if decided:
+        raise ValidationError(
+            {
+                "lots": _("Le lot « %(lot)s » est déjà %(outcome)s : il ne peut être retiré.")
+                % {"lot": decided[0].title, "outcome": decided[0].get_outcome_display()}
+            }
+        )
     answered = [lot for lot in removed if lot.responses.exists()]
     if answered:
         raise ValidationError(
