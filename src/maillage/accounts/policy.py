@@ -433,8 +433,11 @@ def company_opportunities(user) -> QuerySet:
   staff), one network (its members' users — for a federation, its clubs' members too, as in
   ``network_member_ids`` — its animators and the staff of its chamber);
 - drafts and archived needs are seen only by the buyer's users (and the buyer's chamber staff);
-- the buyer's users edit, publish, compare responses, shortlist and close; chamber staff of the
-  buyer's chamber follow the need but do not act in the buyer's name;
+- the buyer's users edit, publish, compare responses, shortlist, award each lot and close;
+  chamber staff of the buyer's chamber follow the need but do not act in the buyer's name;
+- on award (of the need, or of each of its lots), contacts are exchanged between the buyer and
+  each retained side only (``award_contact_establishment_ids``); a supplier whose response lost
+  sees none, even when other lots of the need went to others;
 - a response is seen by its supplier's users and the buyer's users, nobody else; a response
   given by a group of co-contractors (consortium) is also seen, read-only, by the users of every
   member of the group, who thereby also see the need it answers and its outcome;
