@@ -355,3 +355,25 @@ def test_migration_decides_the_lots_of_needs_closed_before(market, make_need):
     assert [lot.outcome for lot in (lot1, lot2, lot3)] == ["not_awarded", "awarded", "not_awarded"]
     assert lot2.winner_id == on_lot2.pk and lot2.decided_at == closed_at
     assert never.lots.get().outcome == "open"  # a draft's lots stay open
+
+
+def test_a_hidden_buyer_is_revealed_to_each_lot_winner_only(client, market, make_need):
+    u = market["users"]
+    need = make_need(
+        market["buyer"],
+        u["buyer"],
+        hide_buyer=True,
+        lots=[("Tournage", "mechanics"), ("Câblage", "electricity")],
+    )
+    services.publish(u["buyer"], need)
+    lot1, lot2 = need.lots.order_by("number")
+    win = services.respond(u["mech1"], need, market["mech1"], message="Lot 1", lot=lot1)
+    services.respond(u["mech2"], need, market["mech2"], message="Lot 1 aussi", lot=lot1)
+    services.award_lot(u["buyer"], lot1, win)
+    assert policy.can_see_buyer(u["mech1"], need)
+    assert not policy.can_see_buyer(u["mech2"], need)
+    won = Notification.objects.get(user=u["mech1"], kind="lot_award", lot=lot1)
+    assert "Grand Donneur d'Ordre" in won.body
+    lost = Notification.objects.get(user=u["mech2"], kind="lot_award", lot=lot1)
+    assert "Grand Donneur d'Ordre" not in lost.title + lost.body
+    assert "Grand Donneur d" not in _page(client, u["mech2"], need)
