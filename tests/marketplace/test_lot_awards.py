@@ -167,7 +167,7 @@ def test_every_lot_closed_without_award_closes_the_need_not_awarded(client, mark
 
 def test_lot_award_refuses_what_does_not_fit(market, two_lots, make_need):
     u = market["users"]
-    _need, (lot1, lot2), r = two_lots["need"], two_lots["lots"], two_lots["responses"]
+    need, (lot1, lot2), r = two_lots["need"], two_lots["lots"], two_lots["responses"]
     with pytest.raises(ValidationError, match="porte sur un autre lot"):
         services.award_lot(u["buyer"], lot2, r["mech1"])  # a lot 1 response for lot 2
     other = make_need(market["buyer"], u["buyer"], title="Autre besoin")
@@ -180,6 +180,13 @@ def test_lot_award_refuses_what_does_not_fit(market, two_lots, make_need):
     services.award_lot(u["buyer"], lot1, r["mech1"])
     with pytest.raises(ValidationError, match="Le lot 1 est déjà attribué"):
         services.award_lot(u["buyer"], lot1, r["mech2"])
+    # a decided lot receives no more responses, nor revisions; the form no longer offers it
+    with pytest.raises(ValidationError, match="ne reçoit plus de réponses"):
+        services.respond(u["mech2"], need, market["mech2"], message="Révision", lot=lot1)
+    from maillage.marketplace.forms import ResponseForm
+
+    form = ResponseForm(suppliers=Need.objects.none(), need=need)
+    assert list(form.fields["lot"].queryset) == [lot2]
     services.award_lot(u["buyer"], lot2, None)
     lot2.refresh_from_db()
     with pytest.raises(ValidationError, match="n'est plus ouvert"):

@@ -201,7 +201,12 @@ class ResponseForm(forms.Form):
         from maillage.marketplace.models import Lot, Response
 
         self.fields["supplier"].queryset = suppliers
-        lots = need.lots.order_by("number") if need is not None else Lot.objects.none()
+        # a lot already awarded or closed receives no more responses
+        lots = (
+            need.lots.filter(decided_at__isnull=True).order_by("number")
+            if need is not None
+            else Lot.objects.none()
+        )
         self.fields["lot"].queryset = lots
         self.fields["lot"].label_from_instance = lambda lot: (
             _("Lot %(n)d : %(t)s")

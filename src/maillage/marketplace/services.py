@@ -355,6 +355,13 @@ def respond(
         raise ValidationError({"price_band": _("Fourchette de prix inconnue.")})
     if lot is not None and lot.need_id != need.pk:
         raise ValidationError({"lot": _("Ce lot n'appartient pas à ce besoin.")})
+    if lot is not None and Lot.objects.filter(pk=lot.pk, decided_at__isnull=False).exists():
+        raise ValidationError(
+            {
+                "lot": _("Le lot %(n)d est déjà attribué ou clos : il ne reçoit plus de réponses.")
+                % {"n": lot.number}
+            }
+        )
     for f in files:
         check_attachment(f)
     co_contractors = consortium_partners(need, supplier, partners)
