@@ -14,6 +14,7 @@ the number of SQL queries. Target: median < 300 ms.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -47,8 +48,14 @@ def prepare() -> None:
         .order_by("-score", "pk")
         .first()
     )
-    for status in ("proposed", "discussion"):
-        services.change_status(suggestion, advisor, status)
+    services.change_status(suggestion, advisor, "proposed")
+    services.change_status(
+        suggestion,
+        advisor,
+        "discussion",
+        "Accord obtenu hors plateforme (banc d'essai)",
+        agreement_on=datetime.date.today(),
+    )
     services.change_status(suggestion, advisor, "implemented", "", 100.0, 5000.0)
     ids = Establishment.objects.of_chambers([advisor.chamber_id]).values_list("pk", flat=True)
     AuditLog.objects.bulk_create(

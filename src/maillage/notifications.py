@@ -46,6 +46,7 @@ NEW_NEED = "new_need"
 NEW_RESPONSE = "new_response"
 SHORTLISTED = "shortlisted"
 OUTCOME = "need_outcome"
+LOT_AWARD = "lot_award"
 CONSORTIUM_RESPONSE = "consortium_response"
 NEED_EXPIRED = "need_expired"
 REMINDER = "closing_reminder"
@@ -71,6 +72,10 @@ REGISTRY: dict[str, Kind] = {
         Kind(NEW_RESPONSE, gettext_lazy("Nouvelle réponse à l'un de mes besoins")),
         Kind(SHORTLISTED, gettext_lazy("Ma réponse est présélectionnée")),
         Kind(OUTCOME, gettext_lazy("Issue d'un besoin auquel j'ai répondu")),
+        Kind(
+            LOT_AWARD,
+            gettext_lazy("Attribution d'un lot (auquel j'ai répondu, ou de mon besoin)"),
+        ),
         Kind(
             CONSORTIUM_RESPONSE,
             gettext_lazy("Réponse déposée par un groupement dont je fais partie"),
@@ -153,11 +158,14 @@ def frequencies_for(users, kind: str) -> dict[int, str]:
     return {u.pk: chosen.get(u.pk, REGISTRY[kind].default) for u in users}
 
 
-def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> list[Notification]:
+def notify(
+    users, kind: str, *, title: str, body: str, url: str, need=None, lot=None
+) -> list[Notification]:
     """Notify each user: in the app (a row in the caller's transaction), and by e-mail once that
     transaction commits, or in the digest. Users who chose "never" for this kind get nothing.
-    With a ``need``, at most once per (user, kind, need) whatever the calls; without one (events,
-    networks, export) the caller notifies once per occurrence. Returns the notifications created."""
+    With a ``need``, at most once per (user, kind, need) whatever the calls — or, with a ``lot``
+    of that need too, once per (user, kind, lot); without one (events, networks, export) the
+    caller notifies once per occurrence. Returns the notifications created."""
     if kind not in REGISTRY:
         raise ValueError(f"unknown notification kind {kind!r}")
     users = list(users)
@@ -173,6 +181,7 @@ def notify(users, kind: str, *, title: str, body: str, url: str, need=None) -> l
                     user=user,
                     kind=kind,
                     need=need,
+                    lot=lot,
                     title=title,
                     body=body,
                     url=url,

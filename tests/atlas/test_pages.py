@@ -22,8 +22,14 @@ pytestmark = pytest.mark.django_db
 
 
 def implement(suggestion, user, quantity=300.0, savings=12000.0):
-    for status in ("proposed", "discussion"):
-        services.change_status(suggestion, user, status)
+    services.change_status(suggestion, user, "proposed")
+    services.change_status(
+        suggestion,
+        user,
+        "discussion",
+        "Accord obtenu hors plateforme",
+        agreement_on=datetime.date.today(),
+    )
     services.change_status(suggestion, user, "implemented", "", quantity, savings)
 
 

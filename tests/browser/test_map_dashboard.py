@@ -1,6 +1,8 @@
 """An advisor opens the map: the establishments are drawn, the filters change what is shown, a
 click opens the side panel; the dashboard shows an implemented synergy's impact."""
 
+import datetime
+
 import pytest
 
 from maillage.accounts.models import User
@@ -38,8 +40,14 @@ def test_map_and_dashboard(
     advisor = make_user("conseillere", User.Role.ADVISOR, chamber)
     services.detect()
     synergy = Suggestion.objects.get(kind="substitution", offer_flow__establishment=sawmill)
-    for status in ("proposed", "discussion"):
-        services.change_status(synergy, advisor, status)
+    services.change_status(synergy, advisor, "proposed")
+    services.change_status(
+        synergy,
+        advisor,
+        "discussion",
+        "Accord obtenu hors plateforme",
+        agreement_on=datetime.date.today(),
+    )
     services.change_status(synergy, advisor, "implemented", "", 110.0, 4000.0)
     synergy.refresh_from_db()
 

@@ -70,3 +70,53 @@ def test_invite_endpoint_is_the_buyers_only(client, market, make_need, make_esta
     r = call(client, create_token(u["buyer"], "t"), "post", url, {"suppliers": [shop.pk]})
     assert r.status_code == 200, r.content
     assert r.json() == {"reached": 1, "unreachable": 0, "notified": before + 1}
+
+
+def _need_body(market, lots):
+    import datetime
+
+    from django.utils import timezone
+
+    return {
+        "buyer": market["buyer"].pk,
+        "theme": "purchasing",
+        "kind": "service",
+        "title": "Pièces et câblage",
+        "description": "Deux lots.",
+        "category": "mechanics",
+        "closes_on": (timezone.localdate() + datetime.timedelta(days=10)).isoformat(),
+        "lots": lots,
+    }
+
+
+def test_lot_category_by_code_or_french_label(client, market):
+    token = create_token(market["users"]["buyer"], "t")
+    lots = [
+        {"title": "Tournage", "category": "mechanics"},
+        {"title": "Câblage", "category": "ÉLECTRICITÉ, automatismes"},
+        {"title": "Nettoyage", "category": "proprete"},
+        {"title": "Divers"},
+    ]
+    r = call(client, token, "post", "/needs", _need_body(market, lots))
+    assert r.status_code == 201, r.content
+    assert [(lot["title"], lot["category"]) for lot in r.json()["lots"]] == [
+        ("Tournage", "mechanics"),
+        ("Câblage", "electricity"),
+        ("Nettoyage", "cleaning"),
+        ("Divers", ""),
+    ]
+
+
+def test_unknown_lot_category_is_a_french_422_with_the_allowed_values(client, market):
+    from maillage.marketplace.models import Need
+
+    token = create_token(market["users"]["buyer"], "t")
+    body = _need_body(market, [{"title": "Plomberie", "category": "plomberie"}])
+    r = call(client, token, "post", "/needs", body)
+    assert r.status_code == 422
+    errors = r.json()["detail"]
+    (error,) = [e for e in errors if e["loc"][-1] == "category"]
+    assert "Catégorie de lot « plomberie » inconnue" in error["msg"]
+    assert "mechanics (mécanique, usinage, chaudronnerie)" in error["msg"]
+    assert "electricity (électricité, automatismes)" in error["msg"]
+    assert not Need.objects.exists()

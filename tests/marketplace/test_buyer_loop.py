@@ -15,6 +15,7 @@ from maillage.engine import marketplace as engine
 from maillage.marketplace import selectors, services
 from maillage.marketplace.forms import NeedForm, category_from_label
 from maillage.marketplace.models import Match, Need, Notification, Response
+from tests.marketplace.need_post import lot_rows
 
 
 def _page(client, user, name, *args, **kw):
@@ -23,13 +24,20 @@ def _page(client, user, name, *args, **kw):
 
 
 # -- 16.1 / 17.5: editing a need ---------------------------------------------------------------
-def test_buyer_edits_a_need_and_its_lots_by_french_category(client, market, make_need):
+def test_buyer_edits_a_need_and_picks_lot_categories_from_french_labels(client, market, make_need):
     u = market["users"]
     need = make_need(market["buyer"], u["buyer"], lots=[("Tournage", "mechanics")])
     page = _page(client, u["buyer"], "marketplace:need-edit", need.pk)
     assert page.status_code == 200
+    form = page.context["form"]
+    assert form.lots.forms[0].initial == {"title": "Tournage", "category": "mechanics"}
+    # The existing lot and three empty rows, each a select of the French labels.
+    assert len(form.lots.forms) == 4
     html = page.content.decode()
-    assert "Tournage | mécanique, usinage, chaudronnerie" in html  # French label, not the code
+    assert '<select name="lots-0-category"' in html
+    assert '<option value="mechanics" selected>mécanique, usinage, chaudronnerie</option>' in html
+    assert '<option value="electricity">électricité, automatismes</option>' in html
+    assert 'for="id_lots-1-category">Catégorie du lot 2</label>' in html
     lot = need.lots.get()
     post = {
         "theme": "purchasing",
@@ -39,7 +47,7 @@ def test_buyer_edits_a_need_and_its_lots_by_french_category(client, market, make
         "category": "mechanics",
         "visibility": "platform",
         "closes_on": need.closes_on.isoformat(),
-        "lots_text": "Tournage | Usinage\nCâblage des armoires | électricité",
+        **lot_rows(("Tournage", "mechanics"), ("", ""), ("Câblage des armoires", "electricity")),
     }
     response = client.post(reverse("marketplace:need-edit", args=[need.pk]), post)
     assert response.status_code == 302
@@ -73,19 +81,19 @@ def test_lot_categories_by_french_labels_and_clear_error():
     assert category_from_label("Electricité") == "electricity"
     assert category_from_label("mechanics") == "mechanics"
     assert category_from_label("plomberie") is None
-    form = NeedForm(
-        {
-            "theme": "purchasing",
-            "kind": "service",
-            "title": "x",
-            "lots_text": "Lot A | plomberie",
-        },
-        buyers=None,
-    )
-    form.is_valid()
-    message = " ".join(form.errors["lots_text"])
-    assert "Ligne 1 : catégorie « plomberie » inconnue" in message
-    assert "mécanique, usinage, chaudronnerie" in message
+    base = {"theme": "purchasing", "kind": "service", "title": "x"}
+    # a category that is not one of the choices (typed into a forged request) is refused
+    form = NeedForm({**base, **lot_rows(("Lot A", "plomberie"))}, buyers=None)
+    assert not form.is_valid()
+    assert "Sélectionnez un choix valide" in " ".join(form.lots.forms[0].errors["category"])
+    # a category without a title says what is missing
+    form = NeedForm({**base, **lot_rows(("", "mechanics"))}, buyers=None)
+    assert not form.is_valid()
+    assert "Donnez un intitulé à ce lot" in " ".join(form.lots.forms[0].errors["title"])
+    # more than ten rows is refused
+    form = NeedForm({**base, **lot_rows(*[(f"L{i}", "") for i in range(11)])}, buyers=None)
+    assert not form.is_valid()
+    assert form.lots.non_form_errors()
 
 
 def test_cannot_remove_a_lot_that_has_responses(market, make_need):

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from maillage.marketplace import services
 from maillage.marketplace.models import Attachment, Need, NeedEvent, Response
+from tests.marketplace.need_post import lot_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ def test_buyer_publishes_supplier_responds_buyer_shortlists_and_closes(client, m
             "visibility": "platform",
             "hide_buyer": "on",
             "closes_on": closes,
-            "lots_text": "Fraisage | mechanics\nTraitement de surface",
+            **lot_rows(("Fraisage", "mechanics"), ("Traitement de surface", ""), rows=3),
             "files": SimpleUploadedFile("cahier.pdf", b"%PDF-1.4 cahier des charges"),
         },
     )
@@ -119,13 +120,13 @@ def test_bad_input_gets_french_errors_and_keeps_nothing(client, market):
             "visibility": "platform",
             "closes_on": "2030-01-01",
             "delivery_commune": "99999",
-            "lots_text": "Lot | inconnue",
+            **lot_rows(("Lot", "inconnue")),
         },
     )
     page = r.content.decode()
     assert r.status_code == 200
     assert "Commune « 99999 » inconnue" in page
-    assert "catégorie « inconnue » inconnue" in page
+    assert "Sélectionnez un choix valide" in page and "inconnue" in page
     assert not Need.objects.exists()
 
 

@@ -1,5 +1,7 @@
 """Detection runs on the database: stored idempotently, pipeline kept, incremental mode, rights."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
@@ -100,7 +102,13 @@ def test_pipeline_transitions_are_checked_and_logged(wood):
     with pytest.raises(ValidationError, match="motif"):
         services.change_status(s, adv, Suggestion.Status.ABANDONED, "")
     services.change_status(s, adv, Suggestion.Status.PROPOSED)
-    services.change_status(s, wood["advisor91"], Suggestion.Status.DISCUSSION)  # partner chamber
+    services.change_status(  # partner chamber; no introduction: the offline agreement is stated
+        s,
+        wood["advisor91"],
+        Suggestion.Status.DISCUSSION,
+        "Accord des deux directeurs en réunion",
+        agreement_on=datetime.date.today(),
+    )
     services.change_status(
         s,
         adv,

@@ -22,6 +22,7 @@ How to register a page (only needed when the defaults below do not fit):
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,8 +126,16 @@ def world(make_chamber, make_establishment, make_user):
     other_est = make_establishment("78646", name="Boulangerie de B", naf="10.71C")
     services.detect()
     suggestion = Suggestion.objects.filter(offer_flow=flow).first()
-    for status in ("proposed", "discussion", "implemented"):
-        services.change_status(suggestion, advisor_a, status, "", 4217.375, 1000.0)
+    services.change_status(suggestion, advisor_a, "proposed")
+    # no introduction on the platform: the agreement reached offline is stated
+    services.change_status(
+        suggestion,
+        advisor_a,
+        "discussion",
+        "Accord des deux entreprises par téléphone",
+        agreement_on=datetime.date.today(),
+    )
+    services.change_status(suggestion, advisor_a, "implemented", "", 4217.375, 1000.0)
     run = DetectionRun.objects.create(chamber=chamber_a, state="done", progress=100)
     audit = AuditLog.objects.create(user=advisor_a, establishment=secret, action="view_flows")
     owner = make_user("owner-a", User.Role.COMPANY, establishments=[secret])

@@ -433,8 +433,11 @@ def company_opportunities(user) -> QuerySet:
   staff), one network (its members' users — for a federation, its clubs' members too, as in
   ``network_member_ids`` — its animators and the staff of its chamber);
 - drafts and archived needs are seen only by the buyer's users (and the buyer's chamber staff);
-- the buyer's users edit, publish, compare responses, shortlist and close; chamber staff of the
-  buyer's chamber follow the need but do not act in the buyer's name;
+- the buyer's users edit, publish, compare responses, shortlist, award each lot and close;
+  chamber staff of the buyer's chamber follow the need but do not act in the buyer's name;
+- on award (of the need, or of each of its lots), contacts are exchanged between the buyer and
+  each retained side only (``award_contact_establishment_ids``); a supplier whose response lost
+  sees none, even when other lots of the need went to others;
 - a response is seen by its supplier's users and the buyer's users, nobody else; a response
   given by a group of co-contractors (consortium) is also seen, read-only, by the users of every
   member of the group, who thereby also see the need it answers and its outcome;
@@ -572,23 +575,32 @@ def can_see_buyer(user, need) -> bool:
 
 
 def award_contact_establishment_ids(user, need) -> list[int]:
-    """Whose contacts this user reads on an awarded need: the buyer's users (and platform staff)
-    those of the retained supplier and of every member of its group; the retained side's users
-    those of the buyer. Nobody else, and nothing before the award."""
+    """Whose contacts this user reads on a need with retained responses (awarded, or published
+    with some lots already awarded): the buyer's users (and platform staff) those of each
+    retained supplier and of every member of its group; each retained side's users those of the
+    buyer. Nobody else — not a supplier whose response lost (even on a lot another supplier
+    won), another company or chamber — and nothing before an award."""
     from maillage.marketplace.models import Need
 
-    if not user.is_authenticated or need.status != Need.Status.AWARDED:
+    if not user.is_authenticated or need.status not in (
+        Need.Status.PUBLISHED,
+        Need.Status.AWARDED,
+    ):
         return []
-    winner = need.responses.filter(is_winner=True).select_related("consortium").first()
-    if winner is None:
+    winners = list(
+        need.responses.filter(is_winner=True).select_related("consortium").order_by("pk")
+    )
+    if not winners:
         return []
-    side = [winner.supplier_id]
-    if winner.consortium_id:
-        side += list(winner.consortium.members.order_by("pk").values_list("pk", flat=True))
-    side = list(dict.fromkeys(side))
+    sides: list[int] = []
+    for winner in winners:
+        sides.append(winner.supplier_id)
+        if winner.consortium_id:
+            sides += list(winner.consortium.members.order_by("pk").values_list("pk", flat=True))
+    sides = list(dict.fromkeys(sides))
     if can_edit_need(user, need):
-        return side
-    if _user_establishment_ids(user) & set(side):
+        return sides
+    if _user_establishment_ids(user) & set(sides):
         return [need.buyer_id]
     return []
 

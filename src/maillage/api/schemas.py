@@ -105,6 +105,11 @@ class StatusIn(Schema):
     note: str = ""
     actual_quantity: float | None = None
     actual_savings_eur: float | None = None
+    agreement_on: datetime.date | None = Field(
+        None,
+        description="sans mise en relation proposée sur la plateforme, pour passer en discussion "
+        "ou en mise en œuvre : la date de l'accord obtenu hors plateforme (décrit dans note)",
+    )
 
 
 class PartnerOut(Schema):

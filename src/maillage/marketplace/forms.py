@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import Establishment, Network
@@ -64,18 +63,40 @@ def category_labels() -> str:
     return " ; ".join(str(label) for _code, label in Category.choices)
 
 
+MAX_LOTS = 10
+# Empty rows offered after the existing lots (a need has at most MAX_LOTS lots).
+EXTRA_LOT_ROWS = 3
+
+
+class LotForm(forms.Form):
+    """One lot of a need: its title and its category, picked from the French labels."""
+
+    title = forms.CharField(label=_("intitulé du lot"), max_length=200, required=False)
+    category = forms.ChoiceField(label=_("catégorie du lot"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("— sans catégorie —")), *Category.choices]
+
+    def clean(self):
+        data = super().clean()
+        data["title"] = (data.get("title") or "").strip()
+        if data.get("category") and not data["title"]:
+            self.add_error("title", _("Donnez un intitulé à ce lot (ou retirez sa catégorie)."))
+        return data
+
+
+LotFormSet = forms.formset_factory(
+    LotForm, extra=0, max_num=MAX_LOTS, absolute_max=MAX_LOTS, validate_max=True
+)
+
+
 class NeedForm(forms.ModelForm):
+    """The need and, as a formset under the ``lots`` prefix, its lots (one row each: a title and
+    a category select). Rows left empty are ignored; the lots keep the order of the rows."""
+
     delivery_commune = CommuneField(
         label=_("lieu de livraison ou d'exécution (code INSEE)"), required=False, max_length=5
-    )
-    lots_text = forms.CharField(
-        label=_("lots"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_(
-            "un lot par ligne, éventuellement suivi de « | catégorie » en toutes lettres "
-            "(ex. « Pièces de rechange | usinage »)"
-        ),
     )
     files = MultipleFileField(label=_("pièces jointes"), required=False)
 
@@ -109,44 +130,43 @@ class NeedForm(forms.ModelForm):
     def __init__(self, *args, buyers=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["visibility_network"].queryset = Network.objects.order_by("name")
-        self.fields["lots_text"].help_text = format_lazy(
-            "{} — {} {}", self.fields["lots_text"].help_text, _("catégories :"), category_labels()
-        )
+        existing = []
         if self.instance.pk:
             # The buyer of an existing need never changes: no buyer field to fill.
             self.fields.pop("buyer")
             self.initial["delivery_commune"] = self.instance.delivery_commune_id or ""
-            self.initial["lots_text"] = "\n".join(
-                f"{lot.title} | {lot.get_category_display()}" if lot.category else lot.title
-                for lot in self.instance.lots.all()
-            )
+            existing = [
+                {"title": lot.title, "category": lot.category}
+                for lot in self.instance.lots.order_by("number")
+            ]
         else:
             self.fields["buyer"].queryset = (
                 buyers if buyers is not None else Establishment.objects.none()
             )
             self.fields["buyer"].empty_label = None
+        rows = min(MAX_LOTS, len(existing) + EXTRA_LOT_ROWS)
+        # Bound, the rows are read as posted (an initial value would make an unchanged row look
+        # empty, and the lot be dropped).
+        self.lots = (
+            LotFormSet(self.data, prefix="lots")
+            if self.is_bound
+            else LotFormSet(prefix="lots", initial=existing + [{}] * (rows - len(existing)))
+        )
 
-    def clean_lots_text(self):
-        lots = []
-        for n, line in enumerate(self.cleaned_data["lots_text"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            title, _sep, label = line.partition("|")
-            label = label.strip()
-            category = category_from_label(label) if label else ""
-            if category is None:
-                raise forms.ValidationError(
-                    _("Ligne %(n)d : catégorie « %(c)s » inconnue (catégories : %(all)s)."),
-                    params={"n": n, "c": label, "all": category_labels()},
-                )
-            if not title.strip():
-                raise forms.ValidationError(
-                    _("Ligne %(n)d : donnez un intitulé au lot."), params={"n": n}
-                )
-            lots.append((title.strip(), category))
-        if len(lots) > 10:
-            raise forms.ValidationError(_("Dix lots au plus."))
-        return lots
+    def is_valid(self):
+        # Both, so that the errors of each are shown at once.
+        need_ok = super().is_valid()
+        lots_ok = self.lots.is_valid()
+        return need_ok and lots_ok
+
+    @property
+    def cleaned_lots(self) -> list[tuple[str, str]]:
+        """(title, category code) of each filled row, in order."""
+        return [
+            (row["title"], row.get("category") or "")
+            for row in self.lots.cleaned_data
+            if row.get("title")
+        ]
 
 
 class ResponseForm(forms.Form):
@@ -181,7 +201,12 @@ class ResponseForm(forms.Form):
         from maillage.marketplace.models import Lot, Response
 
         self.fields["supplier"].queryset = suppliers
-        lots = need.lots.order_by("number") if need is not None else Lot.objects.none()
+        # a lot already awarded or closed receives no more responses
+        lots = (
+            need.lots.filter(decided_at__isnull=True).order_by("number")
+            if need is not None
+            else Lot.objects.none()
+        )
         self.fields["lot"].queryset = lots
         self.fields["lot"].label_from_instance = lambda lot: (
             _("Lot %(n)d : %(t)s")

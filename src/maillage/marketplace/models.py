@@ -260,19 +260,61 @@ THEME_KINDS: dict[str, tuple[str, ...]] = {
 
 
 class Lot(models.Model):
+    """A part of a need, awarded on its own: to one response for this lot (or for the whole
+    need), or closed without award. ``decided_at`` says the lot is decided; ``winner`` which
+    response won it (none: closed without award). The need closes when every lot is decided."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "open", _("ouvert")
+        AWARDED = "awarded", _("attribué")
+        NOT_AWARDED = "not_awarded", _("clos sans attribution")
+
     need = models.ForeignKey(Need, on_delete=models.CASCADE, related_name="lots")
     number = models.PositiveSmallIntegerField(_("numéro"))
     title = models.CharField(_("intitulé du lot"), max_length=200)
     category = models.CharField(_("catégorie"), max_length=20, choices=Category.choices, blank=True)
+    # RESTRICT: a retained response is deleted only with its need (and so its lots).
+    winner = models.ForeignKey(
+        "Response",
+        on_delete=models.RESTRICT,
+        null=True,
+        blank=True,
+        related_name="won_lots",
+        verbose_name=_("réponse retenue"),
+    )
+    decided_at = models.DateTimeField(_("attribué ou clos le"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("décidé par"),
+    )
 
     class Meta:
         verbose_name = _("lot")
         verbose_name_plural = _("lots")
         ordering = ["need_id", "number"]
-        constraints = [models.UniqueConstraint(fields=["need", "number"], name="unique_lot_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["need", "number"], name="unique_lot_number"),
+            models.CheckConstraint(
+                condition=Q(winner__isnull=True) | Q(decided_at__isnull=False),
+                name="lot_winner_has_decision_date",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.number}. {self.title}"
+
+    @property
+    def outcome(self) -> str:
+        if self.decided_at is None:
+            return self.Outcome.OPEN
+        return self.Outcome.AWARDED if self.winner_id else self.Outcome.NOT_AWARDED
+
+    def get_outcome_display(self) -> str:
+        return str(self.Outcome(self.outcome).label)
 
 
 class NeedEvent(models.Model):
@@ -285,6 +327,10 @@ class NeedEvent(models.Model):
     )
     from_status = models.CharField(max_length=12, choices=Need.Status.choices)
     to_status = models.CharField(max_length=12, choices=Need.Status.choices)
+    # A lot's decision (awarded or closed without award), the need's status unchanged or not.
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
+    )
     note = models.CharField(max_length=255, blank=True)
 
     class Meta:
@@ -379,10 +425,11 @@ class Response(models.Model):
         verbose_name=_("groupement"),
     )
     # The lot answered; none for a response to the whole need. A supplier answers each lot at
-    # most once (and the whole need at most once); a lot with responses cannot be removed.
+    # most once (and the whole need at most once); a lot with responses cannot be removed
+    # (RESTRICT: unless with its need, which takes its lots and responses along).
     lot = models.ForeignKey(
         Lot,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="responses",
@@ -398,6 +445,7 @@ class Response(models.Model):
     created_at = models.DateTimeField(_("reçue le"), default=timezone.now)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
     shortlisted_at = models.DateTimeField(_("présélectionnée le"), null=True, blank=True)
+    # Retained: for the need (without lots) or for at least one lot (Lot.winner says which).
     is_winner = models.BooleanField(_("retenue"), default=False)
 
     class Meta:
@@ -538,6 +586,10 @@ class Notification(models.Model):
     need = models.ForeignKey(
         Need, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
+    # For what concerns one lot of the need (its award): once per (user, kind, lot).
+    lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
     title = models.CharField(_("titre"), max_length=255)
     body = models.TextField(_("texte"), blank=True)
     url = models.CharField(max_length=255, blank=True)
@@ -553,9 +605,14 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "kind", "need"],
-                condition=Q(need__isnull=False),
+                condition=Q(need__isnull=False, lot__isnull=True),
                 name="one_notification_per_kind_and_need",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["user", "kind", "lot"],
+                condition=Q(lot__isnull=False),
+                name="one_notification_per_kind_and_lot",
+            ),
         ]
 
     def __str__(self):

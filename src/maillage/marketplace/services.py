@@ -7,7 +7,7 @@ import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,17 +115,24 @@ def save_need(user, need: Need, lots: list[tuple[str, str]] = (), files=()) -> N
 
 def _save_lots(need: Need, lots) -> None:
     """The need's lots become ``lots`` (numbered from 1), updated in place so that responses to a
-    lot keep pointing at it; a lot that already has responses cannot be removed."""
+    lot keep pointing at it; a lot that already has responses, or is already decided (awarded or
+    closed without award), cannot be removed."""
     existing = {lot.number: lot for lot in need.lots.all()}
     wanted = list(enumerate(lots, start=1))
     removed = [lot for number, lot in existing.items() if number > len(wanted)]
+    decided = [lot for lot in removed if lot.decided_at is not None]
+    if decided:
+        raise ValidationError(
+            {
+                "lots": _("Le lot « %(lot)s » est déjà %(outcome)s : il ne peut être retiré.")
+                % {"lot": decided[0].title, "outcome": decided[0].get_outcome_display()}
+            }
+        )
     answered = [lot for lot in removed if lot.responses.exists()]
     if answered:
         raise ValidationError(
             {
-                "lots_text": _(
-                    "Le lot « %(lot)s » a déjà reçu des réponses : il ne peut être retiré."
-                )
+                "lots": _("Le lot « %(lot)s » a déjà reçu des réponses : il ne peut être retiré.")
                 % {"lot": answered[0].title}
             }
         )
@@ -348,6 +355,13 @@ def respond(
         raise ValidationError({"price_band": _("Fourchette de prix inconnue.")})
     if lot is not None and lot.need_id != need.pk:
         raise ValidationError({"lot": _("Ce lot n'appartient pas à ce besoin.")})
+    if lot is not None and Lot.objects.filter(pk=lot.pk, decided_at__isnull=False).exists():
+        raise ValidationError(
+            {
+                "lot": _("Le lot %(n)d est déjà attribué ou clos : il ne reçoit plus de réponses.")
+                % {"n": lot.number}
+            }
+        )
     for f in files:
         check_attachment(f)
     co_contractors = consortium_partners(need, supplier, partners)
@@ -492,20 +506,191 @@ def _notify_shortlisted(need: Need, response: Response) -> None:
     )
 
 
-@transaction.atomic
-def close(user, need: Need, winner: Response | None = None, note: str = "") -> Need:
-    """Close a published need, awarded (to one response) or not; every responder learns the
-    outcome."""
-    if winner is not None and winner.need_id != need.pk:
+def _winner_side(response: Response) -> list[int]:
+    """The establishments a retained response speaks for: its supplier and, for a group, every
+    member."""
+    members = (
+        list(response.consortium.members.order_by("pk").values_list("pk", flat=True))
+        if response.consortium_id
+        else []
+    )
+    return list(dict.fromkeys([response.supplier_id, *members]))
+
+
+def _check_lot_winner(need: Need, lot: Lot, winner: Response) -> None:
+    if winner.need_id != need.pk:
         raise ValidationError(_("Cette réponse ne concerne pas ce besoin."))
-    to_status = Need.Status.AWARDED if winner else Need.Status.NOT_AWARDED
-    transition(user, need, to_status, note)
+    if winner.lot_id not in (None, lot.pk):
+        raise ValidationError(
+            _("Cette réponse porte sur un autre lot que le lot %(n)d.") % {"n": lot.number}
+        )
+
+
+def _decide_lot(user, need: Need, lot: Lot, winner: Response | None, now) -> None:
+    """Record one lot's decision (awarded to ``winner``, or closed without award), log it in the
+    need's history and tell the buyer (the winner's contacts), the winner's side (the buyer's
+    contacts) and the lot's other responders."""
+    lot.winner, lot.decided_at, lot.decided_by = winner, now, user
+    lot.save(update_fields=["winner", "decided_at", "decided_by"])
     if winner is not None:
         Response.objects.filter(pk=winner.pk).update(is_winner=True)
-    notify_outcome(need, winner)
+        winner.is_winner = True
+    note = (
+        _("lot %(n)d attribué à %(who)s") % {"n": lot.number, "who": winner.supplier.name}
+        if winner
+        else _("lot %(n)d clos sans attribution") % {"n": lot.number}
+    )
+    NeedEvent.objects.create(
+        need=need,
+        by=user,
+        from_status=need.status,
+        to_status=need.status,
+        lot=lot,
+        note=note[:255],
+    )
+    audit.record_change(
+        user,
+        [need.buyer_id, *(_winner_side(winner) if winner else [])],
+        AuditLog.Action.CHANGE_NEED,
+        f"besoin {need.pk} : {note}",
+    )
+    _notify_lot_decision(need, lot, winner)
+
+
+def _notify_lot_decision(need: Need, lot: Lot, winner: Response | None) -> None:
+    url = reverse("marketplace:need-detail", args=[need.pk])
+    what = _("lot %(n)d (%(t)s) de « %(title)s »") % {
+        "n": lot.number,
+        "t": lot.title,
+        "title": need.title,
+    }
+    none = _("aucun contact enregistré")
+    side = _winner_side(winner) if winner else []
     if winner is not None:
-        _notify_award_contacts(need, winner)
+        buyer_users = selectors.users_of([need.buyer_id]).get(need.buyer_id, [])
+        notifications.notify(
+            buyer_users,
+            notifications.LOT_AWARD,
+            need=need,
+            lot=lot,
+            title=_("Contact du fournisseur retenu pour le %(what)s") % {"what": what},
+            body=_("Vous avez retenu %(who)s. Ses contacts :") % {"who": winner.supplier.name}
+            + "\n"
+            + (_contact_lines(side) or none),
+            url=url,
+        )
+        users = selectors.users_of(side)
+        # Retained, the hidden buyer is revealed to the winner's side (policy.can_see_buyer).
+        winners = [u for e in side for u in users.get(e, []) if policy.can_see_buyer(u, need)]
+        notifications.notify(
+            winners,
+            notifications.LOT_AWARD,
+            need=need,
+            lot=lot,
+            title=_("Votre réponse au %(what)s est retenue") % {"what": what},
+            body=_("Acheteur : %(buyer)s. Ses contacts :") % {"buyer": need.buyer.name}
+            + "\n"
+            + (_contact_lines([need.buyer_id]) or none),
+            url=url,
+        )
+    # The others who answered this lot (or the whole need), and their groups' members.
+    answered = need.responses.filter(Q(lot=lot) | Q(lot__isnull=True)).order_by("pk")
+    others: list[int] = []
+    for r in answered.select_related("consortium"):
+        others += [e for e in _winner_side(r) if e not in side]
+    others = list(dict.fromkeys(others))
+    users = selectors.users_of(others)
+    notifications.notify(
+        [u for e in others for u in users.get(e, [])],
+        notifications.LOT_AWARD,
+        need=need,
+        lot=lot,
+        title=(
+            _("Le %(what)s est attribué à une autre entreprise")
+            if winner
+            else _("Le %(what)s est clos sans attribution")
+        )
+        % {"what": what},
+        body=_("Merci de votre réponse. Les autres lots du besoin suivent leur cours."),
+        url=url,
+    )
+
+
+def _finish_if_decided(user, need: Need, note: str = "") -> Need:
+    """Close the need once every lot is decided: awarded if one lot at least was, not awarded
+    otherwise; every responder learns the outcome."""
+    if need.lots.filter(decided_at__isnull=True).exists():
+        return need
+    winners = list(
+        need.responses.filter(is_winner=True).select_related("consortium").order_by("pk")
+    )
+    to_status = Need.Status.AWARDED if winners else Need.Status.NOT_AWARDED
+    _apply_transition(user, need, to_status, note)
+    notify_outcome(need, winners)
     return need
+
+
+@transaction.atomic
+def award_lot(user, lot: Lot, winner: Response | None, note: str = "") -> Lot:
+    """The buyer awards one lot of a published need to a response for that lot (or for the whole
+    need), or closes it without award (``winner`` None). Suppliers can win different lots; the
+    need closes when every lot is decided. Contacts are exchanged between the buyer and the
+    lot's winner only."""
+    need = Need.objects.select_for_update().select_related("buyer").get(pk=lot.need_id)
+    if not policy.can_edit_need(user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut attribuer les lots de ce besoin."))
+    if need.status != Need.Status.PUBLISHED:
+        raise ValidationError(_("Le besoin n'est plus ouvert : ses lots ne s'attribuent plus."))
+    lot = Lot.objects.select_for_update().get(pk=lot.pk)
+    if lot.decided_at is not None:
+        raise ValidationError(
+            _("Le lot %(n)d est déjà %(outcome)s.")
+            % {"n": lot.number, "outcome": lot.get_outcome_display()}
+        )
+    if winner is not None:
+        _check_lot_winner(need, lot, winner)
+    _decide_lot(user, need, lot, winner, timezone.now())
+    _finish_if_decided(user, need, note)
+    return lot
+
+
+@transaction.atomic
+def close(user, need: Need, winner: Response | None = None, note: str = "") -> Need:
+    """Close a published need at once. Without lots: awarded to ``winner`` or not awarded. With
+    lots: each lot not yet decided is awarded to ``winner`` if it answered that lot (or the
+    whole need), and closed without award otherwise; the need is then awarded if any lot is.
+    Every responder learns the outcome."""
+    if not policy.can_edit_need(user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut faire avancer ce besoin."))
+    if winner is not None and winner.need_id != need.pk:
+        raise ValidationError(_("Cette réponse ne concerne pas ce besoin."))
+    # Locked, then read again: two closings (or a closing and a lot's award) never interleave;
+    # the caller's instance is the one updated.
+    Need.objects.select_for_update().filter(pk=need.pk).exists()
+    need.refresh_from_db()
+    if need.status != Need.Status.PUBLISHED:
+        transition(user, need, Need.Status.NOT_AWARDED, note)  # refused, in the workflow's words
+    open_lots = list(need.lots.select_for_update().filter(decided_at__isnull=True))
+    if not need.lots.exists():
+        to_status = Need.Status.AWARDED if winner else Need.Status.NOT_AWARDED
+        transition(user, need, to_status, note)
+        if winner is not None:
+            Response.objects.filter(pk=winner.pk).update(is_winner=True)
+        notify_outcome(need, [winner] if winner else [])
+        if winner is not None:
+            _notify_award_contacts(need, winner)
+        return need
+    if (
+        winner is not None
+        and winner.lot_id is not None
+        and winner.lot_id not in {lot.pk for lot in open_lots}
+    ):
+        raise ValidationError(_("Le lot de cette réponse est déjà attribué ou clos."))
+    now = timezone.now()
+    for lot in open_lots:
+        won = winner is not None and winner.lot_id in (None, lot.pk)
+        _decide_lot(user, need, lot, winner if won else None, now)
+    return _finish_if_decided(user, need, note)
 
 
 def _contact_lines(establishment_ids) -> str:
@@ -519,15 +704,11 @@ def _contact_lines(establishment_ids) -> str:
 
 
 def _notify_award_contacts(need: Need, winner: Response) -> None:
-    """On award, the buyer's users receive the retained supplier's contacts (every member's for a
-    group); the supplier's side receives the buyer's in its outcome (``notify_outcome``)."""
+    """On award of a need without lots, the buyer's users receive the retained supplier's
+    contacts (every member's for a group); the supplier's side receives the buyer's in its
+    outcome (``notify_outcome``). Lots: ``_notify_lot_decision``."""
     url = reverse("marketplace:need-detail", args=[need.pk])
-    members = (
-        list(winner.consortium.members.order_by("pk").values_list("pk", flat=True))
-        if winner.consortium_id
-        else []
-    )
-    supplier_side = list(dict.fromkeys([winner.supplier_id, *members]))
+    supplier_side = _winner_side(winner)
     users = selectors.users_of([need.buyer_id])
     none = _("aucun contact enregistré")
     notifications.notify(
@@ -542,8 +723,9 @@ def _notify_award_contacts(need: Need, winner: Response) -> None:
     )
 
 
-def notify_outcome(need: Need, winner: Response | None = None) -> None:
-    """Every responder, and every member of a group that responded, learns the outcome."""
+def notify_outcome(need: Need, winners=()) -> None:
+    """Every responder, and every member of a group that responded, learns the outcome; the
+    retained sides (of the need, or of at least one of its lots) with the buyer's contacts."""
     # A supplier that answered several lots is told once.
     responders = list(
         dict.fromkeys(need.responses.order_by("pk").values_list("supplier_id", flat=True))
@@ -559,14 +741,23 @@ def notify_outcome(need: Need, winner: Response | None = None) -> None:
     recipients = responders + [m for m in lead_of if m not in responders]
     users = selectors.users_of(recipients)
     url = reverse("marketplace:need-detail", args=[need.pk])
+    won_lots: dict[int, list[int]] = {}
+    for lot in need.lots.filter(winner__isnull=False).select_related("winner").order_by("number"):
+        won_lots.setdefault(lot.winner.supplier_id, []).append(lot.number)
+    winning_leads = {w.supplier_id for w in winners}
     for supplier_id in recipients:
-        won = winner is not None and winner.supplier_id == lead_of.get(supplier_id, supplier_id)
+        lead = lead_of.get(supplier_id, supplier_id)
+        won = lead in winning_leads
         title = (
             _("Votre réponse à « %(title)s » est retenue")
             if won
             else _("Le besoin « %(title)s » est clos")
         ) % {"title": need.title}
         body = _("Issue : %(status)s.") % {"status": need.get_status_display()}
+        if won and won_lots.get(lead):
+            body += " " + _("Lot(s) retenu(s) : %(lots)s.") % {
+                "lots": ", ".join(str(n) for n in won_lots[lead])
+            }
         told = users.get(supplier_id, [])
         if won:
             # A retained response reveals a hidden buyer (policy.can_see_buyer): name it.
@@ -620,22 +811,38 @@ def close_expired_needs(today=None, progress=None) -> dict[str, int]:
     buyers = selectors.users_of({n.buyer_id for n in expired})
     for need in expired:
         with transaction.atomic():
+            note = "date de clôture dépassée (automatique)"
+            # Lots still open are closed without award; lots already awarded stay so.
+            now = timezone.now()
+            for lot in need.lots.filter(decided_at__isnull=True).order_by("number"):
+                _decide_lot(None, need, lot, None, now)
+            winners = list(need.responses.filter(is_winner=True).order_by("pk"))
             _apply_transition(
-                None, need, Need.Status.NOT_AWARDED, "date de clôture dépassée (automatique)"
+                None,
+                need,
+                Need.Status.AWARDED if winners else Need.Status.NOT_AWARDED,
+                note,
             )
             notifications.notify(
                 buyers.get(need.buyer_id, []),
                 notifications.NEED_EXPIRED,
                 need=need,
                 title=_("Votre besoin « %(title)s » est clos") % {"title": need.title},
-                body=_(
-                    "Sa date de clôture (%(d)s) est passée : il ne reçoit plus de réponses et "
-                    "est clos sans attribution."
+                body=(
+                    _(
+                        "Sa date de clôture (%(d)s) est passée : il ne reçoit plus de réponses "
+                        "et ses lots non attribués sont clos sans attribution."
+                    )
+                    if winners
+                    else _(
+                        "Sa date de clôture (%(d)s) est passée : il ne reçoit plus de réponses "
+                        "et est clos sans attribution."
+                    )
                 )
                 % {"d": need.closes_on.strftime("%d/%m/%Y")},
                 url=reverse("marketplace:need-detail", args=[need.pk]),
             )
-            notify_outcome(need)
+            notify_outcome(need, winners)
         done += 1
         if progress:
             progress(done, total)

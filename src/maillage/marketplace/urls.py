@@ -12,6 +12,7 @@ urlpatterns = [
     path("besoins/<int:pk>/etape/", views.need_transition, name="need-transition"),
     path("besoins/<int:pk>/groupements/", views.need_consortia, name="need-consortia"),
     path("besoins/<int:pk>/inviter/", views.need_invite, name="need-invite"),
+    path("besoins/<int:pk>/lots/<int:number>/attribution/", views.lot_award, name="lot-award"),
     path("besoins/<int:pk>/repondre/", views.need_respond, name="need-respond"),
     path("reponses/<int:pk>/preselection/", views.response_shortlist, name="response-shortlist"),
     path("pieces/<int:pk>/", views.attachment_download, name="attachment"),

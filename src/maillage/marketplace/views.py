@@ -71,9 +71,7 @@ def _save_need_form(request, form, need=None):
     need = form.save(commit=False)
     need.delivery_commune = form.cleaned_data["delivery_commune"]
     try:
-        return services.save_need(
-            request.user, need, form.cleaned_data["lots_text"], form.cleaned_data["files"]
-        )
+        return services.save_need(request.user, need, form.cleaned_lots, form.cleaned_data["files"])
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for field, errors in exc.error_dict.items():
@@ -126,9 +124,13 @@ def need_detail(request, pk: int):
     user = request.user
     services.mark_seen(user, need)
     can_edit = policy.can_edit_need(user, need)
-    lots = list(need.lots.all())
+    lots = list(need.lots.select_related("winner__supplier"))
     suppliers = policy.responding_establishments(user, need)
     responses = list(selectors.responses_for(user, need))
+    if can_edit and need.status == Need.Status.PUBLISHED:
+        # Each open lot's candidates: the responses to it and those to the whole need.
+        for lot in lots:
+            lot.candidates = [r for r in responses if r.lot_id in (None, lot.pk)]
     context = {
         "need": need,
         "can_edit": can_edit,
@@ -150,9 +152,10 @@ def need_detail(request, pk: int):
         "matches": selectors.matches_for_buyer(need) if can_edit else [],
         **_consortia_context(user, need, lots),
         # rows that changed nothing (creation logged as draft → draft before issue 16.12) are hidden
+        # lot decisions are kept whatever the need's status did
         "events": list(
-            need.events.exclude(from_status=F("to_status"))
-            .select_related("by")
+            need.events.exclude(from_status=F("to_status"), lot__isnull=True)
+            .select_related("by", "lot")
             .order_by("at", "pk")
         )
         if can_edit
@@ -160,8 +163,18 @@ def need_detail(request, pk: int):
         "award_contacts": selectors.award_contacts(
             policy.award_contact_establishment_ids(user, need)
         ),
+        # for the buyer: which supplier won which lots
+        "won_lots": _won_lots(lots) if can_edit else [],
     }
     return render(request, "marketplace/need_detail.html", context)
+
+
+def _won_lots(lots) -> list[tuple[str, list[int]]]:
+    won: dict[str, list[int]] = {}
+    for lot in lots:
+        if lot.winner_id:
+            won.setdefault(lot.winner.supplier.name, []).append(lot.number)
+    return list(won.items())
 
 
 def _consortia_context(user, need, lots, force: bool = False) -> dict:
@@ -234,6 +247,49 @@ def need_transition(request, pk: int):
             messages.error(request, _("Action inconnue."))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    return redirect("marketplace:need-detail", pk=need.pk)
+
+
+@login_required
+@require_POST
+def lot_award(request, pk: int, number: int):
+    """Who: the buyer's users (policy.can_edit_need), on a published need: award lot ``number``
+    to one response for it (``action=award``, ``winner``: a response the buyer reads) or close it
+    without award (``action=no_award``). Others who see the need: 403; others: 404."""
+    need = get_object_or_404(policy.visible_needs(request.user), pk=pk)
+    if not policy.can_edit_need(request.user, need):
+        raise PermissionDenied
+    lot = get_object_or_404(need.lots, number=number)
+    action = request.POST.get("action")
+    winner = None
+    if action == "award":
+        if not request.POST.get("winner", "").isdigit():
+            messages.error(request, _("Choisissez la réponse retenue pour ce lot."))
+            return redirect("marketplace:need-detail", pk=need.pk)
+        winner = get_object_or_404(
+            policy.visible_responses(request.user)
+            .filter(need=need)
+            .select_related("supplier", "consortium"),
+            pk=int(request.POST["winner"]),
+        )
+    elif action != "no_award":
+        messages.error(request, _("Action inconnue."))
+        return redirect("marketplace:need-detail", pk=need.pk)
+    try:
+        services.award_lot(request.user, lot, winner)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        text = (
+            _("Lot %(n)d attribué à %(who)s : ses contacts vous sont communiqués.")
+            % {"n": lot.number, "who": winner.supplier.name}
+            if winner
+            else _("Lot %(n)d clos sans attribution.") % {"n": lot.number}
+        )
+        need.refresh_from_db(fields=["status"])
+        if need.is_closed:
+            text += " " + _("Tous les lots sont décidés : le besoin est clos.")
+        messages.success(request, text)
     return redirect("marketplace:need-detail", pk=need.pk)
 
 

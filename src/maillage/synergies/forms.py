@@ -27,3 +27,12 @@ class TransitionForm(forms.Form):
     actual_savings_eur = forms.FloatField(
         label=_("Économies annuelles (€)"), required=False, min_value=-1e9, max_value=1e9
     )
+    agreement_on = forms.DateField(
+        label=_("Date de l'accord hors plateforme"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_(
+            "sans mise en relation proposée sur la plateforme : la date à laquelle les "
+            "entreprises ont donné leur accord (décrivez-le dans la note)"
+        ),
+    )

@@ -144,6 +144,9 @@ class SuggestionEvent(models.Model):
     from_status = models.CharField(_("de"), max_length=12, choices=Suggestion.Status.choices)
     to_status = models.CharField(_("vers"), max_length=12, choices=Suggestion.Status.choices)
     note = models.TextField(_("note"), blank=True)
+    # The synergy went on without an introduction on the platform: the date of the agreement the
+    # advisor states was reached offline (described in ``note``).
+    agreement_on = models.DateField(_("date de l'accord hors plateforme"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("changement de statut")

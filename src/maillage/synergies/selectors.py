@@ -276,6 +276,14 @@ def suggestion_page(user, suggestion) -> dict:
         "next_statuses": next_statuses,
         "can_manage": policy.can_manage_suggestion(user, suggestion),
         "can_propose": can_propose,
+        # Going on without an introduction on the platform asks for the offline agreement
+        # (services.change_status), unless it was stated at an earlier step.
+        "needs_offline_agreement": not introductions
+        and any(
+            status in (Suggestion.Status.DISCUSSION, Suggestion.Status.IMPLEMENTED)
+            for status, _label in next_statuses
+        )
+        and not suggestion.events.filter(agreement_on__isnull=False).exists(),
     }
 
 

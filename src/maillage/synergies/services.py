@@ -7,11 +7,12 @@ re-run updates scores and keeps the pipeline status and its history).
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -526,7 +527,9 @@ def detect_for_flow(flow: Flow, k: int = 20) -> dict[str, dict[str, int]]:
     return result
 
 
-def _transition(suggestion: Suggestion, user, to_status: str, note: str = "") -> SuggestionEvent:
+def _transition(
+    suggestion: Suggestion, user, to_status: str, note: str = "", agreement_on=None
+) -> SuggestionEvent:
     """Move a suggestion along the declared workflow and log who did it and when (no policy
     check: the public functions below decide who may)."""
     if to_status not in Suggestion.Status.values:
@@ -549,6 +552,7 @@ def _transition(suggestion: Suggestion, user, to_status: str, note: str = "") ->
         from_status=suggestion.status,
         to_status=to_status,
         note=note,
+        agreement_on=agreement_on,
     )
     suggestion.status = to_status
     fields = ["status"]
@@ -600,10 +604,13 @@ def change_status(
     actual_quantity: float | None = None,
     actual_savings_eur: float | None = None,
     reason_code: str = "",
+    agreement_on: datetime.date | None = None,
 ) -> SuggestionEvent:
     """An advisor moves a suggestion along the pipeline. Abandoning needs a reason (a note, or a
     reason type, whose label then stands for the note); implementing needs the quantity really
-    exchanged (CO2e is recomputed from it)."""
+    exchanged (CO2e is recomputed from it). Going on (discussion, implementation) without any
+    introduction ever proposed on the platform needs the agreement reached offline: a note that
+    describes it and its date (``agreement_on``), kept in the history and audited."""
     if not policy.can_manage_suggestion(user, suggestion):
         raise PermissionDenied(_("Vous ne pouvez pas modifier cette suggestion."))
     abandoning = to_status == Suggestion.Status.ABANDONED
@@ -622,9 +629,24 @@ def change_status(
             )
         if actual_savings_eur is not None and not np.isfinite(actual_savings_eur):
             raise ValidationError(_("Économies annuelles illisibles."))
+    offline = False
     if to_status in (Suggestion.Status.DISCUSSION, Suggestion.Status.IMPLEMENTED):
         _require_mutual_consent(suggestion)
-    event = _transition(suggestion, user, to_status, note)
+        if workflow.allowed(suggestion.status, to_status):
+            offline = _require_offline_agreement(suggestion, note, agreement_on)
+    elif agreement_on is not None:
+        raise ValidationError(
+            {"agreement_on": _("Une date d'accord ne s'indique que pour poursuivre la synergie.")}
+        )
+    event = _transition(suggestion, user, to_status, note, agreement_on if offline else None)
+    if offline:
+        audit.record_change(
+            user,
+            _parties(suggestion),
+            AuditLog.Action.CHANGE_SYNERGY,
+            f"suggestion {suggestion.pk} : accord hors plateforme du "
+            f"{agreement_on.strftime('%d/%m/%Y')} déclaré ({to_status})",
+        )
     if abandoning:
         suggestion.abandon_reason_code = reason_code
         suggestion.save(update_fields=["abandon_reason_code"])
@@ -650,6 +672,44 @@ def _require_mutual_consent(suggestion: Suggestion) -> None:
                 "attendez leurs réponses avant de poursuivre."
             )
         )
+
+
+def _require_offline_agreement(suggestion: Suggestion, note: str, agreement_on) -> bool:
+    """Without any introduction ever proposed (the companies never said yes on the platform), a
+    synergy goes on only once the advisor states the agreement reached offline: a note and the
+    date, not in the future. Stated once: the later steps need it no more. True when this step
+    is the one that records it."""
+    if suggestion.introductions.exists():
+        if agreement_on is not None:
+            raise ValidationError(
+                {
+                    "agreement_on": _(
+                        "Une mise en relation a été proposée sur la plateforme : l'accord des "
+                        "entreprises y est recueilli, pas de date d'accord à indiquer."
+                    )
+                }
+            )
+        return False
+    if suggestion.events.filter(agreement_on__isnull=False).exists() and agreement_on is None:
+        return False
+    errors = {}
+    if not note.strip():
+        errors["note"] = _("Décrivez l'accord obtenu hors plateforme (qui, comment).")
+    if agreement_on is None:
+        errors["agreement_on"] = _("Indiquez la date de l'accord hors plateforme.")
+    elif agreement_on > timezone.localdate():
+        errors["agreement_on"] = _("La date de l'accord ne peut pas être dans le futur.")
+    if errors:
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: _(
+                    "Aucune mise en relation n'a été proposée sur la plateforme : pour poursuivre, "
+                    "indiquez l'accord obtenu hors plateforme (une note qui le décrit et sa date)."
+                ),
+                **errors,
+            }
+        )
+    return True
 
 
 def establishments_without_users(establishment_ids) -> list[int]:

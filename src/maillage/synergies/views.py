@@ -234,6 +234,7 @@ def suggestion_transition(request, pk: int):
                 data["actual_quantity"],
                 data["actual_savings_eur"],
                 reason_code=data.get("abandon_reason_code") or "",
+                agreement_on=data.get("agreement_on"),
             )
         except ValidationError as exc:
             form.add_error(None, exc)

@@ -17,6 +17,7 @@ from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
 from maillage.directory.models import Establishment, Network
 from maillage.marketplace import selectors, services
+from maillage.marketplace.forms import category_from_label
 from maillage.marketplace.models import Category, Need, Response
 
 router = Router(tags=["besoins (tous acheteurs, tous vendeurs)"])
@@ -37,6 +38,36 @@ Title = Annotated[
     str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]*$"), AfterValidator(_not_blank)
 ]
 CategoryCode = Literal[("", *Category.values)]  # type: ignore[valid-type]
+
+
+def _lot_category(value: str) -> str:
+    """A lot's category named by its code or its French label (any case, with or without
+    accents), stored as the code; anything else is refused with the allowed values."""
+    if not value.strip():
+        return ""
+    code = category_from_label(value)
+    if code is None:
+        raise ValueError(
+            _("Catégorie de lot « %(c)s » inconnue. Valeurs possibles : %(all)s.")
+            % {
+                "c": value,
+                "all": " ; ".join(f"{code} ({label})" for code, label in Category.choices),
+            }
+        )
+    return code
+
+
+LotCategory = Annotated[
+    str,
+    Field(
+        max_length=100,
+        pattern=r"^[^\x00]*$",
+        description="code de la catégorie (« mechanics ») ou son libellé français, en "
+        "majuscules ou minuscules, avec ou sans accents (« mécanique, usinage, chaudronnerie », "
+        "« usinage ») ; vide : sans catégorie",
+    ),
+    AfterValidator(_lot_category),
+]
 PriceBand = Literal["", "lt5k", "lt25k", "lt100k", "gt100k"]
 
 
@@ -46,6 +77,12 @@ class LotOut(Schema):
     category: str
     responses: int | None = Field(
         None, description="réponses reçues pour ce lot (pour l'acheteur seulement)"
+    )
+    outcome: Literal["open", "awarded", "not_awarded"] = Field(
+        ..., description="ouvert, attribué, ou clos sans attribution"
+    )
+    winner: int | None = Field(
+        None, description="la réponse retenue pour ce lot (pour l'acheteur seulement)"
     )
 
 
@@ -71,7 +108,7 @@ class NeedOut(Schema):
 
 class LotIn(Schema):
     title: Title
-    category: CategoryCode = ""
+    category: LotCategory = ""
 
 
 class NeedIn(Schema):
@@ -100,6 +137,18 @@ class CloseIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     winner: Id | None = Field(..., description="réponse retenue, ou null pour clore sans attribuer")
+
+
+class AwardIn(Schema):
+    # Required, even when null (closed without award), and nothing else accepted, as for
+    # CloseIn: a misspelt key must not close a lot without award.
+    model_config = ConfigDict(extra="forbid")
+
+    winner: Id | None = Field(
+        ...,
+        description="réponse retenue pour ce lot (une réponse à ce lot ou à l'ensemble du "
+        "besoin), ou null pour clore le lot sans attribution",
+    )
 
 
 class ResponseIn(Schema):
@@ -195,6 +244,8 @@ def _need_out(user, need: Need, counters: dict | None = None) -> dict:
                 "title": lot.title,
                 "category": lot.category,
                 "responses": lot.responses.count() if mine else None,
+                "outcome": lot.outcome,
+                "winner": lot.winner_id if mine else None,
             }
             for lot in need.lots.all()
         ],
@@ -332,6 +383,30 @@ def close_need(request, need_id: Id, payload: CloseIn):
             policy.visible_responses(request.user).filter(need=need), pk=payload.winner
         )
     services.close(request.user, need, winner)
+    need = _need(request.user, need_id)
+    return _need_out(request.user, need, _counters(need))
+
+
+@router.post(
+    "/needs/{need_id}/lots/{number}/award",
+    response={200: NeedOut, 400: Error, 403: Error, 404: Error, **ERRORS},
+    summary="Attribuer un lot à une réponse, ou le clore sans attribution (l'acheteur) ; le "
+    "besoin est clos quand tous ses lots sont décidés",
+)
+def award_lot(request, need_id: Id, number: Annotated[int, Field(ge=1, le=10)], payload: AwardIn):
+    need = _need(request.user, need_id)
+    if not policy.can_edit_need(request.user, need):
+        raise PermissionDenied(_("Seul l'acheteur peut attribuer les lots de ce besoin."))
+    lot = get_object_or_404(need.lots, number=number)
+    winner = None
+    if payload.winner is not None:
+        winner = get_object_or_404(
+            policy.visible_responses(request.user)
+            .filter(need=need)
+            .select_related("supplier", "consortium"),
+            pk=payload.winner,
+        )
+    services.award_lot(request.user, lot, winner)
     need = _need(request.user, need_id)
     return _need_out(request.user, need, _counters(need))
 

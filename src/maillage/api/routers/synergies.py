@@ -121,6 +121,7 @@ def change_status(request, suggestion_id: Id, payload: StatusIn):
         payload.note,
         payload.actual_quantity,
         payload.actual_savings_eur,
+        agreement_on=payload.agreement_on,
     )
     suggestion.refresh_from_db()
     return as_out(suggestion)
