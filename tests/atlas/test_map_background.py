@@ -161,6 +161,9 @@ def test_the_background_is_served_from_the_precomputed_files_per_departement(
     for query in ("", "?level=epci", "?level=communes&departement=77"):
         response = client.get(f"/api/map/background{query}")
         assert response.status_code == 200 and response.json()["features"], query
+    for level in ("epci", "commune"):  # the choropleth too
+        response = client.get(f"/api/map/choropleth?level={level}")
+        assert response.status_code == 200 and response.json()["features"], level
     melun = client.get("/api/map/background?level=communes&departement=77").json()
     assert next(f for f in melun["features"] if f["id"] == "77288")["properties"]["name"] == "Melun"
     deps = {f["id"] for f in client.get("/api/map/background").json()["features"]}

@@ -260,6 +260,12 @@ def links_layer(user, f: Filters, limit: int | None = None) -> dict:
 LEVELS = {"epci": "commune__epci_id", "commune": "commune_id"}
 
 
+def _departement_of(commune_code: str) -> str:
+    """The département of an INSEE commune code: its first two characters (2A, 2B included),
+    three overseas (971…976)."""
+    return commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
+
+
 def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
 
@@ -308,14 +314,21 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     area_of = "commune__epci_id" if level == "epci" else "commune_id"
     with_flows = set(communes.filter(chamber_id__in=readable).values_list(area_of, flat=True))
     if level == "epci":
-        codes = set(
-            communes.exclude(commune__epci_id=None).values_list("commune__epci_id", flat=True)
+        pairs = set(
+            communes.exclude(commune__epci_id=None).values_list("commune__epci_id", "commune_id")
         )
+        codes = {epci for epci, _commune in pairs}
+        departements = {_departement_of(commune) for _epci, commune in pairs}
         names = dict(Epci.objects.filter(pk__in=codes).values_list("pk", "name"))
     else:
         codes = set(communes.values_list("commune_id", flat=True))
+        departements = {_departement_of(code) for code in codes}
         names = dict(Commune.objects.filter(pk__in=codes).values_list("pk", "name"))
-    shapes = boundaries.shapes("epci" if level == "epci" else "communes")
+    # The drawn shapes of the territories' départements (small precomputed files, as the
+    # background): the France-wide caches would take seconds to parse on a first request.
+    shapes: dict[str, dict] = {}
+    for dep in sorted(departements):
+        shapes.update(boundaries.background_shapes(level if level == "epci" else "communes", dep))
     features = []
     for code in sorted(codes):
         geometry = shapes.get(code)
