@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("MAILLAGE_BENCH_ROOT", Path(__file__).resolve().parents[1]))
 # Another map request (town labels of a small view) made first, so that the figures are the
 # background's own cost and not the process's first-request imports, reported apart.
 WARM_UP = "/api/map/towns?west=2.0&south=48.7&east=2.1&north=48.8"
@@ -73,9 +73,11 @@ def main() -> None:
         f"communes du {args.departement}": (
             f"/api/map/background?level=communes&departement={args.departement}"
         ),
+        "choroplèthe EPCI": "/api/map/choropleth?level=epci",
+        "choroplèthe communes": "/api/map/choropleth?level=commune",
     }
     print(
-        f"{'fond':<18} {'1re requête (médiane)':>22} {'max':>8} {'2e requête':>11} "
+        f"{'couche':<20} {'1re requête (médiane)':>22} {'max':>8} {'2e requête':>11} "
         f"{'taille':>9} {'requête de chauffe':>19}"
     )
     for name, url in urls.items():
@@ -92,7 +94,7 @@ def main() -> None:
         first = [r["first"] for r in runs]
         second = statistics.median(r["second"] for r in runs)
         print(
-            f"{name:<18} {statistics.median(first):>20.3f} s {max(first):>6.3f} s "
+            f"{name:<20} {statistics.median(first):>20.3f} s {max(first):>6.3f} s "
             f"{second:>9.3f} s {runs[0]['bytes'] / 1e6:>7.2f} Mo "
             f"{statistics.median(r['warm_up'] for r in runs):>17.3f} s"
         )
