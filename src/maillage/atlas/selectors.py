@@ -308,14 +308,21 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
     area_of = "commune__epci_id" if level == "epci" else "commune_id"
     with_flows = set(communes.filter(chamber_id__in=readable).values_list(area_of, flat=True))
     if level == "epci":
-        codes = set(
-            communes.exclude(commune__epci_id=None).values_list("commune__epci_id", flat=True)
+        pairs = set(
+            communes.exclude(commune__epci_id=None).values_list("commune__epci_id", "commune_id")
         )
+        codes = {epci for epci, _commune in pairs}
+        departements = {boundaries.departement_of(commune) for _epci, commune in pairs}
         names = dict(Epci.objects.filter(pk__in=codes).values_list("pk", "name"))
     else:
         codes = set(communes.values_list("commune_id", flat=True))
+        departements = {boundaries.departement_of(code) for code in codes}
         names = dict(Commune.objects.filter(pk__in=codes).values_list("pk", "name"))
-    shapes = boundaries.shapes("epci" if level == "epci" else "communes")
+    # The drawn shapes of the territories' départements (small precomputed files, as the
+    # background): the France-wide caches would take seconds to parse on a first request.
+    shapes: dict[str, dict] = {}
+    for dep in sorted(departements):
+        shapes.update(boundaries.background_shapes(level if level == "epci" else "communes", dep))
     features = []
     for code in sorted(codes):
         geometry = shapes.get(code)
@@ -385,12 +392,11 @@ def _dump(features: list[dict], layer: str) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _feature(code: str, geom, name: str, tolerance: float, grid: float) -> dict:
-    coarse = shapely.set_precision(shapely.simplify(geom, tolerance), grid)
+def _feature(code: str, geometry: dict, name: str) -> dict:
     return {
         "type": "Feature",
         "id": code,
-        "geometry": json.loads(shapely.to_geojson(coarse)),
+        "geometry": geometry,
         "properties": {"code": code, "name": name},
     }
 
@@ -400,7 +406,7 @@ def _area_departements(territory_departements: frozenset[str]) -> frozenset[str]
     """The départements drawn around the territories (all of them without a territory)."""
     geoms = {
         code: shapely.from_geojson(json.dumps(g))
-        for code, g in boundaries.shapes("departements").items()
+        for code, g in boundaries.background_departements().items()
     }
     if territory_departements:
         core = [geoms[c] for c in territory_departements if c in geoms]
@@ -410,14 +416,16 @@ def _area_departements(territory_departements: frozenset[str]) -> frozenset[str]
     return frozenset(geoms)
 
 
+# The drawn geometries are precomputed per département (boundaries.background_*): a request only
+# reads small files and attaches the names.
+
+
 @cache
 def _background(territory_departements: frozenset[str]) -> bytes:
     names = dict(Departement.objects.values_list("pk", "name"))
-    shapes = boundaries.shapes("departements")
+    shapes = boundaries.background_departements()
     features = [
-        _feature(
-            code, shapely.from_geojson(json.dumps(shapes[code])), names.get(code, code), 0.01, 1e-3
-        )
+        _feature(code, shapes[code], names.get(code, code))
         for code in sorted(_area_departements(territory_departements))
     ]
     return _dump(features, "departements")
@@ -431,11 +439,11 @@ def _epci_background(departements: frozenset[str]) -> bytes:
         .values_list("epci_id", flat=True)
     )
     names = dict(Epci.objects.filter(pk__in=codes).values_list("pk", "name"))
-    shapes = boundaries.shapes("epci")
+    shapes: dict[str, dict] = {}
+    for dep in sorted(departements):
+        shapes.update(boundaries.background_shapes("epci", dep))
     features = [
-        _feature(
-            code, shapely.from_geojson(json.dumps(shapes[code])), names.get(code, code), 0.003, 1e-4
-        )
+        _feature(code, shapes[code], names.get(code, code))
         for code in sorted(codes)
         if code in shapes
     ]
@@ -445,11 +453,9 @@ def _epci_background(departements: frozenset[str]) -> bytes:
 @cache
 def _communes_background(departement: str) -> bytes:
     names = dict(Commune.objects.filter(departement_id=departement).values_list("pk", "name"))
-    shapes = boundaries.shapes("communes")
+    shapes = boundaries.background_shapes("communes", departement)
     features = [
-        _feature(code, shapely.from_geojson(json.dumps(shapes[code])), name, 0.001, 1e-4)
-        for code, name in sorted(names.items())
-        if code in shapes
+        _feature(code, shapes[code], name) for code, name in sorted(names.items()) if code in shapes
     ]
     return _dump(features, f"communes-{departement}")
 

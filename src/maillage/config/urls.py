@@ -23,6 +23,7 @@ urlpatterns = [
     path("reseaux/", include(network_urlpatterns)),
     path("international/", include("maillage.directory.urls")),
     path("export/", include("maillage.ingest.export_urls")),
+    path("reference/", include("maillage.reference.urls")),
     path("", include("maillage.atlas.urls")),
     path("", include("maillage.web.urls")),
 ]

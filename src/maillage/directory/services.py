@@ -83,6 +83,29 @@ EDITABLE_ON_THE_WEB = ["name", "naf", "headcount_band", "address"]
 
 
 @transaction.atomic
+def create_establishment(user, values: dict) -> Establishment:
+    """Add an establishment typed on the web (SIRET, name, NAF, commune, headcount, address) by
+    chamber staff in their own territory; ValidationError per field, audited like a change."""
+    from maillage.accounts import services as audit
+    from maillage.accounts.models import AuditLog
+
+    if not policy.can_create_establishment(user, values.get("commune")):
+        raise PermissionDenied(_("Cette commune n'est pas sur le territoire de votre chambre."))
+    cleaned = clean_establishment(values)
+    if Establishment.objects.filter(siret=cleaned["siret"]).exists():
+        raise ValidationError({"siret": [_("Un établissement porte déjà ce SIRET.")]})
+    establishment = Establishment(
+        siret=cleaned["siret"], **{f: cleaned[f] for f in EDITABLE_ON_THE_WEB + ["commune"]}
+    )
+    establishment.full_clean()
+    establishment.save()
+    audit.record_change(
+        user, [establishment], AuditLog.Action.CHANGE_ESTABLISHMENT, "création sur le web"
+    )
+    return establishment
+
+
+@transaction.atomic
 def update_establishment(user, establishment: Establishment, values: dict) -> list[str]:
     """Change what a company or its chamber may correct on the web (name, activity, headcount,
     address); returns the names of the fields that changed. Identity keys (SIRET, commune) come

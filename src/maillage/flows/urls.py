@@ -11,5 +11,4 @@ urlpatterns = [
     path("<int:pk>/archiver/", views.flow_archive, name="flow-archive"),
     path("<int:pk>/historique/", views.flow_history, name="flow-history"),
     path("codes-dechets/", views.waste_code_options, name="options-waste-codes"),
-    path("codes-naf/", views.naf_options, name="options-naf"),
 ]

@@ -22,7 +22,7 @@ from maillage.flows.forms import (
 )
 from maillage.flows.models import Flow
 from maillage.reference.fields import normalise_waste_code
-from maillage.reference.models import NafCode, ResourceClass, WasteCode
+from maillage.reference.models import ResourceClass, WasteCode
 
 SUGGESTIONS_SHOWN = 20
 
@@ -187,21 +187,4 @@ def waste_code_options(request):
     options = [
         (w.display, f"{w.display} {w.label}") for w in qs.order_by("code")[:SUGGESTIONS_SHOWN]
     ]
-    return render(request, "flows/_options.html", {"options": options})
-
-
-@login_required
-@require_GET
-def naf_options(request):
-    """<option>s of NAF sub-classes matching the typed code or words."""
-    q = _query(request, "naf")
-    qs = NafCode.objects.filter(level=NafCode.Level.SUBCLASS)
-    if q:
-        compact = q.replace(".", "").replace(" ", "").upper()
-        if compact[:2].isdigit():
-            code = f"{compact[:2]}.{compact[2:]}" if len(compact) > 2 else compact
-            qs = qs.filter(code__startswith=code)
-        else:
-            qs = qs.filter(label__icontains=q)
-    options = [(n.code, f"{n.code} {n.label}") for n in qs.order_by("code")[:SUGGESTIONS_SHOWN]]
     return render(request, "flows/_options.html", {"options": options})

@@ -9,7 +9,7 @@ from maillage.directory.models import Establishment, Network
 from maillage.engine import taxonomy
 from maillage.marketplace.models import Category, Need, NotificationPreference, SupplierProfile
 from maillage.notifications import REGISTRY
-from maillage.reference.models import Commune
+from maillage.reference.fields import CommuneField
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -23,22 +23,6 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [super(MultipleFileField, self).clean(d, initial) for d in data]
         return [super().clean(data, initial)] if data else []
-
-
-class CommuneField(forms.CharField):
-    """A commune by its INSEE code (5 characters)."""
-
-    def clean(self, value):
-        value = super().clean(value)
-        if not value:
-            return None
-        commune = Commune.objects.filter(pk=value.strip().upper()).first()
-        if commune is None:
-            raise forms.ValidationError(
-                _("Commune « %(code)s » inconnue : indiquez son code INSEE (ex. 77288)."),
-                params={"code": value},
-            )
-        return commune
 
 
 def _folded(text: str) -> str:
@@ -96,7 +80,7 @@ class NeedForm(forms.ModelForm):
     a category select). Rows left empty are ignored; the lots keep the order of the rows."""
 
     delivery_commune = CommuneField(
-        label=_("lieu de livraison ou d'exécution (code INSEE)"), required=False, max_length=5
+        label=_("lieu de livraison ou d'exécution (commune, nom ou code INSEE)"), required=False
     )
     files = MultipleFileField(label=_("pièces jointes"), required=False)
 
@@ -252,7 +236,7 @@ class SupplierProfileForm(forms.ModelForm):
 class DirectorySearchForm(forms.Form):
     q = forms.CharField(label=_("mots"), required=False, max_length=200)
     category = forms.ChoiceField(label=_("catégorie"), required=False)
-    commune = CommuneField(label=_("autour de (code INSEE)"), required=False, max_length=5)
+    commune = CommuneField(label=_("autour de (commune, nom ou code INSEE)"), required=False)
     km = forms.IntegerField(label=_("à moins de (km)"), required=False, min_value=1, max_value=1000)
     size = forms.ChoiceField(
         label=_("taille"),

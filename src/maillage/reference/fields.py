@@ -5,7 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from maillage.reference.lookup import commune_label, naf_label, resolve_commune, resolve_naf
 from maillage.reference.models import Commune, NafCode, WasteCode
+from maillage.reference.widgets import commune_input, naf_input
 
 
 def normalise_naf(value: str) -> str:
@@ -22,18 +24,8 @@ def normalise_waste_code(value: str) -> str:
 
 
 def naf_subclass(value: str) -> NafCode:
-    code = normalise_naf(value)
-    try:
-        return NafCode.objects.get(pk=code, level=NafCode.Level.SUBCLASS)
-    except NafCode.DoesNotExist:
-        raise forms.ValidationError(
-            _(
-                "Code NAF « %(value)s » inconnu : attendu une sous-classe NAF rév. 2, par exemple "
-                "38.32Z."
-            ),
-            params={"value": value},
-            code="unknown_naf",
-        ) from None
+    """A NAF sub-class from its code, a picked suggestion, its label or an unambiguous name."""
+    return resolve_naf(value)
 
 
 def waste_entry(value: str) -> WasteCode:
@@ -52,27 +44,24 @@ def waste_entry(value: str) -> WasteCode:
 
 
 def commune(value: str) -> Commune:
-    try:
-        return Commune.objects.get(pk=value.strip())
-    except Commune.DoesNotExist:
-        raise forms.ValidationError(
-            _(
-                "Commune « %(value)s » inconnue : attendu un code INSEE à 5 caractères, par exemple "
-                "78646 pour Versailles."
-            ),
-            params={"value": value},
-            code="unknown_commune",
-        ) from None
+    """A commune from its INSEE code, a picked suggestion or a name only one commune has."""
+    return resolve_commune(value)
 
 
 class NafField(forms.CharField):
+    """A NAF sub-class typed as a code or a name, with suggestions as the user types."""
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Code NAF"))
-        kwargs.setdefault("max_length", 8)
+        kwargs.setdefault("label", _("Activité (code NAF ou nom)"))
+        kwargs.setdefault("max_length", 300)
+        kwargs.setdefault("widget", naf_input())
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        return value.pk if isinstance(value, NafCode) else value
+        if isinstance(value, str) and value:
+            found = NafCode.objects.filter(pk=value, level=NafCode.Level.SUBCLASS).first()
+            value = found or value
+        return naf_label(value) if isinstance(value, NafCode) else value
 
     def clean(self, value):
         value = super().clean(value)
@@ -94,13 +83,18 @@ class WasteCodeField(forms.CharField):
 
 
 class CommuneField(forms.CharField):
+    """A commune typed as its INSEE code or its name, with suggestions as the user types."""
+
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Commune (code INSEE)"))
-        kwargs.setdefault("max_length", 5)
+        kwargs.setdefault("label", _("Commune (nom ou code INSEE)"))
+        kwargs.setdefault("max_length", 120)
+        kwargs.setdefault("widget", commune_input())
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        return value.pk if isinstance(value, Commune) else value
+        if isinstance(value, str) and len(value) == 5:
+            value = Commune.objects.filter(pk=value).first() or value
+        return commune_label(value) if isinstance(value, Commune) else value
 
     def clean(self, value):
         value = super().clean(value)

@@ -8,6 +8,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from maillage.reference.lookup import picked_code
+from maillage.reference.widgets import commune_input
 from maillage.synergies.models import Suggestion
 
 SIDES = ("offer_flow__establishment", "need_flow__establishment", "prospect")
@@ -25,7 +27,7 @@ class SuggestionFilter(django_filters.FilterSet):
         label=_("Entreprise (nom ou SIRET)"), method="filter_company"
     )
     commune = django_filters.CharFilter(
-        label=_("Commune (nom ou code INSEE)"), method="filter_commune"
+        label=_("Commune (nom ou code INSEE)"), method="filter_commune", widget=commune_input()
     )
     epci = django_filters.CharFilter(label=_("EPCI (nom ou SIREN)"), method="filter_epci")
     ressource = django_filters.CharFilter(label=_("Classe de ressource"), method="filter_resource")
@@ -76,7 +78,7 @@ class SuggestionFilter(django_filters.FilterSet):
         return _any_side(queryset, "name__icontains", value)
 
     def filter_commune(self, queryset, name, value):
-        value = value.strip()
+        value = picked_code(value)  # « Dunkerque (59183) » picked from the suggestions
         if value.isdigit() or (len(value) == 5 and value[:2] in ("2A", "2B")):
             return _any_side(queryset, "commune_id", value)
         return _any_side(queryset, "commune__name__iexact", value)

@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 from django import forms
-from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import HEADCOUNT_CHOICES
-from maillage.reference.fields import NafField
-
-NAF_AUTOCOMPLETE = {
-    "list": "maillage-naf",
-    "autocomplete": "off",
-    "hx-get": reverse_lazy("options-naf"),
-    "hx-trigger": "input changed delay:250ms, focus once",
-    "hx-target": "#maillage-naf",
-    "hx-swap": "innerHTML",
-    "hx-sync": "this:replace",
-}
+from maillage.reference.fields import CommuneField, NafField
+from maillage.reference.lookup import picked_code
+from maillage.reference.widgets import commune_input, naf_input
 
 
 class EstablishmentSearchForm(forms.Form):
     q = forms.CharField(label=_("Nom ou SIRET"), required=False, max_length=100)
     naf = forms.CharField(
-        label=_("Code NAF"), required=False, max_length=8, widget=forms.TextInput(NAF_AUTOCOMPLETE)
+        label=_("Code NAF ou activité"), required=False, max_length=300, widget=naf_input()
     )
     commune = forms.CharField(
-        label=_("Commune (nom ou code INSEE)"), required=False, max_length=100
+        label=_("Commune (nom ou code INSEE)"),
+        required=False,
+        max_length=120,
+        widget=commune_input(),
     )
     epci = forms.CharField(label=_("EPCI (nom ou SIREN)"), required=False, max_length=100)
     visite = forms.ChoiceField(
@@ -34,6 +28,13 @@ class EstablishmentSearchForm(forms.Form):
         required=False,
         choices=[("", _("tous")), ("oui", _("visités")), ("non", _("jamais visités"))],
     )
+
+    def clean_naf(self) -> str:
+        # a picked suggestion « 16.10A — Sciage… » filters on its code; typed text stays a prefix
+        return picked_code(self.cleaned_data.get("naf") or "")
+
+    def clean_commune(self) -> str:
+        return picked_code(self.cleaned_data.get("commune") or "")
 
     def clean(self):
         cleaned = super().clean()
@@ -45,7 +46,7 @@ class EstablishmentSearchForm(forms.Form):
 
 class EstablishmentEditForm(forms.Form):
     name = forms.CharField(label=_("Raison sociale ou enseigne"), max_length=255)
-    naf = NafField(widget=forms.TextInput(NAF_AUTOCOMPLETE))
+    naf = NafField()
     headcount_band = forms.ChoiceField(label=_("Tranche d'effectif"), choices=HEADCOUNT_CHOICES)
     address = forms.CharField(label=_("Adresse"), max_length=255, required=False)
     icpe_rubriques = forms.CharField(
@@ -66,3 +67,17 @@ class EstablishmentEditForm(forms.Form):
         if errors:
             raise forms.ValidationError(errors)
         return list(kept)
+
+
+class EstablishmentCreateForm(forms.Form):
+    """An establishment missing from SIRENE, added by its chamber: NAF and commune by name or code."""
+
+    siret = forms.CharField(label=_("SIRET"), max_length=20)
+    name = forms.CharField(label=_("Raison sociale ou enseigne"), max_length=255)
+    naf = NafField()
+    commune = CommuneField()
+    headcount_band = forms.ChoiceField(label=_("Tranche d'effectif"), choices=HEADCOUNT_CHOICES)
+    address = forms.CharField(label=_("Adresse"), max_length=255, required=False)
+
+    def clean_siret(self) -> str:
+        return self.cleaned_data["siret"].replace(" ", "")

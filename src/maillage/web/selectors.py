@@ -8,6 +8,7 @@ from maillage.accounts import policy
 from maillage.accounts.models import TerritoryCommune
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
+from maillage.reference import lookup
 
 
 def public_statistics() -> list[dict]:
@@ -95,8 +96,11 @@ def search_establishments(user, filters: dict):
     naf = (filters.get("naf") or "").strip()
     if naf:
         compact = naf.replace(".", "").replace(" ", "").upper()
-        code = f"{compact[:2]}.{compact[2:]}" if len(compact) > 2 else compact
-        qs = qs.filter(naf__code__startswith=code)
+        if compact[:2].isdigit():
+            code = f"{compact[:2]}.{compact[2:]}" if len(compact) > 2 else compact
+            qs = qs.filter(naf__code__startswith=code)
+        else:  # an activity named in words (« scierie », « boulangerie »)
+            qs = qs.filter(naf__code__in=[n.code for n in lookup.search_naf(naf, limit=100)])
     commune = (filters.get("commune") or "").strip()
     if commune:
         is_code = len(commune) == 5 and any(ch.isdigit() for ch in commune)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +14,11 @@ from maillage.accounts import policy, services
 from maillage.accounts.models import User
 from maillage.directory import services as directory_services
 from maillage.web import selectors
-from maillage.web.forms import EstablishmentEditForm, EstablishmentSearchForm
+from maillage.web.forms import (
+    EstablishmentCreateForm,
+    EstablishmentEditForm,
+    EstablishmentSearchForm,
+)
 
 
 def home(request):
@@ -87,6 +91,27 @@ def establishment_detail(request, pk: int):
             **selectors.establishment_page(request.user, establishment),
         },
     )
+
+
+@login_required
+def establishment_create(request):
+    """Who: chamber staff, for a commune of their own chamber's territory
+    (policy.can_create_establishment); anyone else gets 403."""
+    if not policy.can_create_establishment(request.user):
+        raise PermissionDenied
+    form = EstablishmentCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            establishment = directory_services.create_establishment(request.user, form.cleaned_data)
+        except PermissionDenied as exc:
+            form.add_error("commune", str(exc))
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Établissement ajouté."))
+            return redirect("establishment-detail", pk=establishment.pk)
+    return render(request, "web/establishment_create.html", {"form": form})
 
 
 @login_required

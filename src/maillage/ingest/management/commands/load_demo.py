@@ -1,5 +1,6 @@
 """``manage.py load_demo --seed N``: the deterministic demo territory (idempotent)."""
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from maillage.ingest.demo import load_demo
@@ -21,3 +22,5 @@ class Command(BaseCommand):
         created = ", ".join(f"{n} {what}" for what, n in summary.created.items()) or "rien"
         self.stdout.write(f"Territoire de démonstration chargé (créés : {created}).")
         self.summary = summary
+        # The map's offline background, precomputed so that its first request is quick.
+        call_command("build_boundaries", stdout=self.stdout)
