@@ -160,7 +160,7 @@ class Flows:
     # int32 List of Waste code of the flow (see ``waste_code_numbers``), NO_WASTE_CODE if none:
     # the recovery routes (``routes``), the legal path and the feedback read the flow's own code,
     # the class only when there is none. ``hazardous`` already holds the code's hazard.
-    waste_code: np.ndarray | None = None
+    waste_code: np.ndarray = None  # type: ignore[assignment]  # filled in __post_init__
 
     def __post_init__(self):
         if self.waste_code is None:

@@ -314,12 +314,12 @@ class Index:
                 cache[source, hazardous, route] = targets
             else:
                 trees = self.hazardous_trees if hazardous else self.trees
-                targets = (
+                by_class = (
                     _Target.of(self, source, t, s, trees[t], hazardous)
                     for t, s in self.tax.targets[source]
                     if t in trees
                 )
-                cache[source, hazardous, route] = [t for t in targets if t is not None]
+                cache[source, hazardous, route] = [t for t in by_class if t is not None]
         return cache[source, hazardous, route]
 
     def match(
@@ -576,7 +576,15 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
             if lifted is None:
                 lifted = np.column_stack((points, np.zeros(n_rows)))
             found = _size_candidates(lifted, dist, near_need, size, chord, kq_large, workers)
-            block(size, target.size_tiebreak, target.size_weight, *found, target.size_operation)
+            found_dist, found_idx = found
+            block(
+                size,
+                target.size_tiebreak,
+                target.size_weight,
+                found_dist,
+                found_idx,
+                target.size_operation,
+            )
     # The best k keys of each row, best first. Keys are distinct (the tie-break is the need's id)
     # but for the -inf of no candidate, which are dropped: any sort gives the same pairs.
     top = np.argsort(keys, axis=1)[:, : -min(k, width) - 1 : -1]
