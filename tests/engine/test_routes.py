@@ -277,3 +277,24 @@ def test_a_prospect_found_by_the_flows_code_records_its_operation():
         for e, o in zip(found.establishment, found.operation, strict=True)
     }
     assert ops.get("2351") == "R5"
+
+
+def test_prospects_of_an_offer_with_a_code_follow_that_codes_route_not_the_class():
+    """Aluminium skimmings (10 03 16) recorded as a mineral waste: non-ferrous recyclers take
+    them by R4; a quarry that spreads other mineral wastes of the class (R10) is not a prospect
+    for this code, though it is for the class without a code."""
+    est = _line(["24.10Z", "08.12Z", "24.42Z", "62.01Z"])
+
+    def found(code):
+        flows = Flows.build(
+            id=[1], establishment=[0], resource_class=[C["mineral_waste"]], is_offer=[True],
+            waste_code=[code],
+        )  # fmt: skip
+        out = prospects.find(est, flows, TAX, k=10)
+        return {
+            str(est.naf[e]): routes.operation_code(int(o))
+            for e, o in zip(out.establishment, out.operation, strict=True)
+        }
+
+    assert found("10 03 16") == {"2442": "R4"}
+    assert found(None).get("0812") == "R10" and found(None).get("2442") == "R4"
