@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maillage.engine.data_model import Establishments, Flows
+from maillage.engine.data_model import Establishments, Flows, waste_code_numbers
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.taxonomy import compiled
 from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
@@ -98,3 +98,31 @@ def flows_for(est: Establishments, rng, declared_share: float, inferred_rate: fl
         hazardous=tax.hazardous[np.concatenate([p[1] for p in parts])],
         declared=declared_est[establishment],
     )
+
+
+def add_waste_codes(flows: Flows, seed: int = 0) -> Flows:
+    """The same flows with a List of Waste code on every waste offer: one of the six-digit
+    entries that ``taxonomy.class_for_waste_code`` maps to the offer's class (hazardous entries
+    for hazardous classes), drawn uniformly; no code where the class has none. This puts the
+    recovery routes of substitution and prospects (``engine.routes``) to work."""
+    import dataclasses
+
+    from maillage.engine.taxonomy import class_for_waste_code, waste_prefixes
+
+    tax = compiled()
+    rng = np.random.default_rng(seed + 7)
+    by_class: dict[int, list[str]] = {}
+    for prefix in waste_prefixes():
+        if len(prefix) != 6:
+            continue
+        for danger in (False, True):
+            code = class_for_waste_code(prefix, hazardous=danger)
+            if code in tax.index and bool(tax.hazardous[tax.index[code]]) == danger:
+                by_class.setdefault(tax.index[code], []).append(prefix + ("*" if danger else ""))
+    codes = np.full(len(flows), -1, dtype=np.int32)
+    for c, entries in by_class.items():
+        rows = np.flatnonzero(flows.is_offer & (flows.resource_class == c))
+        if len(rows):
+            numbers = waste_code_numbers(sorted(set(entries)))
+            codes[rows] = rng.choice(numbers, size=len(rows))
+    return dataclasses.replace(flows, waste_code=codes)

@@ -340,6 +340,18 @@ class Index:
         span = len(self.routes.routes) + 1
         key = flows.resource_class[offer_rows].astype(np.int64) * 2 + flows.hazardous[offer_rows]
         key = key * span + (self.routes.of_flow[offer_rows] + 1)
+        if span > 1:
+            # a route that adds no target leaves its offers in their class's group
+            distinct, inverse = np.unique(key, return_inverse=True)
+            merged = distinct.copy()
+            for i, k in enumerate(distinct.tolist()):
+                class_key, route = divmod(k, span)
+                if route:
+                    source, hazardous = divmod(class_key, 2)
+                    extra = self._targets(source, bool(hazardous), route - 1)
+                    if len(extra) == len(self._targets(source, bool(hazardous))):
+                        merged[i] = class_key * span
+            key = merged[inverse]
         order = np.argsort(key, kind="stable")
         sorted_rows, sorted_key = offer_rows[order], key[order]
         bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_key)) + 1, [len(sorted_key)]))
