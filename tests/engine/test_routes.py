@@ -298,3 +298,19 @@ def test_prospects_of_an_offer_with_a_code_follow_that_codes_route_not_the_class
 
     assert found("10 03 16") == {"2442": "R4"}
     assert found(None).get("0812") == "R10" and found(None).get("2442") == "R4"
+
+
+def test_the_reverse_query_finds_route_offers_with_the_same_score_and_operation():
+    est = _line(["20.14Z", "23.51Z", "10.91Z"])
+    needs = [(1, "solid_recovered_fuel"), (2, "solid_recovered_fuel")]
+    flows = _offer_and_needs("solvents_haz", "07 01 04*", needs, hazardous=True)
+    index = substitution.Index.build(est, flows, TAX)
+    forward = index.match(k=5)
+    assert len(forward) == 1
+    reverse = substitution.offers_for_need(index, int(forward.need[0]), k=5)
+    assert list(reverse.offer) == [0]
+    assert reverse.operation[0] == forward.operation[0]
+    assert routes.operation_code(int(reverse.operation[0])) == "R1"
+    assert reverse.score[0] == pytest.approx(forward.score[0], abs=1e-5)
+    # the feed mill's need gets no offer: its activity does not recover the solvents
+    assert len(substitution.offers_for_need(index, 2, k=5)) == 0

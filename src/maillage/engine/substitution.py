@@ -769,10 +769,15 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         q_o, q_n = flows.quantity[o], flows.quantity[need_row]
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-        parts.append((o, d, coverage, weight, score))
+        parts.append((o, d, coverage, weight, score, np.full(len(o), NO_OPERATION, np.int8)))
+    routed = _route_offers_for_need(index, need_row, target, need_division)
+    if routed is not None:
+        parts.append(routed)
     if not parts:
         return _empty()
-    o, d, coverage, weight, score = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    o, d, coverage, weight, score, operation = (
+        np.concatenate([p[i] for p in parts]) for i in range(6)
+    )
     order = np.lexsort((flows.id[o], -score))[:k]
     n = np.full(len(order), need_row)
     return Pairs(
@@ -782,5 +787,64 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         coverage[order].astype(np.float32),
         weight[order].astype(np.float32),
         score[order].astype(np.float32),
-        np.full(len(order), NO_OPERATION, dtype=np.int8),
+        operation[order].astype(np.int8),
     )
+
+
+def _route_offers_for_need(index: Index, need_row: int, target: int, need_node: int):
+    """The offers that reach one need by their recovery route (the reverse of
+    ``_Target.by_route``): offers whose waste code's route feeds the need's class at the need
+    holder's activity, of a class that no class substitution brings there, within their class's
+    distance; the same rules and score as the forward query. One distance per coded offer
+    (vectorised), none per pair of classes. None when there is none."""
+    flows, tax, est = index.flows, index.tax, index.est
+    found = index.routes
+    weight_of_route = np.array(
+        [r.inputs[target][0][need_node] if target in r.inputs else 0.0 for r in found.routes]
+    )
+    if not (weight_of_route > 0).any():
+        return None
+    cache = index.__dict__.setdefault("_route_cache", {})
+    if "coded" not in cache:
+        cache["coded"] = np.flatnonzero(flows.is_offer & (found.of_flow >= 0))
+    if ("class_ok", target) not in cache:
+        cache["class_ok", target] = np.array(
+            [
+                all(t != target for t, _s in tax.targets[s]) and tax.unit[s] == tax.unit[target]
+                for s in range(len(tax.codes))
+            ]
+        )
+    o = cache["coded"]
+    route_of = found.of_flow[o]
+    o = o[(weight_of_route[route_of] > 0) & cache["class_ok", target][flows.resource_class[o]]]
+    if len(o) == 0:
+        return None
+    receiver = flows.establishment[need_row]
+    radius = tax.max_distance_km[flows.resource_class[o]]
+    d = np.linalg.norm(index.flow_xyz[o] - index.flow_xyz[need_row], axis=1)
+    keep = d < km_to_chord(radius - NUDGE_MARGIN_KM)
+    keep &= flows.establishment[o] != receiver
+    keep &= ~flows.hazardous[o] | est.may_receive_hazardous[receiver]
+    o, d, radius = o[keep], d[keep], radius[keep]
+    route_of = found.of_flow[o]
+    weight = weight_of_route[route_of] * index.evidence[need_row]
+    if tax.waste_operator[need_node]:
+        weight = np.minimum(weight, INTERMEDIARY_STRENGTH)
+    score = score_pairs(
+        d * EARTH_RADIUS_KM,
+        radius,
+        index.log_quantity[o],
+        np.full(len(o), index.log_quantity[need_row]),
+        weight,
+    )
+    q_o, q_n = flows.quantity[o], flows.quantity[need_row]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
+    operation = np.array(
+        [
+            r.inputs[target][1][need_node] if target in r.inputs else NO_OPERATION
+            for r in found.routes
+        ],
+        dtype=np.int8,
+    )[route_of]
+    return o, d, coverage, weight, score, operation
