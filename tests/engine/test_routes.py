@@ -3,6 +3,8 @@ feed ``substitution.match``, and the platform's outcomes applied to ``prospects.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -314,3 +316,26 @@ def test_the_reverse_query_finds_route_offers_with_the_same_score_and_operation(
     assert reverse.score[0] == pytest.approx(forward.score[0], abs=1e-5)
     # the feed mill's need gets no offer: its activity does not recover the solvents
     assert len(substitution.offers_for_need(index, 2, k=5)) == 0
+
+
+def test_coded_offers_keep_at_most_k_pairs_and_the_class_pairs():
+    """Offers with codes are grouped by route: each still gets its best ``k`` needs, the same as
+    without codes where the route adds no input class."""
+    est = _line(["38.32Z"] * 3 + ["24.10Z"] * 8)
+    n_offers, needs = 3, [(3 + i, "ferrous_metal_scrap") for i in range(8)]
+    flows = Flows.build(
+        id=np.arange(1, n_offers + len(needs) + 1),
+        establishment=[0, 1, 2] + [e for e, _c in needs],
+        resource_class=[C["ferrous_metal_scrap"]] * (n_offers + len(needs)),
+        is_offer=[True] * n_offers + [False] * len(needs),
+        quantity=np.full(n_offers + len(needs), 10.0),
+        waste_code=["17 04 05", "12 01 01", None] + [None] * len(needs),
+    )
+    coded = substitution.match(est, flows, TAX, k=3)
+    assert np.bincount(coded.offer, minlength=3).max() <= 3
+    plain = substitution.match(
+        est, dataclasses.replace(flows, waste_code=np.full(len(flows), -1, np.int32)), TAX, k=3
+    )
+    assert sorted(zip(coded.offer, coded.need, strict=True)) == sorted(
+        zip(plain.offer, plain.need, strict=True)
+    )

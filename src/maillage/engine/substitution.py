@@ -344,8 +344,8 @@ class Index:
             # a route that adds no target leaves its offers in their class's group
             distinct, inverse = np.unique(key, return_inverse=True)
             merged = distinct.copy()
-            for i, k in enumerate(distinct.tolist()):
-                class_key, route = divmod(k, span)
+            for i, group in enumerate(distinct.tolist()):
+                class_key, route = divmod(group, span)
                 if route:
                     source, hazardous = divmod(class_key, 2)
                     extra = self._targets(source, bool(hazardous), route - 1)
