@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from generator import add_waste_codes, generate  # noqa: E402
+from generator import add_waste_codes, generate, refine_naf  # noqa: E402
 
 from maillage.engine import mutualisation, prospects, substitution  # noqa: E402
 from maillage.engine.geo import km_to_chord  # noqa: E402
@@ -104,7 +104,7 @@ def only_ratio(n: int, repeats: int, seed: int = 0, codes: bool = False) -> None
     tax = compiled()
     est, flows = generate(n, seed)
     if codes:
-        flows = add_waste_codes(flows, seed)
+        est, flows = refine_naf(est, seed), add_waste_codes(flows, seed)
     index = substitution.Index.build(est, flows, tax)
     r = substitution_over_kernel(index, flows, tax, repeats)
     print(
@@ -124,7 +124,7 @@ def run_scale(n: int, seed: int = 0, codes: bool = False) -> dict:
     t = time.perf_counter()
     est, flows = generate(n, seed)
     if codes:
-        flows = add_waste_codes(flows, seed)
+        est, flows = refine_naf(est, seed), add_waste_codes(flows, seed)
     generated = time.perf_counter() - t
 
     timings = {}
@@ -187,7 +187,8 @@ def main() -> None:
     parser.add_argument(
         "--waste-codes",
         action="store_true",
-        help="give every waste offer a List of Waste code of its class (recovery routes at work)",
+        help="give every waste offer a List of Waste code of its class and half the "
+        "establishments a NAF class (recovery routes at work)",
     )
     args = parser.parse_args()
     if args.only_ratio:

@@ -126,3 +126,31 @@ def add_waste_codes(flows: Flows, seed: int = 0) -> Flows:
             numbers = waste_code_numbers(sorted(set(entries)))
             codes[rows] = rng.choice(numbers, size=len(rows))
     return dataclasses.replace(flows, waste_code=codes)
+
+
+def refine_naf(est: Establishments, seed: int = 0, share: float = 0.5) -> Establishments:
+    """The same establishments, ``share`` of them with a NAF class instead of their division:
+    one of the classes under the division that the knowledge names (sector profiles, receiver
+    restrictions, recovery receivers: ``CompiledTaxonomy.naf_keys``), drawn uniformly. The
+    generated territory otherwise knows divisions only, where no class-level recovery receiver
+    (a cement works, 23.51) applies."""
+    tax = compiled()
+    rng = np.random.default_rng(seed + 11)
+    classes: dict[str, list[str]] = {}
+    for key in tax.naf_keys:
+        if len(key) == 5:
+            classes.setdefault(key[:2], []).append(key.replace(".", ""))
+    naf = est.naf.copy()
+    pick = rng.random(len(est)) < share
+    for division, options in classes.items():
+        rows = np.flatnonzero(pick & (est.division == division))
+        if len(rows):
+            naf[rows] = rng.choice(np.array(options, dtype="<U4"), size=len(rows))
+    return Establishments.build(
+        id=est.id,
+        lat=est.lat,
+        lon=est.lon,
+        division=est.division,
+        headcount=est.headcount,
+        naf=naf,
+    )

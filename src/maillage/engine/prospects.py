@@ -82,15 +82,9 @@ def find(
     offer_rows = rows[flows.is_offer[rows]]
     by_code = flow_routes(flows.waste_code, flows.hazardous, offer_rows)
     parts = []
-    keys = np.column_stack(
-        (flows.resource_class[rows], flows.is_offer[rows], by_code.of_flow[rows])
-    )
-    for source, is_offer, route in np.unique(keys, axis=0):
-        sel = rows[
-            (flows.resource_class[rows] == source)
-            & (flows.is_offer[rows] == is_offer)
-            & (by_code.of_flow[rows] == route)
-        ]
+    keys = np.column_stack((flows.resource_class[rows], flows.is_offer[rows]))
+    for source, is_offer in np.unique(keys, axis=0):
+        sel = rows[(flows.resource_class[rows] == source) & (flows.is_offer[rows] == is_offer)]
         direction = "need" if is_offer else "offer"
         targets = []
         for target, strength in _counterpart_classes(tax, int(source), bool(is_offer)):
@@ -103,13 +97,19 @@ def find(
             # their sector profile lists a need it can feed: cement kilns, brick makers, zinc
             # recyclers... They are expected to take the offered class itself.
             # With a waste code, the activities that recover that code, by its own operations
-            # and properties, rather than any code of the class.
-            if route >= 0:
-                entry = trees.get_route(by_code.routes[route], int(route))
-            else:
-                entry = trees.get_recovery(int(source))
-            if entry is not None:
-                targets.append((int(source), 1.0, entry, None))
+            # and properties, rather than any code of the class: one tree per route, each
+            # queried for the offers of the class with that route only.
+            route_of = by_code.of_flow[sel]
+            split = []
+            for route in np.unique(route_of):
+                if route >= 0:
+                    entry = trees.get_route(by_code.routes[route], int(route))
+                else:
+                    entry = trees.get_recovery(int(source))
+                if entry is not None:
+                    split.append((np.flatnonzero(route_of == route), entry))
+            if split:
+                targets.append((int(source), 1.0, split, None))
         if targets:
             radius = float(tax.max_distance_km[source])
             learn = (learned, naf_number) if learned is not None and is_offer else None
@@ -183,6 +183,30 @@ class _CandidateTrees:
         return self.cache[key]
 
 
+def _split_block(entry, points, chord, k, strength):
+    """The candidates of one target whose tree depends on the offer (its recovery route): each
+    (positions, tree entry) part is queried for its offers only, into one block of the width of
+    the widest part: (establishment or -1, weight, quantity per employee, distance, operation)."""
+    kq = max(min(len(e[1]), CANDIDATE_FACTOR * k) for _pos, e in entry)
+    n = len(points)
+    cand = np.full((n, kq), -1, dtype=np.int64)
+    weight = np.zeros((n, kq))
+    quantity = np.full((n, kq), np.nan)
+    dist = np.full((n, kq), np.inf)
+    ops = np.full((n, kq), NO_OPERATION, dtype=np.int8)
+    for pos, (tree, members, weights, per_employee, operation) in entry:
+        kk = min(len(members), CANDIDATE_FACTOR * k)
+        d, idx = tree.query(points[pos], k=kk, distance_upper_bound=chord, workers=-1)
+        d, idx = d.reshape(len(pos), kk), idx.reshape(len(pos), kk)
+        safe = np.minimum(idx, len(members) - 1)
+        cand[pos, :kk] = np.where(np.isfinite(d), members[safe], -1)
+        weight[pos, :kk] = weights[safe] * strength
+        quantity[pos, :kk] = per_employee[safe]
+        dist[pos, :kk] = d
+        ops[pos, :kk] = operation[safe]
+    return cand, weight, quantity, dist, ops
+
+
 def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, learn=None):
     """``learn``: (feedback.Lookup, NAF number of each establishment) to re-rank the prospects
     of offers by the platform's outcomes, None for none."""
@@ -190,6 +214,13 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, 
     points = xyz[flows.establishment[sel]]
     cand, weight, quantity, klass, dist, ops = [], [], [], [], [], []
     for target, strength, entry, receivers in targets:
+        if isinstance(entry, list):
+            # (positions in sel, entry) per recovery route: one block, filled part by part
+            block = _split_block(entry, points, chord, k, strength)
+            for out, part in zip((cand, weight, quantity, dist, ops), block, strict=True):
+                out.append(part)
+            klass.append(np.full(block[0].shape, target))
+            continue
         tree, members, weights, per_employee, operation = entry
         kq = min(len(members), CANDIDATE_FACTOR * k)
         d, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
