@@ -30,19 +30,22 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from generator import generate  # noqa: E402
+from generator import add_waste_codes, generate, refine_naf  # noqa: E402
 
 from maillage.engine import mutualisation, prospects, substitution  # noqa: E402
 from maillage.engine.geo import km_to_chord  # noqa: E402
+from maillage.engine.routes import route_inputs  # noqa: E402
 from maillage.engine.taxonomy import compiled  # noqa: E402
 
 K = 20
 
 
-def bare_kernel(flows, flow_xyz, trees, tax) -> float:
+def bare_kernel(flows, flow_xyz, trees, tax, offer_routes=None) -> float:
     """A plain cKDTree top-k query for every offer in each compatible class's tree: no rules,
     no scoring: the floor of what any implementation must pay. On all CPUs (workers=-1), as the
-    substitution stage (``Index.match``, workers=-1 by default)."""
+    substitution stage (``Index.match``, workers=-1 by default). With ``offer_routes`` (the
+    index's ``routes``, offers with waste codes), the input classes an offer's recovery route
+    adds are compatible classes too."""
     offer_rows = np.flatnonzero(flows.is_offer)
     classes = flows.resource_class[offer_rows]
     start = time.perf_counter()
@@ -55,6 +58,20 @@ def bare_kernel(flows, flow_xyz, trees, tax) -> float:
                 table.tree.query(
                     flow_xyz[rows], k=min(K, len(table)), distance_upper_bound=bound, workers=-1
                 )
+        if offer_routes is None or not offer_routes.routes:
+            continue
+        of_route = offer_routes.of_flow[rows]
+        for r in np.unique(of_route[of_route >= 0]):
+            coded = rows[of_route == r]
+            for target in route_inputs(tax, int(source), offer_routes.routes[r]):
+                if target in trees:
+                    table = trees[target]
+                    table.tree.query(
+                        flow_xyz[coded],
+                        k=min(K, len(table)),
+                        distance_upper_bound=bound,
+                        workers=-1,
+                    )
     return time.perf_counter() - start
 
 
@@ -62,7 +79,7 @@ def substitution_over_kernel(index, flows, tax, repeats: int) -> dict:
     """Warm timings of the substitution stage (all rules and scoring, top-K) and of the bare
     kernel, interleaved: medians of each and of their ratio within each repetition."""
     index.match(k=K)  # warm-up of both sides (allocator, caches)
-    bare_kernel(flows, index.flow_xyz, index.trees, tax)
+    bare_kernel(flows, index.flow_xyz, index.trees, tax, index.routes)
     stage, kernel = [], []
     for i in range(repeats):
         # alternate which side runs first, so that neither always follows the other
@@ -72,7 +89,7 @@ def substitution_over_kernel(index, flows, tax, repeats: int) -> dict:
                 index.match(k=K)
                 stage.append(time.perf_counter() - t)
             else:
-                kernel.append(bare_kernel(flows, index.flow_xyz, index.trees, tax))
+                kernel.append(bare_kernel(flows, index.flow_xyz, index.trees, tax, index.routes))
     ratios = [s / k for s, k in zip(stage, kernel, strict=True)]
     return {
         "bare_kernel_s": round(float(np.median(kernel)), 3),
@@ -83,9 +100,11 @@ def substitution_over_kernel(index, flows, tax, repeats: int) -> dict:
     }
 
 
-def only_ratio(n: int, repeats: int, seed: int = 0) -> None:
+def only_ratio(n: int, repeats: int, seed: int = 0, codes: bool = False) -> None:
     tax = compiled()
     est, flows = generate(n, seed)
+    if codes:
+        est, flows = refine_naf(est, seed), add_waste_codes(flows, seed)
     index = substitution.Index.build(est, flows, tax)
     r = substitution_over_kernel(index, flows, tax, repeats)
     print(
@@ -100,10 +119,12 @@ def only_ratio(n: int, repeats: int, seed: int = 0) -> None:
     print(f"ratio {r['substitution_over_kernel']} (median; min {lo}, max {hi})")
 
 
-def run_scale(n: int, seed: int = 0) -> dict:
+def run_scale(n: int, seed: int = 0, codes: bool = False) -> dict:
     tax = compiled()
     t = time.perf_counter()
     est, flows = generate(n, seed)
+    if codes:
+        est, flows = refine_naf(est, seed), add_waste_codes(flows, seed)
     generated = time.perf_counter() - t
 
     timings = {}
@@ -163,12 +184,18 @@ def main() -> None:
         help="only the substitution / bare kernel ratio (at --scale, default 100,000)",
     )
     parser.add_argument("--repeats", type=int, default=9, help="interleaved runs for --only-ratio")
+    parser.add_argument(
+        "--waste-codes",
+        action="store_true",
+        help="give every waste offer a List of Waste code of its class and half the "
+        "establishments a NAF class (recovery routes at work)",
+    )
     args = parser.parse_args()
     if args.only_ratio:
-        only_ratio(args.scale or 100_000, args.repeats)
+        only_ratio(args.scale or 100_000, args.repeats, codes=args.waste_codes)
         return
     if args.scale:
-        print(json.dumps(run_scale(args.scale)))
+        print(json.dumps(run_scale(args.scale, codes=args.waste_codes)))
         return
     print(
         f"# engine benchmark — {platform.node()}, {os.cpu_count()} cores, "
@@ -182,7 +209,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for scale in (int(s) for s in args.scales.split(",")):
         out = subprocess.run(
-            [sys.executable, __file__, "--scale", str(scale)],
+            [sys.executable, __file__, "--scale", str(scale)]
+            + (["--waste-codes"] if args.waste_codes else []),
             check=True,
             capture_output=True,
             text=True,

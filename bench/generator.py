@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from maillage.engine.data_model import Establishments, Flows
+from maillage.engine.data_model import Establishments, Flows, waste_code_numbers
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.taxonomy import compiled
 from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
@@ -97,4 +97,60 @@ def flows_for(est: Establishments, rng, declared_share: float, inferred_rate: fl
         temperature=np.concatenate([p[4] for p in parts]),
         hazardous=tax.hazardous[np.concatenate([p[1] for p in parts])],
         declared=declared_est[establishment],
+    )
+
+
+def add_waste_codes(flows: Flows, seed: int = 0) -> Flows:
+    """The same flows with a List of Waste code on every waste offer: one of the six-digit
+    entries that ``taxonomy.class_for_waste_code`` maps to the offer's class (hazardous entries
+    for hazardous classes), drawn uniformly; no code where the class has none. This puts the
+    recovery routes of substitution and prospects (``engine.routes``) to work."""
+    import dataclasses
+
+    from maillage.engine.taxonomy import class_for_waste_code, waste_prefixes
+
+    tax = compiled()
+    rng = np.random.default_rng(seed + 7)
+    by_class: dict[int, list[str]] = {}
+    for prefix in waste_prefixes():
+        if len(prefix) != 6:
+            continue
+        for danger in (False, True):
+            code = class_for_waste_code(prefix, hazardous=danger)
+            if code in tax.index and bool(tax.hazardous[tax.index[code]]) == danger:
+                by_class.setdefault(tax.index[code], []).append(prefix + ("*" if danger else ""))
+    codes = np.full(len(flows), -1, dtype=np.int32)
+    for c, entries in by_class.items():
+        rows = np.flatnonzero(flows.is_offer & (flows.resource_class == c))
+        if len(rows):
+            numbers = waste_code_numbers(sorted(set(entries)))
+            codes[rows] = rng.choice(numbers, size=len(rows))
+    return dataclasses.replace(flows, waste_code=codes)
+
+
+def refine_naf(est: Establishments, seed: int = 0, share: float = 0.5) -> Establishments:
+    """The same establishments, ``share`` of them with a NAF class instead of their division:
+    one of the classes under the division that the knowledge names (sector profiles, receiver
+    restrictions, recovery receivers: ``CompiledTaxonomy.naf_keys``), drawn uniformly. The
+    generated territory otherwise knows divisions only, where no class-level recovery receiver
+    (a cement works, 23.51) applies."""
+    tax = compiled()
+    rng = np.random.default_rng(seed + 11)
+    classes: dict[str, list[str]] = {}
+    for key in tax.naf_keys:
+        if len(key) == 5:
+            classes.setdefault(key[:2], []).append(key.replace(".", ""))
+    naf = est.naf.copy()
+    pick = rng.random(len(est)) < share
+    for division, options in classes.items():
+        rows = np.flatnonzero(pick & (est.division == division))
+        if len(rows):
+            naf[rows] = rng.choice(np.array(options, dtype="<U4"), size=len(rows))
+    return Establishments.build(
+        id=est.id,
+        lat=est.lat,
+        lon=est.lon,
+        division=est.division,
+        headcount=est.headcount,
+        naf=naf,
     )

@@ -110,6 +110,43 @@ class Establishments:
         return unit_vectors(self.lat, self.lon) + nudges(self.id, NUDGE_MAGNITUDE)
 
 
+# ``Flows.waste_code`` when a flow records no List of Waste code.
+NO_WASTE_CODE = -1
+
+
+def waste_code_numbers(codes) -> np.ndarray:
+    """List of Waste codes as int32, the six digits read as a number ("17 04 05*", "170405" →
+    170405; "02 01 04" → 20104), ``NO_WASTE_CODE`` for an empty, missing or malformed code;
+    integers pass through. One conversion per distinct code, then a vectorised lookup."""
+    arr = np.asarray(codes, dtype=object) if not isinstance(codes, np.ndarray) else codes
+    if arr.dtype.kind in "iu":
+        return np.where(arr >= 0, arr, NO_WASTE_CODE).astype(np.int32)
+    arr = np.asarray(arr, dtype=object)
+    if arr.size == 0:
+        return np.empty(0, dtype=np.int32)
+    text = np.array(["" if c is None else str(c) for c in arr], dtype=str)
+    distinct, inverse = np.unique(text, return_inverse=True)
+    values = np.empty(len(distinct), dtype=np.int32)
+    for i, code in enumerate(distinct):
+        digits = "".join(ch for ch in code if ch.isdigit())
+        values[i] = int(digits) if len(digits) == 6 else NO_WASTE_CODE
+    return values[inverse]
+
+
+def waste_code_strings(numbers: np.ndarray) -> np.ndarray:
+    """The inverse of ``waste_code_numbers``: six-digit strings ("020104"), "" for none."""
+    numbers = np.asarray(numbers)
+    out = np.char.zfill(np.maximum(numbers, 0).astype(str), 6)
+    return np.where(numbers >= 0, out, "")
+
+
+def starred(codes) -> np.ndarray:
+    """Per code: written with the trailing star of a hazardous entry ("16 05 06*")."""
+    if isinstance(codes, np.ndarray) and codes.dtype.kind in "iu":
+        return np.zeros(len(codes), dtype=bool)
+    return np.fromiter((c is not None and str(c).strip().endswith("*") for c in codes), dtype=bool)
+
+
 @dataclass(frozen=True)
 class Flows:
     id: np.ndarray  # int64
@@ -120,6 +157,14 @@ class Flows:
     temperature: np.ndarray  # float64 °C for heat, NaN otherwise
     hazardous: np.ndarray  # bool
     declared: np.ndarray  # bool: recorded by an advisor or the company (False: inferred)
+    # int32 List of Waste code of the flow (see ``waste_code_numbers``), NO_WASTE_CODE if none:
+    # the recovery routes (``routes``), the legal path and the feedback read the flow's own code,
+    # the class only when there is none. ``hazardous`` already holds the code's hazard.
+    waste_code: np.ndarray = None  # type: ignore[assignment]  # filled in __post_init__
+
+    def __post_init__(self):
+        if self.waste_code is None:
+            object.__setattr__(self, "waste_code", np.full(len(self.id), NO_WASTE_CODE, np.int32))
 
     def __len__(self) -> int:
         return len(self.id)
@@ -135,9 +180,20 @@ class Flows:
         temperature=None,
         hazardous=None,
         declared=None,
+        waste_code=None,
     ):
+        """``waste_code``: per flow, a List of Waste code in any spelling ("17 04 05", "160506*",
+        an int as ``waste_code_numbers`` makes) or None. A starred code, or a code that the
+        recovery table lists as an absolute hazardous entry, makes the flow hazardous whatever
+        ``hazardous`` says; ``hazardous`` may add the hazard of a mirror entry."""
         n = len(id)
         nan = np.full(n, np.nan)
+        hazard = np.zeros(n, bool) if hazardous is None else np.asarray(hazardous, bool)
+        if waste_code is None:
+            codes = np.full(n, NO_WASTE_CODE, dtype=np.int32)
+        else:
+            codes = waste_code_numbers(waste_code)
+            hazard = hazard | starred(waste_code) | _absolute_hazardous(codes)
         return cls(
             id=np.asarray(id, dtype=np.int64),
             establishment=np.asarray(establishment, dtype=np.int32),
@@ -145,9 +201,26 @@ class Flows:
             is_offer=np.asarray(is_offer, dtype=bool),
             quantity=nan.copy() if quantity is None else np.asarray(quantity, dtype=np.float64),
             temperature=nan.copy() if temperature is None else np.asarray(temperature, np.float64),
-            hazardous=np.zeros(n, bool) if hazardous is None else np.asarray(hazardous, bool),
+            hazardous=hazard,
             declared=np.ones(n, bool) if declared is None else np.asarray(declared, bool),
+            waste_code=codes,
         )
 
     def take(self, rows: np.ndarray) -> Flows:
         return Flows(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
+
+
+def _absolute_hazardous(codes: np.ndarray) -> np.ndarray:
+    """Per code (int, see ``waste_code_numbers``): an absolute hazardous entry of the List of
+    Waste, as the recovery table records it for that very entry (property ``hazardous`` of a
+    six-digit row; a sub-chapter row says nothing of a mirror entry under it)."""
+    from maillage.engine import recovery
+
+    def absolute(code: int) -> bool:
+        found = recovery.waste_recovery(f"{code:06d}") if code >= 0 else None
+        return found is not None and len(found.prefix) == 6 and "hazardous" in found.properties
+
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    if len(distinct) == 0:
+        return np.zeros(len(codes), dtype=bool)
+    return np.array([absolute(c) for c in distinct.tolist()], dtype=bool)[inverse]

@@ -106,9 +106,101 @@ def rerank(
         found = (sorted_keys[pos] == keys) & (keys != "")
         implemented[found] = imp[order][pos[found]]
         impossible[found] = bad[order][pos[found]]
-    out = scores.copy()
+    out = adjust(scores, implemented, impossible, boost, penalty)
+    return Reranked(score=out, implemented=implemented, impossible=impossible)
+
+
+def adjust(
+    scores: np.ndarray,
+    implemented: np.ndarray,
+    impossible: np.ndarray,
+    boost: float = BOOST,
+    penalty: float = PENALTY,
+) -> np.ndarray:
+    """Scores (any shape) moved up where ``implemented`` > 0 and down where ``impossible`` > 0
+    (qualified counts, see ``qualified``), clipped to [0, 1]."""
+    out = np.array(scores, dtype=np.float64, copy=True)
     up = implemented > 0
     out[up] = out[up] + (1.0 - out[up]) * boost
     down = impossible > 0
     out[down] = out[down] * (1.0 - penalty)
-    return Reranked(score=np.clip(out, 0.0, 1.0), implemented=implemented, impossible=impossible)
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+# -- the same keys as integers, for the engine's candidate matrices (prospects) -------------------
+
+
+def naf_numbers(naf: np.ndarray) -> np.ndarray:
+    """NAF codes, digits only as ``Establishments.naf`` holds them ("2410", "241", "24"), as
+    integers that keep the level (digits × 10 + their count); -1 when not known to a division."""
+    naf = np.asarray(naf).astype("<U4")
+    length = np.strings.str_len(naf)
+    ok = np.strings.isdigit(naf) & (length >= 2)
+    out = np.full(len(naf), -1, dtype=np.int64)
+    if ok.any():
+        out[ok] = naf[ok].astype(np.int64) * 10 + length[ok]
+    return out
+
+
+def number_keys(waste_code: np.ndarray, naf_number: np.ndarray) -> np.ndarray:
+    """Integer pair keys (broadcast) of waste codes as ``data_model.waste_code_numbers`` makes
+    them and ``naf_numbers``; -1 when either side is unknown, as ``pair_key`` is then empty."""
+    code = np.asarray(waste_code, dtype=np.int64)
+    naf = np.asarray(naf_number, dtype=np.int64)
+    return np.where((code >= 0) & (naf >= 0), code * 1_000_000 + naf, -1)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The qualified keys of an outcome table as sorted integers (``number_keys``), with the
+    counts that move a score: only keys past the minimum counts are in it."""
+
+    keys: np.ndarray  # int64, sorted
+    implemented: np.ndarray  # int64 qualified counts
+    impossible: np.ndarray
+
+    def counts(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(implemented, impossible) qualified counts for each integer key (any shape)."""
+        keys = np.asarray(keys, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        found = (self.keys[pos] == keys) & (keys >= 0)
+        return (
+            np.where(found, self.implemented[pos], 0),
+            np.where(found, self.impossible[pos], 0),
+        )
+
+
+def lookup(
+    outcomes: Outcomes | None,
+    min_suggestions: int = MIN_SUGGESTIONS,
+    min_establishments: int = MIN_ESTABLISHMENTS,
+) -> Lookup | None:
+    """The qualified part of ``outcomes`` as a ``Lookup``, None when no key qualifies (then
+    nothing changes, and the caller skips the work)."""
+    if outcomes is None or not len(outcomes.keys):
+        return None
+    imp = qualified(
+        outcomes.implemented,
+        outcomes.implemented_producers,
+        outcomes.implemented_receivers,
+        min_suggestions,
+        min_establishments,
+    )
+    bad = qualified(
+        outcomes.impossible,
+        outcomes.impossible_producers,
+        outcomes.impossible_receivers,
+        min_suggestions,
+        min_establishments,
+    )
+    numbers = np.full(len(outcomes.keys), -1, dtype=np.int64)
+    for i, key in enumerate(np.asarray(outcomes.keys).astype(str).tolist()):
+        code, _, naf = key.partition("|")
+        digits = naf.replace(".", "")
+        if len(code) == 6 and code.isdigit() and len(digits) >= 2 and digits.isdigit():
+            numbers[i] = int(code) * 1_000_000 + int(digits) * 10 + len(digits)
+    keep = (numbers >= 0) & ((imp > 0) | (bad > 0))
+    if not keep.any():
+        return None
+    order = np.argsort(numbers[keep], kind="stable")
+    return Lookup(numbers[keep][order], imp[keep][order], bad[keep][order])

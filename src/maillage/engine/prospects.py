@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from maillage.engine import feedback
 from maillage.engine.data_model import NUDGE_MARGIN_KM, Establishments, Flows
 from maillage.engine.geo import chord_to_km, km_to_chord
+from maillage.engine.routes import NO_OPERATION, flow_routes
 from maillage.engine.taxonomy import CompiledTaxonomy
 
 CANDIDATE_FACTOR = 2
@@ -26,6 +28,13 @@ class Prospects:
     distance_km: np.ndarray
     expected_quantity: np.ndarray  # from the profile's quantity per employee, NaN if unknown
     score: np.ndarray
+    # int8: the recovery operation (routes.OPERATION_CODES) by which the prospect would take
+    # the offered waste, NO_OPERATION when it is found by its sector profile
+    operation: np.ndarray
+    # the platform's qualified outcome counts for (the offer's waste code, the prospect's NAF
+    # class) that moved the score (engine.feedback), 0 when none did
+    feedback_implemented: np.ndarray
+    feedback_impossible: np.ndarray
 
 
 def _counterpart_classes(tax: CompiledTaxonomy, source: int, is_offer: bool):
@@ -48,8 +57,15 @@ def find(
     k: int = 10,
     rows: np.ndarray | None = None,
     xyz: np.ndarray | None = None,
+    outcomes: feedback.Outcomes | None = None,
 ) -> Prospects:
-    """Top-``k`` prospective partners for each declared flow (or the given rows)."""
+    """Top-``k`` prospective partners for each declared flow (or the given rows).
+
+    An offer with a List of Waste code reaches the activities that recover that very code
+    (``routes``); one without, those that recover its class. With ``outcomes`` (the platform's
+    aggregate counts), a prospect of an offer is ranked up or down as ``feedback.rerank`` moves
+    a substitution with the same (waste code, receiving NAF class), past the same minimum
+    counts, before the best ``k`` are kept."""
     xyz = est.xyz() if xyz is None else xyz
     has_flows = np.zeros(len(est), dtype=bool)
     has_flows[flows.establishment[flows.declared]] = True
@@ -61,6 +77,10 @@ def find(
     id_span = float(est.id.max()) + 1.0 if len(est) else 1.0
     tiebreak = est.id.astype(np.float64) / id_span * 1e-9
     size = np.minimum(np.log1p(est.headcount) / np.log1p(5000.0), 1.0)
+    learned = feedback.lookup(outcomes)
+    naf_number = feedback.naf_numbers(est.naf) if learned is not None else None
+    offer_rows = rows[flows.is_offer[rows]]
+    by_code = flow_routes(flows.waste_code, flows.hazardous, offer_rows)
     parts = []
     keys = np.column_stack((flows.resource_class[rows], flows.is_offer[rows]))
     for source, is_offer in np.unique(keys, axis=0):
@@ -76,19 +96,32 @@ def find(
             # Activities that legally recover the offered waste (``recovery``), whether or not
             # their sector profile lists a need it can feed: cement kilns, brick makers, zinc
             # recyclers... They are expected to take the offered class itself.
-            entry = trees.get_recovery(int(source))
-            if entry is not None:
-                targets.append((int(source), 1.0, entry, None))
+            # With a waste code, the activities that recover that code, by its own operations
+            # and properties, rather than any code of the class: one tree per route, each
+            # queried for the offers of the class with that route only.
+            route_of = by_code.of_flow[sel]
+            split = []
+            for route in np.unique(route_of):
+                if route >= 0:
+                    entry = trees.get_route(by_code.routes[route], int(route))
+                else:
+                    entry = trees.get_recovery(int(source))
+                if entry is not None:
+                    split.append((np.flatnonzero(route_of == route), entry))
+            if split:
+                targets.append((int(source), 1.0, split, None))
         if targets:
             radius = float(tax.max_distance_km[source])
+            learn = (learned, naf_number) if learned is not None and is_offer else None
             parts.append(
-                _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node)
+                _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, learn)
             )
     parts = [p for p in parts if len(p[0])]
     if not parts:
         e = np.empty(0)
-        return Prospects(e.astype(int), e.astype(int), e.astype(int), e, e, e, e)
-    return Prospects(*(np.concatenate([p[i] for p in parts]) for i in range(7)))
+        i = e.astype(int)
+        return Prospects(i, i, i, e, e, e, e, e.astype(np.int8), i, i)
+    return Prospects(*(np.concatenate([p[i] for p in parts]) for i in range(10)))
 
 
 class _CandidateTrees:
@@ -111,7 +144,25 @@ class _CandidateTrees:
                 return None
             members = self.candidates[mask]
             per_employee = self.tax.profile_per_employee[direction][self.node[mask], target]
-            self.cache[key] = (cKDTree(self.xyz[members]), members, weights[mask], per_employee)
+            entry = (cKDTree(self.xyz[members]), members, weights[mask], per_employee, None)
+            self.cache[key] = entry
+        return self.cache[key]
+
+    def get_route(self, found, route: int):
+        """The same for the activities that recover the wastes of one recovery route (a waste
+        code's row and hazard, ``routes.Route``), with the operation of each."""
+        key = ("route", route)
+        if key not in self.cache:
+            weights = found.weight[self.node]
+            mask = weights > 0
+            if not mask.any():
+                self.cache[key] = None
+                return None
+            members = self.candidates[mask]
+            per_employee = np.full(len(members), np.nan)
+            operation = found.operation[self.node[mask]]
+            entry = (cKDTree(self.xyz[members]), members, weights[mask], per_employee, operation)
+            self.cache[key] = entry
         return self.cache[key]
 
     def get_recovery(self, source: int):
@@ -126,15 +177,51 @@ class _CandidateTrees:
                 return None
             members = self.candidates[mask]
             per_employee = np.full(len(members), np.nan)
-            self.cache[key] = (cKDTree(self.xyz[members]), members, weights[mask], per_employee)
+            operation = self.tax.recovery_operation[self.node[mask], source]
+            entry = (cKDTree(self.xyz[members]), members, weights[mask], per_employee, operation)
+            self.cache[key] = entry
         return self.cache[key]
 
 
-def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node):
+def _split_block(entry, points, chord, k, strength):
+    """The candidates of one target whose tree depends on the offer (its recovery route): each
+    (positions, tree entry) part is queried for its offers only, into one block of the width of
+    the widest part: (establishment or -1, weight, quantity per employee, distance, operation)."""
+    kq = max(min(len(e[1]), CANDIDATE_FACTOR * k) for _pos, e in entry)
+    n = len(points)
+    cand = np.full((n, kq), -1, dtype=np.int64)
+    weight = np.zeros((n, kq))
+    quantity = np.full((n, kq), np.nan)
+    dist = np.full((n, kq), np.inf)
+    ops = np.full((n, kq), NO_OPERATION, dtype=np.int8)
+    for pos, (tree, members, weights, per_employee, operation) in entry:
+        kk = min(len(members), CANDIDATE_FACTOR * k)
+        d, idx = tree.query(points[pos], k=kk, distance_upper_bound=chord, workers=-1)
+        d, idx = d.reshape(len(pos), kk), idx.reshape(len(pos), kk)
+        safe = np.minimum(idx, len(members) - 1)
+        cand[pos, :kk] = np.where(np.isfinite(d), members[safe], -1)
+        weight[pos, :kk] = weights[safe] * strength
+        quantity[pos, :kk] = per_employee[safe]
+        dist[pos, :kk] = d
+        ops[pos, :kk] = operation[safe]
+    return cand, weight, quantity, dist, ops
+
+
+def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, learn=None):
+    """``learn``: (feedback.Lookup, NAF number of each establishment) to re-rank the prospects
+    of offers by the platform's outcomes, None for none."""
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = xyz[flows.establishment[sel]]
-    cand, weight, quantity, klass, dist = [], [], [], [], []
-    for target, strength, (tree, members, weights, per_employee), receivers in targets:
+    cand, weight, quantity, klass, dist, ops = [], [], [], [], [], []
+    for target, strength, entry, receivers in targets:
+        if isinstance(entry, list):
+            # (positions in sel, entry) per recovery route: one block, filled part by part
+            block = _split_block(entry, points, chord, k, strength)
+            for out, part in zip((cand, weight, quantity, dist, ops), block, strict=True):
+                out.append(part)
+            klass.append(np.full(block[0].shape, target))
+            continue
+        tree, members, weights, per_employee, operation = entry
         kq = min(len(members), CANDIDATE_FACTOR * k)
         d, idx = tree.query(points, k=kq, distance_upper_bound=chord, workers=-1)
         d, idx = d.reshape(len(sel), kq), idx.reshape(len(sel), kq)
@@ -152,8 +239,13 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node):
         quantity.append(per_employee[safe])
         klass.append(np.full(d.shape, target))
         dist.append(d)
+        if operation is None:
+            ops.append(np.full(d.shape, NO_OPERATION, dtype=np.int8))
+        else:
+            ops.append(operation[safe])
     cand, weight = np.hstack(cand), np.hstack(weight)
     quantity, klass, dist = np.hstack(quantity), np.hstack(klass), np.hstack(dist)
+    ops = np.hstack(ops)
     valid = cand >= 0
     safe = np.where(valid, cand, 0)
     hazardous = flows.hazardous[sel]
@@ -161,6 +253,14 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node):
         valid &= ~hazardous[:, None] | est.may_receive_hazardous[safe]
     distance = chord_to_km(dist, where=valid)
     score = np.clip(weight * (0.6 * (1 - distance / radius) + 0.4 * size[safe]), 0, 1)
+    implemented = impossible = None
+    if learn is not None:
+        table, naf_number = learn
+        code = flows.waste_code[sel]
+        if (code >= 0).any():
+            keys = feedback.number_keys(code[:, None], naf_number[safe])
+            implemented, impossible = table.counts(np.where(valid, keys, -1))
+            score = feedback.adjust(score, implemented, impossible)
     key = np.where(valid, score - tiebreak[safe], -np.inf)
     # An establishment reached through several classes counts once, with its best class.
     order = np.lexsort((-key, safe), axis=-1)
@@ -177,6 +277,7 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node):
     col = col[r, c]
     e = safe[r, col]
     f = sel[r]
+    zero = np.zeros(len(f), dtype=np.int64)
     return (
         f,
         e,
@@ -185,4 +286,7 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node):
         chord_to_km(dist[r, col]),
         quantity[r, col] * est.headcount[e],
         score[r, col],
+        ops[r, col],
+        zero if implemented is None else implemented[r, col],
+        zero if impossible is None else impossible[r, col],
     )

@@ -24,6 +24,7 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
+from maillage.engine.routes import NO_OPERATION, FlowRoutes, flow_routes, route_inputs
 from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, UNKNOWN_DIVISION, CompiledTaxonomy
 
 WEIGHT_DISTANCE = 0.4
@@ -59,6 +60,10 @@ class Pairs:
     coverage: np.ndarray  # share of the need covered by the offer, NaN if unknown
     class_strength: np.ndarray  # 1.0 same class, < 1 substitute class
     score: np.ndarray
+    # int8: the recovery operation (position in routes.OPERATION_CODES) of a pair found by the
+    # offer's recovery route (its waste code, the receiver's activity), NO_OPERATION for a pair
+    # found by class (same class or a class substitution)
+    operation: np.ndarray
 
     def __len__(self) -> int:
         return len(self.offer)
@@ -66,7 +71,7 @@ class Pairs:
 
 def _empty() -> Pairs:
     i, f = np.empty(0, np.int32), np.empty(0, np.float32)
-    return Pairs(i, i, f, f, f, f)
+    return Pairs(i, i, f, f, f, f, np.empty(0, np.int8))
 
 
 def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength, out=None):
@@ -198,6 +203,7 @@ class Index:
     evidence: np.ndarray
     division: np.ndarray  # NAF node of each establishment (see CompiledTaxonomy.naf_nodes)
     columns: dict  # per-flow (and per-node) arrays the need tables are made of (see _need_table)
+    routes: FlowRoutes  # the recovery route of each offer by its waste code (see routes)
 
     @classmethod
     def build(
@@ -229,6 +235,9 @@ class Index:
         authorised = need_rows[est.may_receive_hazardous[flows.establishment[need_rows]]]
         hazardous_trees = build_need_trees(flows, flow_xyz, authorised, tax, columns)
         size_trees = build_size_trees(flows, flow_xyz, need_rows, tax, columns)
+        offer_routes = flow_routes(
+            flows.waste_code, flows.hazardous, np.flatnonzero(flows.is_offer)
+        )
         return cls(
             est,
             flows,
@@ -242,6 +251,7 @@ class Index:
             evidence,
             division,
             columns,
+            offer_routes,
         )
 
     def receivers_table(self, table: NeedTable, receivers: np.ndarray) -> NeedTable | None:
@@ -283,19 +293,34 @@ class Index:
             cache[source] = (cKDTree(self.flow_xyz[rows]) if len(rows) else None, rows)
         return cache[source]
 
-    def _targets(self, source: int, hazardous: bool) -> list[_Target]:
+    def _targets(self, source: int, hazardous: bool, route: int = -1) -> list[_Target]:
         """The need classes an offer of one class may feed, with their rules per need; made on
-        first use (they depend on the index only), so that a one-flow query does not redo them."""
+        first use (they depend on the index only), so that a one-flow query does not redo them.
+        With a recovery route (``route``: position in ``self.routes.routes``), the input classes
+        the route feeds and no class substitution reaches are added, each searched among the
+        needs of the activities that perform the route's operation for it."""
         cache = self.__dict__.setdefault("_target_cache", {})
-        if (source, hazardous) not in cache:
-            trees = self.hazardous_trees if hazardous else self.trees
-            targets = (
-                _Target.of(self, source, t, s, trees[t], hazardous)
-                for t, s in self.tax.targets[source]
-                if t in trees
-            )
-            cache[source, hazardous] = [t for t in targets if t is not None]
-        return cache[source, hazardous]
+        if (source, hazardous, route) not in cache:
+            if route >= 0:
+                found = self.routes.routes[route]
+                trees = self.hazardous_trees if hazardous else self.trees
+                targets = list(self._targets(source, hazardous))
+                for t in route_inputs(self.tax, source, found):
+                    if t in trees:
+                        weight, operation = found.inputs[t]
+                        target = _Target.by_route(self, t, trees[t], hazardous, weight, operation)
+                        if target is not None:
+                            targets.append(target)
+                cache[source, hazardous, route] = targets
+            else:
+                trees = self.hazardous_trees if hazardous else self.trees
+                by_class = (
+                    _Target.of(self, source, t, s, trees[t], hazardous)
+                    for t, s in self.tax.targets[source]
+                    if t in trees
+                )
+                cache[source, hazardous, route] = [t for t in by_class if t is not None]
+        return cache[source, hazardous, route]
 
     def match(
         self,
@@ -310,17 +335,33 @@ class Index:
         offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
         if not self.trees or len(offer_rows) == 0:
             return _empty()
-        # One group per (class, hazardous): a stable sort on one integer key, then slices.
+        # One group per (class, hazardous, recovery route): a stable sort on one integer key,
+        # then slices.
+        span = len(self.routes.routes) + 1
         key = flows.resource_class[offer_rows].astype(np.int64) * 2 + flows.hazardous[offer_rows]
+        key = key * span + (self.routes.of_flow[offer_rows] + 1)
+        if span > 1:
+            # a route that adds no target leaves its offers in their class's group
+            distinct, inverse = np.unique(key, return_inverse=True)
+            merged = distinct.copy()
+            for i, group in enumerate(distinct.tolist()):
+                class_key, route = divmod(group, span)
+                if route:
+                    source, hazardous = divmod(class_key, 2)
+                    extra = self._targets(source, bool(hazardous), route - 1)
+                    if len(extra) == len(self._targets(source, bool(hazardous))):
+                        merged[i] = class_key * span
+            key = merged[inverse]
         order = np.argsort(key, kind="stable")
         sorted_rows, sorted_key = offer_rows[order], key[order]
         bounds = np.concatenate(([0], np.flatnonzero(np.diff(sorted_key)) + 1, [len(sorted_key)]))
         tasks = []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            source, hazardous = divmod(int(sorted_key[lo]), 2)
+            class_key, route = divmod(int(sorted_key[lo]), span)
+            source, hazardous = divmod(class_key, 2)
             rows_of_class = sorted_rows[lo:hi]
             radius = float(tax.max_distance_km[source])
-            targets = self._targets(source, bool(hazardous))
+            targets = self._targets(source, bool(hazardous), route - 1)
             if not targets:
                 continue
             for start in range(0, len(rows_of_class), chunk):
@@ -358,6 +399,10 @@ class _Target:
     size: NeedTable | None  # size-aware tree, None for hazardous offers
     size_tiebreak: np.ndarray | None
     size_weight: np.ndarray | None
+    # per member of ``near`` / ``size`` (padded): the recovery operation of a route target, None
+    # for a class target (every pair NO_OPERATION)
+    operation: np.ndarray | None = None
+    size_operation: np.ndarray | None = None
 
     @classmethod
     def of(
@@ -394,6 +439,49 @@ class _Target:
             None if size is None else tiebreak(size),
             None if size is None else size.weights[strength],
         )
+
+    @classmethod
+    def by_route(
+        cls,
+        index: Index,
+        target: int,
+        near: NeedTable,
+        hazardous: bool,
+        node_weight: np.ndarray,
+        node_operation: np.ndarray,
+    ) -> _Target | None:
+        """A need class reached by a recovery route: only the needs of activities that perform
+        the route's operation (``node_weight`` > 0 on their NAF node), each weighted by its
+        evidence and its activity's route strength, with the operation recorded per member."""
+        performs = node_weight > 0
+        near_table = index.receivers_table(near, performs)
+        if near_table is None:
+            return None
+        size = None if hazardous else index.size_trees.get(target)
+        if size is not None:
+            size = index.receivers_table(size, performs)
+
+        def columns(table: NeedTable):
+            division = table.division  # padded with UNKNOWN_DIVISION: weight 0 there
+            evidence = np.r_[index.evidence[table.members], 0.0]
+            weight = evidence * node_weight[np.minimum(division, len(node_weight) - 1)]
+            weight[-1] = 0.0
+            # a waste operator receives as an intermediary (see _need_table)
+            operator = index.columns["waste_operator"][division]
+            weight = np.where(operator, np.minimum(weight, INTERMEDIARY_STRENGTH), weight)
+            operation = node_operation[np.minimum(division, len(node_operation) - 1)]
+            operation = np.r_[operation[:-1], np.int8(NO_OPERATION)].astype(np.int8)
+            tiebreak = table.tiebreak
+            if hazardous:
+                allowed = np.r_[index.est.may_receive_hazardous[table.establishment[:-1]], True]
+                tiebreak = np.where(allowed, tiebreak, np.inf)
+            return tiebreak, weight, operation
+
+        tb, weight, operation = columns(near_table)
+        if size is None:
+            return cls(near_table, tb, weight, None, None, None, operation, None)
+        s_tb, s_weight, s_operation = columns(size)
+        return cls(near_table, tb, weight, size, s_tb, s_weight, operation, s_operation)
 
 
 def match(
@@ -438,6 +526,7 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
     needs = np.empty(n_rows * width, dtype=np.int32)
     weights = np.empty(n_rows * width)
     scores = np.empty(n_rows * width)
+    operations = np.empty(n_rows * width, dtype=np.int8)
     # where the block of each column starts in those flat arrays, and the block's width
     col_base = np.empty(width, dtype=np.int64)
     col_width = np.empty(width, dtype=np.int64)
@@ -447,7 +536,7 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
     hot = bool(np.isfinite(t_o).any())
     first = 0
 
-    def block(table: NeedTable, tiebreak, weight, dist, idx) -> np.ndarray:
+    def block(table: NeedTable, tiebreak, weight, dist, idx, operation) -> np.ndarray:
         nonlocal first
         w = dist.shape[1]
         at = n_rows * first
@@ -460,6 +549,10 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
         table.need.take(idx, out=need, mode="clip")
         wt = weights[flat].reshape(n_rows, w)
         weight.take(idx, out=wt, mode="clip")
+        if operation is None:
+            operations[flat] = NO_OPERATION
+        else:
+            operation.take(idx, out=operations[flat].reshape(n_rows, w), mode="clip")
         # +inf where there is no candidate or a rule excludes it: its key is -inf
         tb = tiebreak.take(idx, mode="clip")
         # No self-match: only the offers whose establishment has a need in this tree are checked.
@@ -489,13 +582,21 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
         table = target.near
         dist, idx = table.tree.query(points, k=kq, distance_upper_bound=chord, workers=workers)
         dist, idx = dist.reshape(n_rows, kq), idx.reshape(n_rows, kq)
-        near_need = block(table, target.tiebreak, target.weight, dist, idx)
+        near_need = block(table, target.tiebreak, target.weight, dist, idx, target.operation)
         size = target.size
         if kq_large and size is not None:
             if lifted is None:
                 lifted = np.column_stack((points, np.zeros(n_rows)))
             found = _size_candidates(lifted, dist, near_need, size, chord, kq_large, workers)
-            block(size, target.size_tiebreak, target.size_weight, *found)
+            found_dist, found_idx = found
+            block(
+                size,
+                target.size_tiebreak,
+                target.size_weight,
+                found_dist,
+                found_idx,
+                target.size_operation,
+            )
     # The best k keys of each row, best first. Keys are distinct (the tie-break is the need's id)
     # but for the -inf of no candidate, which are dropped: any sort gives the same pairs.
     top = np.argsort(keys, axis=1)[:, : -min(k, width) - 1 : -1]
@@ -518,6 +619,7 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
         coverage.astype(np.float32),
         weights[at].astype(np.float32),
         scores[at].astype(np.float32),
+        operations[at],
     )
 
 
@@ -667,10 +769,15 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         q_o, q_n = flows.quantity[o], flows.quantity[need_row]
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-        parts.append((o, d, coverage, weight, score))
+        parts.append((o, d, coverage, weight, score, np.full(len(o), NO_OPERATION, np.int8)))
+    routed = _route_offers_for_need(index, need_row, target, need_division)
+    if routed is not None:
+        parts.append(routed)
     if not parts:
         return _empty()
-    o, d, coverage, weight, score = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    o, d, coverage, weight, score, operation = (
+        np.concatenate([p[i] for p in parts]) for i in range(6)
+    )
     order = np.lexsort((flows.id[o], -score))[:k]
     n = np.full(len(order), need_row)
     return Pairs(
@@ -680,4 +787,64 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         coverage[order].astype(np.float32),
         weight[order].astype(np.float32),
         score[order].astype(np.float32),
+        operation[order].astype(np.int8),
     )
+
+
+def _route_offers_for_need(index: Index, need_row: int, target: int, need_node: int):
+    """The offers that reach one need by their recovery route (the reverse of
+    ``_Target.by_route``): offers whose waste code's route feeds the need's class at the need
+    holder's activity, of a class that no class substitution brings there, within their class's
+    distance; the same rules and score as the forward query. One distance per coded offer
+    (vectorised), none per pair of classes. None when there is none."""
+    flows, tax, est = index.flows, index.tax, index.est
+    found = index.routes
+    weight_of_route = np.array(
+        [r.inputs[target][0][need_node] if target in r.inputs else 0.0 for r in found.routes]
+    )
+    if not (weight_of_route > 0).any():
+        return None
+    cache = index.__dict__.setdefault("_route_cache", {})
+    if "coded" not in cache:
+        cache["coded"] = np.flatnonzero(flows.is_offer & (found.of_flow >= 0))
+    if ("class_ok", target) not in cache:
+        cache["class_ok", target] = np.array(
+            [
+                all(t != target for t, _s in tax.targets[s]) and tax.unit[s] == tax.unit[target]
+                for s in range(len(tax.codes))
+            ]
+        )
+    o = cache["coded"]
+    route_of = found.of_flow[o]
+    o = o[(weight_of_route[route_of] > 0) & cache["class_ok", target][flows.resource_class[o]]]
+    if len(o) == 0:
+        return None
+    receiver = flows.establishment[need_row]
+    radius = tax.max_distance_km[flows.resource_class[o]]
+    d = np.linalg.norm(index.flow_xyz[o] - index.flow_xyz[need_row], axis=1)
+    keep = d < km_to_chord(radius - NUDGE_MARGIN_KM)
+    keep &= flows.establishment[o] != receiver
+    keep &= ~flows.hazardous[o] | est.may_receive_hazardous[receiver]
+    o, d, radius = o[keep], d[keep], radius[keep]
+    route_of = found.of_flow[o]
+    weight = weight_of_route[route_of] * index.evidence[need_row]
+    if tax.waste_operator[need_node]:
+        weight = np.minimum(weight, INTERMEDIARY_STRENGTH)
+    score = score_pairs(
+        d * EARTH_RADIUS_KM,
+        radius,
+        index.log_quantity[o],
+        np.full(len(o), index.log_quantity[need_row]),
+        weight,
+    )
+    q_o, q_n = flows.quantity[o], flows.quantity[need_row]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
+    operation = np.array(
+        [
+            r.inputs[target][1][need_node] if target in r.inputs else NO_OPERATION
+            for r in found.routes
+        ],
+        dtype=np.int8,
+    )[route_of]
+    return o, d, coverage, weight, score, operation

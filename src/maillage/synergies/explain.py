@@ -196,6 +196,22 @@ def explain(kind: str, e: dict) -> list[str]:
         ]
     if kind == "prospect":
         what = _("consomment") if e.get("direction") == "need" else _("produisent")
+        if e.get("recovery_route"):
+            # found by a legal recovery route of the offered waste, not by the sector profile
+            lines = [
+                _(
+                    "Les établissements de cette activité (NAF %(div)s) valorisent ce déchet%(code)s "
+                    ": %(note)s."
+                )
+                % {
+                    "div": e.get("prospect_division", ""),
+                    "code": f" ({e['waste_code']})" if e.get("waste_code") else "",
+                    "note": e.get("recovery_note") or e["recovery_route"],
+                },
+                _("À %(d)s km ; aucun flux encore recensé : un établissement à visiter.")
+                % {"d": _n(e.get("distance_km"), 1)},
+            ]
+            return lines + _feedback_lines(e)
         return [
             _(
                 "Les établissements de cette activité (NAF %(div)s) %(what)s souvent « %(cls)s » "
@@ -209,5 +225,23 @@ def explain(kind: str, e: dict) -> list[str]:
             },
             _("À %(d)s km ; aucun flux encore recensé : un établissement à visiter.")
             % {"d": _n(e.get("distance_km"), 1)},
-        ]
+        ] + _feedback_lines(e)
     return []
+
+
+def _feedback_lines(e: dict) -> list[str]:
+    lines = []
+    if e.get("feedback_implemented"):
+        lines.append(
+            _("Favorisé : %(n)d synergies de ce type réalisées sur la plateforme.")
+            % {"n": e["feedback_implemented"]}
+        )
+    if e.get("feedback_impossible"):
+        lines.append(
+            _(
+                "Défavorisé : %(n)d synergies de ce type abandonnées sur la plateforme comme "
+                "techniquement impossibles."
+            )
+            % {"n": e["feedback_impossible"]}
+        )
+    return lines

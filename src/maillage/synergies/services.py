@@ -23,7 +23,15 @@ from maillage.accounts import policy
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog, Chamber, TerritoryCommune, User
 from maillage.directory.models import Establishment
-from maillage.engine import feedback, legal, mutualisation, prospects, recovery, substitution
+from maillage.engine import (
+    feedback,
+    legal,
+    mutualisation,
+    prospects,
+    recovery,
+    routes,
+    substitution,
+)
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
@@ -147,11 +155,19 @@ def snapshot(chamber_ids: set[int] | None) -> Snapshot:
         quantity=[r[4] if r[5] == tax.unit[tax.index[r[2]]] else np.nan for r in flow_rows],
         temperature=[np.nan if r[6] is None else r[6] for r in flow_rows],
         hazardous=[bool(r[7]) or bool(tax.hazardous[tax.index[r[2]]]) for r in flow_rows],
+        # the flow's own List of Waste code: its recovery routes, legal path and feedback
+        waste_code=[r[8] for r in flow_rows],
     )
     meta = [{"waste_code": r[8], "unit": r[5], "quantity": r[4]} for r in flow_rows]
     return Snapshot(
         est=est, flows=flows, est_chamber=est_chamber, flow_meta=meta, est_rubriques=recorded
     )
+
+
+def _flow_code(flows: Flows, row: int) -> str | None:
+    """The List of Waste code the engine read for a flow ("170405"), None if none."""
+    code = int(flows.waste_code[row])
+    return f"{code:06d}" if code >= 0 else None
 
 
 def _display_waste(code: str | None) -> str | None:
@@ -184,6 +200,18 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
         reserved_to = receivers.get((oc, nc))
         unit = tax.unit[flows.resource_class[o]]
         exchanged = impacts.exchanged[i]
+        # a pair found by the offer's recovery route: the receiver's activity performs this
+        # operation on this waste code (engine.routes), whether or not a class substitution exists
+        route_op = routes.operation_code(int(pairs.operation[i]))
+        hazardous = bool(flows.hazardous[o])
+        waste_code = _flow_code(flows, o) or snap.flow_meta[o]["waste_code"]
+        authorisation = _authorisation(snap, int(flows.establishment[n]), hazardous, waste_code)
+        if route_op is not None:
+            authorisation["operation"] = route_op
+            authorisation["expected_rubriques"] = list(
+                recovery.receiver_rubriques(route_op, need_naf)
+            )
+        evidence = 1.0 if flows.declared[n] else substitution.INFERRED_NEED_FACTOR
         out.append(
             {
                 "key": f"S:{flows.id[o]}:{flows.id[n]}",
@@ -206,8 +234,11 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                     "offer_class": oc,
                     "need_class": nc,
                     "same_class": oc == nc,
-                    "substitution_note": notes.get((oc, nc), ""),
-                    "waste_code": _display_waste(snap.flow_meta[o]["waste_code"]),
+                    "substitution_note": recovery.explanation(route_op, need_naf, hazardous)
+                    if route_op is not None
+                    else notes.get((oc, nc), ""),
+                    "recovery_route": route_op,
+                    "waste_code": _display_waste(waste_code),
                     "distance_km": round(float(pairs.distance_km[i]), 1),
                     "max_distance_km": float(tax.max_distance_km[flows.resource_class[o]]),
                     "offer_quantity": _num(flows.quantity[o]),
@@ -216,10 +247,15 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                     "coverage": _num(pairs.coverage[i]),
                     "offer_temperature": _num(flows.temperature[o]),
                     "need_temperature": _num(flows.temperature[n]),
-                    "hazardous": bool(flows.hazardous[o]),
+                    "hazardous": hazardous,
                     # The ranking rules behind the score (see engine.substitution).
-                    "class_strength": 1.0 if oc == nc else strengths.get((oc, nc)),
+                    "class_strength": 1.0
+                    if oc == nc
+                    else round(float(pairs.class_strength[i]) / evidence, 3)
+                    if route_op is not None
+                    else strengths.get((oc, nc)),
                     "below_recycling": oc != nc
+                    and route_op is None
                     and strengths.get((oc, nc), SUBSTITUTE_STRENGTH) < SUBSTITUTE_STRENGTH,
                     "receiver_division": need_division,
                     "receiver_division_label": division_labels.get(need_division, ""),
@@ -229,12 +265,7 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
                         tax.waste_operator[node[flows.establishment[n]]]
                     ),
                     "need_declared": bool(flows.declared[n]),
-                    **_authorisation(
-                        snap,
-                        int(flows.establishment[n]),
-                        bool(flows.hazardous[o]),
-                        snap.flow_meta[o]["waste_code"],
-                    ),
+                    **authorisation,
                 },
             }
         )
@@ -332,7 +363,10 @@ def mutualisation_suggestions(snap: Snapshot) -> list[dict]:
 def prospect_suggestions(snap: Snapshot, k: int = 10, rows=None) -> list[dict]:
     tax = compiled()
     est, flows = snap.est, snap.flows
-    found = prospects.find(est, flows, tax, k=k, rows=rows)
+    from maillage.synergies.selectors import outcome_table
+
+    # the platform's outcomes re-rank prospects of offers as they re-rank substitutions
+    found = prospects.find(est, flows, tax, k=k, rows=rows, outcomes=outcome_table())
     out = []
     for i in range(len(found.flow)):
         f, e = int(found.flow[i]), int(found.establishment[i])
@@ -363,6 +397,18 @@ def prospect_suggestions(snap: Snapshot, k: int = 10, rows=None) -> list[dict]:
                     "expected_quantity": _num(found.expected_quantity[i]),
                     "unit": tax.unit[found.resource_class[i]],
                     "direction": "need" if is_offer else "offer",
+                    # found by a legal recovery route of the offered waste (engine.routes)
+                    "recovery_route": routes.operation_code(int(found.operation[i])),
+                    "recovery_note": recovery.explanation(
+                        op, naf_key(str(est.naf[e])), bool(flows.hazardous[f])
+                    )
+                    if (op := routes.operation_code(int(found.operation[i])))
+                    else "",
+                    "waste_code": _display_waste(snap.flow_meta[f]["waste_code"])
+                    if is_offer and snap.flow_meta
+                    else None,
+                    "feedback_implemented": int(found.feedback_implemented[i]),
+                    "feedback_impossible": int(found.feedback_impossible[i]),
                 },
             }
         )
