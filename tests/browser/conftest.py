@@ -47,9 +47,19 @@ def browser():
 def page(browser, request):
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
+    # Whatever the Content-Security-Policy blocks (an inline style or script, a foreign host)
+    # Chromium reports on the console: every browser test then fails on it.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not blocked, blocked

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from maillage.config.env import base_url, env_bool, env_int, env_list, env_str, secret_key
@@ -52,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files before anything else touches the request (no session, no database).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Early, so that every later log line of the request carries its id.
     "maillage.config.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -222,6 +225,29 @@ if env_bool("MAILLAGE_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): scripts, styles, images and requests from this site only;
+# no inline script, handler or style attribute anywhere (tests/operations/test_headers.py checks
+# the templates); data: images for the favicon placeholder and Leaflet; the map's tile server
+# when one is configured.
+# A tile URL such as https://{s}.tile.example.org/{z}/{x}/{y}.png allows https://*.tile.example.org.
+_tiles = urlsplit(MAILLAGE_TILE_URL)
+_tile_hosts = (
+    [f"{_tiles.scheme}://{_tiles.netloc.replace('{s}', '*')}"] if MAILLAGE_TILE_URL else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_tile_hosts],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
