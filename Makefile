@@ -38,8 +38,9 @@ demo: $(STAMP)
 	trap 'kill $$!' EXIT INT TERM; \
 	$(PY) manage.py runserver --insecure 127.0.0.1:8000
 
+# Production processes: gunicorn + WhiteNoise + task workers (docs/operations.md).
 serve: $(STAMP)
-	$(PY) manage.py runserver --insecure 127.0.0.1:8000
+	PY=$(PY) bin/serve
 
 test: $(STAMP) chromium
 	$(PY) manage.py makemigrations --check --dry-run

@@ -5,7 +5,9 @@ A screenshot of the page is saved under ``test-artifacts/`` when a browser test 
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -43,13 +45,35 @@ def browser():
         browser.close()
 
 
+def _wait_for_function(page, expression: str, timeout: float = 30_000, **_ignored) -> None:
+    """Playwright's wait_for_function compiles its predicate with eval() inside the page, which
+    the site's Content-Security-Policy (no 'unsafe-eval') rightly refuses; page.evaluate runs
+    through the browser's debugging protocol instead. Same contract: poll until truthy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
+    # Whatever the Content-Security-Policy blocks (an inline style or script, a foreign host)
+    # Chromium reports on the console: every browser test then fails on it.
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.wait_for_function = functools.partial(_wait_for_function, page)
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert not blocked, blocked

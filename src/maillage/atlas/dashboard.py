@@ -333,6 +333,8 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from maillage.ingest.exports import neutralise_xlsx_cell
+
     wb = Workbook()
     wb.remove(wb.active)
     for title, header, rows in tables(d, scope):
@@ -342,6 +344,10 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
             cell.font = Font(bold=True)
         for row in rows:
             ws.append(list(row))
+        # Territory and category names are data: never let one be read as a formula.
+        for line in ws.iter_rows():
+            for cell in line:
+                neutralise_xlsx_cell(cell)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -359,7 +365,7 @@ def to_csv(d: dict, scope: Scope) -> bytes:
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     for title, header, rows in tables(d, scope):
         writer.writerow([csv_cell(str(title))])
-        writer.writerow([str(h) for h in header])
+        writer.writerow([csv_cell(str(h)) for h in header])
         for row in rows:
             writer.writerow([csv_cell(v) for v in row])
         writer.writerow([])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from maillage.config.env import base_url, env_bool, env_int, env_list, env_str, secret_key
+from maillage.config.logging import logging_config
 
 SRC_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = SRC_DIR.parent.parent
@@ -44,10 +47,16 @@ INSTALLED_APPS = [
     "maillage.events",
     "maillage.web",
     "maillage.atlas",
+    "maillage.operations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files before anything else touches the request (no session, no database).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Early, so that every later log line of the request carries its id.
+    "maillage.config.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,6 +139,9 @@ AXES_COOLOFF_MESSAGE = _(
     "Compte temporairement bloqué après trop de tentatives de connexion. Réessayez plus tard."
 )
 AXES_PERMALOCK_MESSAGE = AXES_COOLOFF_MESSAGE
+# axes' log lines name the client; ours say only the path and a hash of the username (no IP).
+AXES_VERBOSE = False
+AXES_CLIENT_STR_CALLABLE = "maillage.config.logging.axes_client_str"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -150,6 +162,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+# WhiteNoise serves the static files. `make serve` collects them into STATIC_ROOT and sets
+# MAILLAGE_COLLECTED_STATIC=true: hashed names, compressed copies, cached for a year. Otherwise
+# (demo, tests) they are found where they live, at each request.
+MAILLAGE_COLLECTED_STATIC = env_bool("MAILLAGE_COLLECTED_STATIC", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "maillage.config.storage.StaticStorage"
+        if MAILLAGE_COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not MAILLAGE_COLLECTED_STATIC
+WHITENOISE_AUTOREFRESH = not MAILLAGE_COLLECTED_STATIC
 # Uploaded files (marketplace attachments, network documents) are served only through views that
 # ask the policy, never by URL.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -176,24 +202,63 @@ TASKS = {
 MAILLAGE_TILE_URL = env_str("MAILLAGE_TILE_URL", "")
 MAILLAGE_PARTNER_INDEX_TTL = env_int("MAILLAGE_PARTNER_INDEX_TTL", 60)
 
+# MAILLAGE_HTTPS=true: the site is reached over HTTPS (directly or through a reverse proxy).
+# Cookies are then sent only over HTTPS, plain HTTP is redirected, and browsers are told to come
+# back over HTTPS only (HSTS). Each of these can still be set on its own.
+MAILLAGE_HTTPS = env_bool("MAILLAGE_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", MAILLAGE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", MAILLAGE_HTTPS)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", MAILLAGE_HTTPS)
+# The health check is asked by the supervisor on the loopback, in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^sante/$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if MAILLAGE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading (a list built into browsers, hard to leave) is the domain owner's decision: off by
+# default, hence security.W021 silenced unless it is turned on.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+# Behind a proxy that is not on this machine (gunicorn already trusts X-Forwarded-Proto from the
+# loopback): trust its X-Forwarded-Proto header. Never set it when clients reach Django directly.
+if env_bool("MAILLAGE_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "client_error_without_traceback": {
-            "()": "maillage.config.logging.ClientErrorWithoutTraceback",
-        }
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {
-        # 4xx: one line at WARNING, no traceback (5xx keep theirs).
-        "django.request": {"filters": ["client_error_without_traceback"]},
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
+# Content-Security-Policy (django-csp): scripts, styles, images and requests from this site only;
+# no inline script, handler or style attribute anywhere (tests/operations/test_headers.py checks
+# the templates); data: images for the favicon placeholder and Leaflet; the map's tile server
+# when one is configured.
+# A tile URL such as https://{s}.tile.example.org/{z}/{x}/{y}.png allows https://*.tile.example.org.
+_tiles = urlsplit(MAILLAGE_TILE_URL)
+_tile_hosts = (
+    [f"{_tiles.scheme}://{_tiles.netloc.replace('{s}', '*')}"] if MAILLAGE_TILE_URL else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_tile_hosts],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# JSON lines on standard error, one object per record, with the request's id and without personal
+# data (see maillage.config.logging). LOG_FORMAT=text for a human-readable console.
+LOGGING = logging_config(
+    level=env_str("LOG_LEVEL", "WARNING"),
+    fmt=env_str("LOG_FORMAT", "json"),
+    request_level=env_str("MAILLAGE_REQUEST_LOG_LEVEL", "INFO"),
+)
+
+# Health check (/sante/): the task queue is unhealthy when a task ready to run has waited longer
+# than this (no worker takes them).
+MAILLAGE_HEALTH_MAX_PENDING_MINUTES = env_int("MAILLAGE_HEALTH_MAX_PENDING_MINUTES", 10)

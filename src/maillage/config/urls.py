@@ -12,6 +12,7 @@ admin.site.site_title = _("Maillage")
 admin.site.index_title = _("Back-office")
 
 urlpatterns = [
+    path("", include("maillage.operations.urls")),
     path("admin/", admin.site.urls),
     path("comptes/", include("django.contrib.auth.urls")),
     path("api/", api.urls),

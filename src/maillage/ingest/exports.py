@@ -263,17 +263,26 @@ def float_cell(value: float) -> str:
     return "0" if text == "-0" else text.replace(".", ",")
 
 
+def formula_like(text: str) -> bool:
+    """Would a spreadsheet program run this text as a formula (CSV/formula injection)?"""
+    return text.startswith(FORMULA_START)
+
+
 def csv_cell(value) -> str:
+    """A CSV field for a French spreadsheet program: numbers stay numbers (decimal comma), and a
+    text that starts like a formula gets a leading apostrophe, so that it is shown, not run."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return _("oui") if value else _("non")
     if isinstance(value, float):
         return float_cell(value)
+    if isinstance(value, int | Decimal):
+        return str(value)  # a negative number is a number, not a formula
     if isinstance(value, datetime.date):
         return value.isoformat()
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if formula_like(text) else text
 
 
 class _Line:
@@ -286,7 +295,7 @@ class _Line:
 def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
     """The CSV as encoded chunks (about CHUNK rows each), a byte-order mark first."""
     writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
-    yield "\ufeff".encode() + writer.writerow(header).encode()
+    yield "\ufeff".encode() + writer.writerow([csv_cell(h) for h in header]).encode()
     for chunk in chunks(rows):
         yield "".join(writer.writerow([csv_cell(v) for v in row]) for row in chunk).encode()
 
@@ -301,19 +310,29 @@ def write_xlsx(out: IO[bytes], title: str, header: list[str], rows: Iterable[lis
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
     sheet.freeze_panes = "A2"
-    sheet.append(header)
+    sheet.append([xlsx_cell(sheet, str(h)) for h in header])
     for row in rows:
         sheet.append([xlsx_cell(sheet, v) for v in row])
     workbook.save(out)
 
 
 def xlsx_cell(sheet, value):
+    """A value for a write-only sheet: numbers stay numbers; texts are stored as texts (openpyxl
+    would store one starting with "=" as a formula), and one that starts like a formula also gets
+    Excel's quote prefix, so that editing the cell does not turn it into a formula either."""
     if isinstance(value, str):
-        # openpyxl would store a text starting with "=" as a formula: force a plain string.
         cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
+        neutralise_xlsx_cell(cell)
         return cell
     return value
+
+
+def neutralise_xlsx_cell(cell) -> None:
+    """Makes an openpyxl cell holding a text safe to open (see xlsx_cell); other values are left."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if formula_like(cell.value):
+            cell.quotePrefix = True
 
 
 def export(

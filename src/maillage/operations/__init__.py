@@ -1,0 +1,1 @@
+"""Running Maillage in production: health check, database backup and restore."""
