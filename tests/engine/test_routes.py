@@ -283,8 +283,8 @@ def test_a_prospect_found_by_the_flows_code_records_its_operation():
 
 def test_prospects_of_an_offer_with_a_code_follow_that_codes_route_not_the_class():
     """Aluminium skimmings (10 03 16) recorded as a mineral waste: non-ferrous recyclers take
-    them by R4; a quarry that spreads other mineral wastes of the class (R10) is not a prospect
-    for this code, though it is for the class without a code."""
+    them by R4; a quarry that is backfilled with other mineral wastes of the class (R5) is not a
+    prospect for this code, though it is for the class without a code."""
     est = _line(["24.10Z", "08.12Z", "24.42Z", "62.01Z"])
 
     def found(code):
@@ -299,7 +299,7 @@ def test_prospects_of_an_offer_with_a_code_follow_that_codes_route_not_the_class
         }
 
     assert found("10 03 16") == {"2442": "R4"}
-    assert found(None).get("0812") == "R10" and found(None).get("2442") == "R4"
+    assert found(None).get("0812") == "R5" and found(None).get("2442") == "R4"
 
 
 def test_the_reverse_query_finds_route_offers_with_the_same_score_and_operation():

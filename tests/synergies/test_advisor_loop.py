@@ -191,7 +191,7 @@ def test_dashboard_month_table_fills_empty_months(client, loop):
     client.force_login(loop["advisor77"])
     html = html_of(client.get("/tableau-de-bord/"))
     for month in ("2025-10", "2025-11", "2025-12", "2026-01"):
-        assert f'style="white-space: nowrap">{month}</td>' in html
+        assert f'<td class="month nowrap">{month}</td>' in html
 
 
 def test_per_flow_search_runs_the_engine_live_and_lists_ranked_partners(client, loop):
