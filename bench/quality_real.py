@@ -87,6 +87,7 @@ def evaluate(case: dict, seed: int, pool: list[str]) -> int | None:
         resource_class=[tax.index[klass]],
         is_offer=[True],
         hazardous=[hazardous],
+        waste_code=[case["waste_code"]],
     )
     found = prospects.find(est, flows, tax, k=K)
     order = np.argsort(-found.score, kind="stable")

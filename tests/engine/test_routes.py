@@ -339,3 +339,25 @@ def test_coded_offers_keep_at_most_k_pairs_and_the_class_pairs():
     assert sorted(zip(coded.offer, coded.need, strict=True)) == sorted(
         zip(plain.offer, plain.need, strict=True)
     )
+
+
+def test_a_hazardous_code_reaches_an_activity_that_recovers_it_as_a_prospect_ranked_below():
+    """Spent sulphuric acid (06 01 01*): a chemical plant (20.13, acid regeneration R6 under
+    2790) is a prospect although its activity is not authorised by default, ranked below the
+    same route's authorised receiver; never a farm nor a food plant; without a code (class
+    routes) the unauthorised plant is not reached."""
+    # the unauthorised plant (1) stands nearer the producer (3) than the authorised one (0)
+    est = _line(["20.13B", "20.13B", "01.11Z", "10.51A"], authorised=[True, False, False, False])
+
+    def found(code):
+        flows = Flows.build(
+            id=[1], establishment=[3], resource_class=[C["chemical_waste_haz"]], is_offer=[True],
+            hazardous=[True], waste_code=[code],
+        )  # fmt: skip
+        out = prospects.find(est, flows, TAX, k=10)
+        return dict(zip(out.establishment.tolist(), out.score.tolist(), strict=True))
+
+    with_code = found("06 01 01*")
+    assert set(with_code) == {0, 1}
+    assert with_code[1] < with_code[0]
+    assert 1 not in found(None)

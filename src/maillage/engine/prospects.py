@@ -17,6 +17,11 @@ from maillage.engine.routes import NO_OPERATION, flow_routes
 from maillage.engine.taxonomy import CompiledTaxonomy
 
 CANDIDATE_FACTOR = 2
+# A prospect that would receive a hazardous waste without a recorded or default authorisation,
+# found only because its activity recovers that waste under a hazardous-waste rubrique (a route
+# row with ``hazardous_ok``: acid regeneration in chemicals, oil re-refining, zinc from furnace
+# dust...), ranks below an authorised one: the advisor must check the authorisation first.
+ASSUMED_AUTHORISATION = 0.8
 
 
 @dataclass(frozen=True)
@@ -250,7 +255,13 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, 
     safe = np.where(valid, cand, 0)
     hazardous = flows.hazardous[sel]
     if hazardous.any():
-        valid &= ~hazardous[:, None] | est.may_receive_hazardous[safe]
+        # Authorised (recorded or by activity), or reached by the route of the offer's own waste
+        # code (a hazardous code's route holds only the rows that allow hazardous waste: never
+        # food, feed or farms; a class-level route may mix rows, so it does not count).
+        authorised = est.may_receive_hazardous[safe]
+        routed = (ops != NO_OPERATION) & (flows.waste_code[sel] >= 0)[:, None]
+        valid &= ~hazardous[:, None] | authorised | routed
+        weight = np.where(hazardous[:, None] & ~authorised, weight * ASSUMED_AUTHORISATION, weight)
     distance = chord_to_km(dist, where=valid)
     score = np.clip(weight * (0.6 * (1 - distance / radius) + 0.4 * size[safe]), 0, 1)
     implemented = impossible = None
