@@ -432,3 +432,16 @@ def test_no_prefix_or_receiver_row_is_written_twice():
     with data.joinpath("waste_code_classes.csv").open(encoding="utf-8") as fh:
         prefixes = [row[0] for row in list(csv.reader(fh))[1:]]
     assert len(prefixes) == len(set(prefixes))
+
+
+def test_the_legal_path_names_an_operation_for_class_substitutions_too():
+    """A pair found by class substitution where no receiver row describes the receiving activity
+    (plaster waste to a ceramics works) still gets the waste's preferred recovery operation, never
+    the R12/R13 preparation outside division 38; the activity's own route wins when it exists."""
+    assert recovery.operation_for("17 08 02", "23.41") is None
+    assert recovery.likely_operation("17 08 02", "23.41") == "R5"
+    assert recovery.likely_operation("15 01 03", "11.05") == "R3"
+    assert recovery.likely_operation("02 01 04", "38.11") == recovery.operation_for(
+        "02 01 04", "38.11"
+    )
+    assert recovery.likely_operation("16 06 01*", "11.05") not in ("R12", "R13")

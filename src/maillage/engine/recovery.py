@@ -289,6 +289,22 @@ def operation_for(waste_code: str, receiver_naf: str, hazardous: bool | None = N
     return route[0] if route else None
 
 
+def likely_operation(
+    waste_code: str, receiver_naf: str, hazardous: bool | None = None
+) -> str | None:
+    """The operation for the legal path of a pair: the receiver activity's own route for the
+    waste (``operation_for``) or, when the pair comes from a class substitution that no receiver
+    row describes, the waste's preferred material or energy recovery (its first operation other
+    than the R12/R13 preparation, which only waste operators of division 38 perform)."""
+    found = operation_for(waste_code, receiver_naf, hazardous)
+    if found is not None:
+        return found
+    operations = operations_for_waste(waste_code)
+    if naf_key(receiver_naf).startswith("38"):
+        return operations[0] if operations else None
+    return next((op for op in operations if op not in ("R12", "R13")), None)
+
+
 def receiver_rubriques(operation: str, receiver_naf: str) -> tuple[str, ...]:
     """ICPE rubriques that authorise ``receiver_naf`` to perform ``operation`` (any property)."""
     rows = [

@@ -304,7 +304,7 @@ def _authorisation(snap: Snapshot, receiver: int, hazardous: bool, waste_code: s
     it for the receiver's activity (what the legal path and the explanation show)."""
     recorded = snap.est_rubriques[receiver] if snap.est_rubriques else ()
     naf = naf_key(str(snap.est.naf[receiver]))
-    operation = recovery.operation_for(waste_code, naf, hazardous) if waste_code else None
+    operation = recovery.likely_operation(waste_code, naf, hazardous) if waste_code else None
     expected = recovery.receiver_rubriques(operation, naf) if operation else ()
     # Nothing recorded: the rubriques its activity usually holds, else those that authorise the
     # route's operation for it (a prospect reached by a hazardous-waste route).
