@@ -1,0 +1,206 @@
+"""The tiled detection (``tiles``) on a Dask cluster (``dask.distributed``): a LocalCluster on this
+machine, or the scheduler of several machines. The index is built once, here, and sent once to
+every worker; each task matches one tile's offers (or groups one class and direction) and its
+result comes back to be written to Parquet, so that only the tiles in flight are held anywhere.
+
+Dask is used only for a large detection or when a scheduler is configured (``wants_cluster``):
+small detections stay in process, without starting anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from maillage.engine import substitution, tiles
+from maillage.engine.data_model import Establishments, Flows
+from maillage.engine.substitution import Pairs
+from maillage.engine.taxonomy import CompiledTaxonomy
+
+# Flows from which a detection goes to a cluster when none is configured (about 500,000
+# establishments): below, starting workers and sending them the index costs more than it saves.
+DEFAULT_MIN_FLOWS = 2_000_000
+# Tasks in flight per worker thread: enough to keep every thread busy, few enough that the
+# results waiting to be written stay small.
+IN_FLIGHT_PER_THREAD = 4
+# A task is a batch of whole tiles (or of mutualisation parts) of at least this many flows, so
+# that the few milliseconds a task costs the scheduler stay small beside its work.
+MIN_TASK_FLOWS = 20_000
+
+
+def wants_cluster(n_flows: int, scheduler: str | None, min_flows: int = DEFAULT_MIN_FLOWS) -> bool:
+    """A configured scheduler is always used; otherwise a local cluster only from ``min_flows``."""
+    return bool(scheduler) or n_flows >= min_flows
+
+
+@contextlib.contextmanager
+def client(
+    scheduler: str | None = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    memory_limit: str | float | None = "auto",
+):
+    """A Dask client: of the scheduler at ``scheduler`` (``tcp://host:8786``), or of a
+    LocalCluster started here and stopped on exit."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as c:
+            yield c
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            memory_limit=memory_limit,
+            dashboard_address=None,
+        ) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def _threads(c) -> int:
+    return max(1, sum(c.nthreads().values()))
+
+
+def batches(sizes: list[int], minimum: int = MIN_TASK_FLOWS) -> list[list[int]]:
+    """Consecutive positions grouped so that each group's sizes add up to ``minimum`` (the
+    last one may fall short)."""
+    out: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for i, size in enumerate(sizes):
+        current.append(i)
+        total += size
+        if total >= minimum:
+            out.append(current)
+            current, total = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
+def _match_task(index: substitution.Index, tile_offers: list[np.ndarray], k: int) -> list[Pairs]:
+    # one task per worker thread at a time: the k-d tree queries stay on that thread
+    return [index.match(offers, k=k, workers=1) for offers in tile_offers]
+
+
+def _groups_task(index: substitution.Index, parts: list[np.ndarray]) -> list:
+    found: list = []
+    for rows in parts:
+        found.extend(tiles.groups_of_part(index.est, index.flows, index.tax, rows))
+    return found
+
+
+def scatter_index(c, index: substitution.Index):
+    """Send the index once to every worker. A fresh copy, without the caches a query fills
+    (some are keyed by object identity, which does not survive a copy to another process)."""
+    return c.scatter(replace(index), broadcast=True, hash=False)
+
+
+def _stream(c, function, shared, items: list, extra: tuple) -> Iterator[tuple[int, Any]]:
+    """(position, result) of ``function(shared, item, *extra)`` for each item, as they finish,
+    with at most ``IN_FLIGHT_PER_THREAD`` tasks per worker thread submitted at a time."""
+    from distributed import as_completed
+
+    window = IN_FLIGHT_PER_THREAD * _threads(c)
+    pending = iter(enumerate(items))
+    position = {}
+
+    def submit(done):
+        for i, item in pending:
+            future = c.submit(function, shared, item, *extra, pure=False)
+            position[future.key] = i
+            done.add(future)
+            return True
+        return False
+
+    running = as_completed()
+    for _ in range(window):
+        if not submit(running):
+            break
+    for future in running:
+        result = future.result()
+        i = position.pop(future.key)
+        future.release()
+        submit(running)
+        yield i, result
+
+
+def match_tiles(
+    c, index: substitution.Index, tile_list: list[tiles.Tile], k: int = 20, shared=None
+) -> Iterator[tuple[tiles.Tile, Pairs]]:
+    """Each tile and its pairs, as the workers finish them (any order)."""
+    shared = scatter_index(c, index) if shared is None else shared
+    groups = batches([len(t) for t in tile_list])
+    items = [[tile_list[i].offers for i in group] for group in groups]
+    for b, results in _stream(c, _match_task, shared, items, (k,)):
+        for i, pairs in zip(groups[b], results, strict=True):
+            yield tile_list[i], pairs
+
+
+def group_results(c, index: substitution.Index, parts: list[np.ndarray], shared=None) -> Iterable:
+    """The mutualisation groups of ``parts`` (``tiles.group_parts``), a batch of parts at a time
+    as the workers finish them: whole (class, direction) parts, in order within each batch."""
+    shared = scatter_index(c, index) if shared is None else shared
+    items = [[parts[i] for i in group] for group in batches([len(p) for p in parts])]
+    for _b, found in _stream(c, _groups_task, shared, items, ()):
+        yield found
+
+
+def detect(
+    c,
+    est: Establishments,
+    flows: Flows,
+    tax: CompiledTaxonomy,
+    out_dir: str | Path,
+    k: int = 20,
+    tile_list: list[tiles.Tile] | None = None,
+    mutualise: bool = True,
+    batch_rows: int = tiles.BATCH_ROWS,
+) -> tiles.Summary:
+    """``tiles.detect`` on the cluster of client ``c``: the same files, the same pairs (in
+    another order: ``tiles.canonical_order``) and groups."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    index = substitution.Index.build(est, flows, tax)
+    shared = scatter_index(c, index)
+    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est)) if tile_list is None else tile_list
+    results = match_tiles(c, index, tile_list, k, shared)
+    n_tiles, n_pairs, largest = tiles.write_pairs(out / "pairs.parquet", flows, results, batch_rows)
+    n_groups = 0
+    if mutualise:
+        parts = tiles.group_parts(flows)
+        found = group_results(c, index, parts, shared)
+        n_groups = tiles.write_groups(out / "groups.parquet", flows, found)
+    return tiles.Summary(n_tiles, n_pairs, n_groups, largest)
+
+
+def match(
+    est: Establishments,
+    flows: Flows,
+    tax: CompiledTaxonomy,
+    k: int = 20,
+    offers: np.ndarray | None = None,
+    scheduler: str | None = None,
+    min_flows: int = DEFAULT_MIN_FLOWS,
+    **cluster,
+) -> Pairs:
+    """``substitution.match``, on a cluster when ``wants_cluster``: the same pairs in the same
+    order either way (for callers that keep the pairs in memory). ``cluster``: options of the
+    LocalCluster (see ``client``)."""
+    if not wants_cluster(len(flows), scheduler, min_flows):
+        return substitution.match(est, flows, tax, k=k, offers=offers)
+    index = substitution.Index.build(est, flows, tax)
+    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), offers=offers)
+    with client(scheduler, **cluster) as c:
+        parts = [pairs for _tile, pairs in match_tiles(c, index, tile_list, k)]
+    return tiles.canonical_order(tiles.concatenate(parts), flows, offers)

@@ -1,0 +1,346 @@
+"""Streaming tiled detection: the need index is built once, offers are matched tile by tile and
+the pairs written to Parquet in batches, so that the pairs of a national detection never all sit
+in memory.
+
+A tile owns the offers of the establishments inside it (a cell of a spatial grid, or a
+département). Each offer belongs to exactly one tile and queries the whole need index, which holds
+every need within its class's maximum distance: a pair across a tile border is found once, by the
+tile of its offer, and the halo (the needs within reach of a tile's offers, outside it) is the
+index itself. A tile-local need index cut to a halo would not give the same pairs: the size-aware
+trees of ``substitution`` rank needs by a class-wide quantile and are queried without a distance
+bound, and tie-breaks are scaled by the largest flow id.
+
+Matching a subset of the offers gives, offer by offer, the pairs of the full ``substitution.match``
+(each offer's candidates depend on that offer and the index only), so the tiled result is the same,
+bit for bit, whatever the matching rules; ``canonical_order`` puts it back in ``match``'s order.
+Mutualisation groups are greedy per (class, direction) across the territory, so they are streamed
+by (class, direction), which gives the same groups as ``mutualisation.groups``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from maillage.engine import mutualisation, substitution
+from maillage.engine.data_model import Establishments, Flows
+from maillage.engine.geo import EARTH_RADIUS_KM
+from maillage.engine.substitution import Pairs
+from maillage.engine.taxonomy import CompiledTaxonomy
+
+# A 50 km cell holds a city and its surroundings; the largest (Paris) is split by MAX_OFFERS.
+CELL_KM = 50.0
+# Offers per tile at most: a tile's pairs (at most k per offer) are what one task holds.
+MAX_OFFERS = 100_000
+# Pairs buffered before a Parquet row group is written.
+BATCH_ROWS = 1_000_000
+# Cells are square in km at this latitude (mainland France's middle); elsewhere they stretch.
+_REFERENCE_LATITUDE = 46.5
+_KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
+# no coordinates: a tile of its own
+NO_CELL = np.int64(-1)
+
+PAIRS_SCHEMA = pa.schema(
+    [
+        ("offer_flow_id", pa.int64()),
+        ("need_flow_id", pa.int64()),
+        ("offer", pa.int32()),
+        ("need", pa.int32()),
+        ("distance_km", pa.float32()),
+        ("coverage", pa.float32()),
+        ("class_strength", pa.float32()),
+        ("score", pa.float32()),
+        ("tile", pa.int32()),
+    ]
+)
+
+GROUPS_SCHEMA = pa.schema(
+    [
+        ("resource_class", pa.int32()),
+        ("is_offer", pa.bool_()),
+        ("members", pa.list_(pa.int32())),  # row positions in Flows, the seed first
+        ("member_flow_ids", pa.list_(pa.int64())),
+        ("total_quantity", pa.float64()),
+        ("radius_km", pa.float64()),
+        ("score", pa.float64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Tile:
+    number: int  # position in the list of tiles
+    label: int  # the cell (or département, ...) it covers
+    offers: np.ndarray  # int64 row positions in Flows, ascending
+
+    def __len__(self) -> int:
+        return len(self.offers)
+
+
+def grid_cells(est: Establishments, cell_km: float = CELL_KM) -> np.ndarray:
+    """The grid cell of each establishment (int64; ``NO_CELL`` without coordinates)."""
+    step = cell_km / _KM_PER_DEGREE
+    y = np.floor(est.lat / step)
+    x = np.floor(est.lon * math.cos(math.radians(_REFERENCE_LATITUDE)) / step)
+    known = np.isfinite(x) & np.isfinite(y)
+    # 2**20 cells each way covers the globe at 1 m cells
+    cells = (np.where(known, y, 0).astype(np.int64) + (1 << 20)) << 21
+    cells |= np.where(known, x, 0).astype(np.int64) + (1 << 20)
+    return np.where(known, cells, NO_CELL)
+
+
+def make_tiles(
+    flows: Flows,
+    labels: np.ndarray,
+    max_offers: int = MAX_OFFERS,
+    offers: np.ndarray | None = None,
+) -> list[Tile]:
+    """Tiles of the offers (all, or the rows ``offers``), by the label (grid cell, département
+    number...) of their establishment; a label with more than ``max_offers`` offers is cut into
+    several tiles."""
+    offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.unique(offers)
+    offer_labels = np.asarray(labels)[flows.establishment[offer_rows]]
+    order = np.argsort(offer_labels, kind="stable")
+    rows, sorted_labels = offer_rows[order], offer_labels[order]
+    bounds = np.r_[0, np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 1, len(rows)]
+    tiles: list[Tile] = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        pieces = max(1, math.ceil((hi - lo) / max_offers))
+        for part in np.array_split(rows[lo:hi], pieces):
+            tiles.append(Tile(len(tiles), int(sorted_labels[lo]), part))
+    return tiles
+
+
+def match_tile(index: substitution.Index, tile: Tile, k: int, workers: int = -1) -> Pairs:
+    """The pairs of one tile's offers against the whole index."""
+    return index.match(tile.offers, k=k, workers=workers)
+
+
+def match_tiles(
+    index: substitution.Index, tiles: Iterable[Tile], k: int = 20, workers: int = -1
+) -> Iterator[tuple[Tile, Pairs]]:
+    """Each tile and its pairs, one tile at a time, in this process."""
+    for tile in tiles:
+        yield tile, match_tile(index, tile, k, workers)
+
+
+def concatenate(parts: list[Pairs]) -> Pairs:
+    if not parts:
+        return substitution._empty()
+    return Pairs(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Pairs)))
+
+
+def canonical_order(pairs: Pairs, flows: Flows, offers: np.ndarray | None = None) -> Pairs:
+    """The pairs of any tiling in the order ``substitution.match`` gives them: offers by
+    (class, hazardous), then in the order of ``offers``; each offer's pairs stay best first."""
+    offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
+    position = np.full(len(flows), len(offer_rows), dtype=np.int64)
+    position[offer_rows] = np.arange(len(offer_rows))
+    key = flows.resource_class[pairs.offer].astype(np.int64) * 2 + flows.hazardous[pairs.offer]
+    order = np.lexsort((position[pairs.offer], key))  # stable: best first within an offer
+    return Pairs(*(getattr(pairs, f.name)[order] for f in fields(Pairs)))
+
+
+class PairsWriter:
+    """Pairs to one Parquet file, in row groups of about ``batch_rows`` pairs: only the current
+    batch is held in memory."""
+
+    def __init__(self, path: str | Path, flows: Flows, batch_rows: int = BATCH_ROWS):
+        self.path = Path(path)
+        self.flow_ids = flows.id
+        self.batch_rows = batch_rows
+        self.rows = 0
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self._writer = pq.ParquetWriter(self.path, PAIRS_SCHEMA)
+
+    def write(self, tile: Tile, pairs: Pairs) -> None:
+        if len(pairs) == 0:
+            return
+        table = pa.table(
+            [
+                self.flow_ids[pairs.offer],
+                self.flow_ids[pairs.need],
+                pairs.offer.astype(np.int32),
+                pairs.need.astype(np.int32),
+                pairs.distance_km,
+                pairs.coverage,
+                pairs.class_strength,
+                pairs.score,
+                np.full(len(pairs), tile.number, dtype=np.int32),
+            ],
+            schema=PAIRS_SCHEMA,
+        )
+        self._buffer.append(table)
+        self._buffered += len(pairs)
+        self.rows += len(pairs)
+        if self._buffered >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buffer:
+            self._writer.write_table(pa.concat_tables(self._buffer), row_group_size=self._buffered)
+            self._buffer, self._buffered = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        self._writer.close()
+
+    def __enter__(self) -> PairsWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# what each Pairs field is read back as
+_PAIR_DTYPES = {
+    "offer": np.int32,
+    "need": np.int32,
+    "distance_km": np.float32,
+    "coverage": np.float32,
+    "class_strength": np.float32,
+    "score": np.float32,
+}
+
+
+def read_pairs(path: str | Path) -> Pairs:
+    """All the pairs of a Parquet file (for tests and small detections), in the file's order."""
+    table = pq.read_table(path, columns=list(_PAIR_DTYPES))
+    return Pairs(
+        **{
+            name: table.column(name).to_numpy().astype(dtype, copy=False)
+            for name, dtype in _PAIR_DTYPES.items()
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    tiles: int
+    pairs: int
+    groups: int
+    largest_tile_pairs: int
+
+
+def write_pairs(
+    path: str | Path, flows: Flows, results: Iterable[tuple[Tile, Pairs]], batch_rows=BATCH_ROWS
+) -> tuple[int, int, int]:
+    """Stream ``results`` to ``path``: (tiles, pairs, largest tile's pairs)."""
+    tiles = largest = 0
+    with PairsWriter(path, flows, batch_rows) as writer:
+        for tile, pairs in results:
+            writer.write(tile, pairs)
+            tiles += 1
+            largest = max(largest, len(pairs))
+        return tiles, writer.rows, largest
+
+
+def group_parts(flows: Flows, declared_only: bool = True) -> list[np.ndarray]:
+    """Row positions of the flows of each (class, direction): mutualisation works on each alone."""
+    rows = np.flatnonzero(flows.declared) if declared_only else np.arange(len(flows))
+    key = flows.resource_class[rows].astype(np.int64) * 2 + flows.is_offer[rows]
+    order = np.argsort(key, kind="stable")
+    rows, key = rows[order], key[order]
+    bounds = np.r_[0, np.flatnonzero(key[1:] != key[:-1]) + 1, len(rows)]
+    return [rows[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def groups_of_part(
+    est: Establishments, flows: Flows, tax: CompiledTaxonomy, rows: np.ndarray
+) -> list[mutualisation.Group]:
+    """``mutualisation.groups`` of the flows at ``rows`` (one class and direction), members as
+    row positions in the whole Flows table."""
+    # Only the part's establishments, renumbered: their points (a function of the id and the
+    # coordinates) and which flows share an establishment are all the grouping reads of them.
+    part = flows.take(rows)
+    used, position = np.unique(part.establishment, return_inverse=True)
+    sub_est = Establishments(**{f.name: getattr(est, f.name)[used] for f in fields(est)})
+    sub_flows = replace(part, establishment=position.astype(np.int32))
+    found = mutualisation.groups(sub_est, sub_flows, tax, declared_only=False)
+    return [
+        mutualisation.Group(
+            g.resource_class, g.is_offer, rows[g.members], g.total_quantity, g.radius_km, g.score
+        )
+        for g in found
+    ]
+
+
+def write_groups(path: str | Path, flows: Flows, parts: Iterable[list[mutualisation.Group]]) -> int:
+    """Stream groups, one row group per (class, direction) that has any: the number written."""
+    count = 0
+    with pq.ParquetWriter(Path(path), GROUPS_SCHEMA) as writer:
+        for found in parts:
+            if not found:
+                continue
+            writer.write_table(
+                pa.table(
+                    {
+                        "resource_class": [g.resource_class for g in found],
+                        "is_offer": [g.is_offer for g in found],
+                        "members": [g.members.astype(np.int32) for g in found],
+                        "member_flow_ids": [flows.id[g.members] for g in found],
+                        "total_quantity": [g.total_quantity for g in found],
+                        "radius_km": [g.radius_km for g in found],
+                        "score": [g.score for g in found],
+                    },
+                    schema=GROUPS_SCHEMA,
+                )
+            )
+            count += len(found)
+    return count
+
+
+def canonical_groups(groups: list[mutualisation.Group]) -> list[mutualisation.Group]:
+    """Groups of any order of the parts in ``mutualisation.groups``'s order: by class, then
+    direction (each part's groups keep their order)."""
+    return sorted(groups, key=lambda g: (g.resource_class, g.is_offer))
+
+
+def read_groups(path: str | Path) -> list[mutualisation.Group]:
+    table = pq.read_table(path).to_pylist()
+    return [
+        mutualisation.Group(
+            r["resource_class"],
+            r["is_offer"],
+            np.asarray(r["members"], dtype=np.int64),
+            r["total_quantity"],
+            r["radius_km"],
+            r["score"],
+        )
+        for r in table
+    ]
+
+
+def detect(
+    est: Establishments,
+    flows: Flows,
+    tax: CompiledTaxonomy,
+    out_dir: str | Path,
+    k: int = 20,
+    tiles: list[Tile] | None = None,
+    mutualise: bool = True,
+    batch_rows: int = BATCH_ROWS,
+    index: substitution.Index | None = None,
+) -> Summary:
+    """Full tiled detection in this process: ``pairs.parquet`` (substitution) and
+    ``groups.parquet`` (mutualisation, declared flows as in ``mutualisation.groups``) in
+    ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    index = substitution.Index.build(est, flows, tax) if index is None else index
+    tiles = make_tiles(flows, grid_cells(est)) if tiles is None else tiles
+    n_tiles, n_pairs, largest = write_pairs(
+        out / "pairs.parquet", flows, match_tiles(index, tiles, k), batch_rows
+    )
+    n_groups = 0
+    if mutualise:
+        parts = (groups_of_part(est, flows, tax, rows) for rows in group_parts(flows))
+        n_groups = write_groups(out / "groups.parquet", flows, parts)
+    return Summary(n_tiles, n_pairs, n_groups, largest)
