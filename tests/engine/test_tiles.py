@@ -65,10 +65,22 @@ def test_tiles_hold_every_offer_once_and_no_more_than_the_maximum(territory):
     rows = np.concatenate([t.offers for t in tile_list])
     assert np.array_equal(np.sort(rows), np.flatnonzero(flows.is_offer))
     assert max(len(t) for t in tile_list) <= 300
-    # one cell per tile, and a cell with more offers than the maximum is cut
+    # whole cells in cell order, but a cell with more offers than the maximum is cut
     for t in tile_list:
-        assert set(cells[flows.establishment[t.offers]]) == {t.label}
-    assert len({t.label for t in tile_list}) < len(tile_list)
+        held = cells[flows.establishment[t.offers]]
+        assert held.min() == t.first_label and held.max() == t.last_label
+    offer_cells = cells[flows.establishment[rows]]
+
+    def cut(cell):
+        return (offer_cells == cell).sum() > 300
+
+    for a, b in zip(tile_list[:-1], tile_list[1:], strict=True):
+        assert a.last_label <= b.first_label
+        if not cut(a.last_label) and not cut(b.first_label):
+            # a tile ends when it could not take the next cell too
+            assert len(a) + (offer_cells == b.first_label).sum() > 300
+    assert any(t.first_label == t.last_label for t in tile_list)
+    assert any(t.first_label < t.last_label for t in tile_list)
     assert [t.number for t in tile_list] == list(range(len(tile_list)))
 
 

@@ -34,10 +34,11 @@ from maillage.engine.geo import EARTH_RADIUS_KM
 from maillage.engine.substitution import Pairs
 from maillage.engine.taxonomy import CompiledTaxonomy
 
-# A 50 km cell holds a city and its surroundings; the largest (Paris) is split by MAX_OFFERS.
-CELL_KM = 50.0
+# A 25 km cell holds a town and its surroundings; cells are put together into tiles of up to
+# MAX_OFFERS offers, the largest (Paris) is cut.
+CELL_KM = 25.0
 # Offers per tile at most: a tile's pairs (at most k per offer) are what one task holds.
-MAX_OFFERS = 100_000
+MAX_OFFERS = 200_000
 # Pairs buffered before a Parquet row group is written.
 BATCH_ROWS = 1_000_000
 # Cells are square in km at this latitude (mainland France's middle); elsewhere they stretch.
@@ -76,22 +77,40 @@ GROUPS_SCHEMA = pa.schema(
 @dataclass(frozen=True)
 class Tile:
     number: int  # position in the list of tiles
-    label: int  # the cell (or département, ...) it covers
-    offers: np.ndarray  # int64 row positions in Flows, ascending
+    first_label: int  # the cells (or départements, ...) it covers, from this one
+    last_label: int  # to this one
+    offers: np.ndarray  # int64 row positions in Flows, by label then ascending
 
     def __len__(self) -> int:
         return len(self.offers)
 
 
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """The bits of ``v`` (< 2**32) at the even positions of a 64-bit integer."""
+    v = v.astype(np.uint64)
+    for shift, mask in (
+        (16, 0x0000FFFF0000FFFF),
+        (8, 0x00FF00FF00FF00FF),
+        (4, 0x0F0F0F0F0F0F0F0F),
+        (2, 0x3333333333333333),
+        (1, 0x5555555555555555),
+    ):
+        v = (v | (v << np.uint64(shift))) & np.uint64(mask)
+    return v
+
+
 def grid_cells(est: Establishments, cell_km: float = CELL_KM) -> np.ndarray:
-    """The grid cell of each establishment (int64; ``NO_CELL`` without coordinates)."""
+    """The grid cell of each establishment (int64; ``NO_CELL`` without coordinates), numbered
+    along a Z-order curve so that cells with close numbers are close on the ground."""
     step = cell_km / _KM_PER_DEGREE
     y = np.floor(est.lat / step)
     x = np.floor(est.lon * math.cos(math.radians(_REFERENCE_LATITUDE)) / step)
     known = np.isfinite(x) & np.isfinite(y)
-    # 2**20 cells each way covers the globe at 1 m cells
-    cells = (np.where(known, y, 0).astype(np.int64) + (1 << 20)) << 21
-    cells |= np.where(known, x, 0).astype(np.int64) + (1 << 20)
+    # 2**21 cells each way covers the globe at 10 m cells
+    half = 1 << 20
+    yi = np.where(known, y, 0).astype(np.int64) + half
+    xi = np.where(known, x, 0).astype(np.int64) + half
+    cells = (_spread_bits(xi) | (_spread_bits(yi) << np.uint64(1))).astype(np.int64)
     return np.where(known, cells, NO_CELL)
 
 
@@ -101,19 +120,37 @@ def make_tiles(
     max_offers: int = MAX_OFFERS,
     offers: np.ndarray | None = None,
 ) -> list[Tile]:
-    """Tiles of the offers (all, or the rows ``offers``), by the label (grid cell, département
-    number...) of their establishment; a label with more than ``max_offers`` offers is cut into
-    several tiles."""
+    """Tiles of the offers (all, or the rows ``offers``) by the label of their establishment
+    (grid cell, département number...): whole labels, in label order, up to ``max_offers``
+    offers a tile; a label with more offers than that is cut into tiles of its own. Fewer,
+    larger tiles cost less: each matches every offer class it holds on its own."""
     offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.unique(offers)
     offer_labels = np.asarray(labels)[flows.establishment[offer_rows]]
     order = np.argsort(offer_labels, kind="stable")
     rows, sorted_labels = offer_rows[order], offer_labels[order]
     bounds = np.r_[0, np.flatnonzero(sorted_labels[1:] != sorted_labels[:-1]) + 1, len(rows)]
     tiles: list[Tile] = []
+
+    def add(lo: int, hi: int) -> None:
+        tiles.append(
+            Tile(len(tiles), int(sorted_labels[lo]), int(sorted_labels[hi - 1]), rows[lo:hi])
+        )
+
+    start = 0  # first offer of the tile being filled
     for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        pieces = max(1, math.ceil((hi - lo) / max_offers))
-        for part in np.array_split(rows[lo:hi], pieces):
-            tiles.append(Tile(len(tiles), int(sorted_labels[lo]), part))
+        if hi - lo > max_offers:
+            if start < lo:
+                add(start, lo)
+            pieces = math.ceil((hi - lo) / max_offers)
+            edges = np.linspace(lo, hi, pieces + 1).round().astype(int)
+            for a, b in zip(edges[:-1], edges[1:], strict=True):
+                add(int(a), int(b))
+            start = hi
+        elif hi - start > max_offers:
+            add(start, lo)
+            start = lo
+    if start < len(rows):
+        add(start, len(rows))
     return tiles
 
 
