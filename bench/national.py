@@ -110,7 +110,8 @@ def run(mode: str, n: int, seed: int, cell_km: float, workers: int, do_check: bo
             started = time.perf_counter()
             with distributed.client(n_workers=workers, threads_per_worker=1) as c:
                 result["cluster_start_s"] = round(time.perf_counter() - started, 2)
-                tile_list = tiles.make_tiles(flows, tiles.grid_cells(est, cell_km))
+                size = distributed.tile_size(result["offers"], sum(c.nthreads().values()))
+                tile_list = tiles.make_tiles(flows, tiles.grid_cells(est, cell_km), size)
                 summary = distributed.detect(c, est, flows, tax, out, k=K, tile_list=tile_list)
                 worker_peaks = c.run(_peak_mb)
             result.update(
@@ -123,9 +124,7 @@ def run(mode: str, n: int, seed: int, cell_km: float, workers: int, do_check: bo
         result["detection_s"] = round(time.perf_counter() - start, 2)
         result["peak_rss_mb"] = round(_peak_mb())
         if mode != "memory":
-            result["parquet_mb"] = round(
-                sum(p.stat().st_size for p in out.iterdir()) / 2**20, 1
-            )
+            result["parquet_mb"] = round(sum(p.stat().st_size for p in out.iterdir()) / 2**20, 1)
             if do_check:
                 result.update(check(est, flows, tax, out))
     return result

@@ -10,6 +10,7 @@ small detections stay in process, without starting anything.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -67,8 +68,18 @@ def client(
         yield c
 
 
+# Tiles per worker thread, when a detection is small enough that MAX_OFFERS would make fewer:
+# the threads finish together when each has a few tiles.
+TILES_PER_THREAD = 4
+
+
 def _threads(c) -> int:
     return max(1, sum(c.nthreads().values()))
+
+
+def tile_size(n_offers: int, threads: int) -> int:
+    """Offers per tile for a cluster of ``threads`` worker threads."""
+    return max(1, min(tiles.MAX_OFFERS, math.ceil(n_offers / (TILES_PER_THREAD * threads))))
 
 
 def batches(sizes: list[int], minimum: int = MIN_TASK_FLOWS) -> list[list[int]]:
@@ -173,7 +184,9 @@ def detect(
     out.mkdir(parents=True, exist_ok=True)
     index = substitution.Index.build(est, flows, tax)
     shared = scatter_index(c, index)
-    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est)) if tile_list is None else tile_list
+    if tile_list is None:
+        size = tile_size(int(flows.is_offer.sum()), _threads(c))
+        tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), max_offers=size)
     results = match_tiles(c, index, tile_list, k, shared)
     n_tiles, n_pairs, largest = tiles.write_pairs(out / "pairs.parquet", flows, results, batch_rows)
     n_groups = 0
@@ -200,7 +213,9 @@ def match(
     if not wants_cluster(len(flows), scheduler, min_flows):
         return substitution.match(est, flows, tax, k=k, offers=offers)
     index = substitution.Index.build(est, flows, tax)
-    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), offers=offers)
     with client(scheduler, **cluster) as c:
+        n_offers = int(flows.is_offer.sum()) if offers is None else len(offers)
+        size = tile_size(n_offers, _threads(c))
+        tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), max_offers=size, offers=offers)
         parts = [pairs for _tile, pairs in match_tiles(c, index, tile_list, k)]
     return tiles.canonical_order(tiles.concatenate(parts), flows, offers)

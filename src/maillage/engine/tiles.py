@@ -195,7 +195,9 @@ class PairsWriter:
         self.rows = 0
         self._buffer: list[pa.Table] = []
         self._buffered = 0
-        self._writer = pq.ParquetWriter(self.path, PAIRS_SCHEMA)
+        # Dictionaries only for the tile number: ids, rows and scores barely repeat, and trying
+        # to encode them so costs more than the writing itself.
+        self._writer = pq.ParquetWriter(self.path, PAIRS_SCHEMA, use_dictionary=["tile"])
 
     def write(self, tile: Tile, pairs: Pairs) -> None:
         if len(pairs) == 0:
