@@ -179,7 +179,7 @@ def detect(
     batch_rows: int = tiles.BATCH_ROWS,
 ) -> tiles.Summary:
     """``tiles.detect`` on the cluster of client ``c``: the same files, the same pairs (in
-    another order: ``tiles.canonical_order``) and groups."""
+    another order: compare them ``tiles.by_offer``) and groups."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index = substitution.Index.build(est, flows, tax)
@@ -207,15 +207,15 @@ def match(
     min_flows: int = DEFAULT_MIN_FLOWS,
     **cluster,
 ) -> Pairs:
-    """``substitution.match``, on a cluster when ``wants_cluster``: the same pairs in the same
-    order either way (for callers that keep the pairs in memory). ``cluster``: options of the
-    LocalCluster (see ``client``)."""
+    """The pairs of ``substitution.match``, on a cluster when ``wants_cluster``, ordered
+    ``tiles.by_offer`` either way (for callers that keep the pairs in memory). ``cluster``:
+    options of the LocalCluster (see ``client``)."""
     if not wants_cluster(len(flows), scheduler, min_flows):
-        return substitution.match(est, flows, tax, k=k, offers=offers)
+        return tiles.by_offer(substitution.match(est, flows, tax, k=k, offers=offers))
     index = substitution.Index.build(est, flows, tax)
     with client(scheduler, **cluster) as c:
         n_offers = int(flows.is_offer.sum()) if offers is None else len(offers)
         size = tile_size(n_offers, _threads(c))
         tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), max_offers=size, offers=offers)
         parts = [pairs for _tile, pairs in match_tiles(c, index, tile_list, k)]
-    return tiles.canonical_order(tiles.concatenate(parts), flows, offers)
+    return tiles.by_offer(tiles.concatenate(parts))

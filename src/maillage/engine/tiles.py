@@ -12,7 +12,7 @@ bound, and tie-breaks are scaled by the largest flow id.
 
 Matching a subset of the offers gives, offer by offer, the pairs of the full ``substitution.match``
 (each offer's candidates depend on that offer and the index only), so the tiled result is the same,
-bit for bit, whatever the matching rules; ``canonical_order`` puts it back in ``match``'s order.
+bit for bit, whatever the matching rules, once both are ordered ``by_offer``.
 Mutualisation groups are greedy per (class, direction) across the territory, so they are streamed
 by (class, direction), which gives the same groups as ``mutualisation.groups``.
 """
@@ -47,19 +47,15 @@ _KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180.0
 # no coordinates: a tile of its own
 NO_CELL = np.int64(-1)
 
-PAIRS_SCHEMA = pa.schema(
-    [
-        ("offer_flow_id", pa.int64()),
-        ("need_flow_id", pa.int64()),
-        ("offer", pa.int32()),
-        ("need", pa.int32()),
-        ("distance_km", pa.float32()),
-        ("coverage", pa.float32()),
-        ("class_strength", pa.float32()),
-        ("score", pa.float32()),
-        ("tile", pa.int32()),
-    ]
-)
+
+def pairs_schema() -> pa.Schema:
+    """The Parquet columns of pairs: the flow ids of both sides, every field of
+    ``substitution.Pairs`` with its type (whatever fields it has), and the tile."""
+    empty = substitution._empty()
+    columns = [("offer_flow_id", pa.int64()), ("need_flow_id", pa.int64())]
+    columns += [(f.name, pa.from_numpy_dtype(getattr(empty, f.name).dtype)) for f in fields(Pairs)]
+    return pa.schema([*columns, ("tile", pa.int32())])
+
 
 GROUPS_SCHEMA = pa.schema(
     [
@@ -173,14 +169,10 @@ def concatenate(parts: list[Pairs]) -> Pairs:
     return Pairs(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Pairs)))
 
 
-def canonical_order(pairs: Pairs, flows: Flows, offers: np.ndarray | None = None) -> Pairs:
-    """The pairs of any tiling in the order ``substitution.match`` gives them: offers by
-    (class, hazardous), then in the order of ``offers``; each offer's pairs stay best first."""
-    offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
-    position = np.full(len(flows), len(offer_rows), dtype=np.int64)
-    position[offer_rows] = np.arange(len(offer_rows))
-    key = flows.resource_class[pairs.offer].astype(np.int64) * 2 + flows.hazardous[pairs.offer]
-    order = np.lexsort((position[pairs.offer], key))  # stable: best first within an offer
+def by_offer(pairs: Pairs) -> Pairs:
+    """Pairs ordered by offer row, each offer's best first: the order in which the pairs of any
+    tiling, or of ``substitution.match`` (which orders offers by its own groups), compare."""
+    order = np.argsort(pairs.offer, kind="stable")
     return Pairs(*(getattr(pairs, f.name)[order] for f in fields(Pairs)))
 
 
@@ -197,25 +189,16 @@ class PairsWriter:
         self._buffered = 0
         # Dictionaries only for the tile number: ids, rows and scores barely repeat, and trying
         # to encode them so costs more than the writing itself.
-        self._writer = pq.ParquetWriter(self.path, PAIRS_SCHEMA, use_dictionary=["tile"])
+        self.schema = pairs_schema()
+        self._writer = pq.ParquetWriter(self.path, self.schema, use_dictionary=["tile"])
 
     def write(self, tile: Tile, pairs: Pairs) -> None:
         if len(pairs) == 0:
             return
-        table = pa.table(
-            [
-                self.flow_ids[pairs.offer],
-                self.flow_ids[pairs.need],
-                pairs.offer.astype(np.int32),
-                pairs.need.astype(np.int32),
-                pairs.distance_km,
-                pairs.coverage,
-                pairs.class_strength,
-                pairs.score,
-                np.full(len(pairs), tile.number, dtype=np.int32),
-            ],
-            schema=PAIRS_SCHEMA,
-        )
+        columns = [self.flow_ids[pairs.offer], self.flow_ids[pairs.need]]
+        columns += [getattr(pairs, f.name) for f in fields(Pairs)]
+        columns.append(np.full(len(pairs), tile.number, dtype=np.int32))
+        table = pa.table(columns, schema=self.schema)
         self._buffer.append(table)
         self._buffered += len(pairs)
         self.rows += len(pairs)
@@ -238,26 +221,11 @@ class PairsWriter:
         self.close()
 
 
-# what each Pairs field is read back as
-_PAIR_DTYPES = {
-    "offer": np.int32,
-    "need": np.int32,
-    "distance_km": np.float32,
-    "coverage": np.float32,
-    "class_strength": np.float32,
-    "score": np.float32,
-}
-
-
 def read_pairs(path: str | Path) -> Pairs:
     """All the pairs of a Parquet file (for tests and small detections), in the file's order."""
-    table = pq.read_table(path, columns=list(_PAIR_DTYPES))
-    return Pairs(
-        **{
-            name: table.column(name).to_numpy().astype(dtype, copy=False)
-            for name, dtype in _PAIR_DTYPES.items()
-        }
-    )
+    names = [f.name for f in fields(Pairs)]
+    table = pq.read_table(path, columns=names)
+    return Pairs(**{name: table.column(name).to_numpy() for name in names})
 
 
 @dataclass(frozen=True)
