@@ -207,11 +207,11 @@ def match(
     min_flows: int = DEFAULT_MIN_FLOWS,
     **cluster,
 ) -> Pairs:
-    """The pairs of ``substitution.match``, on a cluster when ``wants_cluster``, ordered
-    ``tiles.by_offer`` either way (for callers that keep the pairs in memory). ``cluster``:
-    options of the LocalCluster (see ``client``)."""
+    """The pairs of ``substitution.match`` (for callers that keep them in memory): in process,
+    as it gives them, unless ``wants_cluster``; then on the cluster, ordered ``tiles.by_offer``.
+    ``cluster``: options of the LocalCluster (see ``client``)."""
     if not wants_cluster(len(flows), scheduler, min_flows):
-        return tiles.by_offer(substitution.match(est, flows, tax, k=k, offers=offers))
+        return substitution.match(est, flows, tax, k=k, offers=offers)
     index = substitution.Index.build(est, flows, tax)
     with client(scheduler, **cluster) as c:
         n_offers = int(flows.is_offer.sum()) if offers is None else len(offers)
