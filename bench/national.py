@@ -65,7 +65,8 @@ def _group_key(groups):
 
 
 def check(est, flows, tax, out: Path) -> dict:
-    pairs = tiles.by_offer(tiles.read_pairs(out / "pairs.parquet"))
+    written = out / "pairs" if (out / "pairs").is_dir() else out / "pairs.parquet"
+    pairs = tiles.by_offer(tiles.read_pairs(written))
     reference = tiles.by_offer(substitution.match(est, flows, tax, k=K))
     groups = tiles.canonical_groups(tiles.read_groups(out / "groups.parquet"))
     return {
@@ -76,7 +77,14 @@ def check(est, flows, tax, out: Path) -> dict:
 
 
 def run(
-    mode: str, n: int, seed: int, cell_km: float, max_offers: int, workers: int, do_check: bool
+    mode: str,
+    n: int,
+    seed: int,
+    cell_km: float,
+    max_offers: int,
+    workers: int,
+    do_check: bool,
+    on_workers: bool = False,
 ) -> dict:
     tax = compiled()
     t = time.perf_counter()
@@ -84,7 +92,7 @@ def run(
     generated = time.perf_counter() - t
     before = _peak_mb()
     result: dict = {
-        "mode": mode,
+        "mode": mode + (" (workers write)" if on_workers else ""),
         "establishments": len(est),
         "flows": len(flows),
         "offers": int(flows.is_offer.sum()),
@@ -117,7 +125,9 @@ def run(
                 size = distributed.tile_size(result["offers"], sum(c.nthreads().values()))
                 cells = tiles.grid_cells(est, cell_km)
                 tile_list = tiles.make_tiles(flows, cells, min(size, max_offers))
-                summary = distributed.detect(c, est, flows, tax, out, k=K, tile_list=tile_list)
+                summary = distributed.detect(
+                    c, est, flows, tax, out, k=K, tile_list=tile_list, write_on_workers=on_workers
+                )
                 detection = time.perf_counter() - start
                 worker_peaks = c.run(_peak_mb)
             result.update(
@@ -148,13 +158,21 @@ def main() -> None:
         "--max-offers", type=int, default=25_000, help="offers per tile at most (tiled, Dask)"
     )
     parser.add_argument("--workers", type=int, default=2, help="Dask LocalCluster workers")
-    parser.add_argument("--mode", choices=("memory", "tiled", "dask"))
+    parser.add_argument("--mode", choices=("memory", "tiled", "dask", "dask-write"))
     parser.add_argument("--check", action="store_true", help="compare with the in-memory engine")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.mode:
+        mode, on_workers = ("dask", True) if args.mode == "dask-write" else (args.mode, False)
         r = run(
-            args.mode, args.n, args.seed, args.cell_km, args.max_offers, args.workers, args.check
+            mode,
+            args.n,
+            args.seed,
+            args.cell_km,
+            args.max_offers,
+            args.workers,
+            args.check,
+            on_workers,
         )
         print(json.dumps(r) if args.json else r)
         return
@@ -168,7 +186,7 @@ def main() -> None:
         "| peak RSS (MB) | workers' peaks (MB) | equal to the engine | load average |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for mode in ("memory", "tiled", "dask"):
+    for mode in ("memory", "tiled", "dask", "dask-write"):
         command = [sys.executable, __file__, "--mode", mode, "--n", str(args.n), "--json"]
         command += ["--seed", str(args.seed), "--cell-km", str(args.cell_km)]
         command += ["--max-offers", str(args.max_offers)]

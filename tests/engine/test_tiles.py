@@ -155,18 +155,37 @@ def test_tiles_of_a_subset_of_offers(territory):
 
 
 def test_dask_local_cluster_with_two_workers_gives_the_same_pairs_and_groups(
-    territory, reference, tmp_path
+    territory, reference, tmp_path, monkeypatch
 ):
     est, flows = territory
+    # many small tasks, so that both workers take some and results come back in any order
+    monkeypatch.setattr(distributed, "MIN_TASK_FLOWS", 500)
     tile_list = tiles.make_tiles(flows, tiles.grid_cells(est, cell_km=25), max_offers=400)
     with distributed.client(n_workers=2, processes=False) as c:
         assert len(c.nthreads()) == 2
         summary = distributed.detect(c, est, flows, TAX, tmp_path, k=20, tile_list=tile_list)
+        # both workers ran tiles
+        executed = c.run(lambda dask_worker: dask_worker.state.executed_count)
+        assert len(executed) == 2 and min(executed.values()) > 0
     assert summary.pairs == len(reference)
     got = tiles.read_pairs(tmp_path / "pairs.parquet")
     assert_same_pairs(reference, tiles.by_offer(got))
     got_groups = tiles.canonical_groups(tiles.read_groups(tmp_path / "groups.parquet"))
     assert group_key(got_groups) == group_key(mutualisation.groups(est, flows, TAX))
+
+
+def test_dask_workers_may_write_the_pairs_themselves(territory, reference, tmp_path, monkeypatch):
+    est, flows = territory
+    monkeypatch.setattr(distributed, "MIN_TASK_FLOWS", 500)
+    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est, cell_km=25), max_offers=400)
+    with distributed.client(n_workers=2, processes=False) as c:
+        summary = distributed.detect(
+            c, est, flows, TAX, tmp_path, k=20, tile_list=tile_list, write_on_workers=True
+        )
+    parts = sorted((tmp_path / "pairs").iterdir())
+    assert len(parts) > 1
+    assert summary.pairs == len(reference)
+    assert_same_pairs(reference, tiles.by_offer(tiles.read_pairs(tmp_path / "pairs")))
 
 
 def test_distributed_match_is_substitution_match_in_process_and_on_a_cluster(territory, reference):

@@ -82,9 +82,10 @@ def tile_size(n_offers: int, threads: int) -> int:
     return max(1, min(tiles.MAX_OFFERS, math.ceil(n_offers / (TILES_PER_THREAD * threads))))
 
 
-def batches(sizes: list[int], minimum: int = MIN_TASK_FLOWS) -> list[list[int]]:
-    """Consecutive positions grouped so that each group's sizes add up to ``minimum`` (the
-    last one may fall short)."""
+def batches(sizes: list[int], minimum: int | None = None) -> list[list[int]]:
+    """Consecutive positions grouped so that each group's sizes add up to ``minimum`` (default
+    ``MIN_TASK_FLOWS``; the last one may fall short)."""
+    minimum = MIN_TASK_FLOWS if minimum is None else minimum
     out: list[list[int]] = []
     current: list[int] = []
     total = 0
@@ -102,6 +103,18 @@ def batches(sizes: list[int], minimum: int = MIN_TASK_FLOWS) -> list[list[int]]:
 def _match_task(index: substitution.Index, tile_offers: list[np.ndarray], k: int) -> list[Pairs]:
     # one task per worker thread at a time: the k-d tree queries stay on that thread
     return [index.match(offers, k=k, workers=1) for offers in tile_offers]
+
+
+def _match_write_task(index: substitution.Index, work: tuple, k: int) -> tuple[int, int]:
+    """Match a batch of tiles and write their pairs to a Parquet file, on the worker: ``work``
+    is ([(tile number, offers), ...], path); returns (pairs, largest tile's pairs)."""
+    batch, path = work
+    results = (
+        (tiles.Tile(number, -1, -1, offers), index.match(offers, k=k, workers=1))
+        for number, offers in batch
+    )
+    _n, pairs, largest = tiles.write_pairs(path, index.flows, results)
+    return pairs, largest
 
 
 def _groups_task(index: substitution.Index, parts: list[np.ndarray]) -> list:
@@ -167,6 +180,29 @@ def group_results(c, index: substitution.Index, parts: list[np.ndarray], shared=
         yield found
 
 
+def write_tiles_on_workers(
+    c, index: substitution.Index, tile_list: list[tiles.Tile], k: int, directory: Path, shared=None
+) -> tuple[int, int]:
+    """Each batch of tiles matched and written by its worker to ``directory/part-NNNNN.parquet``
+    (a directory every worker can write to: this machine's for a LocalCluster, shared storage
+    otherwise), so that no pair travels: (pairs, largest tile's pairs)."""
+    shared = scatter_index(c, index) if shared is None else shared
+    directory.mkdir(parents=True, exist_ok=True)
+    groups = batches([len(t) for t in tile_list])
+    work = [
+        (
+            [(tile_list[i].number, tile_list[i].offers) for i in group],
+            str(directory / f"part-{b:05d}.parquet"),
+        )
+        for b, group in enumerate(groups)
+    ]
+    total = largest = 0
+    for _b, (pairs, big) in _stream(c, _match_write_task, shared, work, (k,)):
+        total += pairs
+        largest = max(largest, big)
+    return total, largest
+
+
 def detect(
     c,
     est: Establishments,
@@ -177,9 +213,12 @@ def detect(
     tile_list: list[tiles.Tile] | None = None,
     mutualise: bool = True,
     batch_rows: int = tiles.BATCH_ROWS,
+    write_on_workers: bool = False,
 ) -> tiles.Summary:
     """``tiles.detect`` on the cluster of client ``c``: the same files, the same pairs (in
-    another order: compare them ``tiles.by_offer``) and groups."""
+    another order: compare them ``tiles.by_offer``) and groups. ``write_on_workers``: the pairs
+    are written by the workers to ``out_dir/pairs/`` (one Parquet file per batch of tiles; the
+    directory reads as one table) instead of coming back here to ``out_dir/pairs.parquet``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index = substitution.Index.build(est, flows, tax)
@@ -187,8 +226,13 @@ def detect(
     if tile_list is None:
         size = tile_size(int(flows.is_offer.sum()), _threads(c))
         tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), max_offers=size)
-    results = match_tiles(c, index, tile_list, k, shared)
-    n_tiles, n_pairs, largest = tiles.write_pairs(out / "pairs.parquet", flows, results, batch_rows)
+    if write_on_workers:
+        n_pairs, largest = write_tiles_on_workers(c, index, tile_list, k, out / "pairs", shared)
+        n_tiles = len(tile_list)
+    else:
+        results = match_tiles(c, index, tile_list, k, shared)
+        path = out / "pairs.parquet"
+        n_tiles, n_pairs, largest = tiles.write_pairs(path, flows, results, batch_rows)
     n_groups = 0
     if mutualise:
         parts = tiles.group_parts(flows)
