@@ -143,7 +143,9 @@ def run(
         result["load_average_1min"] = round(os.getloadavg()[0], 1)
         result["peak_rss_mb"] = round(_peak_mb())
         if mode != "memory":
-            result["parquet_mb"] = round(sum(p.stat().st_size for p in out.iterdir()) / 2**20, 1)
+            result["parquet_mb"] = round(
+                sum(p.stat().st_size for p in out.rglob("*.parquet")) / 2**20, 1
+            )
             if do_check:
                 result.update(check(est, flows, tax, out))
     return result
