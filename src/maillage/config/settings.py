@@ -201,6 +201,11 @@ TASKS = {
 # Map background: an empty tile URL means the offline background (no request leaves the machine).
 MAILLAGE_TILE_URL = env_str("MAILLAGE_TILE_URL", "")
 MAILLAGE_PARTNER_INDEX_TTL = env_int("MAILLAGE_PARTNER_INDEX_TTL", 60)
+# Detections on a Dask cluster (docs/operations.md): the scheduler's address
+# (tcp://host:8786) sends every detection there; without one, a detection of at least
+# MAILLAGE_DASK_MIN_FLOWS flows runs on a LocalCluster of this machine, smaller ones in process.
+MAILLAGE_DASK_SCHEDULER = env_str("MAILLAGE_DASK_SCHEDULER", "")
+MAILLAGE_DASK_MIN_FLOWS = env_int("MAILLAGE_DASK_MIN_FLOWS", 2_000_000)
 
 # MAILLAGE_HTTPS=true: the site is reached over HTTPS (directly or through a reverse proxy).
 # Cookies are then sent only over HTTPS, plain HTTP is redirected, and browsers are told to come

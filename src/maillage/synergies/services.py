@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Coalesce
@@ -33,6 +34,7 @@ from maillage.engine import (
     substitution,
 )
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
+from maillage.engine.distributed import match as match_pairs
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.impacts import substitution_impacts
 from maillage.engine.taxonomy import (
@@ -179,7 +181,16 @@ def _display_waste(code: str | None) -> str | None:
 def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
     tax = compiled()
     est, flows = snap.est, snap.flows
-    pairs = substitution.match(est, flows, tax, k=k, offers=offers)
+    # a large detection, or any when a scheduler is configured, runs on Dask
+    pairs = match_pairs(
+        est,
+        flows,
+        tax,
+        k=k,
+        offers=offers,
+        scheduler=settings.MAILLAGE_DASK_SCHEDULER,
+        min_flows=settings.MAILLAGE_DASK_MIN_FLOWS,
+    )
     src_class = flows.resource_class[pairs.offer]
     impacts = substitution_impacts(
         tax, src_class, flows.quantity[pairs.offer], flows.quantity[pairs.need], pairs.distance_km
