@@ -17,7 +17,7 @@ from maillage.engine.geo import haversine_km
 from maillage.engine.taxonomy import compiled
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from generator import generate  # noqa: E402
+from generator import add_waste_codes, generate, refine_naf  # noqa: E402
 
 TAX = compiled()
 FIELDS = [f.name for f in fields(substitution.Pairs)]
@@ -210,3 +210,16 @@ def test_a_cluster_only_for_large_detections_or_a_configured_scheduler():
 def test_batches_keep_whole_items_in_order():
     assert distributed.batches([5, 5, 5, 20, 1], minimum=10) == [[0, 1], [2, 3], [4]]
     assert distributed.batches([], minimum=10) == []
+
+
+def test_tiled_detection_keeps_the_pairs_of_recovery_routes(tmp_path):
+    """With List of Waste codes on the offers and NAF classes on the establishments, recovery
+    routes add input classes to the pairs (engine.routes): the tiles' halo still finds every one
+    of them, bit for bit."""
+    est, flows = generate(4000, 11, declared_share=0.3)
+    est, flows = refine_naf(est, 11), add_waste_codes(flows, 11)
+    expected = tiles.by_offer(substitution.match(est, flows, TAX, k=20))
+    assert (expected.operation >= 0).any()  # routes are at work
+    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est, cell_km=15), max_offers=200)
+    tiles.detect(est, flows, TAX, tmp_path, k=20, tiles=tile_list, batch_rows=5000)
+    assert_same_pairs(expected, tiles.by_offer(tiles.read_pairs(tmp_path / "pairs.parquet")))
