@@ -202,6 +202,8 @@ class ApiToken(models.Model):
     digest = models.CharField(_("empreinte"), max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("créé le"), default=timezone.now)
     last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expire le"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("jeton d'API")
@@ -210,3 +212,8 @@ class ApiToken(models.Model):
 
     def __str__(self):
         return f"{self.user} — {self.name}"
+
+    def is_valid(self, now=None) -> bool:
+        """Neither revoked nor expired."""
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

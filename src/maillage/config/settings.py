@@ -127,6 +127,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Lifetime of a new personal API token, in days (its owner may revoke it sooner).
+MAILLAGE_API_TOKEN_DAYS = env_int("MAILLAGE_API_TOKEN_DAYS", 90)
+
 AXES_FAILURE_LIMIT = env_int("MAILLAGE_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("MAILLAGE_LOGIN_COOLOFF_MINUTES", 15))
 # Per account, not per address: a chamber's users often share one office address (NAT), and ten

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("maillage.operations.urls")),
     path("admin/", admin.site.urls),
     path("comptes/", include("django.contrib.auth.urls")),
+    path("compte/", include("maillage.accounts.urls")),
     path("api/", api.urls),
     path("synergies/", include("maillage.synergies.urls")),
     path("flux/", include("maillage.flows.urls")),

@@ -1,4 +1,5 @@
-"""``manage.py create_api_token USERNAME [--name NAME]``: print a new personal API token."""
+"""``manage.py create_api_token USERNAME [--name NAME] [--days N]``: print a new personal API
+token (valid ``MAILLAGE_API_TOKEN_DAYS`` days unless ``--days`` says otherwise)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -12,10 +13,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("--name", default="API")
+        parser.add_argument("--days", type=int, default=None, help="durée de validité en jours")
 
-    def handle(self, *args, username, name, **options):
+    def handle(self, *args, username, name, days, **options):
         try:
             user = User.objects.get(username=username)
         except User.DoesNotExist:
             raise CommandError(f"Utilisateur « {username} » inconnu.") from None
-        self.stdout.write(create_token(user, name))
+        if days is not None and days < 1:
+            raise CommandError("La durée de validité doit être d'au moins un jour.")
+        self.stdout.write(create_token(user, name, days=days))
