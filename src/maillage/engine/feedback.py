@@ -68,6 +68,27 @@ def qualified(
     return np.where(ok, count, 0)
 
 
+def _qualified_counts(
+    outcomes: Outcomes, min_suggestions: int, min_establishments: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Implemented and technically-impossible counts per key, zero where below the minimums."""
+    imp = qualified(
+        outcomes.implemented,
+        outcomes.implemented_producers,
+        outcomes.implemented_receivers,
+        min_suggestions,
+        min_establishments,
+    )
+    bad = qualified(
+        outcomes.impossible,
+        outcomes.impossible_producers,
+        outcomes.impossible_receivers,
+        min_suggestions,
+        min_establishments,
+    )
+    return imp, bad
+
+
 def rerank(
     keys: np.ndarray,
     scores: np.ndarray,
@@ -85,20 +106,7 @@ def rerank(
     implemented = np.zeros(n, dtype=np.int64)
     impossible = np.zeros(n, dtype=np.int64)
     if len(outcomes.keys) and n:
-        imp = qualified(
-            outcomes.implemented,
-            outcomes.implemented_producers,
-            outcomes.implemented_receivers,
-            min_suggestions,
-            min_establishments,
-        )
-        bad = qualified(
-            outcomes.impossible,
-            outcomes.impossible_producers,
-            outcomes.impossible_receivers,
-            min_suggestions,
-            min_establishments,
-        )
+        imp, bad = _qualified_counts(outcomes, min_suggestions, min_establishments)
         order = np.argsort(outcomes.keys)
         sorted_keys = outcomes.keys[order].astype(str)
         pos = np.searchsorted(sorted_keys, keys)
@@ -179,20 +187,7 @@ def lookup(
     nothing changes, and the caller skips the work)."""
     if outcomes is None or not len(outcomes.keys):
         return None
-    imp = qualified(
-        outcomes.implemented,
-        outcomes.implemented_producers,
-        outcomes.implemented_receivers,
-        min_suggestions,
-        min_establishments,
-    )
-    bad = qualified(
-        outcomes.impossible,
-        outcomes.impossible_producers,
-        outcomes.impossible_receivers,
-        min_suggestions,
-        min_establishments,
-    )
+    imp, bad = _qualified_counts(outcomes, min_suggestions, min_establishments)
     numbers = np.full(len(outcomes.keys), -1, dtype=np.int64)
     for i, key in enumerate(np.asarray(outcomes.keys).astype(str).tolist()):
         code, _, naf = key.partition("|")
