@@ -267,27 +267,31 @@ def test_the_inbox_does_not_grow_in_queries(client, world, make_establishment, m
 def test_policy_of_export_requests(world):
     from django.contrib.auth.models import AnonymousUser
 
-    from maillage.accounts import policy
+    from maillage.directory import policy as directory_policy
 
     req = world["req"]
     staff = User.objects.create_superuser("root", password="pw-test-123")
     anonymous = AnonymousUser()
-    assert policy.can_view_export_request(staff, req)
-    assert not policy.can_answer_export_request(staff, req)  # an answer commits the advisor
-    assert not policy.can_view_export_request(anonymous, req)
-    assert not policy.export_requests_addressed_to(anonymous).exists()
-    assert list(policy.export_requests_addressed_to(world["morocco"].user)) == [req]
+    assert directory_policy.can_view_export_request(staff, req)
+    assert not directory_policy.can_answer_export_request(
+        staff, req
+    )  # an answer commits the advisor
+    assert not directory_policy.can_view_export_request(anonymous, req)
+    assert not directory_policy.export_requests_addressed_to(anonymous).exists()
+    assert list(directory_policy.export_requests_addressed_to(world["morocco"].user)) == [req]
     for user in outsiders(world).values():
-        assert not policy.can_view_export_request(user, req)
-        assert not policy.can_answer_export_request(user, req)
-        assert not policy.export_requests_addressed_to(user).exists()
-        assert not policy.can_edit_export_advisor(user, world["morocco"])
+        assert not directory_policy.can_view_export_request(user, req)
+        assert not directory_policy.can_answer_export_request(user, req)
+        assert not directory_policy.export_requests_addressed_to(user).exists()
+        assert not directory_policy.can_edit_export_advisor(user, world["morocco"])
     # Contact details on acceptance only, and to the two sides only.
     sides = (world["company77"], world["morocco"].user)
-    assert not any(policy.can_see_export_contacts(u, req) for u in sides)
+    assert not any(directory_policy.can_see_export_contacts(u, req) for u in sides)
     services.answer_export_contact(world["morocco"].user, req, accept=True)
-    assert all(policy.can_see_export_contacts(u, req) for u in sides)
-    assert not any(policy.can_see_export_contacts(u, req) for u in outsiders(world).values())
+    assert all(directory_policy.can_see_export_contacts(u, req) for u in sides)
+    assert not any(
+        directory_policy.can_see_export_contacts(u, req) for u in outsiders(world).values()
+    )
 
 
 def test_unanswered_requests_are_reminded_once(world, django_capture_on_commit_callbacks):

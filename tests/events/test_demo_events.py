@@ -2,8 +2,8 @@
 
 import pytest
 
-from maillage.accounts import policy
 from maillage.accounts.models import User
+from maillage.directory import policy as directory_policy
 from maillage.directory.models import (
     Cluster,
     ExportAdvisor,
@@ -35,7 +35,7 @@ def test_events_demo_is_idempotent(territory):
     assert counts[0] == counts[1] == [6, 3, 1, 2, 1, 1]
     # The demo company belongs to the club (once), so its user enters the members' space.
     assert list(club.memberships.values_list("establishment", flat=True)) == [territory["e78"].pk]
-    assert policy.can_view_network_space(entreprise1, club)
+    assert directory_policy.can_view_network_space(entreprise1, club)
     # Export advisors and cluster contacts log in with their own roles.
     assert set(User.objects.filter(username__startswith="cce.").values_list("role", flat=True)) == {
         User.Role.EXPORT_ADVISOR

@@ -12,10 +12,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
-from maillage.accounts import policy
 from maillage.accounts.models import User
 from maillage.engine import marketplace as supplier_matching
 from maillage.events import selectors, services
+from maillage.events import selectors as events_selectors
 from maillage.events.models import Event, Registration
 from maillage.flows.services import build_flow
 from maillage.synergies import services as synergies
@@ -123,7 +123,7 @@ def test_nobody_else_sees_the_suggestions(fair, client):
     _consent(fair["company_b"], fair["b"])
     # The boiler in Évry has a synergy with the sawmill but is not at the event: never named.
     assert Suggestion.objects.filter(need_flow__establishment=fair["e91"], is_current=True)
-    assert len(policy.meeting_synergies(fair["company77"], a)) == 1
+    assert len(events_selectors.meeting_synergies(fair["company77"], a)) == 1
     # Another company, the organiser, another chamber's advisor, an anonymous visitor: nothing.
     for user in (
         fair["company78"],
@@ -133,7 +133,7 @@ def test_nobody_else_sees_the_suggestions(fair, client):
         AnonymousUser(),
     ):
         assert selectors.whom_to_meet(user, a) == []
-        assert policy.meeting_synergies(user, a) == []
+        assert events_selectors.meeting_synergies(user, a) == []
     # Another event's participant sees only that event's participants.
     other = Event.objects.create(
         title="Autre rencontre",
@@ -151,7 +151,7 @@ def test_nobody_else_sees_the_suggestions(fair, client):
     elsewhere = services.register(b_user, other, b_user.establishments.get(), answers(other))
     services.update_profile(b_user, elsewhere, "Palettes", "Des palettes en bois", [])
     assert selectors.whom_to_meet(b_user, elsewhere) == []
-    assert policy.meeting_synergies(b_user, elsewhere) == []
+    assert events_selectors.meeting_synergies(b_user, elsewhere) == []
     # A participant still on the waiting list gets no suggestion.
     a.status = "waiting"
     a.save()
@@ -184,7 +184,11 @@ def test_a_synergy_is_used_only_when_both_participants_consent(fair):
     # Nobody consented: the synergy is ignored entirely, no reason and no effect on the ranking
     # (the joinery has nothing in common with the sawmill's profile, so it is not listed).
     assert b.pk not in without and a.pk not in _reasons(joinery, b)
-    assert policy.meeting_synergies(sawmill, a) == policy.meeting_synergies(joinery, b) == []
+    assert (
+        events_selectors.meeting_synergies(sawmill, a)
+        == events_selectors.meeting_synergies(joinery, b)
+        == []
+    )
     # One side only, either one: still nothing.
     _consent(sawmill, a)
     assert b.pk not in _reasons(sawmill, a) and a.pk not in _reasons(joinery, b)
@@ -203,7 +207,7 @@ def test_a_synergy_is_used_only_when_both_participants_consent(fair):
         f"synergie détectée : il peut vous fournir {label}"
     ]
     # What the policy hands over: whom, which resource, which direction; no quantity, no place.
-    (link,) = policy.meeting_synergies(sawmill, a)
+    (link,) = events_selectors.meeting_synergies(sawmill, a)
     assert (link.registration_id, link.resource_label.lower(), link.mine_offers) == (
         b.pk,
         label,
@@ -252,7 +256,7 @@ def test_a_declined_introduction_without_consent_is_not_used(fair):
     }
     synergies.respond_introduction(fair["company77"], intro[a.establishment_id], True)
     synergies.respond_introduction(fair["company_b"], intro[b.establishment_id], False)
-    assert policy.meeting_synergies(fair["company77"], a) == []
+    assert events_selectors.meeting_synergies(fair["company77"], a) == []
 
 
 def test_consent_on_the_registration_form_and_the_profile_page(fair, client):

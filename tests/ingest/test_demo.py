@@ -4,9 +4,9 @@ import pytest
 from django.db.models import Count
 from django.http import HttpRequest
 
-from maillage.accounts import policy
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
 from maillage.directory.models import Contact, Establishment, Membership, Network
+from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow, Visit
 from maillage.ingest.demo import DEMO_PASSWORD, load_demo
 
@@ -64,7 +64,7 @@ def test_demo_territory_is_realistic_and_idempotent(client):
     # the 77/91 agreement works on the demo data
     adv91 = User.objects.get(username="conseiller1.essonne")
     visible = set(
-        policy.visible_flows(adv91)
+        flows_policy.visible_flows(adv91)
         .values_list("establishment__commune__departement_id", flat=True)
         .distinct()
     )

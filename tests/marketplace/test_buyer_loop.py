@@ -9,9 +9,9 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from maillage.accounts import policy
 from maillage.directory.models import Contact
 from maillage.engine import marketplace as engine
+from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import selectors, services
 from maillage.marketplace.forms import NeedForm, category_from_label
 from maillage.marketplace.models import Match, Need, Notification, Response
@@ -248,7 +248,7 @@ def test_supplier_responds_to_a_lot_through_the_page(client, market, make_need):
     r = Response.objects.get(need=need, supplier=market["elec"])
     assert r.lot == lot2 and r.message == "Offre corrigée" and r.versions.count() == 2
     # the other companies do not see it
-    assert not policy.visible_responses(u["mech1"]).filter(pk=r.pk).exists()
+    assert not marketplace_policy.visible_responses(u["mech1"]).filter(pk=r.pk).exists()
 
 
 # -- 16.8: contacts on award ---------------------------------------------------------------------
@@ -269,7 +269,9 @@ def test_award_reveals_contacts_to_both_sides_only(client, market, make_need):
     services.publish(u["buyer"], need)
     r1 = services.respond(u["mech1"], need, market["mech1"], message="Offre")
     services.respond(u["mech2"], need, market["mech2"], message="Autre offre")
-    assert policy.award_contact_establishment_ids(u["buyer"], need) == []  # not before the award
+    assert (
+        marketplace_policy.award_contact_establishment_ids(u["buyer"], need) == []
+    )  # not before the award
     services.shortlist(u["buyer"], r1)
     services.close(u["buyer"], need, winner=r1)
     buyer_page = _page(client, u["buyer"], "marketplace:need-detail", need.pk).content.decode()
@@ -279,7 +281,7 @@ def test_award_reveals_contacts_to_both_sides_only(client, market, make_need):
     for outsider in (u["mech2"], market["advisor78"], market["advisor77"]):
         page = _page(client, outsider, "marketplace:need-detail", need.pk).content.decode()
         assert "paul@usinage.test" not in page and "anne@do.test" not in page
-        assert policy.award_contact_establishment_ids(outsider, need) == []
+        assert marketplace_policy.award_contact_establishment_ids(outsider, need) == []
     buyer_note = Notification.objects.get(user=u["buyer"], kind="need_outcome")
     assert "paul@usinage.test" in buyer_note.body
     won = Notification.objects.get(user=u["mech1"], kind="need_outcome")

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from maillage import notifications
-from maillage.accounts import policy
+from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
 from maillage.marketplace.models import Notification, NotificationPreference, Response
 
@@ -42,7 +42,7 @@ def test_members_see_the_group_response_and_outcome_read_only(client, market, gr
     u = market["users"]
     detail = reverse("marketplace:need-detail", args=[need.pk])
     # far is in another chamber: it sees this chamber-only need only as a group member.
-    assert policy.visible_responses(u["far"]).filter(pk=response.pk).exists()
+    assert marketplace_policy.visible_responses(u["far"]).filter(pk=response.pk).exists()
     client.force_login(u["far"])
     page = client.get(detail).content.decode()
     assert "Offre du groupement" in page
@@ -65,12 +65,16 @@ def test_non_members_other_chamber_advisor_and_anonymous_do_not_see_it(
     need, response = group_response
     detail = reverse("marketplace:need-detail", args=[need.pk])
     # A company of the same chamber, not in the group: sees the need, not the response.
-    assert not policy.visible_responses(market["users"]["mech2"]).filter(pk=response.pk).exists()
+    assert (
+        not marketplace_policy.visible_responses(market["users"]["mech2"])
+        .filter(pk=response.pk)
+        .exists()
+    )
     client.force_login(market["users"]["mech2"])
     page = client.get(detail).content.decode()
     assert "Usinage de pièces" in page and "Offre du groupement" not in page
     # Another chamber's advisor: neither the need nor the response.
-    assert not policy.visible_responses(market["advisor78"]).exists()
+    assert not marketplace_policy.visible_responses(market["advisor78"]).exists()
     client.force_login(market["advisor78"])
     assert client.get(detail).status_code == 404
     client.logout()

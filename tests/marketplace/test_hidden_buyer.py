@@ -10,8 +10,8 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from maillage.accounts import policy
 from maillage.accounts.tokens import create_token
+from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
 from maillage.marketplace.models import Notification
 
@@ -77,14 +77,14 @@ def test_hidden_from_everyone_before_the_shortlist(client, market, hidden):
     need, _group, _other = hidden
     u = market["users"]
     for user in [u["mech1"], u["far"], u["elec"], *_outsiders(market).values()]:
-        assert not policy.can_see_buyer(user, need)
+        assert not marketplace_policy.can_see_buyer(user, need)
         status, page = _page(client, user, need)
         assert status == 200 and BUYER not in page and "identité masquée" in page
         detail = _api(client, user, f"/needs/{need.pk}").json()
         assert detail["buyer"] is None and detail["buyer_name"] is None
     # The buyer's side still sees itself, as does its chamber's advisor.
-    assert policy.can_see_buyer(u["buyer"], need)
-    assert policy.can_see_buyer(market["advisor77"], need)
+    assert marketplace_policy.can_see_buyer(u["buyer"], need)
+    assert marketplace_policy.can_see_buyer(market["advisor77"], need)
 
 
 def test_shortlisting_a_group_reveals_the_buyer_to_every_member(client, market, hidden):
@@ -92,14 +92,14 @@ def test_shortlisting_a_group_reveals_the_buyer_to_every_member(client, market, 
     u = market["users"]
     services.shortlist(u["buyer"], group)
     for key in ("mech1", "far", "elec"):
-        assert policy.can_see_buyer(u[key], need), key
+        assert marketplace_policy.can_see_buyer(u[key], need), key
         status, page = _page(client, u[key], need)
         assert status == 200 and BUYER in page and "identité masquée" not in page
         assert _api(client, u[key], f"/needs/{need.pk}").json()["buyer_name"].startswith(BUYER)
         listed = _api(client, u[key], "/needs").json()["items"]
         assert [n["buyer_name"] for n in listed if n["id"] == need.pk][0].startswith(BUYER)
     for who, user in _outsiders(market).items():
-        assert not policy.can_see_buyer(user, need), who
+        assert not marketplace_policy.can_see_buyer(user, need), who
         status, page = _page(client, user, need)
         assert BUYER not in page, who
         r = _api(client, user, f"/needs/{need.pk}")
@@ -141,16 +141,16 @@ def test_withdrawn_shortlist_and_other_group_stay_hidden_until_retained(client, 
     u = market["users"]
     services.shortlist(u["buyer"], other)
     services.shortlist(u["buyer"], other, on=False)
-    assert not policy.can_see_buyer(u["baker"], need)
+    assert not marketplace_policy.can_see_buyer(u["baker"], need)
     # Awarding the other group's response reveals the buyer to its members, not to group A.
     services.close(u["buyer"], need, winner=other)
     for key in ("mech2", "baker"):
-        assert policy.can_see_buyer(u[key], need)
+        assert marketplace_policy.can_see_buyer(u[key], need)
         assert BUYER in _page(client, u[key], need)[1]
     outcome = Notification.objects.get(kind="need_outcome", user=u["baker"])
     assert "retenue" in outcome.title and BUYER in outcome.body
     for key in ("mech1", "far", "elec"):
-        assert not policy.can_see_buyer(u[key], need)
+        assert not marketplace_policy.can_see_buyer(u[key], need)
         assert BUYER not in _page(client, u[key], need)[1]
         assert BUYER not in Notification.objects.get(kind="need_outcome", user=u[key]).body
 

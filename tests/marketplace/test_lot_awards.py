@@ -14,9 +14,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from maillage.accounts import policy
 from maillage.accounts.tokens import create_token
 from maillage.directory.models import Contact
+from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
 from maillage.marketplace.models import Lot, Need, NeedEvent, Notification, Response
 
@@ -85,10 +85,14 @@ def test_two_lots_two_winners_contacts_only_between_buyer_and_each_winner(client
     assert lot1.outcome == Lot.Outcome.AWARDED and lot1.winner_id == r["mech1"].pk
     assert lot1.decided_by == u["buyer"]
     # contacts: the buyer and lot 1's winner only
-    assert policy.award_contact_establishment_ids(u["buyer"], need) == [market["mech1"].pk]
-    assert policy.award_contact_establishment_ids(u["mech1"], need) == [market["buyer"].pk]
+    assert marketplace_policy.award_contact_establishment_ids(u["buyer"], need) == [
+        market["mech1"].pk
+    ]
+    assert marketplace_policy.award_contact_establishment_ids(u["mech1"], need) == [
+        market["buyer"].pk
+    ]
     for other in ("mech2", "elec", "far"):
-        assert policy.award_contact_establishment_ids(u[other], need) == []
+        assert marketplace_policy.award_contact_establishment_ids(u[other], need) == []
     assert "anne@donneur.test" in _page(client, u["mech1"], need)
     assert "anne@donneur.test" not in _page(client, u["mech2"], need)
     # notifications of lot 1: the winner with the buyer's contact, the loser without
@@ -113,11 +117,13 @@ def test_two_lots_two_winners_contacts_only_between_buyer_and_each_winner(client
     ]
     need.refresh_from_db()
     assert need.status == Need.Status.AWARDED and need.closed_at is not None
-    assert sorted(policy.award_contact_establishment_ids(u["buyer"], need)) == sorted(
+    assert sorted(marketplace_policy.award_contact_establishment_ids(u["buyer"], need)) == sorted(
         [market["mech1"].pk, market["elec"].pk]
     )
-    assert policy.award_contact_establishment_ids(u["elec"], need) == [market["buyer"].pk]
-    assert policy.award_contact_establishment_ids(u["mech2"], need) == []
+    assert marketplace_policy.award_contact_establishment_ids(u["elec"], need) == [
+        market["buyer"].pk
+    ]
+    assert marketplace_policy.award_contact_establishment_ids(u["mech2"], need) == []
     buyer_page = _page(client, u["buyer"], need)
     assert "paul@usinage.test" in buyer_page and "eve@elec.test" in buyer_page
     assert "marc@moissy.test" not in buyer_page
@@ -162,7 +168,7 @@ def test_every_lot_closed_without_award_closes_the_need_not_awarded(client, mark
     need.refresh_from_db()
     assert need.status == Need.Status.NOT_AWARDED
     assert [lot.outcome for lot in need.lots.all()] == ["not_awarded", "not_awarded"]
-    assert policy.award_contact_establishment_ids(u["buyer"], need) == []
+    assert marketplace_policy.award_contact_establishment_ids(u["buyer"], need) == []
 
 
 def test_lot_award_refuses_what_does_not_fit(market, two_lots, make_need):
@@ -200,7 +206,9 @@ def test_whole_need_response_can_win_a_lot(market, two_lots):
     services.award_lot(u["buyer"], lot2, whole)
     lot2.refresh_from_db()
     assert lot2.winner_id == whole.pk
-    assert policy.award_contact_establishment_ids(u["mech2"], need) == [market["buyer"].pk]
+    assert marketplace_policy.award_contact_establishment_ids(u["mech2"], need) == [
+        market["buyer"].pk
+    ]
 
 
 def test_per_need_close_still_awards_a_one_lot_need_and_closes_open_lots(
@@ -216,7 +224,9 @@ def test_per_need_close_still_awards_a_one_lot_need_and_closes_open_lots(
     services.close(u["buyer"], single, winner=winner)
     assert single.status == Need.Status.AWARDED
     assert single.lots.get().winner_id == winner.pk
-    assert policy.award_contact_establishment_ids(u["mech1"], single) == [market["buyer"].pk]
+    assert marketplace_policy.award_contact_establishment_ids(u["mech1"], single) == [
+        market["buyer"].pk
+    ]
     # two lots, one already awarded: closing gives the other lot to the chosen response
     need, (lot1, _lot2), r = two_lots["need"], two_lots["lots"], two_lots["responses"]
     services.award_lot(u["buyer"], lot1, r["mech1"])
@@ -285,7 +295,7 @@ def test_lot_award_hidden_from_who_cannot_see_the_need(client, market, make_need
         visibility_chamber=market["chambers"][0],
     )
     services.publish(u["buyer"], need)
-    assert not policy.visible_needs(u["far"]).filter(pk=need.pk).exists()
+    assert not marketplace_policy.visible_needs(u["far"]).filter(pk=need.pk).exists()
     client.force_login(u["far"])  # a company of another chamber
     assert client.post(_award_url(need, 1), {"action": "no_award"}).status_code == 404
     token = create_token(u["far"], "t")
@@ -377,8 +387,8 @@ def test_a_hidden_buyer_is_revealed_to_each_lot_winner_only(client, market, make
     win = services.respond(u["mech1"], need, market["mech1"], message="Lot 1", lot=lot1)
     services.respond(u["mech2"], need, market["mech2"], message="Lot 1 aussi", lot=lot1)
     services.award_lot(u["buyer"], lot1, win)
-    assert policy.can_see_buyer(u["mech1"], need)
-    assert not policy.can_see_buyer(u["mech2"], need)
+    assert marketplace_policy.can_see_buyer(u["mech1"], need)
+    assert not marketplace_policy.can_see_buyer(u["mech2"], need)
     won = Notification.objects.get(user=u["mech1"], kind="lot_award", lot=lot1)
     assert "Grand Donneur d'Ordre" in won.body
     lost = Notification.objects.get(user=u["mech2"], kind="lot_award", lot=lot1)

@@ -133,10 +133,10 @@ def test_only_advisors_of_the_chambers_involved_move_a_suggestion(wood):
     for who in ("advisor78", "company77", "admin78"):
         with pytest.raises(PermissionDenied):
             services.change_status(s, wood[who], Suggestion.Status.PROPOSED)
-    from maillage.accounts import policy
+    from maillage.synergies import policy as synergies_policy
 
-    assert not policy.visible_suggestions(wood["advisor78"]).filter(pk=s.pk).exists()
-    assert policy.visible_suggestions(wood["advisor91"]).filter(pk=s.pk).exists()
+    assert not synergies_policy.visible_suggestions(wood["advisor78"]).filter(pk=s.pk).exists()
+    assert synergies_policy.visible_suggestions(wood["advisor91"]).filter(pk=s.pk).exists()
 
 
 def test_mutualisation_and_prospects(territory, make_establishment):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
-from maillage.accounts.models import AuditLog, Chamber, DataSharingAgreement, TerritoryCommune, User
+from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
 
 
 class TerritoryInline(admin.TabularInline):
@@ -38,26 +38,3 @@ class UserAdmin(PolicyAdmin, BaseUserAdmin):
         (_("Rôle dans Maillage"), {"fields": ["role", "chamber", "establishments"]}),
     )
     raw_id_fields = ["establishments"]
-
-
-@admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "user", "action", "establishment", "detail"]
-    list_select_related = ["user", "establishment"]
-    list_filter = ["action"]
-    date_hierarchy = "at"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.user.is_superuser:
-            return qs
-        return qs.filter(establishment__in=policy.visible_establishments(request.user))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

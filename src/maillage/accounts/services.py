@@ -19,7 +19,7 @@ def record_flow_views(
     user, establishment_ids, detail: str = "", action: str = AuditLog.Action.VIEW_FLOWS
 ) -> int:
     """Bulk variant for lists (API pages, exports): one audit entry per establishment shown."""
-    if not (user.is_authenticated and (user.is_superuser or policy.is_chamber_staff(user))):
+    if not policy.is_platform_or_chamber_staff(user):
         return 0
     entries = [
         AuditLog(user=user, action=action, establishment_id=pk, detail=detail)
@@ -34,7 +34,7 @@ def record_change(user, establishments, action: str, detail: str = "") -> int:
     changing its own data is not logged here (its history is kept by each app)."""
     if not (user is not None and user.is_authenticated):
         return 0
-    if not (user.is_superuser or policy.is_chamber_staff(user)):
+    if not policy.is_platform_or_chamber_staff(user):
         return 0
     ids = sorted({e if isinstance(e, int) else e.pk for e in establishments if e is not None})
     AuditLog.objects.bulk_create(

@@ -333,7 +333,7 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from maillage.ingest.exports import neutralise_xlsx_cell
+    from maillage.spreadsheets import neutralise_xlsx_cell
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -359,7 +359,7 @@ def to_csv(d: dict, scope: Scope) -> bytes:
     no formula): each table is its title line, its header, its rows and an empty line."""
     import csv
 
-    from maillage.ingest.exports import csv_cell
+    from maillage.spreadsheets import csv_cell
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

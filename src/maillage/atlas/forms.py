@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from maillage.accounts import policy
+from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import TerritoryCommune, User
+from maillage.atlas import policy
 from maillage.reference.models import Departement, Epci
 
 
@@ -76,7 +77,7 @@ class AuditFilter(forms.Form):
         super().__init__(*args, **kwargs)
         # Whoever appears in the log the user may read (partner chambers' advisors included).
         self.fields["advisor"].queryset = User.objects.filter(
-            pk__in=policy.visible_audit_entries(user).values("user_id")
+            pk__in=accounts_policy.visible_audit_entries(user).values("user_id")
         ).order_by("username")
 
     def clean(self):

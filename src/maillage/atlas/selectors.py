@@ -17,14 +17,17 @@ import shapely
 from django.db.models import Count, Q, Sum
 from django.utils.formats import number_format
 
-from maillage.accounts import policy
+from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import Chamber, TerritoryCommune
-from maillage.atlas import boundaries
+from maillage.atlas import boundaries, policy
+from maillage.directory import policy as directory_policy
 from maillage.directory.models import Establishment, Network
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
+from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
 from maillage.reference.models import Commune, Departement, Epci, ResourceClass
+from maillage.synergies import policy as synergies_policy
 from maillage.synergies.models import Suggestion
 from maillage.synergies.partners import distance_band
 
@@ -62,7 +65,9 @@ def _point(lon: float, lat: float) -> dict:
 
 
 def _flows(user, f: Filters):
-    flows = policy.visible_flows(user).filter(is_archived=False, establishment__is_active=True)
+    flows = flows_policy.visible_flows(user).filter(
+        is_archived=False, establishment__is_active=True
+    )
     if f.category:
         flows = flows.filter(category=f.category)
     if f.resource_class:
@@ -80,7 +85,9 @@ def establishments_layer(user, f: Filters) -> dict:
     """Chamber staff: visible establishments with a position; the colour is the main category of
     the flows the user may read ("none" if none or not readable). Company users: their own
     establishments. Three queries."""
-    qs = policy.visible_establishments(user).filter(is_active=True, latitude__isnull=False)
+    qs = directory_policy.visible_establishments(user).filter(
+        is_active=True, latitude__isnull=False
+    )
     if f.chamber:
         qs = qs.filter(commune__territory__chamber_id=f.chamber)
     if f.network:
@@ -153,11 +160,11 @@ def company_opportunities(user) -> dict:
     """A company's opportunities, anonymised: drawn at its own site with the distance band as a
     radius; resource, quantity band and distance band only (no other name or position)."""
     qs = (
-        policy.company_opportunities(user)
+        synergies_policy.company_opportunities(user)
         .select_related("resource_class", "offer_flow__establishment", "need_flow__establishment")
         .order_by("-score", "pk")[:200]
     )
-    own = set(policy.visible_establishments(user).values_list("pk", flat=True))
+    own = set(directory_policy.visible_establishments(user).values_list("pk", flat=True))
     features = []
     for s in qs:
         mine, role = (s.offer_flow, "offer")
@@ -195,7 +202,7 @@ def links_layer(user, f: Filters, limit: int | None = None) -> dict:
     ``limit`` by score (``LINKS_DEFAULT`` unless given, at most ``LINKS_MAX``); ``meta.total`` says how many there are in all
     (up to ``LINKS_MAX``), so that the map can offer the rest on demand."""
     limit = max(1, min(LINKS_DEFAULT if limit is None else limit, LINKS_MAX))
-    qs = policy.visible_suggestions(user).filter(
+    qs = synergies_policy.visible_suggestions(user).filter(
         is_current=True, offer_flow__isnull=False, need_flow__isnull=False
     )
     if f.status:
@@ -221,7 +228,7 @@ def links_layer(user, f: Filters, limit: int | None = None) -> dict:
         ).order_by("-score", "pk")[:LINKS_MAX]
     )
     ends = {r[6] for r in rows} | {r[9] for r in rows}
-    visible = policy.visible_establishment_ids(user, ends)
+    visible = directory_policy.visible_establishment_ids(user, ends)
     labels = dict(Suggestion.Status.choices)
     features = []
     for pk, status, score, tonnes, label, category, a, ax, ay, b, bx, by in rows:
@@ -265,16 +272,18 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
 
     Chamber staff: the flows they may read, over the areas of their visible territory (exact).
     Everyone else: all flows, but each area's figures are published only under statistical
-    secrecy (``engine.secrecy``): at least ``policy.PUBLIC_MIN_GROUP`` establishments, the largest
+    secrecy (``engine.secrecy``): at least ``accounts_policy.PUBLIC_MIN_GROUP`` establishments, the largest
     under 85 % of the total and the two largest under 90 %."""
     key = LEVELS[level]
     exact = policy.map_mode(user) == policy.MAP_CHAMBER
     every_chamber = set(Chamber.objects.values_list("pk", flat=True))
     if exact:
-        chamber_ids = policy.directory_chamber_ids(user) or every_chamber
-        readable = policy.flow_chamber_ids(user) or every_chamber  # superusers read every flow
+        chamber_ids = accounts_policy.directory_chamber_ids(user) or every_chamber
+        readable = (
+            accounts_policy.flow_chamber_ids(user) or every_chamber
+        )  # superusers read every flow
         flows = _flows(user, f)
-        establishments = policy.visible_establishments(user)
+        establishments = directory_policy.visible_establishments(user)
     else:
         chamber_ids = readable = every_chamber
         flows = Flow.objects.filter(is_archived=False, establishment__is_active=True)
@@ -335,10 +344,10 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
             shown_count = count
             shown_total = round(total, 3) if code in with_flows else None
         else:
-            shown_count = secrecy.public_count(count, policy.PUBLIC_MIN_GROUP)
+            shown_count = secrecy.public_count(count, accounts_policy.PUBLIC_MIN_GROUP)
             shown_total = (
                 round(total, 1)
-                if secrecy.is_publishable(parts, min_group=policy.PUBLIC_MIN_GROUP)
+                if secrecy.is_publishable(parts, min_group=accounts_policy.PUBLIC_MIN_GROUP)
                 else None
             )
         features.append(
@@ -360,7 +369,7 @@ def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
         layer=f"choropleth-{level}",
         count=len(features),
         exact=exact,
-        min_group=policy.PUBLIC_MIN_GROUP,
+        min_group=accounts_policy.PUBLIC_MIN_GROUP,
     )
 
 
@@ -492,7 +501,9 @@ def towns_layer(bbox: tuple[float, float, float, float], min_population: int = 0
 
 def filter_choices(user) -> dict:
     """Values offered by the map's filters (only networks and chambers the user may know of)."""
-    chambers = list(policy.visible_chambers(user).order_by("name").values_list("pk", "name"))
+    chambers = list(
+        accounts_policy.visible_chambers(user).order_by("name").values_list("pk", "name")
+    )
     networks = []
     if policy.map_mode(user) == policy.MAP_CHAMBER:
         networks = list(

@@ -11,9 +11,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy, services
+from maillage.accounts import policy as accounts_policy
+from maillage.accounts import services
 from maillage.atlas import dashboard as dash
-from maillage.atlas import forms, selectors
+from maillage.atlas import forms, policy, selectors
+from maillage.directory import policy as directory_policy
+from maillage.flows import policy as flows_policy
 
 
 def map_page(request):
@@ -40,10 +43,11 @@ def map_panel(request, pk: int):
     """Side panel of one establishment (htmx): whoever may see it; its flows only if the policy
     allows (and then the view is audited)."""
     establishment = get_object_or_404(
-        policy.visible_establishments(request.user).select_related("naf", "commune"), pk=pk
+        directory_policy.visible_establishments(request.user).select_related("naf", "commune"),
+        pk=pk,
     )
     flows = None
-    if policy.can_view_flows(request.user, establishment):
+    if flows_policy.can_view_flows(request.user, establishment):
         flows = list(
             establishment.flows.filter(is_archived=False)
             .select_related("resource_class")
@@ -110,11 +114,11 @@ def audit_log(request):
         "Le journal d'accès est réservé aux administrateurs de la chambre : demandez à "
         "l'administrateur de votre chambre si vous devez le consulter."
     )
-    if denied := _require(request, policy.can_read_audit_log(request.user), why):
+    if denied := _require(request, accounts_policy.can_read_audit_log(request.user), why):
         return denied
     form = forms.AuditFilter(request.user, request.GET or None)
     entries = form.filter(
-        policy.visible_audit_entries(request.user).select_related(
+        accounts_policy.visible_audit_entries(request.user).select_related(
             "user", "establishment", "establishment__commune"
         )
     ).order_by("-at", "-pk")

@@ -9,7 +9,7 @@ from functools import lru_cache
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy
+from maillage.directory import policy
 from maillage.directory.models import (
     Cluster,
     ExportAdvisor,

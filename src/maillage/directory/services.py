@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy
+from maillage.directory import policy
 from maillage.directory.models import Establishment, Membership, validate_siret
 from maillage.engine.legal import parse_rubriques
 from maillage.reference.fields import commune as commune_for_code
@@ -112,7 +112,7 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
     from SIRENE and are not edited here."""
     from django.core.exceptions import PermissionDenied
 
-    from maillage.accounts import policy
+    from maillage.directory import policy
 
     if not policy.can_edit_establishment(user, establishment):
         raise PermissionDenied("Vous ne pouvez pas modifier cet établissement.")
@@ -147,7 +147,7 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
     """Store what an SME targets; bad codes raise ValidationError with a French message."""
     from django.core.exceptions import PermissionDenied
 
-    from maillage.accounts import policy
+    from maillage.directory import policy
     from maillage.directory.models import ExportProject
 
     if not policy.can_manage_export_project(user, establishment):
@@ -186,7 +186,7 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
     from django.utils.translation import gettext as _
 
     from maillage import notifications
-    from maillage.accounts import policy
+    from maillage.directory import policy
     from maillage.directory.models import ExportContactRequest
 
     if not policy.can_request_export_contact(user, establishment):
@@ -238,7 +238,7 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     from django.utils.translation import gettext as _
 
     from maillage import notifications
-    from maillage.accounts import policy
+    from maillage.directory import policy
     from maillage.directory.models import ExportContactRequest
 
     if not policy.can_answer_export_request(user, contact_request):
@@ -297,7 +297,7 @@ def withdraw_export_contact(user, contact_request):
     from django.utils.translation import gettext as _
 
     from maillage import notifications
-    from maillage.accounts import policy
+    from maillage.directory import policy
     from maillage.directory.models import ExportContactRequest
 
     if not policy.can_withdraw_export_request(user, contact_request):
@@ -436,7 +436,7 @@ def update_export_advisor(user, advisor, values: dict) -> list[str]:
     and nothing is saved unless everything is valid. Returns the fields that changed."""
     from django.core.exceptions import PermissionDenied
 
-    from maillage.accounts import policy
+    from maillage.directory import policy
     from maillage.directory.selectors import country_codes
 
     if not policy.can_edit_export_advisor(user, advisor):

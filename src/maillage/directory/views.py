@@ -12,8 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from maillage.accounts import policy
-from maillage.directory import selectors, services
+from maillage.directory import policy, selectors, services
 from maillage.directory.forms import ExportAdvisorForm
 from maillage.directory.models import Cluster, ExportAdvisor, ExportContactRequest, ExportSector
 

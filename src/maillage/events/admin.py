@@ -3,8 +3,8 @@ chamber administrators see only the events they organise (policy.organised_event
 
 from django.contrib import admin
 
-from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
+from maillage.events import policy
 from maillage.events.models import Event, NetworkDocument, NetworkPost, Question
 
 

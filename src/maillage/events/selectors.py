@@ -5,14 +5,18 @@ networks' members' spaces."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy
+from maillage.accounts import policy as accounts_policy
+from maillage.directory import policy as directory_policy
 from maillage.engine import marketplace as supplier_matching
+from maillage.events import policy
 from maillage.events.models import Event, Meeting, MeetingRequest, Registration
+from maillage.synergies import policy as synergies_policy
 
 SUGGESTIONS_SHOWN = 10
 
@@ -120,7 +124,7 @@ def _synergy_matches(user, me: Registration, others: list[Registration]):
     establishment and another participant's that the policy lets ``user`` use (both consented,
     or the introduction was mutually accepted): the resource and who offers it, nothing more."""
     shown = {r.pk for r in others}
-    for link in policy.meeting_synergies(user, me):
+    for link in meeting_synergies(user, me):
         if link.registration_id not in shown:
             continue
         text = (
@@ -325,7 +329,7 @@ def network_statistics(network) -> dict:
     by_section = Counter(members.values_list("naf__parent__parent__parent__label", flat=True))
     by_dep = Counter(members.values_list("commune__departement__name", flat=True))
     return {
-        "total": total if total >= policy.PUBLIC_MIN_GROUP else None,
+        "total": total if total >= accounts_policy.PUBLIC_MIN_GROUP else None,
         "by_section": _suppress(by_section),
         "by_departement": _suppress(by_dep),
     }
@@ -333,11 +337,11 @@ def network_statistics(network) -> dict:
 
 def _suppress(counts: Counter) -> list[tuple[str, int]]:
     shown = sorted(
-        ((k or "—", v) for k, v in counts.items() if v >= policy.PUBLIC_MIN_GROUP),
+        ((k or "—", v) for k, v in counts.items() if v >= accounts_policy.PUBLIC_MIN_GROUP),
         key=lambda kv: (-kv[1], kv[0]),
     )
-    rest = sum(v for v in counts.values() if v < policy.PUBLIC_MIN_GROUP)
-    if rest >= policy.PUBLIC_MIN_GROUP:
+    rest = sum(v for v in counts.values() if v < accounts_policy.PUBLIC_MIN_GROUP)
+    if rest >= accounts_policy.PUBLIC_MIN_GROUP:
         shown.append((_("autres"), rest))
     return shown
 
@@ -346,8 +350,8 @@ def network_map_layer(user, network) -> dict:
     """The network's member establishments as GeoJSON points: identity and position only (the
     policy's ``NETWORK_MAP_FIELDS``), one query whatever the number of members."""
     rows = (
-        policy.visible_network_map_members(user, network)
-        .values_list(*policy.NETWORK_MAP_FIELDS)
+        directory_policy.visible_network_map_members(user, network)
+        .values_list(*directory_policy.NETWORK_MAP_FIELDS)
         .order_by("name", "pk")
     )
     features = [
@@ -364,3 +368,75 @@ def network_map_layer(user, network) -> dict:
         "features": features,
         "meta": {"layer": "network-members", "network": network.pk, "count": len(features)},
     }
+
+
+# --- Whom to meet: synergies between participants ---------------------------------------------
+# The « whom to meet » suggestions of a business-meeting event are shown to one confirmed
+# participant only, about the other confirmed participants of the same event (whose names and
+# meeting profiles that participant already sees). A stored synergy suggestion counts only when it
+# is one of the participant's own opportunities (``synergies.policy.suggestions_about``) and its
+# other side is another confirmed participant's establishment, and only with consent: both
+# registrations carry ``Registration.synergy_consent_at``, or both sides already accepted the
+# introduction for that suggestion (``synergies.policy.mutually_introduced``). Otherwise it is
+# ignored entirely: no effect on the ranking, no reason. The participant is told the resource
+# class and who offers it only — never a quantity, a flow's details or a place.
+
+
+@dataclass(frozen=True)
+class MeetingSynergy:
+    """What a participant may be told of one synergy with another participant: with whom (their
+    registration), which resource and which of the two offers it."""
+
+    registration_id: int
+    resource_label: str
+    mine_offers: bool
+
+
+def meeting_synergies(user, registration) -> list[MeetingSynergy]:
+    """The synergies behind ``registration``'s « whom to meet » list (see above), best first."""
+    if not (user.is_authenticated and registration.user_id == user.pk):
+        return []
+    confirmed = Registration.Status.CONFIRMED
+    # As stored now: the status or the consent may have changed since ``registration`` was read.
+    me = (
+        Registration.objects.filter(pk=registration.pk, user_id=user.pk, status=confirmed)
+        .values("event_id", "establishment_id", "synergy_consent_at")
+        .first()
+    )
+    if me is None:
+        return []
+    mine = me["establishment_id"]
+    others = list(
+        Registration.objects.filter(event_id=me["event_id"], status=confirmed)
+        .exclude(establishment_id=mine)
+        .order_by("pk")
+        .values_list("pk", "establishment_id", "synergy_consent_at")
+    )
+    theirs = {establishment for _pk, establishment, _consent in others}
+    links = list(
+        synergies_policy.suggestions_about(user)
+        .filter(
+            Q(offer_flow__establishment_id=mine, need_flow__establishment_id__in=theirs)
+            | Q(need_flow__establishment_id=mine, offer_flow__establishment_id__in=theirs)
+        )
+        .order_by("-score", "pk")
+        .values_list(
+            "pk",
+            "offer_flow__establishment_id",
+            "need_flow__establishment_id",
+            "resource_class__label",
+        )
+    )
+    mutual_ids = synergies_policy.mutually_introduced(pk for pk, *_rest in links)
+    i_consent = me["synergy_consent_at"] is not None
+    out = []
+    for pk, offer_establishment, need_establishment, label in links:
+        mine_offers = offer_establishment == mine
+        other = need_establishment if mine_offers else offer_establishment
+        mutual = pk in mutual_ids
+        out.extend(
+            MeetingSynergy(reg_pk, label, mine_offers)
+            for reg_pk, establishment, their_consent in others
+            if establishment == other and (mutual or (i_consent and their_consent is not None))
+        )
+    return out

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage import notifications
-from maillage.accounts import policy
+from maillage.directory import policy as directory_policy
 from maillage.engine import meetings as engine
+from maillage.events import policy
 from maillage.events.models import (
     Event,
     Meeting,
@@ -42,7 +43,7 @@ def register(
 ) -> Registration:
     """Register a company user for one of their establishments; on the waiting list when full.
     ``synergy_consent``: they accept that the resource complementarities detected by the chamber
-    be used to suggest whom to meet (see ``policy.meeting_synergies``)."""
+    be used to suggest whom to meet (see ``events_selectors.meeting_synergies``)."""
     if not policy.registrable_establishments(user, event).filter(pk=establishment.pk).exists():
         raise PermissionDenied
     if event.ends_at < timezone.now():
@@ -549,7 +550,7 @@ def update_meeting_settings(user, event: Event, **fields) -> None:
 
 
 def publish_post(user, network, title: str, body: str) -> NetworkPost:
-    if not policy.can_publish_in_network(user, network):
+    if not directory_policy.can_publish_in_network(user, network):
         raise PermissionDenied
     if not title.strip() or not body.strip():
         raise EventError(_("Le titre et le texte sont obligatoires."))
@@ -578,7 +579,7 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
 def add_document(user, network, title: str, upload) -> NetworkDocument:
-    if not policy.can_publish_in_network(user, network):
+    if not directory_policy.can_publish_in_network(user, network):
         raise PermissionDenied
     if not title.strip() or upload is None:
         raise EventError(_("Le titre et le fichier sont obligatoires."))

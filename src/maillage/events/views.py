@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from maillage.accounts import policy
-from maillage.events import selectors, services
+from maillage.directory import policy as directory_policy
+from maillage.events import policy, selectors, services
 from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
 
 
@@ -404,7 +404,7 @@ def participants_export(request, pk: int, fmt: str):
     spreadsheet) or XLSX."""
     import io
 
-    from maillage.ingest.exports import write_csv, write_xlsx
+    from maillage.spreadsheets import write_csv, write_xlsx
 
     event = _organised(request, pk)
     if fmt not in ("csv", "xlsx"):
@@ -515,10 +515,12 @@ def network_list(request):
     """Who: members and animators see the networks they belong to or animate."""
     from maillage.directory.models import Network
 
-    networks = Network.objects.filter(pk__in=policy.network_member_ids(request.user)).order_by(
-        "name", "pk"
-    )
-    managed = {n.pk for n in networks if policy.can_manage_network_members(request.user, n)}
+    networks = Network.objects.filter(
+        pk__in=directory_policy.network_member_ids(request.user)
+    ).order_by("name", "pk")
+    managed = {
+        n.pk for n in networks if directory_policy.can_manage_network_members(request.user, n)
+    }
     return render(request, "events/network_list.html", {"networks": networks, "managed": managed})
 
 
@@ -526,7 +528,7 @@ def _network(request, pk: int):
     from maillage.directory.models import Network
 
     network = get_object_or_404(Network, pk=pk)
-    if not policy.can_view_network_space(request.user, network):
+    if not directory_policy.can_view_network_space(request.user, network):
         raise Http404
     return network
 
@@ -544,8 +546,8 @@ def network_space(request, pk: int):
             "posts": network.posts.select_related("author").order_by("-published_at", "-pk")[:20],
             "documents": network.documents.order_by("-uploaded_at", "-pk"),
             "stats": selectors.network_statistics(network),
-            "can_publish": policy.can_publish_in_network(request.user, network),
-            "can_manage": policy.can_manage_network_members(request.user, network),
+            "can_publish": directory_policy.can_publish_in_network(request.user, network),
+            "can_manage": directory_policy.can_manage_network_members(request.user, network),
             "map_config": {
                 "layer": reverse("network-map", args=[network.pk]),
                 "background": "/api/map/background",
@@ -565,7 +567,7 @@ def network_map(request, pk: int):
     from maillage.directory.models import Network
 
     network = get_object_or_404(Network, pk=pk)
-    if not policy.can_view_network_map(request.user, network):
+    if not directory_policy.can_view_network_map(request.user, network):
         raise Http404
     return JsonResponse(selectors.network_map_layer(request.user, network))
 
@@ -614,8 +616,8 @@ def _managed_network(request, pk: int):
     from maillage.directory.models import Network
 
     network = get_object_or_404(Network, pk=pk)
-    if not policy.can_manage_network_members(request.user, network):
-        if policy.can_view_network_space(request.user, network):
+    if not directory_policy.can_manage_network_members(request.user, network):
+        if directory_policy.can_view_network_space(request.user, network):
             raise PermissionDenied
         raise Http404
     return network
@@ -635,7 +637,7 @@ def network_members(request, pk: int):
     results = []
     if len(query) >= 2:
         digits = query.replace(" ", "")
-        candidates = policy.network_member_candidates(request.user, network)
+        candidates = directory_policy.network_member_candidates(request.user, network)
         if digits.isdigit():
             candidates = candidates.filter(siret__startswith=digits)
         else:
@@ -650,7 +652,7 @@ def network_members(request, pk: int):
             ]
         ]
     contacts: dict[int, list] = {}
-    for c in policy.visible_network_member_contacts(request.user, network).order_by(
+    for c in directory_policy.visible_network_member_contacts(request.user, network).order_by(
         "last_name", "first_name", "pk"
     ):
         contacts.setdefault(c.establishment_id, []).append(c)

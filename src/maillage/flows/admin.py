@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
+from maillage.flows import policy
 from maillage.flows.forms import FlowForm
 from maillage.flows.models import Flow, Visit
 

@@ -9,10 +9,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog
 from maillage.engine.taxonomy import classify_text
+from maillage.flows import policy
 from maillage.flows.models import Flow, FlowRevision, Visit
 from maillage.reference.fields import waste_entry
 from maillage.reference.models import ResourceClass

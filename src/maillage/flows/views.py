@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from maillage.accounts import policy
-from maillage.flows import services
+from maillage.directory import policy as directory_policy
+from maillage.flows import policy, services
 from maillage.flows.forms import (
     UNIT_CHOICES,
     RecordedFlowForm,
@@ -29,7 +29,8 @@ SUGGESTIONS_SHOWN = 20
 
 def _establishment(request, pk: int):
     establishment = get_object_or_404(
-        policy.visible_establishments(request.user).select_related("commune", "naf"), pk=pk
+        directory_policy.visible_establishments(request.user).select_related("commune", "naf"),
+        pk=pk,
     )
     return establishment
 

@@ -2,20 +2,16 @@
 « ; » separator, UTF-8 with a byte-order mark, decimal comma) and to XLSX (openpyxl's write-only
 mode), streamed in chunks so that memory stays flat however long the list.
 
-What a user gets is decided by ``accounts.policy`` only (the same querysets as the pages and the
+What a user gets is decided by the owning apps' policies only (the same querysets as the pages and the
 API); exported raw flows are written to the audit log like any other advisor view of them.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import math
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
-from itertools import islice
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied
@@ -23,20 +19,27 @@ from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
-from maillage.accounts import policy, services
+from maillage.accounts import services
 from maillage.accounts.models import AuditLog
+from maillage.directory import policy as directory_policy
+from maillage.flows import policy as flows_policy
+from maillage.ingest import policy
+from maillage.spreadsheets import (  # noqa: F401  (the writers are part of this module's API)
+    CHUNK,
+    chunks,
+    csv_cell,
+    csv_chunks,
+    write_csv,
+    write_xlsx,
+)
+from maillage.synergies import policy as synergies_policy
 from maillage.synergies.explain import explain
 
-CHUNK = 1000
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,14 @@ class Dataset:
     count: Callable[[Any], int]
 
 
-def chunks(iterable: Iterable, size: int = CHUNK) -> Iterator[list]:
-    iterator = iter(iterable)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 # Establishments ---------------------------------------------------------------------------------
 
 
 def _establishments(user):
     return (
-        policy.visible_establishments(user).select_related("naf", "commune").order_by("name", "pk")
+        directory_policy.visible_establishments(user)
+        .select_related("naf", "commune")
+        .order_by("name", "pk")
     )
 
 
@@ -96,7 +95,7 @@ def establishment_rows(user) -> Iterator[list]:
 
 def _flows(user):
     return (
-        policy.visible_flows(user)
+        flows_policy.visible_flows(user)
         .filter(is_archived=False)
         .select_related("establishment__commune", "resource_class", "waste_code")
         .order_by("establishment_id", "direction", "pk")
@@ -145,7 +144,7 @@ def flow_rows(user) -> Iterator[list]:
 
 def _suggestions(user):
     return (
-        policy.visible_suggestions(user)
+        synergies_policy.visible_suggestions(user)
         .filter(is_current=True)
         .select_related(
             "resource_class",
@@ -194,7 +193,7 @@ def suggestion_rows(user) -> Iterator[list]:
             ids.update(f.establishment_id for f in (s.offer_flow, s.need_flow) if f is not None)
             if s.prospect_id:
                 ids.add(s.prospect_id)
-        visible = policy.visible_establishment_ids(user, ids)
+        visible = directory_policy.visible_establishment_ids(user, ids)
         for s in chunk:
             offer = s.offer_flow.establishment if s.offer_flow else None
             need = s.need_flow.establishment if s.need_flow else None
@@ -250,89 +249,6 @@ def headers(dataset: Dataset) -> list[str]:
 
 
 # Writers ----------------------------------------------------------------------------------------
-
-
-def float_cell(value: float) -> str:
-    """A float as a spreadsheet reads it: 12 significant digits (hides binary noise such as
-    122.49600000000001 from unit conversions), no exponent, decimal comma."""
-    if not math.isfinite(value):
-        return ""
-    text = format(Decimal(format(value, ".12g")), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text.replace(".", ",")
-
-
-def formula_like(text: str) -> bool:
-    """Would a spreadsheet program run this text as a formula (CSV/formula injection)?"""
-    return text.startswith(FORMULA_START)
-
-
-def csv_cell(value) -> str:
-    """A CSV field for a French spreadsheet program: numbers stay numbers (decimal comma), and a
-    text that starts like a formula gets a leading apostrophe, so that it is shown, not run."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return _("oui") if value else _("non")
-    if isinstance(value, float):
-        return float_cell(value)
-    if isinstance(value, int | Decimal):
-        return str(value)  # a negative number is a number, not a formula
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if formula_like(text) else text
-
-
-class _Line:
-    """A write-only file for csv.writer that hands back what was written."""
-
-    def write(self, text: str) -> str:
-        return text
-
-
-def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
-    """The CSV as encoded chunks (about CHUNK rows each), a byte-order mark first."""
-    writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
-    yield "\ufeff".encode() + writer.writerow([csv_cell(h) for h in header]).encode()
-    for chunk in chunks(rows):
-        yield "".join(writer.writerow([csv_cell(v) for v in row]) for row in chunk).encode()
-
-
-def write_csv(out: IO[bytes], header: list[str], rows: Iterable[list]) -> None:
-    for data in csv_chunks(header, rows):
-        out.write(data)
-
-
-def write_xlsx(out: IO[bytes], title: str, header: list[str], rows: Iterable[list]) -> None:
-    """A one-sheet workbook in openpyxl's write-only mode (rows streamed to a temporary file)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.freeze_panes = "A2"
-    sheet.append([xlsx_cell(sheet, str(h)) for h in header])
-    for row in rows:
-        sheet.append([xlsx_cell(sheet, v) for v in row])
-    workbook.save(out)
-
-
-def xlsx_cell(sheet, value):
-    """A value for a write-only sheet: numbers stay numbers; texts are stored as texts (openpyxl
-    would store one starting with "=" as a formula), and one that starts like a formula also gets
-    Excel's quote prefix, so that editing the cell does not turn it into a formula either."""
-    if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=value)
-        neutralise_xlsx_cell(cell)
-        return cell
-    return value
-
-
-def neutralise_xlsx_cell(cell) -> None:
-    """Makes an openpyxl cell holding a text safe to open (see xlsx_cell); other values are left."""
-    if isinstance(cell.value, str):
-        cell.data_type = "s"
-        if formula_like(cell.value):
-            cell.quotePrefix = True
 
 
 def export(

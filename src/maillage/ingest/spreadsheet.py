@@ -26,12 +26,14 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from maillage.accounts import policy
+from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import AuditLog
 from maillage.accounts.services import record_flow_views
+from maillage.directory import policy as directory_policy
 from maillage.directory.models import Contact, Establishment
 from maillage.directory.services import clean_establishment, upsert_establishment
 from maillage.engine.headcount import HEADCOUNT_BANDS
+from maillage.flows import policy as flows_policy
 from maillage.flows.forms import DESCRIPTION_MAX_LENGTH, unit_error
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
@@ -440,7 +442,7 @@ def _establishment_for(user, siret: str, cache: dict) -> Establishment:
                 ]
             }
         )
-    if not policy.can_edit_flows(user, found):
+    if not flows_policy.can_edit_flows(user, found):
         raise ValidationError({"siret": ["Cet établissement n'est pas rattaché à votre chambre."]})
     return found
 
@@ -505,11 +507,11 @@ def _may_import(user, cleaned: dict) -> None:
         .filter(siret=cleaned["siret"])
         .first()
     )
-    if policy.can_import_establishment(user, existing, cleaned["commune"]):
+    if directory_policy.can_import_establishment(user, existing, cleaned["commune"]):
         return
-    if not policy.is_chamber_staff(user):
+    if not accounts_policy.is_chamber_staff(user):
         raise ValidationError("Seuls les conseillers importent des établissements.")
-    if existing is not None and not policy.can_edit_establishment(user, existing):
+    if existing is not None and not directory_policy.can_edit_establishment(user, existing):
         # Identity only: the other chamber's data (name, address) is not revealed.
         raise ValidationError(
             {
@@ -611,7 +613,7 @@ def _flows(user, rows, result: ImportResult) -> None:
             unit = v.get("unite", "")
             unit = {"m³": "m3", "m²": "m2"}.get(unit, unit)
             visit = None
-            if v.get("date_visite") and policy.is_chamber_staff(user):
+            if v.get("date_visite") and accounts_policy.is_chamber_staff(user):
                 try:
                     date = datetime.date.fromisoformat(v["date_visite"])
                 except ValueError:

@@ -17,8 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from maillage.accounts import policy
-from maillage.ingest import exports
+from maillage.ingest import exports, policy
 from maillage.ingest.spreadsheet import COLUMNS, FileError, run, template
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -45,7 +44,7 @@ class UploadForm(forms.Form):
 
 
 def _check(user) -> None:
-    if not (user.is_superuser or policy.is_chamber_staff(user)):
+    if not policy.can_import_spreadsheets(user):
         raise PermissionDenied
 
 

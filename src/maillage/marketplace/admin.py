@@ -2,8 +2,8 @@
 
 from django.contrib import admin
 
-from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
+from maillage.marketplace import policy
 from maillage.marketplace.models import Need, NeedEvent, Response, SupplierProfile
 
 

@@ -10,12 +10,12 @@ import numpy as np
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
-from maillage.accounts import policy
 from maillage.accounts.models import User
 from maillage.directory.models import Establishment
 from maillage.engine import consortia, marketplace, taxonomy
 from maillage.engine.geo import haversine_km
 from maillage.engine.headcount import HEADCOUNT_BANDS, typical_headcount
+from maillage.marketplace import policy
 from maillage.marketplace.models import CATEGORY_NAF, Match, Need, Response, SupplierProfile
 
 # The PostgreSQL text search configuration of the directory (created by migration 0004).
@@ -156,7 +156,7 @@ def candidate_profiles(need: Need) -> QuerySet:
     if need.visibility == Need.Visibility.CHAMBER:
         qs = qs.filter(establishment__commune__territory__chamber_id=need.visibility_chamber_id)
     elif need.visibility == Need.Visibility.NETWORK:
-        # Members of the network and, for a federation, of its clubs (policy.network_member_ids).
+        # Members of the network and, for a federation, of its clubs (directory_policy.network_member_ids).
         qs = qs.filter(
             establishment__in=Establishment.objects.filter(
                 Q(memberships__network_id=need.visibility_network_id)

@@ -13,11 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage import notifications
-from maillage.accounts import policy
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog
 from maillage.engine import taxonomy
-from maillage.marketplace import selectors, workflow
+from maillage.marketplace import policy, selectors, workflow
 from maillage.marketplace.models import (
     THEME_KINDS,
     Attachment,

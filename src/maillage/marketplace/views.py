@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from maillage.accounts import policy
+from maillage.directory import policy as directory_policy
 from maillage.directory.models import Establishment
-from maillage.marketplace import selectors, services
+from maillage.marketplace import policy, selectors, services
 from maillage.marketplace.forms import (
     DirectorySearchForm,
     NeedForm,
@@ -36,7 +36,7 @@ from maillage.marketplace.models import (
 
 
 def _my_establishments(user):
-    return policy.visible_establishments(user).filter(users=user).order_by("name", "pk")
+    return directory_policy.visible_establishments(user).filter(users=user).order_by("name", "pk")
 
 
 @login_required
@@ -425,7 +425,7 @@ def directory(request):
     page = Paginator(results, 50).get_page(request.GET.get("page"))
     shown = [p.establishment_id for p, _d in page]
     # Contacts and the establishment page only where the policy lets this user see them.
-    visible = policy.visible_establishment_ids(request.user, shown)
+    visible = directory_policy.visible_establishment_ids(request.user, shown)
     contacts: dict[int, list] = {}
     for c in selectors.award_contacts([pk for pk in shown if pk in visible]):
         contacts.setdefault(c["establishment_id"], []).append(c)
@@ -451,7 +451,7 @@ def directory(request):
 def profile_edit(request, establishment_pk: int):
     """Who: whoever may edit the establishment (its users, its chamber's advisors)."""
     establishment = get_object_or_404(
-        policy.visible_establishments(request.user), pk=establishment_pk
+        directory_policy.visible_establishments(request.user), pk=establishment_pk
     )
     if not policy.can_edit_supplier_profile(request.user, establishment):
         raise PermissionDenied

@@ -10,7 +10,7 @@ import time
 import numpy as np
 from django.conf import settings
 
-from maillage.accounts import policy
+from maillage.directory import policy as directory_policy
 from maillage.engine import substitution
 from maillage.engine.taxonomy import compiled
 from maillage.synergies.services import scope_chamber_ids, snapshot
@@ -71,7 +71,7 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
 
     # Identity, commune and exact distance only for partners the user may see; others are
     # anonymised: no name, no place, the distance rounded to a 5 km band.
-    visible = policy.visible_establishment_ids(user, est_ids)
+    visible = directory_policy.visible_establishment_ids(user, est_ids)
     names, communes = {}, {}
     for pk, name, commune in Establishment.objects.filter(pk__in=visible).values_list(
         "pk", "name", "commune__name"

@@ -65,7 +65,7 @@ def run_summary(run: DetectionRun) -> list[tuple[str, str]]:
 
 def suggestions_for(user, kind: str | None = None, status: str | None = None):
     """The suggestions an advisor may work on, best first, with what the list shows."""
-    from maillage.accounts import policy
+    from maillage.synergies import policy
 
     qs = policy.visible_suggestions(user).filter(is_current=True)
     if kind:
@@ -83,7 +83,7 @@ def suggestions_for(user, kind: str | None = None, status: str | None = None):
 def rows_for_page(user, suggestions) -> list[dict]:
     """Suggestions of one page with their French explanation; names of establishments the user
     may not see are replaced by an anonymous description (one query for the whole page)."""
-    from maillage.accounts import policy
+    from maillage.directory import policy as directory_policy
     from maillage.synergies.explain import explain
 
     ids = set()
@@ -94,7 +94,9 @@ def rows_for_page(user, suggestions) -> list[dict]:
         if s.prospect_id:
             ids.add(s.prospect_id)
     visible = set(
-        policy.visible_establishments(user).filter(pk__in=ids).values_list("pk", flat=True)
+        directory_policy.visible_establishments(user)
+        .filter(pk__in=ids)
+        .values_list("pk", flat=True)
     )
 
     def who(establishment):
@@ -125,7 +127,7 @@ def suggestions_for_flow(user, flow):
     found for it), best first."""
     from django.db.models import Q
 
-    from maillage.accounts import policy
+    from maillage.synergies import policy
 
     return (
         policy.visible_suggestions(user)
@@ -147,7 +149,7 @@ def suggestions_involving(user, establishment):
     establishment, best first."""
     from django.db.models import Q
 
-    from maillage.accounts import policy
+    from maillage.synergies import policy
 
     return (
         policy.visible_suggestions(user)
@@ -226,9 +228,9 @@ def suggestion_page(user, suggestion) -> dict:
     """The advisor's page of one suggestion: who, why, impacts, introductions and history."""
     from django.db.models import F
 
-    from maillage.accounts import policy
+    from maillage.directory import policy as directory_policy
     from maillage.directory.models import Contact
-    from maillage.synergies import workflow
+    from maillage.synergies import policy, workflow
     from maillage.synergies.models import Suggestion
 
     row = rows_for_page(user, [suggestion])[0]
@@ -238,7 +240,9 @@ def suggestion_page(user, suggestion) -> dict:
         )
     )
     mutual = policy.introduction_is_mutual(introductions)
-    visible = policy.visible_establishment_ids(user, [i.establishment_id for i in introductions])
+    visible = directory_policy.visible_establishment_ids(
+        user, [i.establishment_id for i in introductions]
+    )
     contacts: dict[int, list] = {}
     if mutual:
         for contact in Contact.objects.filter(establishment_id__in=visible).order_by(
@@ -303,8 +307,8 @@ def opportunities_for(user) -> list[dict]:
     address, contacts and exact quantity are given. A constant number of queries."""
     from django.utils.translation import gettext as _
 
-    from maillage.accounts import policy
     from maillage.directory.models import Contact
+    from maillage.synergies import policy
     from maillage.synergies.models import Introduction
     from maillage.synergies.partners import distance_band
 
@@ -379,7 +383,7 @@ def leads_for(user, limit: int = 50) -> list[dict]:
     introduction, anonymised: its own side, the resource, a quantity band and a distance band."""
     from django.utils.translation import gettext as _
 
-    from maillage.accounts import policy
+    from maillage.synergies import policy
     from maillage.synergies.models import Suggestion
     from maillage.synergies.partners import distance_band
 

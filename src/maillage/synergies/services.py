@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy
+from maillage.accounts import policy as accounts_policy
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog, Chamber, TerritoryCommune, User
 from maillage.directory.models import Establishment
@@ -47,7 +47,7 @@ from maillage.engine.taxonomy import (
 )
 from maillage.flows.models import Flow
 from maillage.reference.models import NafCode
-from maillage.synergies import workflow
+from maillage.synergies import policy, workflow
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
 
 Progress = Callable[[int, str], None]
@@ -99,7 +99,7 @@ def scope_chamber_ids(chamber: Chamber | None) -> set[int] | None:
     matching crosses that border, with anonymised results."""
     if chamber is None:
         return None
-    return {chamber.pk} | policy.partner_chamber_ids(chamber.pk, flows_only=False)
+    return {chamber.pk} | accounts_policy.partner_chamber_ids(chamber.pk, flows_only=False)
 
 
 def snapshot(chamber_ids: set[int] | None) -> Snapshot:

@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from maillage.accounts import policy
-from maillage.accounts.models import User
-from maillage.synergies import selectors, services
+from maillage.directory import policy as directory_policy
+from maillage.flows import policy as flows_policy
+from maillage.synergies import policy, selectors, services
 from maillage.synergies.forms import TransitionForm
 from maillage.synergies.models import DetectionRun, Suggestion
 from maillage.synergies.tasks import run_detection
@@ -43,17 +43,17 @@ def detection_run(request, pk: int):
 
 
 def _staff_flow(request, pk: int):
-    """A flow chamber staff may read (policy.visible_flows, can_view_flows); others 404 / 403."""
+    """A flow chamber staff may read (flows_policy.visible_flows, can_view_flows); others 404 / 403."""
     from maillage.flows.models import Flow
 
     _staff_only(request.user)
     flow = get_object_or_404(
-        policy.visible_flows(request.user).select_related(
+        flows_policy.visible_flows(request.user).select_related(
             "establishment__commune", "resource_class"
         ),
         pk=pk,
     )
-    if not policy.can_view_flows(request.user, flow.establishment):
+    if not flows_policy.can_view_flows(request.user, flow.establishment):
         raise PermissionDenied
     assert isinstance(flow, Flow)
     return flow
@@ -61,7 +61,7 @@ def _staff_flow(request, pk: int):
 
 @login_required
 def flow_partners(request, pk: int):
-    """Who: chamber staff who may read the flow (policy.visible_flows and can_view_flows); others
+    """Who: chamber staff who may read the flow (flows_policy.visible_flows and can_view_flows); others
     404 (not visible) or 403 (companies). POST runs the engine's one-flow detection live (the
     same as ``detect --flow``), GET shows the partners found for the flow, best first, each with
     its explanation; the partners' data shown is audited."""
@@ -94,7 +94,7 @@ def suggestion_list(request):
     """Who: chamber staff see the suggestions involving their chamber (policy.visible_suggestions);
     others get 403. Filters (company, commune, EPCI, resource class, score min, distance max,
     kind, status) and sort (score, distance, quantity, date) by django-filter; 50 per page."""
-    if not policy.can_run_detection(request.user) and not request.user.is_superuser:
+    if not policy.can_list_suggestions(request.user):
         raise PermissionDenied
     from maillage.synergies.filters import SuggestionFilter
 
@@ -120,7 +120,7 @@ def suggestion_list(request):
 
 
 def _staff_only(user) -> None:
-    if not (policy.is_chamber_staff(user) or user.is_superuser):
+    if not policy.can_list_suggestions(user):
         raise PermissionDenied
 
 
@@ -196,7 +196,7 @@ def _warn_unreachable_sides(request, suggestion) -> None:
     missing = services.establishments_without_users(ids)
     if not missing:
         return
-    visible = policy.visible_establishment_ids(request.user, missing)
+    visible = directory_policy.visible_establishment_ids(request.user, missing)
     names = dict(
         suggestion.introductions.filter(establishment_id__in=visible).values_list(
             "establishment_id", "establishment__name"
@@ -249,7 +249,7 @@ def suggestion_transition(request, pk: int):
 def opportunity_list(request):
     """Who: company users, for the establishments they represent (policy.visible_introductions);
     others 403. The other side stays anonymous until both accepted."""
-    if request.user.role != User.Role.COMPANY:
+    if not policy.can_view_opportunities(request.user):
         raise PermissionDenied
     rows = selectors.opportunities_for(request.user)
     services.mark_viewed(request.user, [row["i"] for row in rows])

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 
-from maillage.accounts import policy
+from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import TerritoryCommune
+from maillage.directory import policy as directory_policy
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
+from maillage.flows import policy as flows_policy
 from maillage.reference import lookup
+from maillage.synergies import policy as synergies_policy
 
 
 def public_statistics() -> list[dict]:
     """Per chamber territory: number of establishments, visited ones and flows by category.
 
-    A figure is shown only when it passes ``engine.secrecy`` (at least ``policy.PUBLIC_MIN_GROUP``
+    A figure is shown only when it passes ``engine.secrecy`` (at least ``accounts_policy.PUBLIC_MIN_GROUP``
     establishments).
     """
     from maillage.accounts.models import Chamber
@@ -42,17 +45,17 @@ def public_statistics() -> list[dict]:
 def _suppress(count: int) -> int | None:
     """A public count of establishments under the shared secrecy rule (``engine.secrecy``): each
     weighs one, so only the frequency rule can bite."""
-    return secrecy.public_count(count, policy.PUBLIC_MIN_GROUP)
+    return secrecy.public_count(count, accounts_policy.PUBLIC_MIN_GROUP)
 
 
 def chamber_overview(user) -> dict:
-    establishments = policy.visible_establishments(user)
-    flows = policy.visible_flows(user).filter(is_archived=False)
+    establishments = directory_policy.visible_establishments(user)
+    flows = flows_policy.visible_flows(user).filter(is_archived=False)
     by_category = dict(flows.values_list("category").annotate(n=Count("pk")).order_by("category"))
     from maillage.synergies.models import Suggestion
 
     suggestions = dict(
-        policy.visible_suggestions(user)
+        synergies_policy.visible_suggestions(user)
         .filter(is_current=True)
         .values_list("kind")
         .annotate(n=Count("pk"))
@@ -62,14 +65,14 @@ def chamber_overview(user) -> dict:
         "suggestion_counts": [
             (label, suggestions.get(kind, 0)) for kind, label in Suggestion.Kind.choices
         ],
-        "last_run": policy.visible_detection_runs(user).first(),
+        "last_run": synergies_policy.visible_detection_runs(user).first(),
         "n_establishments": establishments.filter(is_active=True).count(),
         "n_communes": TerritoryCommune.objects.filter(chamber_id=user.chamber_id).count(),
-        "n_visits": policy.visible_visits(user).count(),
+        "n_visits": flows_policy.visible_visits(user).count(),
         "flows_by_category": [
             (label, by_category.get(code, 0)) for code, label in CATEGORIES.items()
         ],
-        "recent_visits": policy.visible_visits(user)
+        "recent_visits": flows_policy.visible_visits(user)
         .select_related("establishment", "establishment__commune", "advisor")
         .order_by("-date", "-pk")[:10],
     }
@@ -84,7 +87,7 @@ def search_establishments(user, filters: dict):
     what the result table shows joined (no query per row)."""
     from django.db.models import Exists, Max, OuterRef, Subquery
 
-    qs = policy.visible_establishments(user)
+    qs = directory_policy.visible_establishments(user)
     q = (filters.get("q") or "").strip()
     if q:
         compact = q.replace(" ", "")
@@ -116,7 +119,7 @@ def search_establishments(user, filters: dict):
             if epci.isdigit()
             else qs.filter(commune__epci__name__icontains=epci)
         )
-    visits = policy.visible_visits(user).filter(establishment=OuterRef("pk"))
+    visits = flows_policy.visible_visits(user).filter(establishment=OuterRef("pk"))
     visited = filters.get("visite")
     if visited == "oui":
         qs = qs.filter(Exists(visits))
@@ -140,19 +143,19 @@ def establishment_page(user, establishment) -> dict:
             Contact.objects.filter(establishment=establishment).order_by("last_name", "pk")
         ),
         "visits": list(
-            policy.visible_visits(user)
+            flows_policy.visible_visits(user)
             .filter(establishment=establishment)
             .select_related("advisor")
             .order_by("-date", "-pk")[:20]
         ),
-        "can_record_visit": policy.can_record_visit(user, establishment),
-        "can_edit_flows": policy.can_edit_flows(user, establishment),
-        "can_edit_establishment": policy.can_edit_establishment(user, establishment),
+        "can_record_visit": flows_policy.can_record_visit(user, establishment),
+        "can_edit_flows": flows_policy.can_edit_flows(user, establishment),
+        "can_edit_establishment": directory_policy.can_edit_establishment(user, establishment),
         "suggestion_rows": [],
-        "can_search_partners": policy.can_run_detection(user)
-        and policy.can_view_flows(user, establishment),
+        "can_search_partners": synergies_policy.can_run_detection(user)
+        and flows_policy.can_view_flows(user, establishment),
     }
-    if policy.is_chamber_staff(user) or (user.is_authenticated and user.is_superuser):
+    if accounts_policy.is_chamber_staff(user) or (user.is_authenticated and user.is_superuser):
         suggestions = synergy_selectors.suggestions_involving(user, establishment)[:20]
         data["suggestion_rows"] = synergy_selectors.rows_for_page(user, list(suggestions))
     return data
@@ -160,7 +163,7 @@ def establishment_page(user, establishment) -> dict:
 
 def animator_overview(user) -> dict:
     """A network animator's home: the networks they animate (with member counts) and the member
-    directory (identity only, through ``policy.visible_establishments``)."""
+    directory (identity only, through ``directory_policy.visible_establishments``)."""
     from maillage.directory.models import Network
 
     networks = (
@@ -170,7 +173,7 @@ def animator_overview(user) -> dict:
         .order_by("name", "pk")
     )
     members = (
-        policy.visible_establishments(user)
+        directory_policy.visible_establishments(user)
         .select_related("naf", "commune")
         .order_by("name", "pk")[:500]
     )

@@ -10,9 +10,11 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy, services
-from maillage.accounts.models import User
+from maillage.accounts import policy as accounts_policy
+from maillage.accounts import services
+from maillage.directory import policy as directory_policy
 from maillage.directory import services as directory_services
+from maillage.flows import policy as flows_policy
 from maillage.web import selectors
 from maillage.web.forms import (
     EstablishmentCreateForm,
@@ -26,14 +28,14 @@ def home(request):
     user = request.user
     if not user.is_authenticated:
         return render(request, "web/home_public.html", {"stats": selectors.public_statistics()})
-    if user.role in (User.Role.ADVISOR, User.Role.CHAMBER_ADMIN) and user.chamber_id:
+    if accounts_policy.is_chamber_staff(user):
         return render(request, "web/home_chamber.html", selectors.chamber_overview(user))
-    if user.role == User.Role.ANIMATOR:
+    if accounts_policy.is_animator(user):
         return render(request, "web/home_animator.html", selectors.animator_overview(user))
-    if user.role in policy.EXPORT_CONTACT_ROLES:
+    if directory_policy.is_export_contact(user):
         return redirect("export-inbox")  # export advisors and cluster contacts: their requests
     establishments = (
-        policy.visible_establishments(user)
+        directory_policy.visible_establishments(user)
         .select_related("naf", "commune")
         .order_by("name", "pk")[:200]
     )
@@ -44,7 +46,7 @@ def home(request):
 def establishment_search(request):
     """Who: chamber staff (their chamber's and partner chambers' establishments, as the policy
     says); others get 403. htmx requests get the result table only."""
-    if not (policy.is_chamber_staff(request.user) or request.user.is_superuser):
+    if not directory_policy.can_search_establishments(request.user):
         raise PermissionDenied
     form = EstablishmentSearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -63,15 +65,15 @@ def establishment_detail(request, pk: int):
     """Identity and contacts for whoever may see the establishment; visits and raw flows only if
     the policy allows (audited for chamber staff); suggestions for chamber staff."""
     establishment = get_object_or_404(
-        policy.visible_establishments(request.user).select_related(
+        directory_policy.visible_establishments(request.user).select_related(
             "naf", "commune", "commune__departement", "commune__epci"
         ),
         pk=pk,
     )
-    if not policy.can_view_establishment(request.user, establishment):
+    if not directory_policy.can_view_establishment(request.user, establishment):
         raise Http404
     flows = archived = None
-    if policy.can_view_flows(request.user, establishment):
+    if flows_policy.can_view_flows(request.user, establishment):
         all_flows = list(
             establishment.flows.select_related("resource_class", "waste_code").order_by(
                 "direction", "category", "pk"
@@ -96,8 +98,8 @@ def establishment_detail(request, pk: int):
 @login_required
 def establishment_create(request):
     """Who: chamber staff, for a commune of their own chamber's territory
-    (policy.can_create_establishment); anyone else gets 403."""
-    if not policy.can_create_establishment(request.user):
+    (directory_policy.can_create_establishment); anyone else gets 403."""
+    if not directory_policy.can_create_establishment(request.user):
         raise PermissionDenied
     form = EstablishmentCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -117,12 +119,12 @@ def establishment_create(request):
 @login_required
 def establishment_edit(request, pk: int):
     """Who: the establishment's company users and its own chamber's staff
-    (policy.can_edit_establishment); others who may see it get 403, the rest 404. The ICPE
-    rubriques field is shown to the chamber's staff only (policy.can_set_icpe_rubriques)."""
+    (directory_policy.can_edit_establishment); others who may see it get 403, the rest 404. The ICPE
+    rubriques field is shown to the chamber's staff only (directory_policy.can_set_icpe_rubriques)."""
     establishment = get_object_or_404(
-        policy.visible_establishments(request.user).select_related("naf"), pk=pk
+        directory_policy.visible_establishments(request.user).select_related("naf"), pk=pk
     )
-    if not policy.can_edit_establishment(request.user, establishment):
+    if not directory_policy.can_edit_establishment(request.user, establishment):
         raise PermissionDenied
     initial = {
         "name": establishment.name,
@@ -132,7 +134,7 @@ def establishment_edit(request, pk: int):
         "icpe_rubriques": ", ".join(establishment.icpe_rubriques),
     }
     form = EstablishmentEditForm(request.POST or None, initial=initial)
-    if not policy.can_set_icpe_rubriques(request.user, establishment):
+    if not directory_policy.can_set_icpe_rubriques(request.user, establishment):
         del form.fields["icpe_rubriques"]  # the chamber's advisors record them
     if request.method == "POST" and form.is_valid():
         changed = directory_services.update_establishment(

@@ -5,15 +5,16 @@ from django.shortcuts import get_object_or_404
 from ninja import Router
 from ninja.pagination import paginate
 
-from maillage.accounts import policy
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, EstablishmentOut, Id, Text
+from maillage.directory import policy as directory_policy
+from maillage.flows import policy as flows_policy
 
 router = Router(tags=["établissements"])
 
 
 def _queryset(user):
-    return policy.visible_establishments(user).select_related("naf", "commune")
+    return directory_policy.visible_establishments(user).select_related("naf", "commune")
 
 
 @router.get(
@@ -48,7 +49,7 @@ def list_establishments(
     if visited is not None:
         # Only the visits this user may see count (a partner without the flows scope cannot
         # learn that an establishment was visited).
-        seen = policy.visible_visits(request.user).values("establishment_id")
+        seen = flows_policy.visible_visits(request.user).values("establishment_id")
         qs = qs.filter(pk__in=seen) if visited else qs.exclude(pk__in=seen)
     return qs.order_by("name", "pk")
 

@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from maillage.accounts import policy
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id
+from maillage.events import policy as events_policy
 from maillage.events import selectors
 
 router = Router(tags=["événements"])
@@ -67,9 +67,9 @@ def list_events(request):
     summary="Mon agenda de rendez-vous d'affaires pour un événement (mon inscription seulement)",
 )
 def my_agenda(request, event_id: Id):
-    event = get_object_or_404(policy.visible_events(request.user), pk=event_id)
+    event = get_object_or_404(events_policy.visible_events(request.user), pk=event_id)
     reg = selectors.my_registration(request.user, event)
-    if reg is None or not policy.can_view_agenda(request.user, reg):
+    if reg is None or not events_policy.can_view_agenda(request.user, reg):
         raise Http404
     return {
         "event": event.pk,

@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
-from maillage.accounts import policy
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id
+from maillage.directory import policy as directory_policy
 from maillage.directory import selectors, services
 
 router = Router(tags=["demandes de contact export"])
@@ -69,7 +69,7 @@ class ExportRequestOut(Schema):
 def _addressed_to(user, req) -> bool:
     # Annotated on lists (one query for the page), asked of the policy for a single request.
     mine = getattr(req, "addressed_to_me", None)
-    return policy.is_export_request_addressee(user, req) if mine is None else mine
+    return directory_policy.is_export_request_addressee(user, req) if mine is None else mine
 
 
 class AnswerIn(Schema):
@@ -110,7 +110,7 @@ def get_export_request(request, export_request_id: Id):
 )
 def answer_export_request(request, export_request_id: Id, payload: AnswerIn):
     req = _visible(request.user, export_request_id)
-    if not policy.can_answer_export_request(request.user, req):
+    if not directory_policy.can_answer_export_request(request.user, req):
         raise PermissionDenied(_("Seul le destinataire de la demande peut y répondre."))
     services.answer_export_contact(request.user, req, payload.decision == "accept", payload.message)
     return _visible(request.user, export_request_id)
@@ -123,7 +123,7 @@ def answer_export_request(request, export_request_id: Id, payload: AnswerIn):
 )
 def withdraw_export_request(request, export_request_id: Id):
     req = _visible(request.user, export_request_id)
-    if not policy.can_withdraw_export_request(request.user, req):
+    if not directory_policy.can_withdraw_export_request(request.user, req):
         raise PermissionDenied(_("Seule l'entreprise qui a fait la demande peut la retirer."))
     services.withdraw_export_contact(request.user, req)
     return _visible(request.user, export_request_id)

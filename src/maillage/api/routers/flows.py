@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router
 from ninja.pagination import paginate
 
-from maillage.accounts import policy, services
+from maillage.accounts import services
 from maillage.api.pagination import Pages
 from maillage.api.schemas import (
     ERRORS,
@@ -21,6 +21,7 @@ from maillage.api.schemas import (
     Text,
     VisitOut,
 )
+from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
 from maillage.synergies import partners
 
@@ -39,7 +40,7 @@ def list_flows(
     resource_class: Text = "",
     include_archived: bool = False,
 ):
-    qs = policy.visible_flows(request.user).select_related("waste_code", "resource_class")
+    qs = flows_policy.visible_flows(request.user).select_related("waste_code", "resource_class")
     if establishment is not None:
         qs = qs.filter(establishment_id=establishment)
     if direction:
@@ -74,7 +75,7 @@ class AuditedPage:
 @router.get("/flows/{flow_id}", response={200: FlowOut, 404: Error, **ERRORS}, summary="Un flux")
 def get_flow(request, flow_id: Id):
     flow = get_object_or_404(
-        policy.visible_flows(request.user).select_related("waste_code", "resource_class"),
+        flows_policy.visible_flows(request.user).select_related("waste_code", "resource_class"),
         pk=flow_id,
     )
     services.record_flow_views(request.user, [flow.establishment_id], detail="API")
@@ -91,7 +92,7 @@ def flow_partners(request, flow_id: Id, k: Annotated[int, Field(ge=1, le=100)] =
     flow = get_object_or_404(
         Flow.objects.select_related("establishment__commune__territory"), pk=flow_id
     )
-    if not policy.can_view_flows(request.user, flow.establishment):
+    if not flows_policy.can_view_flows(request.user, flow.establishment):
         raise Http404
     return partners.for_flow(request.user, flow, k=k)
 
@@ -99,7 +100,7 @@ def flow_partners(request, flow_id: Id, k: Annotated[int, Field(ge=1, le=100)] =
 @router.get("/visits", response={200: list[VisitOut], **ERRORS}, summary="Visites visibles")
 @paginate(Pages)
 def list_visits(request, establishment: Id | None = None):
-    qs = policy.visible_visits(request.user).select_related("advisor")
+    qs = flows_policy.visible_visits(request.user).select_related("advisor")
     if establishment is not None:
         qs = qs.filter(establishment_id=establishment)
     return qs.order_by("-date", "-pk")

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja import Status as Reply
 
-from maillage.accounts import policy
 from maillage.accounts.tokens import user_for
 from maillage.api.schemas import ERRORS, Category, Direction, Error, Id, Status, Text
+from maillage.atlas import policy as atlas_policy
 from maillage.atlas import selectors
 
 router = Router(tags=["carte"])
@@ -83,13 +83,13 @@ def establishments(
     chamber: Id | None = None,
     download: bool = False,
 ):
-    mode = policy.map_mode(request.user)
-    if mode == policy.MAP_PUBLIC:
+    mode = atlas_policy.map_mode(request.user)
+    if mode == atlas_policy.MAP_PUBLIC:
         raise PermissionDenied(_("La carte publique ne montre que des agrégats (choroplèthe)."))
     layer = selectors.establishments_layer(
         request.user, _filters(category, resource_class, direction, network, chamber)
     )
-    if mode == policy.MAP_COMPANY:
+    if mode == atlas_policy.MAP_COMPANY:
         layer["features"] += selectors.company_opportunities(request.user)["features"]
         layer["meta"]["count"] = len(layer["features"])
     return _answer(layer, "etablissements", download)

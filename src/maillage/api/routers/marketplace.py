@@ -11,11 +11,12 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import AfterValidator, ConfigDict
 
-from maillage.accounts import policy
 from maillage.accounts.models import Chamber
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
+from maillage.directory import policy as directory_policy
 from maillage.directory.models import Establishment, Network
+from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import selectors, services
 from maillage.marketplace.forms import category_from_label
 from maillage.marketplace.models import Category, Need, Response
@@ -221,8 +222,8 @@ class ConsortiaOut(Schema):
 
 
 def _need_out(user, need: Need, counters: dict | None = None) -> dict:
-    show = policy.can_see_buyer(user, need)
-    mine = policy.can_edit_need(user, need)
+    show = marketplace_policy.can_see_buyer(user, need)
+    mine = marketplace_policy.can_edit_need(user, need)
     counters = counters or {}
     return {
         "id": need.pk,
@@ -300,7 +301,8 @@ class _Rendered:
 
 def _need(user, need_id: int) -> Need:
     return get_object_or_404(
-        selectors.with_counters(policy.visible_needs(user).select_related("buyer")), pk=need_id
+        selectors.with_counters(marketplace_policy.visible_needs(user).select_related("buyer")),
+        pk=need_id,
     )
 
 
@@ -327,8 +329,10 @@ def get_need(request, need_id: Id):
     summary="Créer un besoin (brouillon) au nom d'un établissement que l'on représente",
 )
 def create_need(request, payload: NeedIn):
-    buyer = get_object_or_404(policy.visible_establishments(request.user), pk=payload.buyer)
-    if not policy.can_publish_need_for(request.user, buyer):
+    buyer = get_object_or_404(
+        directory_policy.visible_establishments(request.user), pk=payload.buyer
+    )
+    if not marketplace_policy.can_publish_need_for(request.user, buyer):
         raise PermissionDenied(_("Vous ne représentez pas cet établissement."))
     chamber = network = None
     if payload.visibility == "chamber" and payload.visibility_chamber is not None:
@@ -380,7 +384,7 @@ def close_need(request, need_id: Id, payload: CloseIn):
     winner = None
     if payload.winner:
         winner = get_object_or_404(
-            policy.visible_responses(request.user).filter(need=need), pk=payload.winner
+            marketplace_policy.visible_responses(request.user).filter(need=need), pk=payload.winner
         )
     services.close(request.user, need, winner)
     need = _need(request.user, need_id)
@@ -395,13 +399,13 @@ def close_need(request, need_id: Id, payload: CloseIn):
 )
 def award_lot(request, need_id: Id, number: Annotated[int, Field(ge=1, le=10)], payload: AwardIn):
     need = _need(request.user, need_id)
-    if not policy.can_edit_need(request.user, need):
+    if not marketplace_policy.can_edit_need(request.user, need):
         raise PermissionDenied(_("Seul l'acheteur peut attribuer les lots de ce besoin."))
     lot = get_object_or_404(need.lots, number=number)
     winner = None
     if payload.winner is not None:
         winner = get_object_or_404(
-            policy.visible_responses(request.user)
+            marketplace_policy.visible_responses(request.user)
             .filter(need=need)
             .select_related("supplier", "consortium"),
             pk=payload.winner,
@@ -428,7 +432,7 @@ def list_responses(request, need_id: Id):
 )
 def respond(request, need_id: Id, payload: ResponseIn):
     need = _need(request.user, need_id)
-    allowed = {e.pk: e for e in policy.responding_establishments(request.user, need)}
+    allowed = {e.pk: e for e in marketplace_policy.responding_establishments(request.user, need)}
     supplier = allowed.get(payload.supplier)
     if supplier is None:
         raise PermissionDenied(
@@ -471,7 +475,8 @@ def invite(request, need_id: Id, payload: InviteIn):
 )
 def shortlist(request, response_id: Id):
     r = get_object_or_404(
-        policy.visible_responses(request.user).select_related("need", "supplier"), pk=response_id
+        marketplace_policy.visible_responses(request.user).select_related("need", "supplier"),
+        pk=response_id,
     )
     return _response_out(services.shortlist(request.user, r))
 
@@ -483,7 +488,7 @@ def shortlist(request, response_id: Id):
 )
 def consortia(request, need_id: Id):
     need = _need(request.user, need_id)
-    if not policy.can_view_consortium_suggestions(request.user, need):
+    if not marketplace_policy.can_view_consortium_suggestions(request.user, need):
         raise PermissionDenied(_("Seul l'acheteur voit les groupements suggérés."))
     row = services.request_consortium_suggestions(need)
     if row is None:

@@ -6,9 +6,9 @@ from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
-from maillage.accounts import policy
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Kind, Status, StatusIn, SuggestionOut
+from maillage.synergies import policy as synergies_policy
 from maillage.synergies import selectors, services
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
@@ -75,7 +75,7 @@ class _Rendered:
 )
 @paginate(Pages)
 def list_suggestions(request, kind: Kind = "", status: Status = "", current: bool = True):
-    qs = policy.visible_suggestions(request.user)
+    qs = synergies_policy.visible_suggestions(request.user)
     if kind:
         qs = qs.filter(kind=kind)
     if status:
@@ -91,7 +91,9 @@ def list_suggestions(request, kind: Kind = "", status: Status = "", current: boo
     summary="Une suggestion, avec son explication en français",
 )
 def get_suggestion(request, suggestion_id: Id):
-    suggestion = get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id)
+    suggestion = get_object_or_404(
+        synergies_policy.visible_suggestions(request.user), pk=suggestion_id
+    )
     path = selectors.legal_path(suggestion)
     return {
         **as_out(suggestion),
@@ -113,7 +115,9 @@ def get_suggestion(request, suggestion_id: Id):
     summary="Faire avancer une suggestion dans le pipeline",
 )
 def change_status(request, suggestion_id: Id, payload: StatusIn):
-    suggestion = get_object_or_404(policy.visible_suggestions(request.user), pk=suggestion_id)
+    suggestion = get_object_or_404(
+        synergies_policy.visible_suggestions(request.user), pk=suggestion_id
+    )
     services.change_status(
         suggestion,
         request.user,
