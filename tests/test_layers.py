@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("uploads", "spreadsheets"),  # helpers that know no app
     ("reference",),
     ("accounts",),
+    ("notifications",),  # the one registry every app notifies through
     ("directory",),
     ("flows",),
     ("synergies", "marketplace", "events"),  # domain apps, peers
@@ -31,8 +32,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("web", "api", "operations"),
     ("config",),  # settings and the root URLs
 ]
-# Modules outside an app directory that belong to an app (until they move into one).
-OWNER = {"notifications": "marketplace"}
+# Declared exceptions, each with its reason; nothing else crosses the layers.
+EXCEPTIONS = {
+    ("maillage.notifications", "maillage.marketplace.models"): (
+        "the notification rows are still the marketplace app's models (no data moved); they move "
+        "to a notifications app with SeparateDatabaseAndState (issue 14, point 3)"
+    ),
+}
 # What an app of the same layer may import from another: its rules, never its models.
 PEER_INTERFACES = ("policy",)
 
@@ -90,7 +96,7 @@ def _app(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "maillage" or len(parts) < 2:
         return None
-    return OWNER.get(parts[1], parts[1])
+    return parts[1]
 
 
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
@@ -102,9 +108,15 @@ def test_every_app_has_a_layer():
     assert apps <= set(RANK), f"apps without a layer: {sorted(apps - set(RANK))}"
 
 
+def _excepted(i: Import) -> bool:
+    return any(i.module == m and i.target.startswith(t + ".") for m, t in EXCEPTIONS)
+
+
 def _violation(i: Import) -> str | None:
     source, target = _app(i.module), _app(i.target)
     if source is None or target is None or source == target:
+        return None
+    if _excepted(i):
         return None
     where = f"{i.module}:{i.line} imports {i.target}"
     if RANK[target] > RANK[source]:
@@ -125,7 +137,8 @@ def test_no_import_circle_between_apps():
     edges: dict[str, set[str]] = {}
     for i in ALL_IMPORTS:
         source, target = _app(i.module), _app(i.target)
-        if source and target and source != target:
+        # The declared exceptions are left out: they are the known edges still to remove.
+        if source and target and source != target and not _excepted(i):
             edges.setdefault(source, set()).add(target)
 
     def reaches(start: str, goal: str, seen: set[str]) -> bool:
@@ -180,3 +193,7 @@ def test_the_layer_check_catches_a_wrong_import():
         is None
     )
     assert _violation(Import("maillage.notifications", "maillage.events.models", 1, False, False))
+    assert (
+        _violation(Import("maillage.directory.models", "maillage.notifications", 1, False, False))
+        is None
+    )

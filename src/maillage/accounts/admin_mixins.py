@@ -16,16 +16,3 @@ class PolicyAdmin(admin.ModelAdmin):
             return qs
         allowed = type(self).policy_queryset(request.user).values("pk")
         return qs.filter(pk__in=allowed)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Reference data is loaded by ``load_reference``, never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,6 +17,8 @@ from maillage.atlas.selectors import COLOURS
 from maillage.directory.models import Establishment
 from maillage.engine.taxonomy import CATEGORIES, DIRECTIONS
 from maillage.flows.models import Flow, Visit
+from maillage.reference.models import Departement, Epci
+from maillage.spreadsheets import csv_cell, neutralise_xlsx_cell
 from maillage.synergies.models import Suggestion, SuggestionEvent
 from maillage.synergies.selectors import realised_impact
 
@@ -188,7 +190,6 @@ def build(scope: Scope) -> dict:
 def _by_area(scope: Scope, establishments, visits, flows) -> list[dict]:
     """One row per EPCI (per département when the whole chamber is shown and it spans several):
     establishments, visited ones, flows and their tonnage. Four grouped queries."""
-    from maillage.reference.models import Departement, Epci
 
     by_departement = not scope.epci and not scope.departement
     key = "commune__departement_id" if by_departement else "commune__epci_id"
@@ -333,8 +334,6 @@ def to_xlsx(d: dict, scope: Scope) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
-    from maillage.spreadsheets import neutralise_xlsx_cell
-
     wb = Workbook()
     wb.remove(wb.active)
     for title, header, rows in tables(d, scope):
@@ -358,8 +357,6 @@ def to_csv(d: dict, scope: Scope) -> bytes:
     (the conventions of the data exports: « ; », UTF-8 with a byte-order mark, decimal comma,
     no formula): each table is its title line, its header, its rows and an empty line."""
     import csv
-
-    from maillage.spreadsheets import csv_cell
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

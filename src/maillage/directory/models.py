@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.fr import siret as siret_check
 
 from maillage.engine.headcount import HEADCOUNT_BANDS
+from maillage.engine.legal import parse_rubriques
 from maillage.reference.models import Commune, NafCode
 
 
@@ -36,7 +37,6 @@ def validate_naf_subclass(value: str) -> None:
 
 def validate_icpe_rubriques(value) -> None:
     """A list of known 4-digit waste rubriques of the ICPE nomenclature (engine.legal table)."""
-    from maillage.engine.legal import parse_rubriques
 
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationError(_("Les rubriques ICPE forment une liste de codes à quatre chiffres."))
@@ -116,17 +116,6 @@ class Establishment(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.siret})"
-
-    def save(self, *args, **kwargs):
-        adding = self._state.adding
-        super().save(*args, **kwargs)
-        update_fields = kwargs.get("update_fields")
-        if not adding and (update_fields is None or "name" in update_fields):
-            # The sourcing directory's SQLite search words include the name (a new
-            # establishment has no supplier profile yet). Bulk writes call this themselves.
-            from maillage.marketplace.services import refresh_establishment_search_text
-
-            refresh_establishment_search_text(self)
 
     @property
     def siren(self) -> str:

@@ -8,8 +8,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from maillage import notifications
+from maillage.accounts import services as audit
+from maillage.accounts.models import AuditLog
 from maillage.directory import policy
-from maillage.directory.models import Establishment, Membership, validate_siret
+from maillage.directory.models import (
+    Establishment,
+    ExportContactRequest,
+    ExportProject,
+    Membership,
+    validate_siret,
+)
+from maillage.directory.selectors import country_codes
 from maillage.engine.legal import parse_rubriques
 from maillage.reference.fields import commune as commune_for_code
 from maillage.reference.fields import naf_subclass
@@ -86,8 +96,6 @@ EDITABLE_ON_THE_WEB = ["name", "naf", "headcount_band", "address"]
 def create_establishment(user, values: dict) -> Establishment:
     """Add an establishment typed on the web (SIRET, name, NAF, commune, headcount, address) by
     chamber staff in their own territory; ValidationError per field, audited like a change."""
-    from maillage.accounts import services as audit
-    from maillage.accounts.models import AuditLog
 
     if not policy.can_create_establishment(user, values.get("commune")):
         raise PermissionDenied(_("Cette commune n'est pas sur le territoire de votre chambre."))
@@ -112,8 +120,6 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
     from SIRENE and are not edited here."""
     from django.core.exceptions import PermissionDenied
 
-    from maillage.directory import policy
-
     if not policy.can_edit_establishment(user, establishment):
         raise PermissionDenied("Vous ne pouvez pas modifier cet établissement.")
     changed = []
@@ -131,8 +137,6 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
     if changed:
         establishment.full_clean()
         establishment.save(update_fields=[*changed, "updated_at"])
-        from maillage.accounts import services as audit
-        from maillage.accounts.models import AuditLog
 
         audit.record_change(
             user, [establishment], AuditLog.Action.CHANGE_ESTABLISHMENT, ", ".join(changed)
@@ -147,15 +151,11 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
     """Store what an SME targets; bad codes raise ValidationError with a French message."""
     from django.core.exceptions import PermissionDenied
 
-    from maillage.directory import policy
-    from maillage.directory.models import ExportProject
-
     if not policy.can_manage_export_project(user, establishment):
         raise PermissionDenied
     project = ExportProject.objects.filter(establishment=establishment).first() or ExportProject(
         establishment=establishment
     )
-    from maillage.directory.selectors import country_codes
 
     project.countries = country_codes(countries)
     project.sectors = sorted(set(sectors))
@@ -166,8 +166,6 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
 
 def _project_for_request(establishment):
     from django.utils.translation import gettext as _
-
-    from maillage.directory.models import ExportProject
 
     project = ExportProject.objects.filter(establishment=establishment).first()
     if project is None or not (project.countries or project.sectors):
@@ -184,10 +182,6 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
     from django.core.exceptions import PermissionDenied
     from django.urls import reverse
     from django.utils.translation import gettext as _
-
-    from maillage import notifications
-    from maillage.directory import policy
-    from maillage.directory.models import ExportContactRequest
 
     if not policy.can_request_export_contact(user, establishment):
         raise PermissionDenied
@@ -237,10 +231,6 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
-    from maillage import notifications
-    from maillage.directory import policy
-    from maillage.directory.models import ExportContactRequest
-
     if not policy.can_answer_export_request(user, contact_request):
         raise PermissionDenied
     # Lock the row: two contacts of one cluster answering at once must not both win.
@@ -277,8 +267,6 @@ def _closed_message(status) -> str:
     """Why a request that is no longer pending cannot be answered or withdrawn (French)."""
     from django.utils.translation import gettext as _
 
-    from maillage.directory.models import ExportContactRequest
-
     Status = ExportContactRequest.Status
     if status == Status.WITHDRAWN:
         return _("Cette demande a été retirée par l'entreprise.")
@@ -295,10 +283,6 @@ def withdraw_export_contact(user, contact_request):
     from django.urls import reverse
     from django.utils import timezone
     from django.utils.translation import gettext as _
-
-    from maillage import notifications
-    from maillage.directory import policy
-    from maillage.directory.models import ExportContactRequest
 
     if not policy.can_withdraw_export_request(user, contact_request):
         raise PermissionDenied
@@ -341,9 +325,6 @@ def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_D
     from django.urls import reverse
     from django.utils import timezone
     from django.utils.translation import gettext as _
-
-    from maillage import notifications
-    from maillage.directory.models import ExportContactRequest
 
     now = now or timezone.now()
     due = (
@@ -389,9 +370,6 @@ def expire_unanswered_export_requests(now=None, after_days: int = EXPIRE_AFTER_D
     from django.utils import timezone
     from django.utils.translation import gettext as _
 
-    from maillage import notifications
-    from maillage.directory.models import ExportContactRequest
-
     now = now or timezone.now()
     Status = ExportContactRequest.Status
     due = (
@@ -435,9 +413,6 @@ def update_export_advisor(user, advisor, values: dict) -> list[str]:
     """An export advisor updates their own directory entry; codes are checked (French messages)
     and nothing is saved unless everything is valid. Returns the fields that changed."""
     from django.core.exceptions import PermissionDenied
-
-    from maillage.directory import policy
-    from maillage.directory.selectors import country_codes
 
     if not policy.can_edit_export_advisor(user, advisor):
         raise PermissionDenied

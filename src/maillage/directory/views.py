@@ -14,7 +14,13 @@ from django.views.decorators.http import require_POST
 
 from maillage.directory import policy, selectors, services
 from maillage.directory.forms import ExportAdvisorForm
-from maillage.directory.models import Cluster, ExportAdvisor, ExportContactRequest, ExportSector
+from maillage.directory.models import (
+    Cluster,
+    ExportAdvisor,
+    ExportContactRequest,
+    ExportProject,
+    ExportSector,
+)
 
 
 @login_required
@@ -58,7 +64,6 @@ def _establishment(request, pk: int):
 def export_project(request, pk: int):
     """Who: users who may edit the establishment (its company users, its chamber's advisors)."""
     establishment = _establishment(request, pk)
-    from maillage.directory.models import ExportProject
 
     project = ExportProject.objects.filter(establishment=establishment).first()
     if request.method == "POST":

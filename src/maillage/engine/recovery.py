@@ -409,6 +409,7 @@ def class_receivers() -> dict[str, dict[str, tuple[str, float]]]:
     entry only to its hazardous class, a mirror or plain entry to both), and an activity takes
     the class with its strongest route over those entries. The receivers of a hazardous class
     are only those whose route allows hazardous waste."""
+    # cycle: taxonomy imports this module for the hazardous entries.
     from maillage.engine.taxonomy import class_for_waste_code, resource_classes
 
     classes = resource_classes()

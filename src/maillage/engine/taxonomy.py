@@ -356,7 +356,8 @@ def compiled() -> CompiledTaxonomy:
         if source in index and target in index and source != target:
             targets[index[source]].append((index[target], strengths[(source, target)]))
     restricted = substitution_receivers()
-    from maillage.engine import recovery  # the recovery knowledge reads this module's classes
+    # cycle: the recovery knowledge reads this module's classes.
+    from maillage.engine import recovery
 
     by_class = recovery.class_receivers()
     keys, node_division, table = _naf_nodes(

@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage.accounts import policy as accounts_policy
+from maillage.accounts.models import User
 from maillage.directory import policy as directory_policy
+from maillage.directory.models import Establishment
 from maillage.engine import marketplace as supplier_matching
 from maillage.events import policy
-from maillage.events.models import Event, Meeting, MeetingRequest, Registration
+from maillage.events.models import Event, Meeting, MeetingRequest, PairRule, Registration
 from maillage.synergies import policy as synergies_policy
 
 SUGGESTIONS_SHOWN = 10
@@ -176,7 +178,6 @@ def schedule_overview(event: Event) -> list[dict]:
 def schedule_report(event: Event, run) -> dict:
     """The latest run told in plain French for the organiser: how many requested meetings were
     placed, whether the schedule is optimal, and for each accepted request left out, why."""
-    from maillage.events.models import PairRule
 
     accepted = (
         MeetingRequest.objects.filter(
@@ -293,7 +294,6 @@ def participant_table(user, event: Event) -> tuple[list[str], list[list]]:
 
 def network_members(network):
     """Members of the network (and of its clubs for a federation): who does what, where."""
-    from maillage.directory.models import Establishment
 
     q = Q(memberships__network=network) | Q(memberships__network__federation=network)
     return (
@@ -307,7 +307,6 @@ def network_members(network):
 def network_audience(network):
     """The users told of a network's news: company users of its members (and of its clubs'
     members for a federation) and its animators — the users who may enter its members' space."""
-    from maillage.accounts.models import User
 
     members = network_members(network).values("pk")
     return (

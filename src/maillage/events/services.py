@@ -28,6 +28,7 @@ from maillage.events.models import (
     Registration,
     ScheduleRun,
 )
+from maillage.events.selectors import network_audience
 from maillage.uploads import check_document
 
 
@@ -329,7 +330,6 @@ def remove_pair_rule(user, rule: PairRule) -> None:
 
 def start_schedule(user, event: Event, keep_current: bool) -> ScheduleRun:
     """Create a run and hand it to the background worker (django-tasks)."""
-    from maillage.events.tasks import run_schedule
 
     if not policy.can_organise_event(user, event):
         raise PermissionDenied
@@ -340,6 +340,8 @@ def start_schedule(user, event: Event, keep_current: bool) -> ScheduleRun:
     ).exists():
         raise EventError(_("Un calcul du planning est déjà en cours."))
     run = ScheduleRun.objects.create(event=event, requested_by=user, keep_current=keep_current)
+    from maillage.events.tasks import run_schedule  # cycle: the task module imports this one
+
     run_schedule.enqueue(run.pk)
     return run
 
@@ -564,7 +566,6 @@ def publish_post(user, network, title: str, body: str) -> NetworkPost:
 def _notify_network(network, author, title: str, item: str, body: str) -> None:
     """Tell the network's members (and its animators), not the author, of a news post or
     document."""
-    from maillage.events.selectors import network_audience
 
     notifications.notify(
         network_audience(network).exclude(pk=author.pk),

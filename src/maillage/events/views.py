@@ -20,8 +20,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from maillage.directory import policy as directory_policy
+from maillage.directory import services as directory_services
+from maillage.directory.models import Membership, Network
 from maillage.events import policy, selectors, services
 from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
+from maillage.spreadsheets import write_csv, write_xlsx
 
 
 def _event(request, pk: int) -> Event:
@@ -404,8 +407,6 @@ def participants_export(request, pk: int, fmt: str):
     spreadsheet) or XLSX."""
     import io
 
-    from maillage.spreadsheets import write_csv, write_xlsx
-
     event = _organised(request, pk)
     if fmt not in ("csv", "xlsx"):
         raise Http404
@@ -513,7 +514,6 @@ def _schedule_context(event: Event, run: ScheduleRun | None) -> dict:
 @login_required
 def network_list(request):
     """Who: members and animators see the networks they belong to or animate."""
-    from maillage.directory.models import Network
 
     networks = Network.objects.filter(
         pk__in=directory_policy.network_member_ids(request.user)
@@ -525,7 +525,6 @@ def network_list(request):
 
 
 def _network(request, pk: int):
-    from maillage.directory.models import Network
 
     network = get_object_or_404(Network, pk=pk)
     if not directory_policy.can_view_network_space(request.user, network):
@@ -564,7 +563,6 @@ def network_map(request, pk: int):
     """The network's member establishments (GeoJSON: identity and position only). Who: members
     and animators of the network (and platform staff); anyone else, anonymous visitors included,
     gets 404 so that the network's existence is not confirmed."""
-    from maillage.directory.models import Network
 
     network = get_object_or_404(Network, pk=pk)
     if not directory_policy.can_view_network_map(request.user, network):
@@ -613,7 +611,6 @@ def network_document_download(request, pk: int, doc_pk: int):
 def _managed_network(request, pk: int):
     """The network whose members this user manages; others get 404 (members of the network who
     may enter its space get 403: they know it exists)."""
-    from maillage.directory.models import Network
 
     network = get_object_or_404(Network, pk=pk)
     if not directory_policy.can_manage_network_members(request.user, network):
@@ -630,7 +627,6 @@ MEMBER_SEARCH_RESULTS = 20
 def network_members(request, pk: int):
     """Who: the network's animators, the staff of its chamber, platform staff: the member list
     with contacts, and a search (name or SIRET) of establishments to add."""
-    from maillage.directory.models import Membership
 
     network = _managed_network(request, pk)
     query = request.GET.get("q", "").strip()
@@ -683,8 +679,6 @@ def network_member_add(request, pk: int):
     """Who: as network_members."""
     from django.core.exceptions import ValidationError
 
-    from maillage.directory import services as directory_services
-
     network = _managed_network(request, pk)
     try:
         membership = directory_services.add_network_member(
@@ -709,8 +703,6 @@ def network_member_add(request, pk: int):
 def network_member_remove(request, pk: int, establishment_pk: int):
     """Who: as network_members."""
     from django.core.exceptions import ValidationError
-
-    from maillage.directory import services as directory_services
 
     network = _managed_network(request, pk)
     try:

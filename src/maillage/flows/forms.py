@@ -6,8 +6,11 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from maillage.engine.quantities import UNIT_ALIASES, QuantityError, unit_kind
+from maillage.engine.taxonomy import profile_entries
 from maillage.flows.models import Flow
 from maillage.reference.fields import WasteCodeField
+from maillage.reference.models import ResourceClass
+from maillage.reference.names import resource_class_code
 
 UNIT_CHOICES = [
     ("t", _("t (tonnes)")),
@@ -86,7 +89,6 @@ class ResourceClassField(forms.ModelChoiceField):
     widget = forms.TextInput
 
     def __init__(self, **kwargs):
-        from maillage.reference.models import ResourceClass
 
         kwargs.setdefault("label", _("Classe de ressource"))
         kwargs.setdefault(
@@ -99,7 +101,6 @@ class ResourceClassField(forms.ModelChoiceField):
     def to_python(self, value):
         if value in self.empty_values or isinstance(value, self.queryset.model):
             return super().to_python(value)
-        from maillage.reference.names import resource_class_code
 
         code = resource_class_code(str(value))
         if code is None:
@@ -275,8 +276,6 @@ VisitFlowFormSet = forms.formset_factory(
 def proposed_rows(establishment) -> list[dict]:
     """The typical flows of the establishment's activity (engine sector profile), as visit rows:
     direction, class and its unit; the quantity is left for the advisor."""
-    from maillage.engine.taxonomy import profile_entries
-    from maillage.reference.models import ResourceClass
 
     if not establishment.naf_id:
         return []

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from maillage.accounts.services import record_flow_view
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy, services
 from maillage.flows.forms import (
@@ -149,7 +150,6 @@ def flow_history(request, pk: int):
     flow = _flow(request, pk)
     if not policy.can_view_flow_history(request.user, flow):
         raise PermissionDenied
-    from maillage.accounts.services import record_flow_view
 
     record_flow_view(request.user, flow.establishment, detail=f"historique du flux {flow.pk}")
     revisions = [

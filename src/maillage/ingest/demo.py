@@ -21,8 +21,11 @@ from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCom
 from maillage.directory.models import Contact, Establishment, Membership, Network
 from maillage.engine import taxonomy
 from maillage.engine.headcount import typical_headcount
+from maillage.events.demo import load as load_events_demo
 from maillage.flows.models import Flow, Visit
 from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
+from maillage.marketplace.models import SupplierProfile
+from maillage.marketplace.services import refresh_search_text
 from maillage.reference.models import Commune, NafCode, ResourceClass, WasteCode
 
 DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - printed by `make demo`, demo data only
@@ -460,8 +463,6 @@ class DemoBuilder:
         Establishment.objects.bulk_create(to_create, batch_size=1000)
         if to_update:
             Establishment.objects.bulk_update(to_update, fields, batch_size=1000)
-            from maillage.marketplace.models import SupplierProfile
-            from maillage.marketplace.services import refresh_search_text
 
             refresh_search_text(SupplierProfile.objects.filter(establishment__in=to_update))
         self.summary.add("établissements", len(to_create))
@@ -713,7 +714,6 @@ def load_demo(seed: int = 1, n_establishments: int = 5000, n_visited: int = 400)
     visited = builder.visits_and_flows(establishments, advisors)
     club = builder.networks(chambers, establishments)
     builder.company_users(visited, club)
-    from maillage.events.demo import load as load_events_demo
 
     load_events_demo(builder, chambers, club)
     return builder.summary

@@ -7,7 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import Establishment, Network
 from maillage.engine import taxonomy
-from maillage.marketplace.models import Category, Need, NotificationPreference, SupplierProfile
+from maillage.marketplace.models import (
+    Category,
+    Lot,
+    Need,
+    NotificationPreference,
+    Response,
+    SupplierProfile,
+)
 from maillage.notifications import REGISTRY
 from maillage.reference.fields import CommuneField
 
@@ -182,7 +189,6 @@ class ResponseForm(forms.Form):
 
     def __init__(self, *args, suppliers=None, need=None, **kwargs):
         super().__init__(*args, **kwargs)
-        from maillage.marketplace.models import Lot, Response
 
         self.fields["supplier"].queryset = suppliers
         # a lot already awarded or closed receives no more responses

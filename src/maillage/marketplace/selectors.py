@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
 from maillage.accounts.models import User
-from maillage.directory.models import Establishment
+from maillage.directory.models import Contact, Establishment
 from maillage.engine import consortia, marketplace, taxonomy
 from maillage.engine.geo import haversine_km
 from maillage.engine.headcount import HEADCOUNT_BANDS, typical_headcount
@@ -70,7 +70,6 @@ def users_of(establishment_ids) -> dict[int, list[User]]:
 
 def contact_emails_of(establishment_ids) -> dict[int, list[str]]:
     """The e-mail addresses of each establishment's contacts (lowercased, once each)."""
-    from maillage.directory.models import Contact
 
     out: dict[int, list[str]] = defaultdict(list)
     rows = (
@@ -89,7 +88,6 @@ def award_contacts(establishment_ids) -> list[dict]:
     """The people to talk to at these establishments: their contacts and their users (name,
     role, e-mail, phone), per establishment in the given order. Callers check the policy
     (policy.award_contact_establishment_ids)."""
-    from maillage.directory.models import Contact
 
     ids = list(dict.fromkeys(establishment_ids))
     names = dict(Establishment.objects.filter(pk__in=ids).values_list("pk", "name"))

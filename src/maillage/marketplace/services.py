@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from maillage import notifications
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog
+from maillage.directory.models import Establishment
 from maillage.engine import taxonomy
 from maillage.marketplace import policy, selectors, workflow
 from maillage.marketplace.models import (
@@ -291,7 +292,6 @@ def mark_seen(user, need: Need) -> None:
 def consortium_partners(need: Need, lead, sirets) -> list:
     """The co-contractors named by their SIRET: each must be in the sourcing directory (active
     supplier profile), be neither the lead nor the buyer; a group has at most five members."""
-    from maillage.directory.models import Establishment
 
     wanted = list(dict.fromkeys(s.replace(" ", "") for s in sirets if s.strip()))
     if len(wanted) > MAX_PARTNERS:
@@ -922,6 +922,17 @@ def refresh_establishment_search_text(establishment) -> int:
     return refresh_search_text(profiles)
 
 
+def establishment_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    """``post_save`` receiver of ``Establishment`` (connected in ``MarketplaceConfig.ready``): the
+    sourcing directory's SQLite search words include the name (a new establishment has no
+    supplier profile yet, fixtures are loaded as they are). Bulk writes call
+    ``refresh_establishment_search_text`` themselves."""
+    if created or raw:
+        return
+    if update_fields is None or "name" in update_fields:
+        refresh_establishment_search_text(instance)
+
+
 def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
     if not policy.can_edit_supplier_profile(user, profile.establishment):
         raise PermissionDenied(_("Vous ne pouvez pas modifier le profil de cet établissement."))
@@ -946,7 +957,6 @@ def request_consortium_suggestions(need: Need, force: bool = False):
     A computation already under way for the same inputs is not started twice; a failed one is
     retried only when asked (``force``) or when the inputs change. None for a need without
     suggestions (not published, fewer than two lots)."""
-    from maillage.marketplace.tasks import compute_consortium_suggestions
 
     if not wants_consortia(need):
         return None
@@ -968,6 +978,9 @@ def request_consortium_suggestions(need: Need, force: bool = False):
             "error": "",
         },
     )
+    # cycle: the task module imports this one to run the computation.
+    from maillage.marketplace.tasks import compute_consortium_suggestions
+
     compute_consortium_suggestions.enqueue(need.pk)
     row.refresh_from_db()  # an immediate backend has already computed it
     return row

@@ -1,6 +1,5 @@
 from django.contrib import admin
 
-from maillage.accounts.admin_mixins import ReadOnlyAdmin
 from maillage.reference.models import (
     Commune,
     Departement,
@@ -10,6 +9,19 @@ from maillage.reference.models import (
     ResourceClass,
     WasteCode,
 )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Reference data is loaded by ``load_reference``, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Region)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 
+from maillage.reference.models import ResourceClass
+
 
 def name_key(text: str) -> str:
     """Lower case, no accents, words joined by ``_``: « Tranche d'effectif » → tranche_d_effectif."""
@@ -17,7 +19,6 @@ def name_key(text: str) -> str:
 
 def resource_class_names() -> dict[str, str]:
     """Normalised code, French label and short label (before its parenthesis) → class code."""
-    from maillage.reference.models import ResourceClass
 
     names: dict[str, str] = {}
     short: Counter[str] = Counter()

@@ -11,6 +11,7 @@ import numpy as np
 from django.conf import settings
 
 from maillage.directory import policy as directory_policy
+from maillage.directory.models import Establishment
 from maillage.engine import substitution
 from maillage.engine.taxonomy import compiled
 from maillage.synergies.services import scope_chamber_ids, snapshot
@@ -67,7 +68,6 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
         pairs = substitution.offers_for_need(index, row, k=k)
         partner_rows = pairs.offer
     est_ids = [int(snap.est.id[snap.flows.establishment[r]]) for r in partner_rows]
-    from maillage.directory.models import Establishment
 
     # Identity, commune and exact distance only for partners the user may see; others are
     # anonymised: no name, no place, the distance rounded to a 5 km band.

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from maillage.directory import policy as directory_policy
+from maillage.directory.models import Contact
 from maillage.engine import feedback, legal
-from maillage.synergies.models import DetectionRun, Suggestion
+from maillage.engine.taxonomy import naf_key
+from maillage.flows.models import Flow
+from maillage.synergies import policy, workflow
+from maillage.synergies.explain import UNIT_LABELS, explain
+from maillage.synergies.models import DetectionRun, Introduction, Suggestion
 
 
 def realised_impact(suggestion) -> dict:
@@ -46,7 +52,6 @@ def realised_impact(suggestion) -> dict:
 
 def suggestion_establishment_ids(suggestion) -> set[int]:
     """The establishments whose flows a suggestion's page shows (both sides, members, prospect)."""
-    from maillage.flows.models import Flow
 
     flow_ids = [pk for pk in (suggestion.offer_flow_id, suggestion.need_flow_id) if pk]
     ids = set(Flow.objects.filter(pk__in=flow_ids).values_list("establishment_id", flat=True))
@@ -65,7 +70,6 @@ def run_summary(run: DetectionRun) -> list[tuple[str, str]]:
 
 def suggestions_for(user, kind: str | None = None, status: str | None = None):
     """The suggestions an advisor may work on, best first, with what the list shows."""
-    from maillage.synergies import policy
 
     qs = policy.visible_suggestions(user).filter(is_current=True)
     if kind:
@@ -83,8 +87,6 @@ def suggestions_for(user, kind: str | None = None, status: str | None = None):
 def rows_for_page(user, suggestions) -> list[dict]:
     """Suggestions of one page with their French explanation; names of establishments the user
     may not see are replaced by an anonymous description (one query for the whole page)."""
-    from maillage.directory import policy as directory_policy
-    from maillage.synergies.explain import explain
 
     ids = set()
     for s in suggestions:
@@ -127,8 +129,6 @@ def suggestions_for_flow(user, flow):
     found for it), best first."""
     from django.db.models import Q
 
-    from maillage.synergies import policy
-
     return (
         policy.visible_suggestions(user)
         .filter(is_current=True)
@@ -148,8 +148,6 @@ def suggestions_involving(user, establishment):
     """Current suggestions the user may see that start from, lead to or prospect this
     establishment, best first."""
     from django.db.models import Q
-
-    from maillage.synergies import policy
 
     return (
         policy.visible_suggestions(user)
@@ -179,8 +177,6 @@ def quantity_band(value: float | None, unit: str) -> str:
     """An exact quantity replaced by the order of magnitude it falls in (French text)."""
     from django.utils.translation import gettext as _
 
-    from maillage.synergies.explain import UNIT_LABELS
-
     shown = UNIT_LABELS.get(unit, unit)
     if value is None:
         return _("quantité non renseignée")
@@ -206,8 +202,6 @@ def board_columns(user) -> list[dict]:
     plus one for the counts, whatever the number of cards."""
     from django.db.models import Count
 
-    from maillage.synergies.models import Suggestion
-
     base = suggestions_for(user)
     counts = dict(base.order_by().values_list("status").annotate(n=Count("pk")))
     columns = []
@@ -227,11 +221,6 @@ def board_columns(user) -> list[dict]:
 def suggestion_page(user, suggestion) -> dict:
     """The advisor's page of one suggestion: who, why, impacts, introductions and history."""
     from django.db.models import F
-
-    from maillage.directory import policy as directory_policy
-    from maillage.directory.models import Contact
-    from maillage.synergies import policy, workflow
-    from maillage.synergies.models import Suggestion
 
     row = rows_for_page(user, [suggestion])[0]
     introductions = list(
@@ -307,11 +296,6 @@ def opportunities_for(user) -> list[dict]:
     address, contacts and exact quantity are given. A constant number of queries."""
     from django.utils.translation import gettext as _
 
-    from maillage.directory.models import Contact
-    from maillage.synergies import policy
-    from maillage.synergies.models import Introduction
-    from maillage.synergies.partners import distance_band
-
     mine = list(
         policy.visible_introductions(user)
         .select_related(
@@ -355,7 +339,7 @@ def opportunities_for(user) -> list[dict]:
             "resource": s.resource_class.label,
             "my_class": my_flow.resource_class.label if my_flow else "",
             "quantity_band": quantity_band(s.quantity, s.unit),
-            "distance_band": distance_band(s.distance_km or 0.0),
+            "distance_band": _distance_band(s.distance_km or 0.0),
             "my_answer": _answer(i, _("vous avez accepté"), _("vous avez décliné")),
             "other_answer": _answer(other, _("elle a accepté"), _("elle a décliné")),
             "open": s.status == s.Status.PROPOSED and not (i.accepted_at or i.declined_at),
@@ -383,10 +367,6 @@ def leads_for(user, limit: int = 50) -> list[dict]:
     introduction, anonymised: its own side, the resource, a quantity band and a distance band."""
     from django.utils.translation import gettext as _
 
-    from maillage.synergies import policy
-    from maillage.synergies.models import Suggestion
-    from maillage.synergies.partners import distance_band
-
     own = dict(user.establishments.order_by("pk").values_list("pk", "name"))
     suggestions = (
         policy.suggestions_about(user)
@@ -404,7 +384,7 @@ def leads_for(user, limit: int = 50) -> list[dict]:
                 "my_role": _("vous proposez") if offer_side else _("vous recherchez"),
                 "resource": s.resource_class.label,
                 "quantity_band": quantity_band(s.quantity, s.unit),
-                "distance_band": distance_band(s.distance_km or 0.0),
+                "distance_band": _distance_band(s.distance_km or 0.0),
             }
         )
     return rows
@@ -445,7 +425,6 @@ def outcome_table() -> feedback.Outcomes:
     crosses chambers (it feeds every chamber's ranking) and returns nothing but these counts;
     ``engine.feedback`` ignores a key below its minimum counts, so no single company's outcome
     can be read from another chamber's ranking."""
-    from maillage.engine.taxonomy import naf_key
 
     rows = (
         Suggestion.objects.filter(
@@ -497,3 +476,10 @@ def outcome_table() -> feedback.Outcomes:
         impossible_producers=column("impossible", 1),
         impossible_receivers=column("impossible", 2),
     )
+
+
+def _distance_band(km: float) -> float:
+    # cycle: partners imports services, which imports this module (outcome_table).
+    from maillage.synergies.partners import distance_band
+
+    return distance_band(km)

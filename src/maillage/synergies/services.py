@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from maillage import notifications
 from maillage.accounts import policy as accounts_policy
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog, Chamber, TerritoryCommune, User
@@ -49,6 +50,7 @@ from maillage.flows.models import Flow
 from maillage.reference.models import NafCode
 from maillage.synergies import policy, workflow
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
+from maillage.synergies.selectors import outcome_table
 
 Progress = Callable[[int, str], None]
 
@@ -290,8 +292,6 @@ def apply_feedback(found: list[dict], outcomes: feedback.Outcomes | None = None)
     if not found:
         return found
     if outcomes is None:
-        from maillage.synergies.selectors import outcome_table
-
         outcomes = outcome_table()
     keys = np.array(
         [
@@ -378,7 +378,6 @@ def mutualisation_suggestions(snap: Snapshot) -> list[dict]:
 def prospect_suggestions(snap: Snapshot, k: int = 10, rows=None) -> list[dict]:
     tax = compiled()
     est, flows = snap.est, snap.flows
-    from maillage.synergies.selectors import outcome_table
 
     # the platform's outcomes re-rank prospects of offers as they re-rank substitutions
     found = prospects.find(est, flows, tax, k=k, rows=rows, outcomes=outcome_table())
@@ -785,7 +784,6 @@ def establishments_without_users(establishment_ids) -> list[int]:
 
 
 def _notify_sides(suggestion: Suggestion, establishment_ids, kind: str, title: str, body: str):
-    from maillage import notifications
 
     users = User.objects.filter(is_active=True, establishments__in=establishment_ids).distinct()
     return notifications.notify(
@@ -818,7 +816,6 @@ def propose_introduction(suggestion: Suggestion, user) -> list[Introduction]:
         for pk in establishment_ids
     )
     _transition(suggestion, user, Suggestion.Status.PROPOSED, _("Mise en relation proposée."))
-    from maillage import notifications
 
     _notify_sides(
         suggestion,
@@ -875,8 +872,6 @@ def respond_introduction(user, introduction: Introduction, accept: bool) -> Intr
             _("Mise en relation déclinée par une des entreprises."),
         )
     elif policy.introduction_is_mutual(suggestion.introductions.all()):
-        from maillage import notifications
-
         _notify_sides(
             suggestion,
             list(suggestion.introductions.values_list("establishment_id", flat=True)),

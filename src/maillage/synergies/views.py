@@ -10,9 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from maillage.accounts.services import record_flow_views
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
+from maillage.flows.models import Flow
 from maillage.synergies import policy, selectors, services
+from maillage.synergies.filters import SuggestionFilter
 from maillage.synergies.forms import TransitionForm
 from maillage.synergies.models import DetectionRun, Suggestion
 from maillage.synergies.tasks import run_detection
@@ -44,7 +47,6 @@ def detection_run(request, pk: int):
 
 def _staff_flow(request, pk: int):
     """A flow chamber staff may read (flows_policy.visible_flows, can_view_flows); others 404 / 403."""
-    from maillage.flows.models import Flow
 
     _staff_only(request.user)
     flow = get_object_or_404(
@@ -74,7 +76,6 @@ def flow_partners(request, pk: int):
         )
         return redirect("flow-partners", pk=flow.pk)
     suggestions = list(selectors.suggestions_for_flow(request.user, flow)[:50])
-    from maillage.accounts.services import record_flow_views
 
     shown: set[int] = set()
     for s in suggestions:
@@ -96,7 +97,6 @@ def suggestion_list(request):
     kind, status) and sort (score, distance, quantity, date) by django-filter; 50 per page."""
     if not policy.can_list_suggestions(request.user):
         raise PermissionDenied
-    from maillage.synergies.filters import SuggestionFilter
 
     filterset = SuggestionFilter(
         request.GET or None, queryset=selectors.suggestions_for(request.user)
@@ -150,7 +150,6 @@ def suggestion_board(request):
 def _render_detail(request, suggestion, form=None, status=200):
     context = selectors.suggestion_page(request.user, suggestion)
     # The page shows both sides' quantities: every such read by chamber staff is audited.
-    from maillage.accounts.services import record_flow_views
 
     record_flow_views(
         request.user,

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from maillage.directory.models import HEADCOUNT_CHOICES
+from maillage.engine.legal import parse_rubriques
 from maillage.reference.fields import CommuneField, NafField
 from maillage.reference.lookup import picked_code
 from maillage.reference.widgets import commune_input, naf_input
@@ -60,7 +61,6 @@ class EstablishmentEditForm(forms.Form):
     )
 
     def clean_icpe_rubriques(self) -> list[str]:
-        from maillage.engine.legal import parse_rubriques
 
         text = self.cleaned_data.get("icpe_rubriques") or ""
         kept, errors = parse_rubriques(text.replace(";", ",").split(","))

@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from maillage.accounts import policy as accounts_policy
-from maillage.accounts.models import TerritoryCommune
+from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.directory import policy as directory_policy
+from maillage.directory.models import Contact, Network
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 from maillage.flows import policy as flows_policy
 from maillage.reference import lookup
 from maillage.synergies import policy as synergies_policy
+from maillage.synergies import selectors as synergy_selectors
+from maillage.synergies.models import Suggestion
 
 
 def public_statistics() -> list[dict]:
@@ -20,7 +23,6 @@ def public_statistics() -> list[dict]:
     A figure is shown only when it passes ``engine.secrecy`` (at least ``accounts_policy.PUBLIC_MIN_GROUP``
     establishments).
     """
-    from maillage.accounts.models import Chamber
 
     rows = []
     chambers = Chamber.objects.annotate(
@@ -52,7 +54,6 @@ def chamber_overview(user) -> dict:
     establishments = directory_policy.visible_establishments(user)
     flows = flows_policy.visible_flows(user).filter(is_archived=False)
     by_category = dict(flows.values_list("category").annotate(n=Count("pk")).order_by("category"))
-    from maillage.synergies.models import Suggestion
 
     suggestions = dict(
         synergies_policy.visible_suggestions(user)
@@ -135,8 +136,6 @@ def search_establishments(user, filters: dict):
 
 def establishment_page(user, establishment) -> dict:
     """What the establishment page shows beyond identity, each part only if the policy allows."""
-    from maillage.directory.models import Contact
-    from maillage.synergies import selectors as synergy_selectors
 
     data: dict = {
         "contacts": list(
@@ -164,7 +163,6 @@ def establishment_page(user, establishment) -> dict:
 def animator_overview(user) -> dict:
     """A network animator's home: the networks they animate (with member counts) and the member
     directory (identity only, through ``directory_policy.visible_establishments``)."""
-    from maillage.directory.models import Network
 
     networks = (
         Network.objects.filter(animators=user)
