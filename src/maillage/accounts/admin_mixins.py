@@ -8,7 +8,7 @@ from django.contrib import admin
 class PolicyAdmin(admin.ModelAdmin):
     """A ModelAdmin whose list is what ``policy_queryset(user)`` returns for non-superusers."""
 
-    policy_queryset = None  # a function(user) -> QuerySet from maillage.accounts.policy
+    policy_queryset = None  # a function(user) -> QuerySet from an app's policy.py
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

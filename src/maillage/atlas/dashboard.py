@@ -1,6 +1,6 @@
 """The territorial dashboard: what a chamber's territory (or one of its départements / EPCI)
 recorded and achieved, by month, and its XLSX export. Reads only; the scope comes from
-``forms.DashboardFilter``, itself limited by ``accounts.policy.dashboard_chambers``."""
+``forms.DashboardFilter``, itself limited by ``atlas.policy.dashboard_chambers``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads of the map and the territorial dashboard, always through ``accounts.policy``.
+"""Reads of the map and the territorial dashboard, always through the apps' ``policy`` modules.
 
 Map layers are GeoJSON FeatureCollections (plain dicts) built with a fixed number of queries,
 whatever the number of features.

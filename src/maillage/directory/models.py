@@ -383,7 +383,7 @@ class ExportProject(models.Model):
 class ExportContactRequest(models.Model):
     """An SME asks an export advisor or a cluster for a contact, with a copy of its export project
     at that moment; the addressee accepts or declines with a message. Contact details are
-    exchanged only on acceptance (see accounts.policy, export section)."""
+    exchanged only on acceptance (see directory.policy, export support)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("en attente")

@@ -1,4 +1,4 @@
-"""Reads of the directory app (through accounts.policy): export advisors and clusters, and the
+"""Reads of the directory app (through directory.policy): export advisors and clusters, and the
 ranking of both for an SME's export project, with French explanations."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reads of the events app, always through accounts.policy: event lists, participants, whom to
+"""Reads of the events app, always through events.policy: event lists, participants, whom to
 meet (through the marketplace engine and the stored synergy suggestions), requests, agendas,
 networks' members' spaces."""
 

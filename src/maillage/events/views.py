@@ -1,5 +1,5 @@
 """Thin views of events, one-to-one meetings and networks' members' spaces. Each view says who
-may use it; the rules themselves are in accounts.policy."""
+may use it; the rules themselves are in events.policy."""
 
 from __future__ import annotations
 

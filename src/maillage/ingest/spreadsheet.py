@@ -501,7 +501,7 @@ def _resolve_references(values: dict, cache: dict[tuple[str, str], object]) -> N
 
 
 def _may_import(user, cleaned: dict) -> None:
-    """Refuse, with the reason, a row that the user may not write (accounts.policy decides)."""
+    """Refuse, with the reason, a row that the user may not write (directory.policy decides)."""
     existing = (
         Establishment.objects.select_related("commune__territory")
         .filter(siret=cleaned["siret"])

@@ -2,7 +2,7 @@
 
 Import — who: chamber staff only (advisors and chamber administrators); what they may write is
 checked row by row by the import (their chamber's territory, the establishments they may edit).
-Export — who: accounts.policy.exportable_datasets (chamber staff: their chamber and agreements;
+Export — who: ingest.policy.exportable_datasets (chamber staff: their chamber and agreements;
 a company: its own establishments and flows); rows come from the policy's visible_* querysets.
 """
 

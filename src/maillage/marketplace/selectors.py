@@ -1,4 +1,4 @@
-"""Reads of the marketplace (always through accounts.policy): needs with their counters, matching
+"""Reads of the marketplace (always through marketplace.policy): needs with their counters, matching
 input for the engine, the sourcing directory search, consortium suggestions."""
 
 from __future__ import annotations

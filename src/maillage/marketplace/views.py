@@ -1,4 +1,4 @@
-"""Marketplace pages: thin views that ask accounts.policy, call selectors/services and render.
+"""Marketplace pages: thin views that ask marketplace.policy, call selectors/services and render.
 Every view says who may use it; anything not visible is a 404, anything not allowed a 403."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reads of the synergies app (always through accounts.policy)."""
+"""Reads of the synergies app (always through synergies.policy)."""
 
 from __future__ import annotations
 

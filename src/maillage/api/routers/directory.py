@@ -1,4 +1,4 @@
-"""Establishments. Who sees what: accounts.policy.visible_establishments."""
+"""Establishments. Who sees what: directory.policy.visible_establishments."""
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404

@@ -1,4 +1,4 @@
-"""Events and my agenda, read-only. Who sees what: accounts.policy (events section), as on the
+"""Events and my agenda, read-only. Who sees what: events.policy, as on the
 web pages: the events open to me (``visible_events``), and my own agenda for one of them (my
 registration, ``can_view_agenda``) — never another participant's agenda."""
 

@@ -1,5 +1,5 @@
 """Export contact requests to export advisors and clusters. Who sees and does what:
-accounts.policy (export contact requests sections), as on the web: a user sees the requests
+directory.policy (export contact requests), as on the web: a user sees the requests
 addressed to them and those of the SMEs whose export project they manage; only the addressee
 answers, only the SME's side withdraws; contact details once accepted only."""
 

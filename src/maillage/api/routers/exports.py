@@ -1,4 +1,4 @@
-"""Exports as files (CSV for Excel, or XLSX). Who: accounts.policy.exportable_datasets, rows from
+"""Exports as files (CSV for Excel, or XLSX). Who: ingest.policy.exportable_datasets, rows from
 the policy's visible_* querysets; exported flows are written to the audit log."""
 
 from typing import Literal

@@ -1,4 +1,4 @@
-"""Visits, raw flows and live partner search. Who sees what: accounts.policy (visible_flows,
+"""Visits, raw flows and live partner search. Who sees what: flows.policy (visible_flows,
 visible_visits, can_view_flows); every page of raw flows read by chamber staff is audited."""
 
 from typing import Annotated

@@ -1,4 +1,4 @@
-"""Map layers as GeoJSON. Who sees what: accounts.policy (map section): chamber staff their
+"""Map layers as GeoJSON. Who sees what: atlas.policy: chamber staff their
 visible establishments, flows and links; a company itself and its anonymised opportunities; the
 choropleth and the background are public (aggregates over at least PUBLIC_MIN_GROUP
 establishments). ``download=true`` answers the same layer as a file (Content-Disposition), which

@@ -1,4 +1,4 @@
-"""Marketplace needs and responses. Who sees and does what: accounts.policy (visible_needs,
+"""Marketplace needs and responses. Who sees and does what: marketplace.policy (visible_needs,
 can_edit_need, responding_establishments, visible_responses, can_see_buyer), as on the web."""
 
 import datetime

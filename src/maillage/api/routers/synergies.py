@@ -1,5 +1,5 @@
 """Suggestions and their pipeline. Who: chamber staff of the chambers involved
-(accounts.policy.visible_suggestions / can_manage_suggestion)."""
+(synergies.policy.visible_suggestions / can_manage_suggestion)."""
 
 from django.shortcuts import get_object_or_404
 from ninja import Router, Schema

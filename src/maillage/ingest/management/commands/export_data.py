@@ -1,5 +1,5 @@
 """``manage.py export_data {etablissements,flux,suggestions} --user LOGIN --format csv|xlsx -o FILE``:
-export what this user may see (accounts.policy), as the web page and the API do."""
+export what this user may see (ingest.policy and each app's visible_* rules), as the web page and the API do."""
 
 from pathlib import Path
 
