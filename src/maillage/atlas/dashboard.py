@@ -4,6 +4,7 @@ recorded and achieved, by month, and its XLSX export. Reads only; the scope come
 
 from __future__ import annotations
 
+import csv
 import io
 
 from django.db.models import Count, DateField, Q, Sum
@@ -356,7 +357,6 @@ def to_csv(d: dict, scope: Scope) -> bytes:
     """The dashboard's tables one after the other in one CSV for French spreadsheet programs
     (the conventions of the data exports: « ; », UTF-8 with a byte-order mark, decimal comma,
     no formula): each table is its title line, its header, its rows and an empty line."""
-    import csv
 
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")

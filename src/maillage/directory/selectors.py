@@ -4,8 +4,10 @@ ranking of both for an SME's export project, with French explanations."""
 from __future__ import annotations
 
 import gettext
+import unicodedata
 from functools import lru_cache
 
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
@@ -49,7 +51,6 @@ def country_choices() -> list[tuple[str, str]]:
 
 def _fold(text: str) -> str:
     """Case- and accent-insensitive form of a name (« Viêt Nam » → « viet nam »)."""
-    import unicodedata
 
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -88,7 +89,6 @@ def country_code(text: str) -> str | None:
 def country_codes(texts: list[str]) -> list[str]:
     """Codes of the countries typed (one per item, blanks skipped), sorted and unique; a
     ValidationError on ``countries`` names every item not recognised, in French."""
-    from django.core.exceptions import ValidationError
 
     codes, unknown = set(), []
     for text in texts:
@@ -217,7 +217,6 @@ def requests_addressed_to(user):
 def visible_requests(user):
     """Every request the user may see (their inbox and their SMEs' own), newest first, each
     annotated ``addressed_to_me``."""
-    from django.db.models import Exists, OuterRef
 
     addressed = policy.export_requests_addressed_to(user).filter(pk=OuterRef("pk"))
     return _with_parties(policy.visible_export_requests(user)).annotate(

@@ -3,8 +3,11 @@ spreadsheet and SIRENE imports), validated with the same rules and messages ever
 
 from __future__ import annotations
 
+import datetime
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -118,7 +121,6 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
     """Change what a company or its chamber may correct on the web (name, activity, headcount,
     address); returns the names of the fields that changed. Identity keys (SIRET, commune) come
     from SIRENE and are not edited here."""
-    from django.core.exceptions import PermissionDenied
 
     if not policy.can_edit_establishment(user, establishment):
         raise PermissionDenied("Vous ne pouvez pas modifier cet établissement.")
@@ -149,7 +151,6 @@ def update_establishment(user, establishment: Establishment, values: dict) -> li
 
 def save_export_project(user, establishment, countries: list[str], sectors: list[str]):
     """Store what an SME targets; bad codes raise ValidationError with a French message."""
-    from django.core.exceptions import PermissionDenied
 
     if not policy.can_manage_export_project(user, establishment):
         raise PermissionDenied
@@ -165,7 +166,6 @@ def save_export_project(user, establishment, countries: list[str], sectors: list
 
 
 def _project_for_request(establishment):
-    from django.utils.translation import gettext as _
 
     project = ExportProject.objects.filter(establishment=establishment).first()
     if project is None or not (project.countries or project.sectors):
@@ -179,9 +179,6 @@ def _project_for_request(establishment):
 def request_export_contact(user, establishment, *, advisor=None, cluster=None, message: str = ""):
     """An SME asks an export advisor or a cluster for a contact; the addressee is notified. The
     request carries a copy of the SME's project (countries, sectors) and its message."""
-    from django.core.exceptions import PermissionDenied
-    from django.urls import reverse
-    from django.utils.translation import gettext as _
 
     if not policy.can_request_export_contact(user, establishment):
         raise PermissionDenied
@@ -226,10 +223,6 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
 @transaction.atomic
 def answer_export_contact(user, contact_request, accept: bool, answer: str = ""):
     """The addressee accepts or declines, once, with a message; the requester is notified."""
-    from django.core.exceptions import PermissionDenied
-    from django.urls import reverse
-    from django.utils import timezone
-    from django.utils.translation import gettext as _
 
     if not policy.can_answer_export_request(user, contact_request):
         raise PermissionDenied
@@ -265,7 +258,6 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
 
 def _closed_message(status) -> str:
     """Why a request that is no longer pending cannot be answered or withdrawn (French)."""
-    from django.utils.translation import gettext as _
 
     Status = ExportContactRequest.Status
     if status == Status.WITHDRAWN:
@@ -279,10 +271,6 @@ def _closed_message(status) -> str:
 def withdraw_export_contact(user, contact_request):
     """The SME's side withdraws a pending request; the addressee is told, and can no longer
     answer it. The SME may ask the same addressee again later."""
-    from django.core.exceptions import PermissionDenied
-    from django.urls import reverse
-    from django.utils import timezone
-    from django.utils.translation import gettext as _
 
     if not policy.can_withdraw_export_request(user, contact_request):
         raise PermissionDenied
@@ -320,11 +308,6 @@ def _recipients(contact_request) -> list:
 def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_DAYS) -> int:
     """Remind the addressees of requests still pending ``after_days`` after they were made, once
     per request (run daily; idempotent). Returns the number of requests reminded."""
-    import datetime
-
-    from django.urls import reverse
-    from django.utils import timezone
-    from django.utils.translation import gettext as _
 
     now = now or timezone.now()
     due = (
@@ -364,11 +347,6 @@ def expire_unanswered_export_requests(now=None, after_days: int = EXPIRE_AFTER_D
     """Close the requests still pending ``after_days`` after they were made, once the addressee
     was reminded at least ``EXPIRE_GRACE_DAYS`` before, and tell the SME so it can ask someone else (run daily, after the reminders;
     idempotent). Returns the number of requests expired."""
-    import datetime
-
-    from django.urls import reverse
-    from django.utils import timezone
-    from django.utils.translation import gettext as _
 
     now = now or timezone.now()
     Status = ExportContactRequest.Status
@@ -412,7 +390,6 @@ ADVISOR_EDITABLE = ["available", "availability_note", "countries", "languages", 
 def update_export_advisor(user, advisor, values: dict) -> list[str]:
     """An export advisor updates their own directory entry; codes are checked (French messages)
     and nothing is saved unless everything is valid. Returns the fields that changed."""
-    from django.core.exceptions import PermissionDenied
 
     if not policy.can_edit_export_advisor(user, advisor):
         raise PermissionDenied

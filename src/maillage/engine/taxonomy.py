@@ -7,6 +7,8 @@ into plain, immutable Python structures that the rest of the engine and the Djan
 from __future__ import annotations
 
 import csv
+import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -513,7 +515,6 @@ _BYPRODUCT_MARKERS = frozenset(["coproduit"])
 
 def fold(text: str) -> str:
     """Lowercase, strip accents, normalise apostrophes."""
-    import unicodedata
 
     text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
     return "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -655,7 +656,6 @@ def correct_spelling(text: str) -> str:
     """The description with each unknown word of ``FUZZY_MIN_LENGTH`` letters or more replaced by
     the closest keyword word (difflib ratio ≥ ``FUZZY_CUTOFF``): "sciures de boix", "boues
     d'épurration", "plactique" are read as the keywords they misspell."""
-    import difflib
 
     vocabulary = _vocabulary()
     known = frozenset(vocabulary)

@@ -4,13 +4,14 @@ may use it; the rules themselves are in events.policy."""
 from __future__ import annotations
 
 import datetime
+import io
 from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -405,7 +406,6 @@ def organise(request, pk: int):
 def participants_export(request, pk: int, fmt: str):
     """Who: organisers: the participants with their answers, as CSV (semicolons, for a French
     spreadsheet) or XLSX."""
-    import io
 
     event = _organised(request, pk)
     if fmt not in ("csv", "xlsx"):
@@ -677,7 +677,6 @@ def network_members(request, pk: int):
 @require_POST
 def network_member_add(request, pk: int):
     """Who: as network_members."""
-    from django.core.exceptions import ValidationError
 
     network = _managed_network(request, pk)
     try:
@@ -702,7 +701,6 @@ def network_member_add(request, pk: int):
 @require_POST
 def network_member_remove(request, pk: int, establishment_pk: int):
     """Who: as network_members."""
-    from django.core.exceptions import ValidationError
 
     network = _managed_network(request, pk)
     try:

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from maillage.directory.models import Establishment
@@ -179,7 +180,6 @@ def _refresh_supplier_search_text() -> None:
     them for the supplier profiles of this batch's updated establishments, in one bulk update.
     Called only for batches that update rows; costs one indexed look-up (SIRET, then profile)
     per updated row: about 12 ms per batch of 20,000 rows with 1,700 renamed on SQLite."""
-    from django.db.models.expressions import RawSQL
 
     batch = RawSQL(  # noqa: S611 (constant table name, no parameter)
         f"SELECT siret FROM {STAGING} WHERE outcome IN ('updated', 'closed')",  # noqa: S608

@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from maillage.reference.models import Commune, NafCode
 
@@ -151,7 +152,6 @@ def resolve_naf(text: str) -> NafCode:
     (« 16.10A — Sciage… »), its exact label or trade name, or words that match one sub-class only.
     ValidationError in French otherwise, listing the candidates when there are several."""
     from django import forms
-    from django.utils.translation import gettext as _
 
     text = text.strip()
     picked = _NAF_CODE.match(text)
@@ -261,7 +261,6 @@ def resolve_commune(text: str) -> Commune:
     a postal code or a name that only one commune has. ValidationError in French otherwise,
     listing the candidates."""
     from django import forms
-    from django.utils.translation import gettext as _
 
     text = text.strip()
     picked = _PICKED_COMMUNE.search(text)

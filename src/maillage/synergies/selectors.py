@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from django.db.models import Count, F, Q
+from django.utils.translation import gettext as _
 
 from maillage.directory import policy as directory_policy
 from maillage.directory.models import Contact
@@ -127,7 +129,6 @@ def rows_for_page(user, suggestions) -> list[dict]:
 def suggestions_for_flow(user, flow):
     """Current suggestions the user may see that start from or lead to this flow (the partners
     found for it), best first."""
-    from django.db.models import Q
 
     return (
         policy.visible_suggestions(user)
@@ -147,7 +148,6 @@ def suggestions_for_flow(user, flow):
 def suggestions_involving(user, establishment):
     """Current suggestions the user may see that start from, lead to or prospect this
     establishment, best first."""
-    from django.db.models import Q
 
     return (
         policy.visible_suggestions(user)
@@ -175,7 +175,6 @@ QUANTITY_BANDS = (1, 10, 100, 1_000, 10_000)
 
 def quantity_band(value: float | None, unit: str) -> str:
     """An exact quantity replaced by the order of magnitude it falls in (French text)."""
-    from django.utils.translation import gettext as _
 
     shown = UNIT_LABELS.get(unit, unit)
     if value is None:
@@ -200,7 +199,6 @@ def quantity_band(value: float | None, unit: str) -> str:
 def board_columns(user) -> list[dict]:
     """The pipeline as columns (one per status), best suggestions first; one query per column
     plus one for the counts, whatever the number of cards."""
-    from django.db.models import Count
 
     base = suggestions_for(user)
     counts = dict(base.order_by().values_list("status").annotate(n=Count("pk")))
@@ -220,7 +218,6 @@ def board_columns(user) -> list[dict]:
 
 def suggestion_page(user, suggestion) -> dict:
     """The advisor's page of one suggestion: who, why, impacts, introductions and history."""
-    from django.db.models import F
 
     row = rows_for_page(user, [suggestion])[0]
     introductions = list(
@@ -281,7 +278,6 @@ def suggestion_page(user, suggestion) -> dict:
 
 
 def _answer(side, accepted: str, declined: str) -> str:
-    from django.utils.translation import gettext as _
 
     if side is not None and side.accepted_at:
         return accepted
@@ -294,7 +290,6 @@ def opportunities_for(user) -> list[dict]:
     """A company's introductions, each from its own side. Before every side has accepted, the other
     side is described only by resource, quantity band and distance band; afterwards its name,
     address, contacts and exact quantity are given. A constant number of queries."""
-    from django.utils.translation import gettext as _
 
     mine = list(
         policy.visible_introductions(user)
@@ -365,7 +360,6 @@ def opportunities_for(user) -> list[dict]:
 def leads_for(user, limit: int = 50) -> list[dict]:
     """Substitutions detected around a company's establishments and not yet proposed as an
     introduction, anonymised: its own side, the resource, a quantity band and a distance band."""
-    from django.utils.translation import gettext as _
 
     own = dict(user.establishments.order_by("pk").values_list("pk", "name"))
     suggestions = (

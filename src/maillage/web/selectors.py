@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 
 from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import Chamber, TerritoryCommune
@@ -86,7 +86,6 @@ def search_establishments(user, filters: dict):
     """The establishments a chamber user may see, filtered by name or SIRET, NAF code (prefix),
     commune (INSEE code or name), EPCI (SIREN or name) and visited or not; ordered by name, with
     what the result table shows joined (no query per row)."""
-    from django.db.models import Exists, Max, OuterRef, Subquery
 
     qs = directory_policy.visible_establishments(user)
     q = (filters.get("q") or "").strip()
