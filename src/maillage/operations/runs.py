@@ -26,10 +26,11 @@ def stale_after() -> datetime.timedelta:
 
 
 def stale_reason() -> str:
+    # True of every run: each writes its results in one transaction (or one UPDATE).
     return gettext(
-        "Calcul interrompu : le processus de calcul s'est arrêté sans terminer "
-        "(aucun signe de vie depuis %(minutes)s minutes). Rien n'a été modifié à moitié ; "
-        "relancez le calcul."
+        "Travail interrompu : le processus qui l'exécutait s'est arrêté sans terminer "
+        "(aucun signe de vie depuis %(minutes)s minutes). Rien n'a été écrit à moitié ; "
+        "relancez-le."
     ) % {"minutes": settings.MAILLAGE_RUN_STALE_MINUTES}
 
 

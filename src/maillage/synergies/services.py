@@ -46,6 +46,7 @@ from maillage.engine.taxonomy import (
     substitution_strengths,
 )
 from maillage.flows.models import Flow
+from maillage.operations import runs
 from maillage.reference.models import NafCode
 from maillage.synergies import workflow
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
@@ -552,11 +553,12 @@ def _detect_chamber(chamber: Chamber, k: int, progress: Progress) -> dict[str, d
     progress(int(100 * (len(steps) + 1) / (len(steps) + 2)), "enregistrement")
     # One transaction for the chamber's three kinds: a detection stopped anywhere (worker
     # killed, error) leaves the previous suggestions whole, never some kinds new and some old.
+    stored = {}
     with transaction.atomic():
-        return {
-            label: store(rows, scope, {KINDS[label]}, origin=chamber.pk)
-            for label, rows in found.items()
-        }
+        for label, rows in found.items():
+            stored[label] = store(rows, scope, {KINDS[label]}, origin=chamber.pk)
+            runs.slow_down()  # fault tests: lets a kill land inside the transaction
+    return stored
 
 
 def detect_for_flow(flow: Flow, k: int = 20) -> dict[str, dict[str, int]]:
