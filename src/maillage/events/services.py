@@ -456,6 +456,7 @@ def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
         before = _agendas(event)
         with transaction.atomic():
             Meeting.objects.filter(event=event).delete()
+            runs.slow_down()  # fault tests: lets a kill land between the delete and the create
             Meeting.objects.bulk_create(
                 Meeting(
                     event=event,
