@@ -127,7 +127,7 @@ def test_changed_inputs_are_computed_again(client, market, need):
 def test_lost_computation_is_queued_again_and_failure_is_shown(client, market, need, monkeypatch):
     DBTaskResult.objects.all().delete()  # the worker lost it
     ConsortiumSuggestions.objects.filter(need=need).update(
-        requested_at=timezone.now() - datetime.timedelta(hours=1)
+        created_at=timezone.now() - datetime.timedelta(hours=1)
     )
     detail(client, market["users"]["buyer"], need)
     assert queued() == 1

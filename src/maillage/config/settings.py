@@ -204,6 +204,9 @@ TASKS = {
 # Map background: an empty tile URL means the offline background (no request leaves the machine).
 MAILLAGE_TILE_URL = env_str("MAILLAGE_TILE_URL", "")
 MAILLAGE_PARTNER_INDEX_TTL = env_int("MAILLAGE_PARTNER_INDEX_TTL", 60)
+# A background run (detection, schedule, consortia, import) pending or running with no sign of
+# life for this long is taken as lost (its worker died): marked failed, and a new one may start.
+MAILLAGE_RUN_STALE_MINUTES = env_int("MAILLAGE_RUN_STALE_MINUTES", 10)
 # Detections on a Dask cluster (docs/operations.md): the scheduler's address
 # (tcp://host:8786) sends every detection there; without one, a detection of at least
 # MAILLAGE_DASK_MIN_FLOWS flows runs on a LocalCluster of this machine, smaller ones in process.

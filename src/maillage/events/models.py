@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from maillage.operations.runs import BackgroundRun
+
 
 class Event(models.Model):
     title = models.CharField(_("titre"), max_length=200)
@@ -235,7 +237,10 @@ class PairRule(models.Model):
         return f"{self.get_kind_display()} {self.a_id}–{self.b_id}"
 
 
-class ScheduleRun(models.Model):
+class ScheduleRun(BackgroundRun):
+    """One computation of an event's meeting schedule; besides failing, it may end infeasible
+    (the imposed meetings cannot all hold), with ``problems`` explaining why."""
+
     class State(models.TextChoices):
         PENDING = "pending", _("en attente")
         RUNNING = "running", _("en cours")
@@ -243,14 +248,12 @@ class ScheduleRun(models.Model):
         INFEASIBLE = "infeasible", _("impossible")
         FAILED = "failed", _("échec")
 
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default="pending")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="schedule_runs")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    state = models.CharField(_("état"), max_length=10, choices=State.choices, default="pending")
     keep_current = models.BooleanField(_("garder le planning actuel"), default=False)
-    started_at = models.DateTimeField(_("lancé le"), default=timezone.now)
-    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
     meetings = models.PositiveIntegerField(_("rendez-vous placés"), default=0)
     requests = models.PositiveIntegerField(_("demandes acceptées"), default=0)
     satisfied_weight = models.FloatField(_("poids satisfait"), default=0)
@@ -260,10 +263,10 @@ class ScheduleRun(models.Model):
     class Meta:
         verbose_name = _("calcul du planning")
         verbose_name_plural = _("calculs du planning")
-        ordering = ["-started_at", "-pk"]
+        ordering = ["-created_at", "-pk"]
 
     def __str__(self):
-        return f"{self.event_id} {self.started_at:%Y-%m-%d %H:%M} {self.state}"
+        return f"{self.event_id} {self.created_at:%Y-%m-%d %H:%M} {self.state}"
 
 
 class Meeting(models.Model):

@@ -29,6 +29,7 @@ from maillage.events.models import (
     ScheduleRun,
 )
 from maillage.events.selectors import network_audience
+from maillage.operations import runs
 from maillage.uploads import check_document
 
 
@@ -335,9 +336,8 @@ def start_schedule(user, event: Event, keep_current: bool) -> ScheduleRun:
         raise PermissionDenied
     if not event.meetings_enabled:
         raise EventError(_("Activez d'abord les rendez-vous d'affaires pour cet événement."))
-    if event.schedule_runs.filter(
-        state__in=(ScheduleRun.State.PENDING, ScheduleRun.State.RUNNING)
-    ).exists():
+    # A run left pending or running by a dead worker is recovered as failed, never blocking.
+    if runs.active(event.schedule_runs.all()).exists():
         raise EventError(_("Un calcul du planning est déjà en cours."))
     run = ScheduleRun.objects.create(event=event, requested_by=user, keep_current=keep_current)
     from maillage.events.tasks import run_schedule  # cycle: the task module imports this one
@@ -436,11 +436,17 @@ def explain_conflict(conflict, regs: list[Registration], event: Event) -> str:
 
 
 def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
-    """Run the engine for the run's event and store the schedule (replacing the previous one)."""
+    """Run the engine for the run's event and store the schedule (replacing the previous one in
+    one transaction: a run stopped anywhere leaves the previous meetings whole). It
+    takes the run if still pending; one no longer pending (recovered as lost) is left as is."""
+    if run.state == ScheduleRun.State.PENDING and not run.start():
+        return run
     event = run.event
-    ScheduleRun.objects.filter(pk=run.pk).update(state=ScheduleRun.State.RUNNING)
+    run.advance(10, _("lecture des inscriptions et des demandes"))
     problem, regs = build_problem(event, run.keep_current)
+    run.advance(20, _("recherche du meilleur planning"))
     result = engine.schedule(problem, time_limit=time_limit, workers=2)
+    run.advance(90, _("enregistrement du planning"))
     now = timezone.now()
     if result.status == "infeasible":
         problems = [explain_conflict(c, regs, event) for c in result.conflicts]
@@ -448,15 +454,12 @@ def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
             state=ScheduleRun.State.INFEASIBLE, problems=problems, finished_at=now
         )
     elif result.status == "unknown":
-        ScheduleRun.objects.filter(pk=run.pk).update(
-            state=ScheduleRun.State.FAILED,
-            problems=[_("Aucun planning trouvé dans le temps imparti ; relancez le calcul.")],
-            finished_at=now,
-        )
+        run.fail(_("Aucun planning trouvé dans le temps imparti ; relancez le calcul."))
     else:
         before = _agendas(event)
         with transaction.atomic():
             Meeting.objects.filter(event=event).delete()
+            runs.slow_down()  # fault tests: lets a kill land between the delete and the create
             Meeting.objects.bulk_create(
                 Meeting(
                     event=event,
@@ -468,13 +471,11 @@ def compute_schedule(run: ScheduleRun, time_limit: float = 20.0) -> ScheduleRun:
                 )
                 for m in result.meetings
             )
-            ScheduleRun.objects.filter(pk=run.pk).update(
-                state=ScheduleRun.State.DONE,
+            run.finish(
                 meetings=len(result.meetings),
                 requests=len(problem.requests),
                 satisfied_weight=result.satisfied_weight,
                 bound=result.best_bound,
-                finished_at=now,
             )
         _notify_schedule(event, before, _agendas(event), first=not any(before.values()))
     run.refresh_from_db()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django_tasks import task
 
 from maillage.events import services
@@ -11,13 +10,15 @@ from maillage.events.models import ScheduleRun
 
 @task()
 def run_schedule(run_id: int) -> str:
+    """Compute the run's schedule. A run no longer pending (recovered as lost, then restarted
+    as a new run) is skipped."""
     run = ScheduleRun.objects.select_related("event").get(pk=run_id)
+    if not run.start():
+        return run.state
     try:
         run = services.compute_schedule(run)
     except Exception as exc:
         # Shown on the organiser's page; the worker logs the traceback too.
-        ScheduleRun.objects.filter(pk=run_id).update(
-            state=ScheduleRun.State.FAILED, problems=[str(exc)[:2000]], finished_at=timezone.now()
-        )
+        run.fail(str(exc))
         raise
     return run.state

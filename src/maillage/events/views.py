@@ -25,6 +25,7 @@ from maillage.directory import services as directory_services
 from maillage.directory.models import Membership, Network
 from maillage.events import policy, selectors, services
 from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
+from maillage.operations import runs
 from maillage.spreadsheets import write_csv, write_xlsx
 
 
@@ -396,7 +397,7 @@ def organise(request, pk: int):
             "rules": PairRule.objects.filter(event=event)
             .select_related("a__establishment", "b__establishment")
             .order_by("pk"),
-            **_schedule_context(event, event.schedule_runs.order_by("-started_at", "-pk").first()),
+            **_schedule_context(event, _latest_run(event)),
             "slot_numbers": range(1, event.slot_count + 1),
         },
     )
@@ -478,7 +479,7 @@ def schedule_start(request, pk: int):
             _fail(request, exc)
     if request.htmx:
         # The button swaps the panel in place; the panel then polls until the run is over.
-        run = event.schedule_runs.order_by("-started_at", "-pk").first()
+        run = _latest_run(event)
         return render(
             request,
             "events/_schedule_status.html",
@@ -491,10 +492,17 @@ def schedule_start(request, pk: int):
 def schedule_status(request, pk: int, run_pk: int):
     """Who: organisers (htmx partial refreshed while the run is pending or running)."""
     event = _organised(request, pk)
+    runs.recover_stale(ScheduleRun.objects.filter(pk=run_pk, event=event))
     run = get_object_or_404(ScheduleRun, pk=run_pk, event=event)
     return render(
         request, "events/_schedule_status.html", {"event": event, **_schedule_context(event, run)}
     )
+
+
+def _latest_run(event: Event) -> ScheduleRun | None:
+    """The event's latest run, a lost one (dead worker) recovered as failed first."""
+    runs.recover_stale(event.schedule_runs.all())
+    return event.schedule_runs.order_by("-created_at", "-pk").first()
 
 
 def _schedule_context(event: Event, run: ScheduleRun | None) -> dict:

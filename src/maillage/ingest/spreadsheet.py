@@ -344,8 +344,9 @@ def _columns(kind: str, raw_header: list[str]) -> list[str]:
     return header
 
 
-def run(user, kind: str, name: str, content: bytes, *, commit: bool) -> ImportResult:
-    """Validate the whole file; write it (atomically) only if ``commit`` and it has no error."""
+def run(user, kind: str, name: str, content: bytes, *, commit: bool, each_row=None) -> ImportResult:
+    """Validate the whole file; write it (atomically) only if ``commit`` and it has no error.
+    ``each_row(n)`` is called before the n-th row is read (inside the transaction)."""
     if kind not in COLUMNS:
         raise FileError(f"Type d'import inconnu « {kind} ».")
     raw_header, rows = read_rows(name, content)
@@ -354,7 +355,7 @@ def run(user, kind: str, name: str, content: bytes, *, commit: bool) -> ImportRe
     importer = {"etablissements": _establishments, "contacts": _contacts, "flux": _flows}[kind]
     try:
         with transaction.atomic():
-            importer(user, _checked(header, rows, result), result)
+            importer(user, _checked(header, rows, result, each_row), result)
             if result.errors or not commit:
                 raise _Rollback
             result.written = True
@@ -383,11 +384,13 @@ class _Rollback(Exception):
     """Raised inside the transaction to undo a dry run or a file with errors."""
 
 
-def _checked(header: list[str], rows, result: ImportResult):
+def _checked(header: list[str], rows, result: ImportResult, each_row=None):
     """(line, {column: value}) of the rows whose cells are all acceptable text; the others are
     reported (NUL and control characters, overlong cells) and skipped."""
     for line, cells in rows:
         result.rows += 1
+        if each_row is not None:
+            each_row(result.rows)
         values: dict[str, str] = {}
         bad = False
         for i, column in enumerate(header):

@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from maillage.ingest import exports, policy
+from maillage.ingest import exports, policy, services
 from maillage.ingest.spreadsheet import COLUMNS, FileError, run, template
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -52,7 +52,8 @@ def _check(user) -> None:
 def import_page(request):
     """Upload (dry run), then confirm. The confirmation names the file it confirms by the SHA-256
     of its content: any new upload first discards the pending file, so confirming after a
-    rejected upload never imports an earlier file."""
+    rejected upload never imports an earlier file. Each confirmed import is recorded as an
+    ImportRun; the page lists the user's own latest ones with their status."""
     _check(request.user)
     context = {"form": UploadForm(), "kinds": KIND_LABELS}
     if request.method == "POST" and "confirm" in request.POST:
@@ -65,7 +66,9 @@ def import_page(request):
         else:
             content = base64.b64decode(pending["content"])
             try:
-                result = run(request.user, pending["kind"], pending["name"], content, commit=True)
+                _record, result = services.import_file(
+                    request.user, pending["kind"], pending["name"], content
+                )
             except FileError as exc:
                 context["file_error"] = str(exc)
             else:
@@ -94,6 +97,7 @@ def import_page(request):
                         "digest": result.digest,
                         "content": base64.b64encode(content).decode(),
                     }
+    context["imports"] = services.recent_imports(request.user)
     return render(request, "ingest/import.html", context)
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment, Network
+from maillage.operations.runs import BackgroundRun
 from maillage.reference.models import Commune
 
 
@@ -363,30 +364,20 @@ class Consortium(models.Model):
         return f"{self.lead} (+{self.need_id})"
 
 
-class ConsortiumSuggestions(models.Model):
+class ConsortiumSuggestions(BackgroundRun):
     """The groups of suppliers the platform suggests for a need with lots (CP-SAT, computed in the
     background), kept until their inputs change: ``fingerprint`` hashes the lots and the candidate
-    supplier profiles with their establishments' last change."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("en attente")
-        RUNNING = "running", _("en cours")
-        DONE = "done", _("terminé")
-        FAILED = "failed", _("échec")
+    supplier profiles with their establishments' last change. One row per need, reset to
+    pending for each new computation."""
 
     need = models.OneToOneField(
         Need, on_delete=models.CASCADE, related_name="consortium_suggestions"
     )
     fingerprint = models.CharField(_("empreinte des données"), max_length=64)
-    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.PENDING)
-    requested_at = models.DateTimeField(_("demandé le"), default=timezone.now)
-    started_at = models.DateTimeField(_("lancé le"), null=True, blank=True)
-    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
     candidates = models.PositiveIntegerField(_("fournisseurs candidats"), default=0)
     # [{"members": [establishment id…], "lots": [[lot number, establishment id]…],
     #   "mean_lot_score": float, "max_distance_km": float, "total_headcount": float}], best first
     groups = models.JSONField(_("groupements"), default=list, blank=True)
-    error = models.TextField(_("erreur"), blank=True)
 
     class Meta:
         verbose_name = _("groupements suggérés")
@@ -395,10 +386,6 @@ class ConsortiumSuggestions(models.Model):
 
     def __str__(self):
         return f"{self.need_id}: {self.state}"
-
-    @property
-    def is_busy(self) -> bool:
-        return self.state in (self.State.PENDING, self.State.RUNNING)
 
 
 class Response(models.Model):

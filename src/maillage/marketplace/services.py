@@ -943,8 +943,8 @@ def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
 
 
 # -- consortium suggestions (computed in the background) --------------------------------------
-# A computation still pending or running after this long is taken as lost (worker stopped).
-CONSORTIA_STALE_AFTER = datetime.timedelta(minutes=10)
+# A computation pending or running with no sign of life for MAILLAGE_RUN_STALE_MINUTES is taken
+# as lost (worker stopped): see maillage.operations.runs.
 
 
 def wants_consortia(need: Need) -> bool:
@@ -963,18 +963,20 @@ def request_consortium_suggestions(need: Need, force: bool = False):
     fingerprint = selectors.consortium_fingerprint(need)
     row = ConsortiumSuggestions.objects.filter(need=need).first()
     now = timezone.now()
-    if row is not None and not force and row.fingerprint == fingerprint:
-        lost = row.is_busy and row.requested_at < now - CONSORTIA_STALE_AFTER
-        if not lost:
-            return row
+    # A computation lost by a dead worker (stale rule) is queued again for the same inputs.
+    if row is not None and not force and row.fingerprint == fingerprint and not row.is_stale:
+        return row
     row, _created = ConsortiumSuggestions.objects.update_or_create(
         need=need,
         defaults={
             "fingerprint": fingerprint,
             "state": ConsortiumSuggestions.State.PENDING,
-            "requested_at": now,
+            "created_at": now,
             "started_at": None,
             "finished_at": None,
+            "heartbeat_at": None,
+            "progress": 0,
+            "step": "",
             "error": "",
         },
     )
@@ -989,31 +991,19 @@ def request_consortium_suggestions(need: Need, force: bool = False):
 def compute_consortium_suggestions(need_id: int) -> ConsortiumSuggestions:
     """Compute and store the groups of a need (the background task's work). The fingerprint
     stored is the one of the inputs read here, so a change made meanwhile is seen as stale on
-    the next page view and computed again."""
+    the next page view and computed again. A row no longer pending (recovered as lost, or
+    taken by another worker) is left as is."""
     need = Need.objects.select_related("buyer").get(pk=need_id)
-    ConsortiumSuggestions.objects.filter(need=need).update(
-        state=ConsortiumSuggestions.State.RUNNING, started_at=timezone.now()
-    )
+    row = ConsortiumSuggestions.objects.get(need=need)
+    if not row.start():
+        return row
+    row.advance(10, _("lecture des lots et des fournisseurs"))
     fingerprint = selectors.consortium_fingerprint(need)
     try:
         groups, candidates = selectors.compute_consortia(need)
     except Exception as exc:
         # Shown on the buyer's page; the worker logs the traceback too.
-        ConsortiumSuggestions.objects.filter(need=need).update(
-            state=ConsortiumSuggestions.State.FAILED,
-            error=str(exc)[:2000],
-            finished_at=timezone.now(),
-        )
+        row.fail(str(exc))
         raise
-    row, _created = ConsortiumSuggestions.objects.update_or_create(
-        need=need,
-        defaults={
-            "fingerprint": fingerprint,
-            "state": ConsortiumSuggestions.State.DONE,
-            "groups": groups,
-            "candidates": candidates,
-            "finished_at": timezone.now(),
-            "error": "",
-        },
-    )
+    row.finish(fingerprint=fingerprint, groups=groups, candidates=candidates)
     return row

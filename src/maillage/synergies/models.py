@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
+from maillage.operations.runs import BackgroundRun
 from maillage.reference.models import ResourceClass
 
 
@@ -229,24 +230,20 @@ class Introduction(models.Model):
         return str(self.State(self.state).label)
 
 
-class DetectionRun(models.Model):
+class DetectionRun(BackgroundRun):
     """One run of the engine, for progress display and reporting."""
 
-    class State(models.TextChoices):
+    class State(models.TextChoices):  # the base states, told of a « détection » (feminine)
+        PENDING = "pending", _("en attente")
         RUNNING = "running", _("en cours")
         DONE = "done", _("terminée")
         FAILED = "failed", _("échec")
 
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default="pending")
     chamber = models.ForeignKey(
         Chamber, on_delete=models.CASCADE, null=True, blank=True, related_name="detection_runs"
     )
-    started_at = models.DateTimeField(_("début"), default=timezone.now)
-    finished_at = models.DateTimeField(_("fin"), null=True, blank=True)
-    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.RUNNING)
-    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
-    step = models.CharField(_("étape"), max_length=100, blank=True)
     counts = models.JSONField(_("résultats"), default=dict)
-    error = models.TextField(_("erreur"), blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -258,7 +255,7 @@ class DetectionRun(models.Model):
     class Meta:
         verbose_name = _("détection de synergies")
         verbose_name_plural = _("détections de synergies")
-        ordering = ["-started_at", "-pk"]
+        ordering = ["-created_at", "-pk"]
 
     def __str__(self):
-        return f"{self.started_at:%Y-%m-%d %H:%M} {self.get_state_display()}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_state_display()}"

@@ -47,6 +47,7 @@ from maillage.engine.taxonomy import (
     substitution_strengths,
 )
 from maillage.flows.models import Flow
+from maillage.operations import runs
 from maillage.reference.models import NafCode
 from maillage.synergies import policy, workflow
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
@@ -518,7 +519,7 @@ def detect(
             overall = int((n * 100 + percent) / len(chambers))
             progress(overall, f"{name} — {step}")
             if run is not None:
-                DetectionRun.objects.filter(pk=run.pk).update(progress=overall, step=step)
+                run.advance(overall, step)
 
         for label, counts in _detect_chamber(current, k, scaled).items():
             total = results.setdefault(label, {})
@@ -544,11 +545,19 @@ def _detect_chamber(chamber: Chamber, k: int, progress: Progress) -> dict[str, d
     scope = scope_chamber_ids(chamber)
     progress(0, "lecture des données")
     snap = snapshot(scope)
-    results = {}
+    found = {}
     for i, (label, compute) in enumerate(steps, start=1):
-        progress(int(100 * i / (len(steps) + 1)), label)
-        results[label] = store(compute(snap), scope, {KINDS[label]}, origin=chamber.pk)
-    return results
+        progress(int(100 * i / (len(steps) + 2)), label)
+        found[label] = compute(snap)
+    progress(int(100 * (len(steps) + 1) / (len(steps) + 2)), "enregistrement")
+    # One transaction for the chamber's three kinds: a detection stopped anywhere (worker
+    # killed, error) leaves the previous suggestions whole, never some kinds new and some old.
+    stored = {}
+    with transaction.atomic():
+        for label, rows in found.items():
+            stored[label] = store(rows, scope, {KINDS[label]}, origin=chamber.pk)
+            runs.slow_down()  # fault tests: lets a kill land inside the transaction
+    return stored
 
 
 def detect_for_flow(flow: Flow, k: int = 20) -> dict[str, dict[str, int]]:

@@ -14,6 +14,7 @@ from maillage.accounts.services import record_flow_views
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
+from maillage.operations import runs
 from maillage.synergies import policy, selectors, services
 from maillage.synergies.filters import SuggestionFilter
 from maillage.synergies.forms import TransitionForm
@@ -24,9 +25,16 @@ from maillage.synergies.tasks import run_detection
 @login_required
 @require_POST
 def start_detection(request):
-    """Who: chamber staff, for their own chamber only."""
+    """Who: chamber staff, for their own chamber only. « Relancer » on a failed run posts here
+    too. A run of the chamber still alive (not lost, see operations.runs) is followed instead of
+    starting a second one."""
     if not policy.can_run_detection(request.user):
         raise PermissionDenied
+    chamber_runs = DetectionRun.objects.filter(chamber=request.user.chamber)
+    current = runs.active(chamber_runs).first()
+    if current is not None:
+        messages.info(request, _("Une détection est déjà en cours pour votre chambre."))
+        return redirect("detection-run", pk=current.pk)
     run = DetectionRun.objects.create(
         chamber=request.user.chamber,
         requested_by=request.user,
@@ -39,10 +47,21 @@ def start_detection(request):
 
 @login_required
 def detection_run(request, pk: int):
-    """Who: staff of the run's chamber. The page refreshes itself (htmx) until the run ends."""
-    run = get_object_or_404(policy.visible_detection_runs(request.user), pk=pk)
+    """Who: staff of the run's chamber. The page refreshes itself (htmx) until the run ends; a
+    run whose worker died is shown failed with the reason, and « Relancer » to those who may
+    start a detection."""
+    visible = policy.visible_detection_runs(request.user)
+    runs.recover_stale(visible.filter(pk=pk))
+    run = get_object_or_404(visible, pk=pk)
     template = "synergies/_run_status.html" if request.htmx else "synergies/detection_run.html"
-    return render(request, template, {"run": run, "summary": selectors.run_summary(run)})
+    context = {
+        "run": run,
+        "summary": selectors.run_summary(run),
+        "can_restart": run.state == DetectionRun.State.FAILED
+        and policy.can_run_detection(request.user)
+        and run.chamber_id == request.user.chamber_id,
+    }
+    return render(request, template, context)
 
 
 def _staff_flow(request, pk: int):

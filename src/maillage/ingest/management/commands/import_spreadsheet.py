@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from maillage.accounts.models import User
+from maillage.ingest.services import import_file
 from maillage.ingest.spreadsheet import COLUMNS, FileError, run_path
 
 
@@ -26,7 +27,11 @@ class Command(BaseCommand):
         except User.DoesNotExist:
             raise CommandError(f"Utilisateur « {user} » inconnu.") from None
         try:
-            result = run_path(account, kind, Path(file), commit=commit)
+            if commit:  # recorded as an ImportRun, like an import confirmed on the web
+                path = Path(file)
+                _record, result = import_file(account, kind, path.name, path.read_bytes())
+            else:
+                result = run_path(account, kind, Path(file), commit=False)
         except (OSError, FileError) as exc:
             raise CommandError(str(exc)) from exc
         for error in result.errors:
