@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "maillage"
 # Lowest first. Each entry is a layer: the apps (or top-level modules) it holds.
 LAYERS: list[tuple[str, ...]] = [
     ("engine",),
-    ("uploads", "spreadsheets"),  # helpers that know no app
+    ("uploads", "spreadsheets", "runs"),  # helpers that know no app (runs: BackgroundRun)
     ("reference",),
     ("accounts",),
     ("notifications",),  # the one registry every app notifies through

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from maillage import runs
 from maillage.events import services as events
 from maillage.events.models import Event, ScheduleRun
 from maillage.ingest.models import ImportRun
-from maillage.operations import runs
 from maillage.synergies.models import DetectionRun
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from maillage import runs
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment
-from maillage.operations import runs
 
 BEFORE = [
     ("synergies", "0004_suggestion_event_offline_agreement"),

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from maillage.operations.runs import BackgroundRun
+from maillage.runs import BackgroundRun
 
 
 class Event(models.Model):

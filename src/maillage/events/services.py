@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
+from maillage import notifications, runs
 from maillage.directory import policy as directory_policy
 from maillage.engine import meetings as engine
 from maillage.events import policy
@@ -29,7 +29,6 @@ from maillage.events.models import (
     ScheduleRun,
 )
 from maillage.events.selectors import network_audience
-from maillage.operations import runs
 from maillage.uploads import check_document
 
 

@@ -20,12 +20,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from maillage import runs
 from maillage.directory import policy as directory_policy
 from maillage.directory import services as directory_services
 from maillage.directory.models import Membership, Network
 from maillage.events import policy, selectors, services
 from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
-from maillage.operations import runs
 from maillage.spreadsheets import write_csv, write_xlsx
 
 

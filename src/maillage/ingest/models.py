@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts.models import Chamber
-from maillage.operations.runs import BackgroundRun
+from maillage.runs import BackgroundRun
 
 
 class ImportRun(BackgroundRun):

@@ -7,9 +7,9 @@ import hashlib
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from maillage import runs
 from maillage.ingest.models import ImportRun
 from maillage.ingest.spreadsheet import ERRORS_SHOWN, FileError, ImportResult, run
-from maillage.operations import runs
 
 
 def import_file(user, kind: str, name: str, content: bytes) -> tuple[ImportRun, ImportResult]:

@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment, Network
-from maillage.operations.runs import BackgroundRun
 from maillage.reference.models import Commune
+from maillage.runs import BackgroundRun
 
 
 class Category(models.TextChoices):

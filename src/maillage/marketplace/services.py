@@ -944,7 +944,7 @@ def save_supplier_profile(user, profile: SupplierProfile) -> SupplierProfile:
 
 # -- consortium suggestions (computed in the background) --------------------------------------
 # A computation pending or running with no sign of life for MAILLAGE_RUN_STALE_MINUTES is taken
-# as lost (worker stopped): see maillage.operations.runs.
+# as lost (worker stopped): see maillage.runs.
 
 
 def wants_consortia(need: Need) -> bool:

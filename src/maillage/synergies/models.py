@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
-from maillage.operations.runs import BackgroundRun
 from maillage.reference.models import ResourceClass
+from maillage.runs import BackgroundRun
 
 
 class Suggestion(models.Model):

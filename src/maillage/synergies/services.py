@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
+from maillage import notifications, runs
 from maillage.accounts import policy as accounts_policy
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog, Chamber, TerritoryCommune, User
@@ -47,7 +47,6 @@ from maillage.engine.taxonomy import (
     substitution_strengths,
 )
 from maillage.flows.models import Flow
-from maillage.operations import runs
 from maillage.reference.models import NafCode
 from maillage.synergies import policy, workflow
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from maillage import runs
 from maillage.accounts.services import record_flow_views
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
-from maillage.operations import runs
 from maillage.synergies import policy, selectors, services
 from maillage.synergies.filters import SuggestionFilter
 from maillage.synergies.forms import TransitionForm
@@ -26,7 +26,7 @@ from maillage.synergies.tasks import run_detection
 @require_POST
 def start_detection(request):
     """Who: chamber staff, for their own chamber only. « Relancer » on a failed run posts here
-    too. A run of the chamber still alive (not lost, see operations.runs) is followed instead of
+    too. A run of the chamber still alive (not lost, see maillage.runs) is followed instead of
     starting a second one."""
     if not policy.can_run_detection(request.user):
         raise PermissionDenied
