@@ -12,8 +12,8 @@ import datetime
 import math
 import random
 from collections import defaultdict
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from stdnum import luhn
