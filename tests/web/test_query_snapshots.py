@@ -21,9 +21,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory, UserFactory
 
 SNAPSHOTS = Path(__file__).parent / "query_snapshots"
 UPDATE = os.environ.get("MAILLAGE_UPDATE_QUERY_SNAPSHOTS") == "1"
@@ -50,24 +50,16 @@ def busy(territory):
         e = territory[key]
         e.latitude, e.longitude = lat, lon
         e.save(update_fields=["latitude", "longitude"])
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=420, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="offer", waste_code="03 01 05", quantity=77, unit="t"
-    ).save()
+    FlowFactory(establishment=territory["e77"], waste_code="03 01 05", quantity=420)
+    FlowFactory(
+        establishment=territory["e91"], direction="need", resource_class="wood_fuel", quantity=500
+    )
+    FlowFactory(establishment=territory["e91"], waste_code="03 01 05", quantity=77)
     services.detect()
     # The company sees an opportunity: the advisor proposed the wood-to-boiler pair.
     pair = Suggestion.objects.filter(is_current=True, need_flow__establishment=territory["e91"])
     services.propose_introduction(pair.order_by("pk").first(), territory["advisor91"])
-    company91 = territory["company77"].__class__.objects.create_user(
-        username="co91", password="pw-test-123", role="company"
-    )
-    company91.establishments.set([territory["e91"]])
-    territory["company91"] = company91
+    territory["company91"] = UserFactory(username="co91", establishments=[territory["e91"]])
     return territory
 
 
