@@ -8,13 +8,22 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)/src
 
-.PHONY: demo test install chromium lint bench serve clean
+.PHONY: demo test install chromium lint bench serve clean lock
 
-$(STAMP): pyproject.toml
+# Dependencies come from requirements.lock: every package pinned and its hash checked. After a
+# change to pyproject.toml's dependencies, refresh it with `make lock`.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $(STAMP)
+
+lock:
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet pip-tools
+	.lock-venv/bin/pip-compile --quiet --generate-hashes --extra dev --strip-extras \
+		--allow-unsafe --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 install: $(STAMP)
 
@@ -66,4 +75,4 @@ bench: $(STAMP)
 	$(PY) bench/pages.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .lock-venv var .pytest_cache .ruff_cache .mypy_cache

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime
-import itertools
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from stdnum import luhn
 
-from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
-from maillage.directory.models import Establishment
+from maillage.accounts.models import Chamber, DataSharingAgreement, User
+from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
 
 
 def _shared_data() -> Path:
@@ -53,27 +51,10 @@ def django_db_setup(django_db_setup, django_db_blocker):
         services.load_all()
 
 
-_serial = itertools.count(1)
-
-
-def make_siret() -> str:
-    base = f"{next(_serial):08d}"
-    siren = base + luhn.calc_check_digit(base)
-    nic = siren + "0001"
-    return nic + luhn.calc_check_digit(nic)
-
-
 @pytest.fixture
 def make_chamber(db):
     def factory(slug: str, departement: str) -> Chamber:
-        chamber = Chamber.objects.create(slug=slug, name=f"CCI {slug}")
-        from maillage.reference.models import Commune
-
-        TerritoryCommune.objects.bulk_create(
-            TerritoryCommune(chamber=chamber, commune=c)
-            for c in Commune.objects.filter(departement_id=departement)
-        )
-        return chamber
+        return ChamberFactory(slug=slug, departement=departement)
 
     return factory
 
@@ -81,14 +62,7 @@ def make_chamber(db):
 @pytest.fixture
 def make_establishment(db):
     def factory(commune: str, name: str = "Scierie Test", naf: str = "16.10A", **kw):
-        return Establishment.objects.create(
-            siret=make_siret(),
-            name=name,
-            naf_id=naf,
-            commune_id=commune,
-            headcount_band=kw.pop("headcount_band", "12"),
-            **kw,
-        )
+        return EstablishmentFactory(commune_id=commune, name=name, naf_id=naf, **kw)
 
     return factory
 
@@ -96,12 +70,9 @@ def make_establishment(db):
 @pytest.fixture
 def make_user(db):
     def factory(username: str, role: str, chamber=None, establishments=()):
-        user = User.objects.create_user(
-            username=username, password="pw-test-123", role=role, chamber=chamber
+        return UserFactory(
+            username=username, role=role, chamber=chamber, establishments=list(establishments)
         )
-        if establishments:
-            user.establishments.set(establishments)
-        return user
 
     return factory
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,6 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from maillage.marketplace.models import Notification, NotificationPreference
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 Frequency = NotificationPreference.Frequency
 
@@ -37,9 +41,9 @@ SYNERGIES = gettext_lazy("Synergies entre entreprises")
 @dataclass(frozen=True)
 class Kind:
     code: str
-    label: str
+    label: StrOrPromise
     default: str = Frequency.IMMEDIATE
-    section: str = MARKETPLACE
+    section: StrOrPromise = MARKETPLACE
 
 
 NEW_NEED = "new_need"

@@ -8,7 +8,7 @@ import pytest
 
 from maillage.accounts.models import User
 from maillage.directory.models import Establishment
-from tests.conftest import make_siret
+from tests.factories import make_siret
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from maillage.directory.models import Establishment
 from maillage.directory.services import upsert_establishment
 from maillage.flows.forms import FlowForm
 from maillage.flows.services import build_flow
-from tests.conftest import make_siret
+from tests.factories import make_siret
 
 pytestmark = pytest.mark.django_db
 

@@ -227,7 +227,7 @@ def test_lists_do_not_query_per_row(client, world, django_assert_max_num_queries
     event.capacity = 50
     event.save()
     for i in range(6):
-        from tests.conftest import make_siret  # noqa: F401  (same factory as the fixtures)
+        from tests.factories import make_siret  # noqa: F401  (same factory as the fixtures)
 
         e = world["e77"].__class__.objects.create(
             siret=make_siret(), name=f"Société {i}", naf_id="16.10A", commune_id="77288"

@@ -17,7 +17,7 @@ from maillage.flows.forms import DESCRIPTION_MAX_LENGTH, RecordedFlowForm
 from maillage.flows.models import Flow
 from maillage.ingest import spreadsheet
 from maillage.ingest.spreadsheet import COLUMNS, MAX_ROWS, FileError, run, template
-from tests.conftest import make_siret
+from tests.factories import make_siret
 
 pytestmark = pytest.mark.django_db
 

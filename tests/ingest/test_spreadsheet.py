@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
 from maillage.ingest.spreadsheet import COLUMNS, run, template
-from tests.conftest import make_siret
+from tests.factories import make_siret
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from maillage.directory.models import Establishment
 from maillage.ingest.spreadsheet import COLUMNS, run
-from tests.conftest import make_siret
+from tests.factories import make_siret
 from tests.ingest.test_spreadsheet import as_csv
 
 pytestmark = pytest.mark.django_db

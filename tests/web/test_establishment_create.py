@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from maillage.accounts.models import AuditLog
 from maillage.directory.models import Establishment
-from tests.conftest import make_siret
+from tests.factories import make_siret
 
 pytestmark = pytest.mark.django_db
 

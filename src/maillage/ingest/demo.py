@@ -13,6 +13,7 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from stdnum import luhn
@@ -30,7 +31,7 @@ from maillage.reference.models import Commune, NafCode, ResourceClass, WasteCode
 
 DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - printed by `make demo`, demo data only
 
-CHAMBERS = [
+CHAMBERS: list[dict[str, Any]] = [
     {
         "slug": "cci-versailles",
         "name": "CCI Versailles-Val-d'Oise/Yvelines",
@@ -425,8 +426,8 @@ class DemoBuilder:
                 word = rng.choice(TRADE_WORDS.get(division, ["Établissements"]))
                 name = f"{word} {surname}{rng.choice(LEGAL_FORMS)}"
                 # ~1 km scatter around the town hall, as activity zones sit at a town's edge.
-                lat = commune.latitude + rng.gauss(0, 0.008)
-                lon = commune.longitude + rng.gauss(0, 0.011)
+                lat = (commune.latitude or 0.0) + rng.gauss(0, 0.008)  # latitude: filtered above
+                lon = (commune.longitude or 0.0) + rng.gauss(0, 0.011)
                 wanted.append(
                     Establishment(
                         siret=_siret(rng, taken),

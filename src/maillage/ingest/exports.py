@@ -188,7 +188,7 @@ SUGGESTION_HEADERS = [
 def suggestion_rows(user) -> Iterator[list]:
     """One visibility query per chunk of suggestions (never one per row)."""
     for chunk in chunks(_suggestions(user).iterator(chunk_size=CHUNK)):
-        ids = set()
+        ids: set[int] = set()
         for s in chunk:
             ids.update(f.establishment_id for f in (s.offer_flow, s.need_flow) if f is not None)
             if s.prospect_id:

@@ -642,11 +642,11 @@ def _flows(user, rows, result: ImportResult) -> None:
                 description=v.get("description", ""),
             )
             # The same rule as the web form: the unit measures what the class is measured in.
-            key = (flow.resource_class_id, flow.unit)
-            if key not in unit_errors:
-                unit_errors[key] = unit_error(flow.resource_class, flow.unit)
-            if unit_errors[key]:
-                raise ValidationError({"unit": [unit_errors[key]]})
+            class_unit = (flow.resource_class_id, flow.unit)
+            if class_unit not in unit_errors:
+                unit_errors[class_unit] = unit_error(flow.resource_class, flow.unit)
+            if unit_errors[class_unit]:
+                raise ValidationError({"unit": [unit_errors[class_unit]]})
             flow.save()
             result.establishment_ids.add(establishment.pk)
             result.created += 1

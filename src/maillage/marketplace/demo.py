@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -140,7 +141,7 @@ def categories_of(naf: str) -> str:
     )
 
 
-DEMO_NEEDS = [
+DEMO_NEEDS: list[dict[str, Any]] = [
     {
         "title": "Maintenance informatique de nos trois sites",
         "theme": Need.Theme.PURCHASING,

@@ -89,7 +89,8 @@ class NeedForm(forms.ModelForm):
     delivery_commune = CommuneField(
         label=_("lieu de livraison ou d'exécution (commune, nom ou code INSEE)"), required=False
     )
-    files = MultipleFileField(label=_("pièces jointes"), required=False)
+    # The metaclass moves this field to base_fields; the instance's uploaded ``files`` stay.
+    files = MultipleFileField(label=_("pièces jointes"), required=False)  # type: ignore[assignment]
 
     class Meta:
         model = Need
@@ -161,9 +162,11 @@ class NeedForm(forms.ModelForm):
 
 
 class ResponseForm(forms.Form):
-    supplier = forms.ModelChoiceField(queryset=None, label=_("au nom de"), empty_label=None)
+    supplier = forms.ModelChoiceField(
+        queryset=Establishment.objects.none(), label=_("au nom de"), empty_label=None
+    )
     lot = forms.ModelChoiceField(
-        queryset=None,
+        queryset=Lot.objects.none(),
         label=_("lot"),
         required=False,
         empty_label=_("l'ensemble du besoin"),
@@ -182,7 +185,8 @@ class ResponseForm(forms.Form):
             "SIRET des entreprises de l'annuaire qui répondent avec vous, séparés par des virgules"
         ),
     )
-    files = MultipleFileField(label=_("pièces jointes"), required=False)
+    # The metaclass moves this field to base_fields; the instance's uploaded ``files`` stay.
+    files = MultipleFileField(label=_("pièces jointes"), required=False)  # type: ignore[assignment]
 
     def clean_partners(self):
         return [s.strip() for s in self.cleaned_data["partners"].split(",") if s.strip()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django import forms
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
@@ -151,8 +152,6 @@ def resolve_naf(text: str) -> NafCode:
     """The sub-class meant by ``text``: its code (``16.10A``, ``1610a``), a picked suggestion
     (« 16.10A — Sciage… »), its exact label or trade name, or words that match one sub-class only.
     ValidationError in French otherwise, listing the candidates when there are several."""
-    from django import forms
-
     text = text.strip()
     picked = _NAF_CODE.match(text)
     if picked:
@@ -174,15 +173,14 @@ def resolve_naf(text: str) -> NafCode:
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            shown = " ; ".join(naf_label(n) for n in candidates[:CANDIDATES_IN_ERROR])
-            more = " ; …" if len(candidates) > CANDIDATES_IN_ERROR else ""
-            raise forms.ValidationError(
+            raise _ambiguous(
                 _(
                     "Plusieurs activités correspondent à « %(value)s » : %(candidates)s. "
                     "Choisissez-en une dans la liste ou tapez son code NAF."
                 ),
-                params={"value": text, "candidates": shown + more},
-                code="ambiguous_naf",
+                text,
+                list(map(naf_label, candidates)),
+                "ambiguous_naf",
             )
     raise forms.ValidationError(
         _(
@@ -191,6 +189,16 @@ def resolve_naf(text: str) -> NafCode:
         ),
         params={"value": text},
         code="unknown_naf",
+    )
+
+
+def _ambiguous(message: str, text: str, labels: list[str], code: str):
+    """The French error for a typed value that several entries match: the first
+    CANDIDATES_IN_ERROR of their labels, then « … » when there are more."""
+    shown = " ; ".join(labels[:CANDIDATES_IN_ERROR])
+    more = " ; …" if len(labels) > CANDIDATES_IN_ERROR else ""
+    return forms.ValidationError(
+        message, params={"value": text, "candidates": shown + more}, code=code
     )
 
 
@@ -260,8 +268,6 @@ def resolve_commune(text: str) -> Commune:
     """The commune meant by ``text``: its INSEE code, a picked suggestion (« Dunkerque (59183) »),
     a postal code or a name that only one commune has. ValidationError in French otherwise,
     listing the candidates."""
-    from django import forms
-
     text = text.strip()
     picked = _PICKED_COMMUNE.search(text)
     code = (picked[1] if picked else text.replace(" ", "")).upper()
@@ -303,15 +309,14 @@ def resolve_commune(text: str) -> Commune:
                     code="unknown_commune",
                 )
     if candidates:
-        shown = " ; ".join(commune_label(c) for c in candidates[:CANDIDATES_IN_ERROR])
-        more = " ; …" if len(candidates) > CANDIDATES_IN_ERROR else ""
-        raise forms.ValidationError(
+        raise _ambiguous(
             _(
                 "Plusieurs communes correspondent à « %(value)s » : %(candidates)s. "
                 "Choisissez-en une dans la liste ou tapez son code INSEE."
             ),
-            params={"value": text, "candidates": shown + more},
-            code="ambiguous_commune",
+            text,
+            list(map(commune_label, candidates)),
+            "ambiguous_commune",
         )
     raise forms.ValidationError(
         _(

