@@ -148,6 +148,7 @@ def establishment_page(user, establishment) -> dict:
         "can_record_visit": policy.can_record_visit(user, establishment),
         "can_edit_flows": policy.can_edit_flows(user, establishment),
         "can_edit_establishment": policy.can_edit_establishment(user, establishment),
+        "can_manage_contacts_data": policy.can_manage_contacts_data(user, establishment),
         "suggestion_rows": [],
         "can_search_partners": policy.can_run_detection(user)
         and policy.can_view_flows(user, establishment),
