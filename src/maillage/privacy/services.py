@@ -64,7 +64,7 @@ def _rows_of(relation: Relation, subject: models.Model) -> models.QuerySet | Non
     if found is None:
         return None
     model, field = found
-    if model is type(subject):
+    if isinstance(subject, model):
         return getattr(subject, field).order_by("pk")
     return model._default_manager.filter(**{field: subject}).order_by("pk")
 
@@ -168,7 +168,7 @@ def _apply(relation: Relation, subject: models.Model, name: str) -> None:
         return
     model, field = found
     if relation.erase == Erase.UNLINK:
-        if model is type(subject):
+        if isinstance(subject, model):
             getattr(subject, field).clear()
         else:
             m2m = model._meta.get_field(field)

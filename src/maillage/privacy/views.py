@@ -57,6 +57,11 @@ class OwnErasureForm(ConfirmForm):
         return password
 
 
+def _posted(request):
+    """The POST data, also when empty (an empty POST is a refused confirmation, not a GET)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _download(data: dict, name: str) -> HttpResponse:
     body = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
@@ -94,7 +99,7 @@ def my_data_erase(request):
             _("Un compte d'administration de la plateforme est effacé par un autre administrateur.")
         )
     direct = policy.erases_own_account_directly(request.user)
-    form = OwnErasureForm(request.user, request.POST or None)
+    form = OwnErasureForm(request.user, _posted(request))
     if request.method == "POST" and form.is_valid():
         if direct:
             services.erase_user(request.user, request.user)
@@ -151,7 +156,7 @@ def user_erase(request, pk: int):
     if services.is_erased(subject):
         messages.info(request, _("Ce compte est déjà effacé."))
         return redirect("privacy-users")
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         services.erase_user(request.user, subject)
         messages.success(
@@ -190,7 +195,7 @@ def contact_export(request, pk: int):
 def contact_erase(request, pk: int):
     contact = _managed_contact(request, pk)
     establishment = contact.establishment
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         services.erase_contact(request.user, contact)
         messages.success(
