@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db import models, transaction
@@ -26,12 +27,23 @@ class Table:
     setting: str  # the retention period, in days
 
 
-TABLES = (
-    Table(AuditLog, "at", "MAILLAGE_AUDIT_RETENTION_DAYS"),
-    Table(LogEntry, "action_time", "MAILLAGE_AUDIT_RETENTION_DAYS"),
-    Table(PrivacyLogEntry, "at", "MAILLAGE_AUDIT_RETENTION_DAYS"),
-    Table(Notification, "created_at", "MAILLAGE_NOTIFICATION_RETENTION_DAYS"),
-)
+def tables() -> list[Table]:
+    """The purged tables; django-axes' records of sign-in attempts (login, address, browser)
+    follow the audit period when it is installed."""
+    out = [
+        Table(AuditLog, "at", "MAILLAGE_AUDIT_RETENTION_DAYS"),
+        Table(LogEntry, "action_time", "MAILLAGE_AUDIT_RETENTION_DAYS"),
+        Table(PrivacyLogEntry, "at", "MAILLAGE_AUDIT_RETENTION_DAYS"),
+        Table(Notification, "created_at", "MAILLAGE_NOTIFICATION_RETENTION_DAYS"),
+    ]
+    if apps.is_installed("axes"):
+        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+
+        out += [
+            Table(model, "attempt_time", "MAILLAGE_AUDIT_RETENTION_DAYS")
+            for model in (AccessAttempt, AccessFailureLog, AccessLog)
+        ]
+    return out
 
 
 def expired(table: Table, now: datetime.datetime) -> models.QuerySet:
@@ -51,7 +63,7 @@ def purge(
     ``dry_run`` is what would be deleted. ``progress(table, done, total)`` after each batch."""
     now = now or timezone.now()
     counts = {}
-    for table in TABLES:
+    for table in tables():
         label = table.model._meta.label
         rows = expired(table, now)
         total = rows.count()
