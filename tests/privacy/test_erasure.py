@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.sessions.models import Session
 from django.test import Client
 
@@ -34,6 +35,9 @@ def _confirm(client, url, **extra):
 def test_a_chamber_administrator_erases_a_company_user(client, people):
     company = people["company"]
     pk = company.pk
+    AccessAttempt.objects.create(
+        username="co77", ip_address="192.0.2.1", user_agent="x", failures_since_start=1
+    )
     other = Client()
     other.force_login(company)  # an open session of the erased user
     assert Session.objects.count() == 1
@@ -56,6 +60,7 @@ def test_a_chamber_administrator_erases_a_company_user(client, people):
     assert not ApiToken.objects.filter(user_id=pk).exists()
     assert not Notification.objects.filter(user_id=pk).exists()
     assert not NotificationPreference.objects.filter(user_id=pk).exists()
+    assert not AccessAttempt.objects.filter(username="co77").exists()
     # only the administrator's own session is left
     assert list(Session.objects.values_list("session_key", flat=True)) == [
         client.session.session_key

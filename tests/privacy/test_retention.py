@@ -84,3 +84,18 @@ def test_the_periods_come_from_the_settings(aged, settings):
 def test_a_bad_batch_size_is_refused_in_french(aged):
     with pytest.raises(CommandError, match="entier positif"):
         _run("--batch", "0")
+
+
+def test_old_sign_in_attempts_follow_the_audit_period(aged):
+    from axes.models import AccessAttempt
+
+    now = timezone.now()
+    for username in ("old", "recent"):
+        AccessAttempt.objects.create(
+            username=username, ip_address="192.0.2.1", user_agent="x", failures_since_start=1
+        )
+    AccessAttempt.objects.filter(username="old").update(
+        attempt_time=now - datetime.timedelta(days=400)
+    )
+    assert retention.purge()["axes.AccessAttempt"] == 1
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == ["recent"]
