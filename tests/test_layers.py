@@ -28,7 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("directory",),
     ("flows",),
     ("synergies", "marketplace", "events"),  # domain apps, peers
-    ("atlas", "ingest"),  # read across the domain apps: map and dashboard, imports and exports
+    # read across the domain apps: map and dashboard, imports and exports, personal data
+    ("atlas", "ingest", "privacy"),
     ("web", "api", "operations"),
     ("config",),  # settings and the root URLs
 ]

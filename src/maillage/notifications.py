@@ -36,6 +36,7 @@ EVENTS = gettext_lazy("Événements et rendez-vous d'affaires")
 NETWORKS = gettext_lazy("Réseaux")
 EXPORT = gettext_lazy("International")
 SYNERGIES = gettext_lazy("Synergies entre entreprises")
+ACCOUNT = gettext_lazy("Comptes et données personnelles")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ EXPORT_EXPIRED = "export_expired"
 # Synergies (synergies app): an advisor proposes an introduction; both sides accepted it.
 INTRODUCTION_PROPOSED = "introduction_proposed"
 INTRODUCTION_MUTUAL = "introduction_mutual"
+# Privacy (privacy app): a chamber staff member asks for the erasure of their account.
+ERASURE_REQUEST = "erasure_request"
 
 REGISTRY: dict[str, Kind] = {
     k.code: k
@@ -138,6 +141,11 @@ REGISTRY: dict[str, Kind] = {
             INTRODUCTION_MUTUAL,
             gettext_lazy("Mise en relation acceptée par les deux entreprises"),
             section=SYNERGIES,
+        ),
+        Kind(
+            ERASURE_REQUEST,
+            gettext_lazy("Demande d'effacement d'un compte de ma chambre"),
+            section=ACCOUNT,
         ),
     )
 }

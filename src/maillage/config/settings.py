@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "maillage.web",
     "maillage.atlas",
     "maillage.operations",
+    "maillage.privacy",
 ]
 
 MIDDLEWARE = [
@@ -273,3 +274,9 @@ LOGGING = logging_config(
 # Health check (/sante/): the task queue is unhealthy when a task ready to run has waited longer
 # than this (no worker takes them).
 MAILLAGE_HEALTH_MAX_PENDING_MINUTES = env_int("MAILLAGE_HEALTH_MAX_PENDING_MINUTES", 10)
+
+# Retention (docs/privacy.md): ``manage.py purge_retention``, run daily, deletes audit-log entries
+# older than MAILLAGE_AUDIT_RETENTION_DAYS and notifications older than
+# MAILLAGE_NOTIFICATION_RETENTION_DAYS.
+MAILLAGE_AUDIT_RETENTION_DAYS = env_int("MAILLAGE_AUDIT_RETENTION_DAYS", 365)
+MAILLAGE_NOTIFICATION_RETENTION_DAYS = env_int("MAILLAGE_NOTIFICATION_RETENTION_DAYS", 180)

@@ -26,6 +26,7 @@ urlpatterns = [
     path("international/", include("maillage.directory.urls")),
     path("export/", include("maillage.ingest.export_urls")),
     path("reference/", include("maillage.reference.urls")),
+    path("donnees-personnelles/", include("maillage.privacy.urls")),
     path("", include("maillage.atlas.urls")),
     path("", include("maillage.web.urls")),
 ]

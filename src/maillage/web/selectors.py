@@ -11,6 +11,7 @@ from maillage.directory.models import Contact, Network
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 from maillage.flows import policy as flows_policy
+from maillage.privacy import policy as privacy_policy
 from maillage.reference import lookup
 from maillage.synergies import policy as synergies_policy
 from maillage.synergies import selectors as synergy_selectors
@@ -149,6 +150,7 @@ def establishment_page(user, establishment) -> dict:
         "can_record_visit": flows_policy.can_record_visit(user, establishment),
         "can_edit_flows": flows_policy.can_edit_flows(user, establishment),
         "can_edit_establishment": directory_policy.can_edit_establishment(user, establishment),
+        "can_manage_contacts_data": privacy_policy.can_manage_contacts_data(user, establishment),
         "suggestion_rows": [],
         "can_search_partners": synergies_policy.can_run_detection(user)
         and flows_policy.can_view_flows(user, establishment),
