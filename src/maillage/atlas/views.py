@@ -4,6 +4,7 @@ selectors, render."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -16,6 +17,7 @@ from maillage.atlas import dashboard as dash
 from maillage.atlas import forms, selectors
 
 
+@login_not_required
 def map_page(request):
     """Everyone: chamber staff their territory, a company itself and its anonymised opportunities,
     anyone else public aggregates (the layers themselves are filtered by the API)."""
