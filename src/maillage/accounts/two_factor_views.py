@@ -220,4 +220,3 @@ def two_factor_qr(request):
     response = HttpResponse(two_factor.qr_svg(device), content_type="image/svg+xml")
     response["Cache-Control"] = "no-store, private"
     return response
-

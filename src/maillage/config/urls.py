@@ -15,7 +15,6 @@ admin.site.site_title = _("Maillage")
 admin.site.index_title = _("Back-office")
 
 
-
 def public_api(urls):
     """Every API operation authenticates the request itself (personal token or session) and
     answers 401 JSON without one: the login redirect of deny-by-default is not for programs."""
