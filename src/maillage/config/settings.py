@@ -67,9 +67,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): signed in with a second factor in this session (django-otp).
     "django_otp.middleware.OTPMiddleware",
-    # Deny by default: every view needs a signed-in user unless marked @login_not_required
-    # (tests/accounts/test_deny_by_default.py lists the public ones).
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Deny by default (Django's LoginRequiredMiddleware): every view needs a signed-in user unless
+    # marked @login_not_required (tests/accounts/test_deny_by_default.py lists the public ones).
+    "maillage.web.middleware.DenyByDefaultMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Users of MAILLAGE_OTP_REQUIRED_ROLES reach nothing but their enrolment until they have a
     # second factor.
