@@ -1,10 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from maillage.accounts import policy
 from maillage.accounts.admin_mixins import PolicyAdmin
 from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
+
+# django-otp's back-office pages show every user's TOTP secret and QR code to whoever may view
+# devices: a second factor stays its owner's alone (a lost phone: `manage.py disable_two_factor`).
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 class TerritoryInline(admin.TabularInline):

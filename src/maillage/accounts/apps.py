@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "maillage.accounts"
     verbose_name = _("Chambres, utilisateurs et droits")
+
+    def ready(self):
+        from maillage.accounts import checks  # noqa: F401 - registers the system checks

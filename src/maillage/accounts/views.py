@@ -1,7 +1,11 @@
 """The signed-in user's own API tokens: list, create (the value is shown once), revoke.
 
 Who: any signed-in user, for their own tokens only; another user's token is never listed and
-cannot be revoked (404); anonymous visitors go to the login page."""
+cannot be revoked (404); anonymous visitors go to the login page.
+
+A token does not ask for the second factor: it is a credential the user made after signing in.
+So a user who has a second factor can create one only from a session verified by it (otherwise
+a stolen password alone, through an unverified session, would yield a token)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from maillage.accounts import tokens
+from maillage.accounts import tokens, two_factor
 
 
 class TokenForm(forms.Form):
@@ -30,7 +34,15 @@ def api_tokens(request):
     created = None
     if request.method == "POST":
         form = TokenForm(request.POST)
-        if form.is_valid():
+        if two_factor.has_device(request.user) and not request.user.is_verified():
+            form.add_error(
+                None,
+                _(
+                    "Confirmez d'abord votre connexion avec votre code de vérification "
+                    "(double authentification) : un jeton ne peut être créé qu'ainsi."
+                ),
+            )
+        elif form.is_valid():
             created = tokens.create_token(
                 request.user, form.cleaned_data["name"], days=form.cleaned_data["days"]
             )

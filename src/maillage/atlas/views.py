@@ -4,6 +4,7 @@ selectors, render."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -19,6 +20,7 @@ from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
 
 
+@login_not_required
 def map_page(request):
     """Everyone: chamber staff their territory, a company itself and its anonymised opportunities,
     anyone else public aggregates (the layers themselves are filtered by the API)."""

@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "maillage.reference",
     "maillage.accounts",
     "maillage.directory",
@@ -63,7 +66,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor in this session (django-otp).
+    "django_otp.middleware.OTPMiddleware",
+    # Deny by default (Django's LoginRequiredMiddleware): every view needs a signed-in user unless
+    # marked @login_not_required (tests/accounts/test_deny_by_default.py lists the public ones).
+    "maillage.web.middleware.DenyByDefaultMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Users of MAILLAGE_OTP_REQUIRED_ROLES reach nothing but their enrolment until they have a
+    # second factor.
+    "maillage.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "maillage.config.middleware.NeutralServerHeaderMiddleware",
@@ -130,6 +141,16 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Lifetime of a new personal API token, in days (its owner may revoke it sooner).
 MAILLAGE_API_TOKEN_DAYS = env_int("MAILLAGE_API_TOKEN_DAYS", 90)
+
+# Optional two-factor authentication (django-otp, TOTP with backup codes): a user who enrolled
+# from « Double authentification » is asked a code after their password. Users of the roles in
+# MAILLAGE_OTP_REQUIRED_ROLES (comma-separated: chamber_admin, advisor, company, animator,
+# export_advisor, cluster_manager, and superuser for superusers) must enrol before anything else.
+MAILLAGE_OTP_REQUIRED_ROLES = env_list("MAILLAGE_OTP_REQUIRED_ROLES", [])
+OTP_TOTP_ISSUER = env_str("MAILLAGE_OTP_ISSUER", "Maillage")
+# A wrong code doubles the wait before the next try on that device (1 s, 2 s, 4 s…).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 
 AXES_FAILURE_LIMIT = env_int("MAILLAGE_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("MAILLAGE_LOGIN_COOLOFF_MINUTES", 15))

@@ -1,9 +1,12 @@
 """URL configuration."""
 
 from django.contrib import admin
+from django.contrib.auth import urls as auth_urls
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from maillage.accounts import two_factor_views
 from maillage.api.api import api
 from maillage.events.urls import network_urlpatterns
 
@@ -11,12 +14,29 @@ admin.site.site_header = _("Maillage — administration")
 admin.site.site_title = _("Maillage")
 admin.site.index_title = _("Back-office")
 
+
+def public_api(urls):
+    """Every API operation authenticates the request itself (personal token or session) and
+    answers 401 JSON without one: the login redirect of deny-by-default is not for programs."""
+    patterns, app_name, namespace = urls
+    for pattern in patterns:
+        pattern.callback = login_not_required(pattern.callback)
+    return patterns, app_name, namespace
+
+
+# Django's authentication pages, but signing in is ours (password, then the second factor).
+auth_patterns = [p for p in auth_urls.urlpatterns if p.name != "login"]
+
 urlpatterns = [
     path("", include("maillage.operations.urls")),
+    # The back-office signs in through the site's login, never around its second factor.
+    path("admin/login/", two_factor_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
-    path("comptes/", include("django.contrib.auth.urls")),
+    path("comptes/login/", two_factor_views.LoginView.as_view(), name="login"),
+    path("comptes/verification/", two_factor_views.login_verify, name="login-verify"),
+    path("comptes/", include(auth_patterns)),
     path("compte/", include("maillage.accounts.urls")),
-    path("api/", api.urls),
+    path("api/", public_api(api.urls)),
     path("synergies/", include("maillage.synergies.urls")),
     path("flux/", include("maillage.flows.urls")),
     path("import/", include("maillage.ingest.urls")),

@@ -1,8 +1,9 @@
-"""Anonymous visitors who follow a shared link to a page that needs an account get the login page
-(with ``next``) instead of a 404."""
+"""Deny by default, and anonymous visitors who follow a shared link to a page that needs an
+account get the login page (with ``next``) instead of a 404."""
 
 from __future__ import annotations
 
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 
@@ -35,3 +36,14 @@ class LoginForAnonymousNotFoundMiddleware:
         if path.startswith(NOT_PAGES) or path.endswith(NOT_PAGE_SUFFIXES):
             return None
         return redirect_to_login(request.get_full_path())
+
+
+class DenyByDefaultMiddleware(LoginRequiredMiddleware):
+    """Django's LoginRequiredMiddleware: every view needs a signed-in user unless it is marked
+    ``@login_not_required``. Machine-readable endpoints outside the API (GeoJSON, JSON) answer an
+    anonymous client 404 rather than a login form, whatever the object: nothing is confirmed."""
+
+    def handle_no_permission(self, request, view_func):
+        if request.path.endswith(NOT_PAGE_SUFFIXES):
+            raise Http404
+        return super().handle_no_permission(request, view_func)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -23,6 +23,7 @@ from maillage.web.forms import (
 )
 
 
+@login_not_required
 def home(request):
     """Who may see what: anonymous visitors get public aggregates only; each role its own summary."""
     user = request.user
