@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -138,6 +140,104 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
             w.writerow(values)
 
 
+def luhn_check_digits(numbers: np.ndarray, width: int) -> np.ndarray:
+    """The Luhn check digit of each ``width``-digit number, vectorised (``stdnum.luhn``'s
+    ``calc_check_digit`` one array at a time)."""
+    total = np.zeros(len(numbers), dtype=np.int64)
+    # With the check digit appended, the number's own last digit is the first to be doubled.
+    for position in range(width):
+        digit = (numbers // 10**position) % 10
+        if position % 2 == 0:
+            digit = digit * 2
+            digit -= 9 * (digit > 9)
+        total += digit
+    return (10 - total % 10) % 10
+
+
+def generate_fast(path: Path, rows: int, seed: int = 0, chunk: int = 500_000) -> None:
+    """The same kind of file as ``generate`` (communes weighted by population, 85 % active, 80 %
+    with Lambert-93 coordinates), built with array operations and written by Arrow chunk by chunk:
+    13 million rows in minutes, in constant memory."""
+    import importlib.util
+    import json as _json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+    from pyproj import Transformer
+
+    from maillage.reference.sources import geography
+
+    rng = np.random.default_rng(seed)
+    communes = [
+        c
+        for c in geography()["communes"]
+        if c["latitude"] is not None and not c["code"].startswith("97")
+    ]
+    weights = np.array([max(c["population"] or 0, 20) for c in communes], dtype=np.float64)
+    weights /= weights.sum()
+    codes = np.array([c["code"] for c in communes])
+    names = np.array([c["name"].upper() for c in communes])
+    postal = np.array([(c["postal_codes"] or "")[:5] for c in communes])
+    lats = np.array([c["latitude"] for c in communes])
+    lons = np.array([c["longitude"] for c in communes])
+    spec = importlib.util.find_spec("naf")
+    naf = np.array(
+        sorted(_json.loads((Path(list(spec.submodule_search_locations)[0]) / "db").read_text()))
+    )
+    bands = np.array(["NN", "00", "01", "02", "03", "11", "12", "21", ""])
+    to_lambert = Transformer.from_crs("EPSG:4326", "EPSG:2154", always_xy=True)
+    schema = pa.schema([(name, pa.string()) for name in HEADER])
+    options = pa_csv.WriteOptions(quoting_style="needed")
+    with pa_csv.CSVWriter(str(path), schema, write_options=options) as writer:
+        for start in range(0, rows, chunk):
+            n = min(chunk, rows - start)
+            number = np.arange(start, start + n, dtype=np.int64)
+            siren = number * 10 + luhn_check_digits(number, 8)
+            head = siren * 10_000 + 1
+            siret = head * 10 + luhn_check_digits(head, 13)
+            pick = rng.choice(len(communes), size=n, p=weights)
+            lat = lats[pick] + rng.normal(0, 0.01, n)
+            lon = lons[pick] + rng.normal(0, 0.014, n)
+            x, y = to_lambert.transform(lon, lat)
+            geocoded = rng.random(n) < 0.8
+            empty = pa.nulls(n, pa.string())
+
+            def text(values) -> pa.Array:
+                return pa.array(values, pa.string())
+
+            def coordinate(values: np.ndarray) -> pa.Array:
+                rounded = pc.round(pa.array(values), 1).cast(pa.string())
+                return pc.if_else(pa.array(geocoded), rounded, empty)
+
+            siret_text = pc.utf8_lpad(pa.array(siret).cast(pa.string()), 14, "0")
+            columns = dict.fromkeys(HEADER, empty)
+            columns.update(
+                siren=pc.utf8_slice_codeunits(siret_text, 0, 9),
+                nic=pc.utf8_slice_codeunits(siret_text, 9, 14),
+                siret=siret_text,
+                statutDiffusionEtablissement=text(np.full(n, "O")),
+                trancheEffectifsEtablissement=text(bands[rng.integers(0, len(bands), n)]),
+                numeroVoieEtablissement=pa.array(rng.integers(1, 201, n)).cast(pa.string()),
+                typeVoieEtablissement=text(np.full(n, "RUE")),
+                libelleVoieEtablissement=text(np.full(n, "DE LA REPUBLIQUE")),
+                codePostalEtablissement=text(postal[pick]),
+                libelleCommuneEtablissement=text(names[pick]),
+                codeCommuneEtablissement=text(codes[pick]),
+                coordonneeLambertAbscisseEtablissement=coordinate(x),
+                coordonneeLambertOrdonneeEtablissement=coordinate(y),
+                dateDebut=text(np.full(n, "2019-03-01")),
+                etatAdministratifEtablissement=text(np.where(rng.random(n) < 0.85, "A", "F")),
+                enseigne1Etablissement=pc.binary_join_element_wise(
+                    "ETABLISSEMENT", pa.array(number).cast(pa.string()), " "
+                ),
+                activitePrincipaleEtablissement=text(naf[rng.integers(0, len(naf), n)]),
+                nomenclatureActivitePrincipaleEtablissement=text(np.full(n, "NAFRev2")),
+                caractereEmployeurEtablissement=text(np.full(n, "O")),
+            )
+            writer.write_table(pa.table(columns, schema=schema))
+
+
 def backend_cpu_seconds() -> float | None:
     """CPU time used so far by this thread's PostgreSQL backend (same machine), or None."""
     from django.db import connection
@@ -171,11 +271,11 @@ def run_import(path: str) -> None:
     class MeasuredWriters(sirene.BatchWriters):
         """The importer's concurrent writers, adding up their backends' CPU before closing."""
 
-        def work(self, batches):
+        def work(self, part, batches):
             try:
                 with batch_connection():
                     while (item := batches.get()) is not None:
-                        self.write(*item)
+                        self.write(part, item)
             finally:
                 writers_cpu.append(backend_cpu_seconds() or 0.0)
                 connections.close_all()
