@@ -21,7 +21,13 @@ from stdnum.fr import siret as siret_check
 
 from maillage.directory.models import Establishment
 from maillage.ingest.models import SireneImport, SireneImportPart
-from maillage.ingest.sirene import SireneImporter, count_lines, import_file, luhn_valid
+from maillage.ingest.sirene import (
+    SireneImporter,
+    count_lines,
+    file_key,
+    import_file,
+    luhn_valid,
+)
 from tests.conftest import SHARED_DATA
 from tests.ingest import sirene_file as sf
 
@@ -243,6 +249,23 @@ def test_restart_ignores_the_checkpoint(tmp_path, cols):
     assert report.resumed_from == 0
     assert report.read == 300 and report.created + report.unchanged == 300
     assert SireneImport.objects.filter(finished_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_one_import_of_a_file_at_a_time(tmp_path, cols):
+    # Two processes resuming the same checkpoint would write the same batches twice.
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's (SQLite has a single writer anyway)")
+    import psycopg
+
+    path = tmp_path / "stock.csv"
+    sf.write(path, [sf.row(cols, i) for i in range(1, 21)], cols)
+    lock_id = int(file_key(path, [], False)[:15], 16)
+    with psycopg.connect(database_url()) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+        with pytest.raises(ValueError, match="déjà en cours"):
+            import_file(path)
+    assert import_file(path).created == 20
 
 
 def database_url() -> str:

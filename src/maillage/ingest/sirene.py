@@ -323,33 +323,42 @@ class SireneImporter:
             threads = 0
             if self.writers >= 1 and not connection.in_atomic_block:
                 threads = self.writers if connection.vendor == "postgresql" else 1
-            self.start(path, max(threads, 1), len(raw_header))
-            # A resumed import keeps its number of writers: they share the SIRETs between them.
-            parts = len(self.done_below)
-            threads = parts if threads else 0
-            line = min(self.done_below)
-            offset = self.offsets[self.done_below.index(line)]
-            if line > 2:
-                stream.seek(offset)
-                self.report.resumed_from = line
-                self.progress(line - 2)
-            self.sink = BatchWriters(threads, self.write) if threads else None
-            self.pending: list[list[Piece]] = [[] for _ in range(parts)]
+            self.lock_id: int | None = None
             try:
-                for block in blocks_of_lines(stream, self.block_bytes):
-                    offset += len(block)
-                    line = self.import_block(block, line, offset)
-                for part in range(parts):
-                    self.emit(part, final=True)
+                self.start(path, max(threads, 1), len(raw_header))
+                return self.resume_and_import(stream, threads)
             finally:
-                if self.sink is not None:
-                    self.sink.close()
+                self.unlock()
+
+    def resume_and_import(self, stream: BinaryIO, threads: int) -> Report:
+        """Read from the checkpoint to the end of the file, with the writers of the import."""
+        # A resumed import keeps its number of writers: they share the SIRETs between them.
+        parts = len(self.done_below)
+        threads = parts if threads else 0
+        line = min(self.done_below)
+        offset = self.offsets[self.done_below.index(line)]
+        if line > 2:
+            stream.seek(offset)
+            self.report.resumed_from = line
+            self.progress(line - 2)
+        self.sink = BatchWriters(threads, self.write) if threads else None
+        self.pending: list[list[Piece]] = [[] for _ in range(parts)]
+        try:
+            for block in blocks_of_lines(stream, self.block_bytes):
+                offset += len(block)
+                line = self.import_block(block, line, offset)
+            for part in range(parts):
+                self.emit(part, final=True)
+        finally:
+            if self.sink is not None:
+                self.sink.close()
         return self.finish(line)
 
     def start(self, path: Path, parts: int, header_bytes: int) -> None:
         """Find the unfinished import of this file to resume, or record a new one; then what
         each writer has already committed."""
         key = file_key(path, self.departements.to_pylist(), self.include_closed)
+        self.lock(key)
         found = SireneImport.objects.filter(key=key, finished_at__isnull=True).first()
         if found is not None and not self.resume:
             found.delete()
@@ -369,6 +378,26 @@ class SireneImporter:
         )
         self.done_below = [line for line, _offset in progress]
         self.offsets = [offset for _line, offset in progress]
+
+    def lock(self, key: str) -> None:
+        """On PostgreSQL, one process at a time imports a given file: a second one would resume
+        from the same checkpoint as the first and write the same batches."""
+        if connection.vendor != "postgresql":
+            return
+        lock_id = int(key[:15], 16)  # 60 bits: a positive bigint
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+            if not cursor.fetchone()[0]:
+                raise ValueError(
+                    "Un import de ce fichier est déjà en cours : attendez qu'il se termine "
+                    "(ou arrêtez-le) avant de le relancer."
+                )
+        self.lock_id = lock_id
+
+    def unlock(self) -> None:
+        if self.lock_id is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.lock_id])
 
     def finish(self, next_line: int) -> Report:
         """The report of the whole import, resumed or not, from what its writers committed."""
