@@ -252,6 +252,25 @@ def test_restart_ignores_the_checkpoint(tmp_path, cols):
 
 
 @pytest.mark.django_db
+def test_into_an_empty_table_repeated_sirets_in_later_batches_are_still_compared(tmp_path, cols):
+    # On PostgreSQL the first batches into an empty table are plain inserts; a later batch that
+    # renames, closes or repeats a SIRET already written must still update, close or leave it.
+    rows = [sf.row(cols, i) for i in range(1, 201)]
+    rows.append(sf.row(cols, 5, name="SCIERIE RENOMMÉE"))
+    rows.append(sf.row(cols, 6, state="F"))
+    rows.append(sf.row(cols, 7))
+    rows += [sf.row(cols, i) for i in range(201, 301)]
+    path = tmp_path / "stock.csv"
+    sf.write(path, rows, cols)
+    assert not Establishment.objects.exists()
+    report = SireneImporter(batch_size=40, block_bytes=4000, writers=0).run(path)
+    assert (report.created, report.updated, report.closed, report.unchanged) == (300, 1, 1, 1)
+    assert Establishment.objects.count() == 300
+    assert Establishment.objects.get(siret=sf.siret(5)).name == "SCIERIE RENOMMÉE"
+    assert not Establishment.objects.get(siret=sf.siret(6)).is_active
+
+
+@pytest.mark.django_db
 def test_one_import_of_a_file_at_a_time(tmp_path, cols):
     # Two processes resuming the same checkpoint would write the same batches twice.
     if connection.vendor != "postgresql":

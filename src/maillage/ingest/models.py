@@ -15,6 +15,8 @@ class SireneImport(models.Model):
     key = models.CharField(_("empreinte du fichier et des options"), max_length=64)
     path = models.CharField(_("fichier"), max_length=1024)
     parts = models.PositiveSmallIntegerField(_("écrivains"), default=1)
+    # The establishment table was empty when the import began: batches are tried as plain inserts.
+    into_empty_table = models.BooleanField(_("table vide au départ"), default=False)
     started_at = models.DateTimeField(_("commencé le"), auto_now_add=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
 

@@ -22,7 +22,7 @@ import json
 import queue
 import threading
 import zipfile
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ from django.utils import timezone
 from pyproj import Transformer
 from stdnum.fr import siret as siret_check
 
+from maillage.directory.models import Establishment
 from maillage.engine.geo import haversine_km
 from maillage.engine.headcount import HEADCOUNT_BANDS
 from maillage.ingest import bulk
@@ -365,12 +366,20 @@ class SireneImporter:
             found = None
         if found is None:
             SireneImport.objects.filter(key=key).delete()  # earlier, finished imports of it
-            found = SireneImport.objects.create(key=key, path=str(path)[:1024], parts=parts)
+            found = SireneImport.objects.create(
+                key=key,
+                path=str(path)[:1024],
+                parts=parts,
+                into_empty_table=not Establishment.objects.exists(),
+            )
             SireneImportPart.objects.bulk_create(
                 SireneImportPart(sirene_import=found, part=p, next_offset=header_bytes)
                 for p in range(parts)
             )
         self.sirene_import = found
+        # Whether writers may try plain inserts (per writer thread: a failed try is not repeated).
+        into_empty = connection.vendor == "postgresql" and found.into_empty_table
+        self.insert_only: defaultdict[int, bool] = defaultdict(lambda: into_empty)
         progress = list(
             SireneImportPart.objects.filter(sirene_import=found)
             .order_by("part")
@@ -756,7 +765,7 @@ class SireneImporter:
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    outcome = bulk.upsert(rows, self.include_closed) if len(keys) else Counter()
+                    outcome = self.upsert(rows) if len(keys) else Counter()
                     outcome["skipped"] += batch.filtered
                     self.checkpoint(part, batch, {name: outcome[name] for name in names})
                 break
@@ -767,6 +776,17 @@ class SireneImporter:
             for name in names:
                 setattr(self.report, name, getattr(self.report, name) + outcome[name])
             self.progress(len(keys))
+
+    def upsert(self, rows: pa.Table) -> Counter:
+        """Into a table that was empty when the import started (on PostgreSQL), batches are
+        inserted as they are, as long as none of their SIRETs is already there; the first batch
+        that meets a known SIRET turns this writer to the full comparison for good."""
+        if self.insert_only[threading.get_ident()]:
+            outcome = bulk.insert_new(rows, self.include_closed)
+            if outcome is not None:
+                return outcome
+            self.insert_only[threading.get_ident()] = False
+        return bulk.upsert(rows, self.include_closed)
 
     def checkpoint(self, part: int, batch: Piece, counts: dict[str, int]) -> None:
         SireneImportPart.objects.filter(sirene_import=self.sirene_import, part=part).update(
