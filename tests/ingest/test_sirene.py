@@ -151,8 +151,11 @@ def test_a_killed_import_resumes_at_its_checkpoint(tmp_path, cols, reference_dat
         "20000",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    # Generous: on a loaded machine the subprocess may take minutes to start writing.
+    deadline = time.monotonic() + 600
     while Establishment.objects.count() < 600 and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
