@@ -20,7 +20,14 @@ from stdnum import luhn
 from stdnum.fr import siret as siret_check
 
 from maillage.directory.models import Establishment
-from maillage.ingest.sirene import SireneImporter, import_file, luhn_valid
+from maillage.ingest.models import SireneImport, SireneImportPart
+from maillage.ingest.sirene import (
+    SireneImporter,
+    count_lines,
+    file_key,
+    import_file,
+    luhn_valid,
+)
 from tests.conftest import SHARED_DATA
 from tests.ingest import sirene_file as sf
 
@@ -121,10 +128,17 @@ def test_not_a_sirene_file(tmp_path, db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_interrupted_import_resumes_without_duplicates(tmp_path, cols, reference_data):
+def test_a_killed_import_resumes_at_its_checkpoint(tmp_path, cols, reference_data):
+    # 6,000 establishments and 30 unknown NAF codes, in blocks of about 80 lines; the import is
+    # killed (SIGKILL: nothing can tidy up) once a few batches are in, then run again.
     n = 6000
+    rows = []
+    for i in range(1, n + 1):
+        rows.append(sf.row(cols, i))
+        if i % 200 == 0:
+            rows.append(sf.row(cols, 100_000 + i, naf="99.99Q"))
     path = tmp_path / "big.csv"
-    sf.write(path, [sf.row(cols, i) for i in range(1, n + 1)], cols)
+    sf.write(path, rows, cols)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DATABASE_URL": database_url()}
     cmd = [
         sys.executable,
@@ -133,19 +147,147 @@ def test_an_interrupted_import_resumes_without_duplicates(tmp_path, cols, refere
         str(path),
         "--batch-size",
         "100",
+        "--block-bytes",
+        "20000",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while Establishment.objects.count() < 300 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Generous: on a loaded machine the subprocess may take minutes to start writing.
+    deadline = time.monotonic() + 600
+    while Establishment.objects.count() < 600 and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     partial = Establishment.objects.count()
-    assert 300 <= partial < n
-    assert partial % 100 == 0  # whole batches only
-    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert 600 <= partial < n
+    checkpoints = list(SireneImportPart.objects.values_list("next_line", "created"))
+    # Each writer's checkpoint counts exactly the rows its committed batches hold.
+    assert sum(created for _line, created in checkpoints) == partial
+    resume_line = min(line for line, _created in checkpoints)
+    assert resume_line > 2
+    again = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+    assert f"reprise à la ligne {resume_line} ;" in again
+    # The report covers the whole file, both runs: every row created once, every bad line once.
+    assert f"{n + 30} lignes lues, {n} créés, 0 mis à jour, 0 inchangés" in again
+    assert "30 rejetés" in again
     assert Establishment.objects.count() == n
     assert Establishment.objects.values("siret").distinct().count() == n
+    assert SireneImport.objects.get().finished_at is not None
+
+
+class Crash(Exception):
+    pass
+
+
+class CrashingImporter(SireneImporter):
+    """Fails on its ``crash_at``-th batch, before writing it: as if the process died there."""
+
+    crash_at = 4
+
+    def write(self, part, batch):
+        self.crash_at -= 1
+        if self.crash_at == 0:
+            raise Crash
+        super().write(part, batch)
+
+
+class CountingImporter(SireneImporter):
+    """Counts the lines it parses, to show that a resumed import does not read the file again."""
+
+    parsed = 0
+
+    def import_block(self, block, first_line, end_offset):
+        type(self).parsed += count_lines(block)
+        return super().import_block(block, first_line, end_offset)
+
+
+@pytest.mark.django_db
+def test_an_aborted_import_resumes_exactly(tmp_path, cols):
+    # Seine-et-Marne only: Yvelines lines are filtered out; a few are rejected, warned about,
+    # repeated (last line wins). The resumed report equals the report of an uninterrupted import.
+    rows = []
+    for i in range(1, 601):
+        rows.append(sf.row(cols, i))
+        if i % 50 == 0:
+            rows.append(sf.row(cols, 10_000 + i, commune="78646", lat=48.8049, lon=2.1204))
+        if i % 120 == 0:
+            rows.append(sf.row(cols, 20_000 + i, naf="99.99Q"))
+        if i % 150 == 0:
+            rows.append(sf.row(cols, 30_000 + i, coordonneeLambertAbscisseEtablissement="abc"))
+        if i % 200 == 0:
+            rows.append(sf.row(cols, i - 100, state="F"))
+    path = tmp_path / "stock.csv"
+    sf.write(path, rows, cols)
+    options = {"departements": ["77"], "batch_size": 40, "block_bytes": 4000, "writers": 0}
+    with pytest.raises(Crash):
+        CrashingImporter(**options).run(path)
+    written = Establishment.objects.count()
+    assert 0 < written < 600
+    resumed = CountingImporter(**options).run(path)
+    assert 2 < resumed.resumed_from < len(rows)
+    assert CountingImporter.parsed == len(rows) + 2 - resumed.resumed_from
+    state = set(Establishment.objects.values_list("siret", "is_active"))
+    assert Establishment.objects.count() == 604
+
+    Establishment.objects.all().delete()
+    whole = SireneImporter(**options).run(path)
+    assert whole.resumed_from == 0
+    assert set(Establishment.objects.values_list("siret", "is_active")) == state
+    for name in ("read", "created", "updated", "unchanged", "closed", "skipped", "rejected"):
+        assert getattr(resumed, name) == getattr(whole, name), name
+    assert resumed.warnings == whole.warnings
+    assert (whole.created, whole.skipped, len(whole.rejected)) == (604, 12, 5)
+    assert whole.closed == 3
+
+
+@pytest.mark.django_db
+def test_restart_ignores_the_checkpoint(tmp_path, cols):
+    path = tmp_path / "stock.csv"
+    sf.write(path, [sf.row(cols, i) for i in range(1, 301)], cols)
+    options = {"batch_size": 40, "block_bytes": 4000, "writers": 0}
+    with pytest.raises(Crash):
+        CrashingImporter(**options).run(path)
+    report = SireneImporter(resume=False, **options).run(path)
+    assert report.resumed_from == 0
+    assert report.read == 300 and report.created + report.unchanged == 300
+    assert SireneImport.objects.filter(finished_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_into_an_empty_table_repeated_sirets_in_later_batches_are_still_compared(tmp_path, cols):
+    # On PostgreSQL the first batches into an empty table are plain inserts; a later batch that
+    # renames, closes or repeats a SIRET already written must still update, close or leave it.
+    rows = [sf.row(cols, i) for i in range(1, 201)]
+    rows.append(sf.row(cols, 5, name="SCIERIE RENOMMÉE"))
+    rows.append(sf.row(cols, 6, state="F"))
+    rows.append(sf.row(cols, 7))
+    rows += [sf.row(cols, i) for i in range(201, 301)]
+    path = tmp_path / "stock.csv"
+    sf.write(path, rows, cols)
+    assert not Establishment.objects.exists()
+    report = SireneImporter(batch_size=40, block_bytes=4000, writers=0).run(path)
+    assert (report.created, report.updated, report.closed, report.unchanged) == (300, 1, 1, 1)
+    assert Establishment.objects.count() == 300
+    assert Establishment.objects.get(siret=sf.siret(5)).name == "SCIERIE RENOMMÉE"
+    assert not Establishment.objects.get(siret=sf.siret(6)).is_active
+
+
+@pytest.mark.django_db
+def test_one_import_of_a_file_at_a_time(tmp_path, cols):
+    # Two processes resuming the same checkpoint would write the same batches twice.
+    if connection.vendor != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's (SQLite has a single writer anyway)")
+    import psycopg
+
+    path = tmp_path / "stock.csv"
+    sf.write(path, [sf.row(cols, i) for i in range(1, 21)], cols)
+    lock_id = int(file_key(path, [], False)[:15], 16)
+    with psycopg.connect(database_url()) as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+        with pytest.raises(ValueError, match="déjà en cours"):
+            import_file(path)
+    assert import_file(path).created == 20
 
 
 def database_url() -> str:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -110,6 +110,46 @@ def _stage(cursor, rows: pa.Table) -> None:
         raw = cursor.cursor  # the sqlite3 cursor: '?' placeholders, no per-call query rewriting
         placeholders = ", ".join("?" * len(STAGED))
         raw.executemany(f"INSERT INTO {STAGING} ({columns}) VALUES ({placeholders})", values)  # noqa: S608
+
+
+def insert_new(rows: pa.Table, include_closed: bool) -> Counter | None:
+    """PostgreSQL, loading into a table that holds none of the batch's SIRETs (a first national
+    import): insert the batch without working out what each row does to the table, which is most
+    of the server's time per row. Returns None, having written nothing, when any SIRET of the batch
+    is already there (an earlier batch repeated it, or someone else added it): ``upsert`` then
+    decides row by row. Must run inside a transaction (a savepoint is rolled back then)."""
+    outcome: Counter = Counter()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = ", ".join(["siret", *FIELDS])
+    with transaction.atomic(), connection.cursor() as cursor:
+        _stage(cursor, rows)
+        # Rows that would only close or update a known establishment: none may be known.
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {STAGING} b WHERE (b.close_only OR NOT "  # noqa: S608
+            f"(b.is_active OR %s)) AND EXISTS (SELECT 1 FROM {TABLE} e WHERE e.siret = b.siret))",
+            [include_closed],
+        )
+        if cursor.fetchone()[0]:
+            return None
+        cursor.execute(
+            f"INSERT INTO {TABLE} ({columns}, icpe_rubriques, is_large_buyer, created_at, "  # noqa: S608
+            f"updated_at) SELECT {columns}, '[]'::jsonb, %s, %s, %s FROM {STAGING} "
+            "WHERE NOT close_only AND (is_active OR %s) ON CONFLICT (siret) DO NOTHING",
+            [False, now, now, include_closed],
+        )
+        inserted = cursor.rowcount
+        eligible = pc.sum(
+            pc.and_(
+                pc.invert(rows.column("close_only")),
+                pc.or_(rows.column("is_active"), pa.scalar(include_closed)),
+            )
+        ).as_py()
+        if inserted != (eligible or 0):
+            transaction.set_rollback(True)
+            return None
+    outcome["created"] = inserted
+    outcome["skipped"] = rows.num_rows - inserted
+    return outcome
 
 
 def upsert(rows: pa.Table, include_closed: bool) -> Counter:

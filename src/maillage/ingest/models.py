@@ -1,9 +1,12 @@
-"""Spreadsheet imports confirmed from the web or the command line, each recorded as a run."""
+"""The ingest app's records: spreadsheet imports confirmed from the web or the command line, each
+recorded as a run; and checkpoints of SIRENE stock imports, so that a killed import of the national
+file (40 million lines) continues where it stopped instead of starting again."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts.models import Chamber
@@ -41,3 +44,77 @@ class ImportRun(BackgroundRun):
 
     def __str__(self):
         return f"{self.file_name} {self.created_at:%Y-%m-%d %H:%M} {self.state}"
+
+
+class SireneImport(models.Model):
+    """One import of one stock file with given options. ``key`` identifies the file (size, date,
+    first megabyte) and the options; an unfinished import with the same key is resumed."""
+
+    key = models.CharField(_("empreinte du fichier et des options"), max_length=64)
+    path = models.CharField(_("fichier"), max_length=1024)
+    parts = models.PositiveSmallIntegerField(_("écrivains"), default=1)
+    # The establishment table was empty when the import began: batches are tried as plain inserts.
+    into_empty_table = models.BooleanField(_("table vide au départ"), default=False)
+    started_at = models.DateTimeField(_("commencé le"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import SIRENE")
+        verbose_name_plural = _("imports SIRENE")
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=Q(finished_at__isnull=True),
+                name="sirene_import_one_unfinished_per_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class SireneImportPart(models.Model):
+    """What one writer has committed: every line of its share of the file before ``next_line``
+    (which starts at byte ``next_offset``), with the outcomes counted so far. Updated in the same
+    transaction as each batch, so it never claims a batch that was not written. Part 0 also carries
+    what the reader finds outside the batches (filtered lines, rejections, warnings)."""
+
+    sirene_import = models.ForeignKey(SireneImport, on_delete=models.CASCADE, related_name="+")
+    part = models.PositiveSmallIntegerField()
+    next_line = models.BigIntegerField(default=2)  # line 1 is the header
+    next_offset = models.BigIntegerField(default=0)  # 0: not started (the header is read again)
+    created = models.BigIntegerField(default=0)
+    updated = models.BigIntegerField(default=0)
+    unchanged = models.BigIntegerField(default=0)
+    closed = models.BigIntegerField(default=0)
+    skipped = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sirene_import", "part"]
+        constraints = [
+            models.UniqueConstraint(fields=["sirene_import", "part"], name="sirene_import_part")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sirene_import_id}/{self.part}"
+
+
+class SireneImportIssue(models.Model):
+    """A rejected line or a warning, kept so that the report of a resumed import lists them all."""
+
+    class Kind(models.TextChoices):
+        REJECTED = "rejected", _("rejet")
+        WARNING = "warning", _("avertissement")
+
+    sirene_import = models.ForeignKey(SireneImport, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    line = models.BigIntegerField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["sirene_import", "kind", "line", "reason"]
+        indexes = [models.Index(fields=["sirene_import", "kind", "line"])]
+
+    def __str__(self) -> str:
+        return f"{self.line} : {self.reason}"

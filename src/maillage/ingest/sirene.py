@@ -5,18 +5,24 @@ Columnar and streaming: the file is read in blocks of whole lines, each block pa
 CSV reader (only the columns used), checked with array operations (SIRET Luhn, NAF and commune
 lookups, coordinates converted per coordinate system with pyproj) and written in batches through
 a staging table (``ingest.bulk``). Memory stays constant whatever the file size. Each batch is its
-own transaction: a killed import leaves whole batches only, and running it again completes the job
-(rows are upserted by SIRET, never duplicated). A rejected line is reported with its number and
-reason, in French; a block Arrow cannot map line by line is read again line by line.
+own transaction, which also moves that writer's checkpoint (``ingest.models``: the line and byte
+its share of the file is done up to, its counts, the rejections found so far): a killed import,
+run again on the same file, starts reading at the checkpoint and leaves out what was committed,
+so the national file (40 million lines) is never read twice and its report stays exact (rows
+are upserted by SIRET in any case, never duplicated). A rejected line is reported with its number
+and reason, in French; a block Arrow cannot map line by line is read again line by line.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import queue
 import threading
 import zipfile
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,12 +35,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from django.db import OperationalError, connection, connections, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
 from pyproj import Transformer
 from stdnum.fr import siret as siret_check
 
+from maillage.directory.models import Establishment
 from maillage.engine.geo import haversine_km
 from maillage.engine.headcount import HEADCOUNT_BANDS
 from maillage.ingest import bulk
+from maillage.ingest.models import SireneImport, SireneImportIssue, SireneImportPart
 from maillage.reference.models import Commune, NafCode
 
 # Columns read (by header name: the file's column order changes between vintages).
@@ -88,6 +98,9 @@ MAX_KM_FROM_COMMUNE = 50.0
 
 BLOCK_BYTES = 8 << 20  # about 45,000 lines of the stock file
 BATCH_SIZE = 20_000
+# A writer whose share of the blocks stays small (a département filter) still commits, so that
+# its checkpoint keeps up with the reading.
+MAX_BLOCKS_PER_BATCH = 16
 WRITERS = 2  # concurrent batch writers on PostgreSQL (one per core of the reference machine)
 # (0: write from the reading thread itself, on its connection)
 DEADLOCK = "40P01"
@@ -107,10 +120,12 @@ class Report:
     skipped: int = 0  # filtered out: other département, closed and unknown
     rejected: list[tuple[int, str]] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    resumed_from: int = 0  # the line an interrupted import of the same file was resumed at
 
     def summary(self) -> str:
+        resumed = f"reprise à la ligne {self.resumed_from} ; " if self.resumed_from else ""
         return (
-            f"{self.read} lignes lues, {self.created} créés, {self.updated} mis à jour, "
+            f"{resumed}{self.read} lignes lues, {self.created} créés, {self.updated} mis à jour, "
             f"{self.unchanged} inchangés, {self.closed} fermés, {self.skipped} ignorés (filtres), "
             f"{len(self.rejected)} rejetés, {len(self.warnings)} avertissements"
         )
@@ -206,11 +221,54 @@ def blank_lines(block: bytes) -> np.ndarray:
 @dataclass
 class Checked:
     """The rows of a block that will be written, with their line numbers and SIRET as integers
-    (to keep the last line of a SIRET within a batch)."""
+    (to keep the last line of a SIRET within a batch), and the lines left out by the filters."""
 
     rows: pa.Table
     lines: np.ndarray
     keys: np.ndarray
+    filtered: np.ndarray
+
+
+@dataclass
+class Piece:
+    """One block's share for one writer: its rows, the end of the block (line and byte), and for
+    writer 0 what the reader found outside the rows (filtered lines, rejections, warnings)."""
+
+    rows: pa.Table
+    keys: np.ndarray
+    end_line: int
+    end_offset: int
+    filtered: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+
+
+def merge(pieces: list[Piece]) -> Piece:
+    """The pieces of one writer as one batch, which ends where the last piece ends."""
+    if len(pieces) == 1:
+        return pieces[0]
+    tables = [p.rows for p in pieces if p.rows.num_rows] or [pieces[0].rows]
+    return Piece(
+        pa.concat_tables(tables),
+        np.concatenate([p.keys for p in pieces]),
+        pieces[-1].end_line,
+        pieces[-1].end_offset,
+        sum(p.filtered for p in pieces),
+        [issue for p in pieces for issue in p.rejected],
+        [issue for p in pieces for issue in p.warnings],
+    )
+
+
+def file_key(path: Path, departements: list[str], include_closed: bool) -> str:
+    """What identifies an import to resume: the file (size, modification time, first megabyte)
+    and the options that change what is written."""
+    stat = path.stat()
+    digest = hashlib.sha256(
+        json.dumps([stat.st_size, stat.st_mtime_ns, departements, include_closed]).encode()
+    )
+    with open(path, "rb") as fh:
+        digest.update(fh.read(1 << 20))
+    return digest.hexdigest()
 
 
 class SireneImporter:
@@ -222,12 +280,14 @@ class SireneImporter:
         progress: Callable[[int], None] | None = None,
         block_bytes: int = BLOCK_BYTES,
         writers: int = WRITERS,
+        resume: bool = True,
     ):
         self.departements = pa.array(sorted(set(departements or [])), pa.string())
         self.include_closed = include_closed
         self.batch_size = batch_size
         self.block_bytes = block_bytes
         self.writers = writers
+        self.resume = resume
         self._lock = threading.Lock()
         self.progress = progress or (lambda n: None)
         self.report = Report()
@@ -251,13 +311,12 @@ class SireneImporter:
     # Reading ----------------------------------------------------------------------------------
 
     def run(self, path: Path) -> Report:
-        with open_binary(Path(path)) as stream, bulk.batch_connection():
-            blocks = blocks_of_lines(stream, self.block_bytes)
-            first = next(blocks, b"")
-            if not first:
+        path = Path(path)
+        with open_binary(path) as stream, bulk.batch_connection():
+            raw_header = stream.readline()
+            if not raw_header:
                 raise ValueError("Fichier vide.")
-            header_end = first.find(b"\n") + 1 or len(first)
-            self.header = self.read_header(first[:header_end])
+            self.header = self.read_header(raw_header)
             # Writer threads (with their own connections) only when the caller holds no
             # transaction, which other connections would neither see nor share: on PostgreSQL
             # ``writers`` of them; on SQLite one (a single writer at a time), so that reading
@@ -265,23 +324,107 @@ class SireneImporter:
             threads = 0
             if self.writers >= 1 and not connection.in_atomic_block:
                 threads = self.writers if connection.vendor == "postgresql" else 1
-            self.sink = BatchWriters(threads, self.write) if threads else None
-            self.pending: list[list[tuple[pa.Table, np.ndarray]]] = [
-                [] for _ in range(max(threads, 1))
-            ]
+            self.lock_id: int | None = None
             try:
-                line = 2
-                rest = first[header_end:]
-                if rest:
-                    line = self.import_block(rest, line)
-                for block in blocks:
-                    line = self.import_block(block, line)
-                for part in range(len(self.pending)):
-                    self.emit(part, final=True)
+                self.start(path, max(threads, 1), len(raw_header))
+                return self.resume_and_import(stream, threads)
             finally:
-                if self.sink is not None:
-                    self.sink.close()
-        return self.report
+                self.unlock()
+
+    def resume_and_import(self, stream: BinaryIO, threads: int) -> Report:
+        """Read from the checkpoint to the end of the file, with the writers of the import."""
+        # A resumed import keeps its number of writers: they share the SIRETs between them.
+        parts = len(self.done_below)
+        threads = parts if threads else 0
+        line = min(self.done_below)
+        offset = self.offsets[self.done_below.index(line)]
+        if line > 2:
+            stream.seek(offset)
+            self.report.resumed_from = line
+            self.progress(line - 2)
+        self.sink = BatchWriters(threads, self.write) if threads else None
+        self.pending: list[list[Piece]] = [[] for _ in range(parts)]
+        try:
+            for block in blocks_of_lines(stream, self.block_bytes):
+                offset += len(block)
+                line = self.import_block(block, line, offset)
+            for part in range(parts):
+                self.emit(part, final=True)
+        finally:
+            if self.sink is not None:
+                self.sink.close()
+        return self.finish(line)
+
+    def start(self, path: Path, parts: int, header_bytes: int) -> None:
+        """Find the unfinished import of this file to resume, or record a new one; then what
+        each writer has already committed."""
+        key = file_key(path, self.departements.to_pylist(), self.include_closed)
+        self.lock(key)
+        found = SireneImport.objects.filter(key=key, finished_at__isnull=True).first()
+        if found is not None and not self.resume:
+            found.delete()
+            found = None
+        if found is None:
+            SireneImport.objects.filter(key=key).delete()  # earlier, finished imports of it
+            found = SireneImport.objects.create(
+                key=key,
+                path=str(path)[:1024],
+                parts=parts,
+                into_empty_table=not Establishment.objects.exists(),
+            )
+            SireneImportPart.objects.bulk_create(
+                SireneImportPart(sirene_import=found, part=p, next_offset=header_bytes)
+                for p in range(parts)
+            )
+        self.sirene_import = found
+        # Whether writers may try plain inserts (per writer thread: a failed try is not repeated).
+        into_empty = connection.vendor == "postgresql" and found.into_empty_table
+        self.insert_only: defaultdict[int, bool] = defaultdict(lambda: into_empty)
+        progress = list(
+            SireneImportPart.objects.filter(sirene_import=found)
+            .order_by("part")
+            .values_list("next_line", "next_offset")
+        )
+        self.done_below = [line for line, _offset in progress]
+        self.offsets = [offset for _line, offset in progress]
+
+    def lock(self, key: str) -> None:
+        """On PostgreSQL, one process at a time imports a given file: a second one would resume
+        from the same checkpoint as the first and write the same batches."""
+        if connection.vendor != "postgresql":
+            return
+        lock_id = int(key[:15], 16)  # 60 bits: a positive bigint
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+            if not cursor.fetchone()[0]:
+                raise ValueError(
+                    "Un import de ce fichier est déjà en cours : attendez qu'il se termine "
+                    "(ou arrêtez-le) avant de le relancer."
+                )
+        self.lock_id = lock_id
+
+    def unlock(self) -> None:
+        if self.lock_id is not None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.lock_id])
+
+    def finish(self, next_line: int) -> Report:
+        """The report of the whole import, resumed or not, from what its writers committed."""
+        found = self.sirene_import
+        names = ("created", "updated", "unchanged", "closed", "skipped")
+        totals = SireneImportPart.objects.filter(sirene_import=found).aggregate(
+            **{name: Sum(name) for name in names}
+        )
+        report = Report(read=next_line - 2, resumed_from=self.report.resumed_from)
+        for name in names:
+            setattr(report, name, totals[name] or 0)
+        issues = SireneImportIssue.objects.filter(sirene_import=found).order_by("line", "reason")
+        for kind, line, reason in issues.values_list("kind", "line", "reason"):
+            into = report.rejected if kind == SireneImportIssue.Kind.REJECTED else report.warnings
+            into.append((line, reason))
+        SireneImport.objects.filter(pk=found.pk).update(finished_at=timezone.now())
+        self.report = report
+        return report
 
     def read_header(self, raw: bytes) -> list[str]:
         try:
@@ -297,9 +440,11 @@ class SireneImporter:
             )
         return header
 
-    def import_block(self, block: bytes, first_line: int) -> int:
-        """Parse, check and write one block of lines; returns the number of the next line."""
+    def import_block(self, block: bytes, first_line: int, end_offset: int) -> int:
+        """Parse, check and hand one block of lines to the writers; returns the number of the
+        next line. Lines that a writer already committed before an interruption are left out."""
         n_lines = count_lines(block)
+        end_line = first_line + n_lines
         self.report.read += n_lines
         rejected: list[tuple[int, str]] = []
         parsed = self.parse_block(block, first_line, n_lines, rejected)
@@ -308,41 +453,40 @@ class SireneImporter:
         table, lines = parsed
         warnings: list[tuple[int, str]] = []
         checked = self.check(table, lines, rejected, warnings)
-        self.report.rejected.extend(sorted(rejected))
-        self.report.warnings.extend(sorted(warnings))
         parts = len(self.pending)
-        if parts == 1:
-            self.pending[0].append((checked.rows, checked.keys))
-        else:
-            # A SIRET always goes to the same writer: its lines keep their order (the last one
-            # wins, as with one writer) and concurrent transactions never touch the same rows.
-            part_of = (checked.keys // 2) % parts
-            for part in range(parts):
-                index = np.flatnonzero(part_of == part)
-                self.pending[part].append((checked.rows.take(index), checked.keys[index]))
+        # A SIRET always goes to the same writer: its lines keep their order (the last one
+        # wins, as with one writer) and concurrent transactions never touch the same rows.
+        part_of = (checked.keys // 2) % parts
+        written = 0
         for part in range(parts):
+            done_below = self.done_below[part]
+            index = np.flatnonzero((part_of == part) & (checked.lines >= done_below))
+            piece = Piece(checked.rows.take(index), checked.keys[index], end_line, end_offset)
+            if part == 0:
+                piece.filtered = int((checked.filtered >= done_below).sum())
+                piece.rejected = sorted(i for i in rejected if i[0] >= done_below)
+                piece.warnings = sorted(i for i in warnings if i[0] >= done_below)
+            written += len(index)
+            self.pending[part].append(piece)
             self.emit(part)
-        self.progress(n_lines - checked.rows.num_rows)  # the rest counts as its batches are written
-        return first_line + n_lines
+        self.progress(n_lines - written)  # the rest counts as its batches are written
+        return end_line
 
     def emit(self, part: int, final: bool = False) -> None:
-        """Write the full batches waiting for one writer (and the last, partial one at the end)."""
+        """Write the blocks waiting for one writer once they hold a batch (or at the end). A
+        batch is made of whole blocks, so that it can say up to which line the writer is done."""
         pieces = self.pending[part]
-        waiting = sum(len(keys) for _rows, keys in pieces)
-        if waiting < self.batch_size and not (final and waiting):
+        if not pieces:
             return
-        rows = pa.concat_tables([r for r, _k in pieces]) if len(pieces) > 1 else pieces[0][0]
-        keys = np.concatenate([k for _r, k in pieces])
-        start = 0
-        while waiting - start >= self.batch_size or (final and start < waiting):
-            stop = min(start + self.batch_size, waiting)
-            batch = (rows.slice(start, stop - start), keys[start:stop])
-            if self.sink is None:
-                self.write(*batch)
-            else:
-                self.sink.put(part, *batch)
-            start = stop
-        self.pending[part] = [(rows.slice(start), keys[start:])] if start < waiting else []
+        waiting = sum(len(p.keys) for p in pieces)
+        if waiting < self.batch_size and len(pieces) < MAX_BLOCKS_PER_BATCH and not final:
+            return
+        batch = merge(pieces)
+        self.pending[part] = []
+        if self.sink is None:
+            self.write(part, batch)
+        else:
+            self.sink.put(part, batch)
 
     def included(self) -> list[str]:
         return [c for c in USED if c in self.header]
@@ -464,10 +608,10 @@ class SireneImporter:
             pc.utf8_slice_codeunits(commune, 0, 3),
             pc.utf8_slice_codeunits(commune, 0, 2),
         )
+        filtered = np.zeros(0, dtype=np.int64)
         if len(self.departements):
             wanted = np_bool(pc.is_in(departement, value_set=self.departements))
-            with self._lock:  # writer threads add to the same counter
-                self.report.skipped += int((ok & ~wanted).sum())
+            filtered = lines[ok & ~wanted]
             ok &= wanted
 
         state, naf, nomenclature = column(STATE), column(NAF), column(NAF_NOMENCLATURE)
@@ -559,7 +703,7 @@ class SireneImporter:
             ],
             schema=bulk.ARROW_SCHEMA,
         )
-        return Checked(rows, lines[keep], keys[keep] * 2 + close_only[keep])
+        return Checked(rows, lines[keep], keys[keep] * 2 + close_only[keep], filtered)
 
     def locate(self, table, column, departement, commune_index, full, lines, warnings):
         """WGS84 coordinates: projected (Lambert) columns converted with pyproj per coordinate
@@ -606,25 +750,60 @@ class SireneImporter:
 
     # Writing ----------------------------------------------------------------------------------
 
-    def write(self, rows: pa.Table, keys: np.ndarray) -> None:
-        """One transaction per batch; the last line of a SIRET in the batch wins. Should another
-        process write the same establishments at the same time and PostgreSQL cancel this
-        transaction to break a deadlock, the batch is simply written again."""
+    def write(self, part: int, batch: Piece) -> None:
+        """One transaction per batch, which also moves the writer's checkpoint past the batch's
+        last block (and, for writer 0, records what the reader found there): a killed import
+        has committed whole batches and exactly the checkpoints that match them. The last line
+        of a SIRET in the batch wins. Should another process write the same establishments at
+        the same time and PostgreSQL cancel this transaction to break a deadlock, the batch is
+        simply written again."""
+        rows, keys = batch.rows, batch.keys
         _unique, last_from_end = np.unique(keys[::-1], return_index=True)
         if len(last_from_end) < len(keys):
             rows = rows.take(np.sort(len(keys) - 1 - last_from_end))
+        names = ("created", "updated", "unchanged", "closed", "skipped")
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    outcome = bulk.upsert(rows, self.include_closed)
+                    outcome = self.upsert(rows) if len(keys) else Counter()
+                    outcome["skipped"] += batch.filtered
+                    self.checkpoint(part, batch, {name: outcome[name] for name in names})
                 break
             except OperationalError as exc:
                 if attempt == 2 or getattr(exc.__cause__, "sqlstate", None) != DEADLOCK:
                     raise
         with self._lock:
-            for name in ("created", "updated", "unchanged", "closed", "skipped"):
+            for name in names:
                 setattr(self.report, name, getattr(self.report, name) + outcome[name])
             self.progress(len(keys))
+
+    def upsert(self, rows: pa.Table) -> Counter:
+        """Into a table that was empty when the import started (on PostgreSQL), batches are
+        inserted as they are, as long as none of their SIRETs is already there; the first batch
+        that meets a known SIRET turns this writer to the full comparison for good."""
+        if self.insert_only[threading.get_ident()]:
+            outcome = bulk.insert_new(rows, self.include_closed)
+            if outcome is not None:
+                return outcome
+            self.insert_only[threading.get_ident()] = False
+        return bulk.upsert(rows, self.include_closed)
+
+    def checkpoint(self, part: int, batch: Piece, counts: dict[str, int]) -> None:
+        SireneImportPart.objects.filter(sirene_import=self.sirene_import, part=part).update(
+            next_line=batch.end_line,
+            next_offset=batch.end_offset,
+            **{name: F(name) + n for name, n in counts.items() if n},
+        )
+        issues = [
+            SireneImportIssue(sirene_import=self.sirene_import, kind=kind, line=line, reason=reason)
+            for kind, found in (
+                (SireneImportIssue.Kind.REJECTED, batch.rejected),
+                (SireneImportIssue.Kind.WARNING, batch.warnings),
+            )
+            for line, reason in found
+        ]
+        if issues:
+            SireneImportIssue.objects.bulk_create(issues, batch_size=5000)
 
 
 class BatchWriters:
@@ -633,23 +812,24 @@ class BatchWriters:
     cores while this process reads the next block. Queues are bounded (memory stays constant);
     the first error stops the writing and is raised in the reading thread."""
 
-    def __init__(self, count: int, write: Callable[[pa.Table, np.ndarray], None]):
+    def __init__(self, count: int, write: Callable[[int, Piece], None]):
         self.write = write
         self.queues: list[queue.Queue] = [queue.Queue(maxsize=2) for _ in range(count)]
         self.error: BaseException | None = None
         self.threads = [
-            threading.Thread(target=self.work, args=(q,), daemon=True) for q in self.queues
+            threading.Thread(target=self.work, args=(part, q), daemon=True)
+            for part, q in enumerate(self.queues)
         ]
         for thread in self.threads:
             thread.start()
 
-    def work(self, batches: queue.Queue) -> None:
+    def work(self, part: int, batches: queue.Queue) -> None:
         try:
             with bulk.batch_connection():
                 while (item := batches.get()) is not None:
                     if self.error is None:
                         try:
-                            self.write(*item)
+                            self.write(part, item)
                         except BaseException as exc:  # re-raised by put() or close()
                             self.error = exc
         except BaseException as exc:  # the connection itself failed
@@ -659,9 +839,9 @@ class BatchWriters:
         finally:
             connections.close_all()  # this thread's connections
 
-    def put(self, part: int, rows: pa.Table, keys: np.ndarray) -> None:
+    def put(self, part: int, batch: Piece) -> None:
         self.raise_error()
-        self.queues[part].put((rows, keys))
+        self.queues[part].put(batch)
 
     def close(self) -> None:
         for batches in self.queues:

@@ -1,15 +1,17 @@
-"""``manage.py import_sirene FILE [--departement 78 …]``: import the SIRENE establishment stock."""
+"""``manage.py import_sirene FILE [--departement 78 …]``: import the SIRENE establishment stock;
+an interrupted import of the same file resumes at its checkpoint (``--restart`` to start over)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from maillage.ingest.sirene import BATCH_SIZE, WRITERS, SireneImporter, as_text
+from maillage.ingest.sirene import BATCH_SIZE, BLOCK_BYTES, WRITERS, SireneImporter, as_text
 
 
 class Command(BaseCommand):
     help = (
         "Importe le fichier SIRENE des établissements (StockEtablissement, CSV ou ZIP, avec ou sans "
-        "coordonnées Lambert). Ré-importer met à jour sans créer de doublon."
+        "coordonnées Lambert). Ré-importer met à jour sans créer de doublon ; un import interrompu "
+        "reprend là où il s'était arrêté."
     )
 
     def add_arguments(self, parser):
@@ -33,11 +35,41 @@ class Command(BaseCommand):
             help="connexions qui écrivent en même temps sur PostgreSQL (SQLite : une seule ; "
             "0 : écrire depuis le fil de lecture)",
         )
+        parser.add_argument(
+            "--block-bytes",
+            type=int,
+            default=BLOCK_BYTES,
+            help="taille des blocs lus (octets) ; un lot est fait de blocs entiers",
+        )
+        parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="ne pas reprendre un import interrompu de ce fichier : tout relire",
+        )
 
-    def handle(self, *args, file, departement, include_closed, batch_size, writers, **options):
-        with tqdm(desc="Import SIRENE", unit=" lignes", disable=None) as bar:
+    def handle(
+        self,
+        *args,
+        file,
+        departement,
+        include_closed,
+        batch_size,
+        writers,
+        block_bytes,
+        restart,
+        **options,
+    ):
+        if batch_size < 1 or block_bytes < 1024:
+            raise CommandError("--batch-size doit être positif et --block-bytes au moins 1024.")
+        with tqdm(desc="Import SIRENE", unit=" lignes", unit_scale=True, disable=None) as bar:
             importer = SireneImporter(
-                departement, include_closed, batch_size, bar.update, writers=writers
+                departement,
+                include_closed,
+                batch_size,
+                bar.update,
+                block_bytes=block_bytes,
+                writers=writers,
+                resume=not restart,
             )
             try:
                 report = importer.run(file)
