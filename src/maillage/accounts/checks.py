@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, register
 
+from maillage.accounts.models import User
+from maillage.accounts.two_factor import SUPERUSER
+
 
 @register()
 def otp_required_roles(app_configs, **kwargs):
-    from maillage.accounts.models import User
-    from maillage.accounts.two_factor import SUPERUSER
-
     known = {*User.Role.values, SUPERUSER}
     unknown = sorted(set(settings.MAILLAGE_OTP_REQUIRED_ROLES) - known)
     if not unknown:

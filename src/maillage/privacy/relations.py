@@ -204,6 +204,12 @@ USER_RELATIONS: tuple[Relation, ...] = (
         "the establishment's participation and meetings; the account is anonymised",
     ),
     Relation(
+        "ingest.ImportRun.requested_by",
+        "Imports de fichiers confirmés",
+        Erase.KEEP,
+        "the chamber's import history (what was written, when)",
+    ),
+    Relation(
         "events.ScheduleRun.requested_by",
         "Plannings de rendez-vous calculés",
         Erase.KEEP,
