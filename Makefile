@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)/src
 
-.PHONY: demo test install chromium lint bench serve clean
+.PHONY: demo test install chromium lint bench serve load clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ bench: $(STAMP)
 	$(PY) bench/sirene.py
 	$(PY) bench/api.py
 	$(PY) bench/pages.py
+
+# Load, fault and robustness benches on PostgreSQL (minutes each; figures in docs/benchmarks.md).
+load: $(STAMP)
+	$(PY) bench/load.py
+	$(PY) bench/faults_pg.py
+	$(PY) bench/bad_input.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

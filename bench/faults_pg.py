@@ -1,10 +1,11 @@
 """Fault: PostgreSQL restarted while `bin/serve` is under load (issue 13, point 5).
 
-    python bench/faults_pg.py [--clients 8] [--down 10] [--conn-max-age 60]
+    python bench/faults_pg.py [--clients 8] [--down 10] [--conn-max-age 60] [--source-url URL]
 
 Never touches the shared cluster: a private PostgreSQL 15 cluster is created under /tmp
 (``initdb`` and ``pg_ctl`` as the ``postgres`` OS user) on a free port, loaded like the load test
-(reference data, demo territory, marketplace demo, detection), and the application is served on
+(reference data, demo territory, marketplace demo, detection; or copied by pg_dump from
+``--source-url``, e.g. the load test's ``load_db``), and the application is served on
 it by ``bin/serve``. Logged-in clients (advisor, company user, anonymous visitor, API map layer,
 ``/sante/``) request pages in a loop; after a steady phase the cluster is stopped for ``--down``
 seconds, then started again. Asserts:
@@ -96,6 +97,22 @@ class PrivateCluster:
         return f"postgres://postgres@127.0.0.1:{self.port}/maillage"
 
 
+def copy_database(source: str, cluster: PrivateCluster) -> None:
+    """Copy ``source`` (read only: pg_dump) into the private cluster's database."""
+    started = time.perf_counter()
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                    "maillage"], check=True)  # fmt: skip
+    dump = subprocess.Popen(["pg_dump", "--format=custom", source], stdout=subprocess.PIPE)
+    subprocess.run(
+        ["pg_restore", "--no-owner", "-d", cluster.url.replace("postgres://", "postgresql://")],
+        stdin=dump.stdout,
+        check=True,
+    )
+    if dump.wait() != 0:
+        raise SystemExit("pg_dump a échoué")
+    print(f"base copiée depuis {source} en {time.perf_counter() - started:.0f} s", flush=True)
+
+
 def login(base: str, username: str, password: str) -> requests.Session:
     session = requests.Session()
     page = session.get(base + "/comptes/login/", timeout=30)
@@ -158,6 +175,11 @@ def main() -> None:
     parser.add_argument("--recover", type=float, default=5, help="délai de reprise toléré (s)")
     parser.add_argument("--conn-max-age", type=int, default=60, help="DB_CONN_MAX_AGE (s)")
     parser.add_argument("--workers", type=int, default=3, help="WEB_CONCURRENCY (gunicorn)")
+    parser.add_argument(
+        "--source-url",
+        default="",
+        help="copier cette base (pg_dump) au lieu de la construire, p. ex. celle de bench/load.py",
+    )
     args = parser.parse_args()
 
     cluster = PrivateCluster(load._free_port())
@@ -169,7 +191,10 @@ def main() -> None:
         print(f"cluster privé PostgreSQL 15 : port {cluster.port}, {cluster.data}", flush=True)
         env = load.server_env(cluster.url, out / "var", args.workers)
         env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
-        load.prepare_database(env, cluster.url)
+        if args.source_url:
+            copy_database(args.source_url, cluster)
+        else:
+            load.prepare_database(env, cluster.url)
         port = load._free_port()
         base = f"http://127.0.0.1:{port}"
         out.mkdir(parents=True, exist_ok=True)

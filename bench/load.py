@@ -5,8 +5,8 @@ task workers) on PostgreSQL over the loopback (issue 13, point 4).
 
 The script builds its own database (``DATABASE_URL``, by default
 ``postgres://postgres@127.0.0.1:5432/load_db``, dropped and created again unless ``--reuse-db``):
-migrate, reference data, demo territory (``load_demo --seed 1``), marketplace demo, one
-detection, offline map boundaries. It starts ``bin/serve`` on a free port, then runs locust
+migrate, reference data, demo territory (``load_demo --seed 1``, which also builds the
+offline map boundaries), marketplace demo, one detection. It starts ``bin/serve`` on a free port, then runs locust
 headless with this same file as the locustfile (the user classes below):
 
 - advisors browse establishments and synergies, search, open the dashboard and pan the map
@@ -440,10 +440,9 @@ def prepare_database(env: dict, url: str) -> None:
     _manage(env, "load_demo", "--seed", "1", "--verbosity", "0")
     _manage(env, "load_demo_marketplace", "--seed", "1", "--verbosity", "0")
     _manage(env, "detect_synergies")
-    _manage(env, "build_boundaries")
 
 
-def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 180) -> None:
+def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 900) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -606,7 +605,11 @@ def main() -> None:
         return
 
     out = Path(tempfile.mkdtemp(prefix="maillage-load-"))
-    env = server_env(args.database_url, out / "var", args.workers)
+    # One var dir per database (offline map boundaries, static files), kept for --reuse-db.
+    var = Path(tempfile.gettempdir()) / f"maillage-load-var-{args.database_url.rsplit('/', 1)[1]}"
+    if not args.reuse_db:
+        shutil.rmtree(var, ignore_errors=True)
+    env = server_env(args.database_url, var, args.workers)
     if not args.reuse_db:
         prepare_database(env, args.database_url)
     plan = out / "plan.json"
@@ -638,7 +641,6 @@ def main() -> None:
         print("ÉCHEC :\n" + "\n".join(failures))
         raise SystemExit(1)
     print("objectifs tenus : 0 erreur, p95 pages < 300 ms, p95 GeoJSON < 200 ms")
-    shutil.rmtree(out / "var", ignore_errors=True)
 
 
 if __name__ == "__main__":
