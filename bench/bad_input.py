@@ -89,11 +89,13 @@ def strings() -> list[str]:
 
 def _xlsx(rows: list[list[object]]) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook()
     sheet = book.active
     for row in rows:
-        sheet.append(row)
+        # XLSX cannot hold control characters (NUL…): those go through the CSV files instead.
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else c for c in row])
     data = io.BytesIO()
     book.save(data)
     return data.getvalue()
@@ -177,11 +179,25 @@ def _copy_database(template: str, name: str) -> str:
 
         env = load.server_env(f"{SERVER}/{template}", Path(tempfile.mkdtemp()) / "var", None)
         load.prepare_database(env, f"{SERVER}/{template}")
-    for sql in (
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
-    ):
-        subprocess.run(["psql", maintenance, "-q", "-c", sql], check=True)
+    subprocess.run(
+        ["psql", maintenance, "-q", "-c", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+        check=True,
+    )
+    copied = subprocess.run(
+        ["psql", maintenance, "-q", "-c", f'CREATE DATABASE "{name}" TEMPLATE "{template}"'],
+        check=False,
+    )
+    if copied.returncode != 0:
+        # The template is in use (the load test is running): copy it with pg_dump instead.
+        subprocess.run(["psql", maintenance, "-q", "-c", f'CREATE DATABASE "{name}"'], check=True)
+        dump = subprocess.Popen(
+            ["pg_dump", "--format=custom", f"{SERVER}/{template}"], stdout=subprocess.PIPE
+        )
+        subprocess.run(
+            ["pg_restore", "--no-owner", "-d", f"{SERVER}/{name}"], stdin=dump.stdout, check=True
+        )
+        if dump.wait() != 0:
+            raise SystemExit("pg_dump a échoué")
     return f"{SERVER}/{name}"
 
 

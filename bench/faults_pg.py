@@ -193,6 +193,12 @@ def main() -> None:
         env["DB_CONN_MAX_AGE"] = str(args.conn_max_age)
         if args.source_url:
             copy_database(args.source_url, cluster)
+            # The offline map boundaries built for that database, if bench/load.py left them.
+            atlas = Path(tempfile.gettempdir()) / (
+                f"maillage-load-var-{args.source_url.rsplit('/', 1)[1]}"
+            ) / "atlas"  # fmt: skip
+            if atlas.is_dir():
+                shutil.copytree(atlas, out / "var" / "atlas")
         else:
             load.prepare_database(env, cluster.url)
         port = load._free_port()

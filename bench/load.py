@@ -489,13 +489,81 @@ def server_env(url: str, var_dir: Path, workers: int | None) -> dict:
         "SECRET_KEY": "load-test-" + "x" * 50,
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
-        # One JSON line per request would be written to a file nobody reads during the bench.
-        "MAILLAGE_REQUEST_LOG_LEVEL": "WARNING",
+        # One JSON line per request (route, duration): the server-side time of each route.
+        "MAILLAGE_REQUEST_LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "json",
         "MAILLAGE_TASK_WORKERS": "1",
+        # Static files do not depend on the database: collected once for every bench run.
+        "STATIC_ROOT": str(Path(tempfile.gettempdir()) / "maillage-bench-static"),
     }
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     return env
+
+
+def warm_up(base: str, plan: dict, workers: int) -> None:
+    """Each gunicorn worker reads the offline boundaries and compiles its templates on its first
+    requests (bench/map_background.py measures that): request every map layer and the main pages
+    a few times per worker, in parallel, before the measured run."""
+    import concurrent.futures
+
+    import requests
+
+    advisor = plan["advisors"][0]
+    session = requests.Session()
+    page = session.get(base + "/comptes/login/", timeout=120)
+    session.post(
+        base + "/comptes/login/",
+        {
+            "username": advisor["username"],
+            "password": plan["password"],
+            "csrfmiddlewaretoken": _form_fields(page.text)["csrfmiddlewaretoken"],
+        },
+        headers={"Referer": base + "/comptes/login/"},
+        timeout=120,
+    )
+    urls = [
+        "/api/map/background",
+        "/api/map/background?level=epci",
+        f"/api/map/background?level=communes&departement={advisor['departement']}",
+        "/api/map/choropleth?level=epci",
+        "/api/map/establishments",
+        "/api/map/links",
+        "/carte/",
+        "/synergies/",
+        f"/etablissements/{advisor['establishments'][0]}/",
+    ]
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers * 2) as pool:
+        list(pool.map(lambda url: session.get(base + url, timeout=300), urls * workers * 2))
+    print(
+        f"préchauffage : {len(urls) * workers * 2} requêtes en {time.perf_counter() - started:.0f} s"
+    )
+
+
+def server_times(log: Path, since: float) -> dict[str, list[float]]:
+    """Durations (ms) per route of the request log lines written after ``since`` (epoch s)."""
+    import datetime
+
+    times: dict[str, list[float]] = {}
+    for line in log.read_text().splitlines():
+        if not line.startswith('{"time"') or '"duration_ms"' not in line:
+            continue
+        entry = json.loads(line)
+        at = datetime.datetime.fromisoformat(entry["time"]).timestamp()
+        if at >= since:
+            times.setdefault(f"{entry['method']} {entry['route']}", []).append(entry["duration_ms"])
+    return times
+
+
+def print_server_times(times: dict[str, list[float]]) -> None:
+    import statistics
+
+    print(f"{'temps serveur (journal) : route':<58} {'nb':>6} {'méd.':>6} {'p95':>6}")
+    for route, values in sorted(times.items()):
+        values.sort()
+        p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+        print(f"{route[:58]:<58} {len(values):>6} {statistics.median(values):>6.0f} {p95:>6.0f}")
 
 
 def run_locust(
@@ -577,7 +645,7 @@ def detection_outcome(env: dict) -> str:
     code = (
         "from maillage.synergies.models import DetectionRun as R;"
         "r=R.objects.order_by('-pk').first();"
-        "print(f'{r.pk} {r.status} {r.started_at} {r.finished_at}' if r else 'aucune')"
+        "print(f'n° {r.pk} {r.state}, {r.started_at:%H:%M:%S} → {r.finished_at:%H:%M:%S}' if r and r.finished_at else (f'n° {r.pk} {r.state}' if r else 'aucune'))"
     )
     done = subprocess.run(
         [PY, "manage.py", "shell", "-c", code],
@@ -627,11 +695,14 @@ def main() -> None:
             f" {args.duration} s, {os.cpu_count()} cœurs",
             flush=True,
         )
+        warm_up(base, json.loads(plan.read_text()), args.workers or default_workers)
+        measured_from = time.time()
         prefix = run_locust(base, plan, args.users, args.duration, args.spawn_rate, out)
     finally:
         stop_server(server)
     failures, rows = verdict(prefix)
     print_table(rows, args.duration)
+    print_server_times(server_times(out / "serve.log", measured_from))
     print(f"dernière détection : {detection_outcome(env)}")
     tracebacks = (out / "serve.log").read_text().count("Traceback")
     print(f"journal du serveur : {out / 'serve.log'} ({tracebacks} traces d'erreur)")

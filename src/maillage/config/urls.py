@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from maillage.api.api import api
 from maillage.events.urls import network_urlpatterns
 
-# The French error page; 503 + Retry-After while the database is unreachable, JSON under /api/.
+# French error pages; JSON under /api/; 503 + Retry-After while the database is unreachable.
 handler500 = "maillage.operations.views.server_error"
+handler404 = "maillage.operations.views.not_found"
 
 admin.site.site_header = _("Maillage — administration")
 admin.site.site_title = _("Maillage")

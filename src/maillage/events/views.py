@@ -631,7 +631,7 @@ def network_members(request, pk: int):
     from maillage.directory.models import Membership
 
     network = _managed_network(request, pk)
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     results = []
     if len(query) >= 2:
         digits = query.replace(" ", "")

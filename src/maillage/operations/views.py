@@ -1,4 +1,4 @@
-"""The health endpoint and the server-error handler."""
+"""The health endpoint and the error handlers (not found, server error)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,11 @@ def server_error(request):
         answer.status_code = 503
         answer["Retry-After"] = "5"
     return answer
+
+
+def not_found(request, exception):
+    """handler404: the French page; under /api/ a path no operation matches (``/api/needs/abc``)
+    gets the API's JSON error like a missing object does."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Introuvable.")}, status=404)
+    return defaults.page_not_found(request, exception)
