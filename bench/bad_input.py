@@ -302,7 +302,7 @@ class Bench:
     # -- the request families --------------------------------------------------------------------
 
     def web_query(self) -> None:
-        role = self.rng.choice(["anonyme", "conseiller", "admin", "entreprise", "acheteur"])
+        role = self.rng.choice(["anonyme", "conseiller", "admin", "entreprise", "acheteur", "animateur"])
         url = self.rng.choice(
             [
                 "/etablissements/?q={}",
@@ -321,6 +321,8 @@ class Bench:
                 "/synergies/{}/",
                 "/marche/besoins/{}/",
                 "/import/modele/{}.xlsx",
+                f"/reseaux/{self.network.pk}/membres/?q={{}}",
+                "/reference/communes/?q={}",
             ]
         )
         from urllib.parse import quote
@@ -575,7 +577,8 @@ def main() -> None:
 
     # A 4xx is expected by the hundred; only a 5xx (counted below) matters.
     logging.getLogger("django.request").setLevel(logging.CRITICAL)
-    logging.getLogger("maillage.request").setLevel(logging.CRITICAL)
+    for name in ("maillage.request", "axes", "django.security"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     rng = random.Random(args.seed)
     bench = Bench(rng)
     families = [

@@ -15,8 +15,9 @@ headless with this same file as the locustfile (the user classes below):
 - buyers publish a need (real form POST with its CSRF token, lots formset);
 - one chamber administrator launches a detection during the run and follows its page.
 
-Every user logs in through the real login form first (PBKDF2 on purpose: those requests are
-reported apart and not held to the page target). Targets: 0 errors (any non-2xx/3xx answer or
+Every session is opened through the real login form before the measured run (PBKDF2 costs
+about a second of CPU per login, on purpose: 100 logins would otherwise fill the first minute;
+their times are printed apart; ``--login-in-run`` makes each locust user log in itself). Targets: 0 errors (any non-2xx/3xx answer or
 a missing marker in the page), p95 < 300 ms for pages and < 200 ms for map GeoJSON. Prints one
 line per endpoint and exits non-zero when a target is missed.
 """
@@ -91,6 +92,7 @@ if os.environ.get("MAILLAGE_LOAD_PLAN"):
     from locust import HttpUser, between, events, task
 
     PLAN = json.loads(Path(os.environ["MAILLAGE_LOAD_PLAN"]).read_text())
+    SESSIONS: dict[str, list[dict]] = PLAN.get("sessions", {})
 
     class _Session(HttpUser):
         """A user with an account: logs in through the form, checks every answer."""
@@ -99,6 +101,13 @@ if os.environ.get("MAILLAGE_LOAD_PLAN"):
         accounts: list[str] = []
 
         def on_start(self) -> None:
+            opened = [a for a in self.accounts if SESSIONS.get(a)]
+            if opened:
+                # Signed in by the driver before the measured run (bench/load.py open_sessions).
+                self.username = random.choice(opened)
+                for name, value in SESSIONS[self.username].pop().items():
+                    self.client.cookies.set(name, value)
+                return
             self.username = random.choice(self.accounts)
             page = self.client.get("/comptes/login/", name="connexion GET /comptes/login/")
             token = _form_fields(page.text).get("csrfmiddlewaretoken", "")
@@ -411,7 +420,7 @@ def _plan() -> dict:
         },
         "detection_admin": admin.username,
         "search_words": ["sa", "metal", "bois", "transport", "plast", "agro", "mec", "77"],
-        "categories": ["waste", "energy", "materials", "water"],
+        "categories": ["waste", "energy", "material", "water"],
         "closes_on": (datetime.date.today() + datetime.timedelta(days=30)).isoformat(),
     }
 
@@ -541,18 +550,71 @@ def warm_up(base: str, plan: dict, workers: int) -> None:
     )
 
 
-def server_times(log: Path, since: float) -> dict[str, list[float]]:
-    """Durations (ms) per route of the request log lines written after ``since`` (epoch s)."""
-    import datetime
+def _login(base: str, username: str, password: str):
+    import requests
 
+    session = requests.Session()
+    page = session.get(base + "/comptes/login/", timeout=600)
+    started = time.perf_counter()
+    answer = session.post(
+        base + "/comptes/login/",
+        {
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": _form_fields(page.text)["csrfmiddlewaretoken"],
+        },
+        headers={"Referer": base + "/comptes/login/"},
+        allow_redirects=False,
+        timeout=600,
+    )
+    if answer.status_code != 302:
+        raise SystemExit(f"connexion de {username} refusée ({answer.status_code})")
+    return dict(session.cookies), (time.perf_counter() - started) * 1000
+
+
+def open_sessions(base: str, plan: dict, users: int) -> list[float]:
+    """Sign in, through the real login form, as many sessions per account as locust users may
+    take it, before the measured run: PBKDF2 (about a second of CPU per login, on purpose) would
+    otherwise fill the first minute. Returns the login times (ms)."""
+    import concurrent.futures
+    import math
+
+    shares = [
+        ([a["username"] for a in plan["advisors"]], 5),
+        (plan["companies"], 4),
+        ([plan["buyer"]["username"]], 1),
+    ]
+    wanted = [(plan["detection_admin"], 1)]
+    for accounts, weight in shares:
+        per_account = math.ceil(users * weight / 10 / len(accounts)) + 1
+        wanted += [(account, per_account) for account in accounts]
+    jobs = [account for account, n in wanted for _ in range(n)]
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        done = list(pool.map(lambda a: (a, *_login(base, a, plan["password"])), jobs))
+    plan["sessions"] = {}
+    for account, cookies, _ms in done:
+        plan["sessions"].setdefault(account, []).append(cookies)
+    times = sorted(ms for _a, _c, ms in done)
+    print(
+        f"connexions : {len(jobs)} en {time.perf_counter() - started:.0f} s, médiane"
+        f" {times[len(times) // 2]:.0f} ms, p95 {times[int(0.95 * len(times))]:.0f} ms",
+        flush=True,
+    )
+    return times
+
+
+def server_times(log: Path, offset: int) -> dict[str, list[float]]:
+    """Durations (ms) per route of the request log lines written after byte ``offset``."""
     times: dict[str, list[float]] = {}
-    for line in log.read_text().splitlines():
+    with log.open("rb") as f:
+        f.seek(offset)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    for line in lines:
         if not line.startswith('{"time"') or '"duration_ms"' not in line:
             continue
         entry = json.loads(line)
-        at = datetime.datetime.fromisoformat(entry["time"]).timestamp()
-        if at >= since:
-            times.setdefault(f"{entry['method']} {entry['route']}", []).append(entry["duration_ms"])
+        times.setdefault(f"{entry['method']} {entry['route']}", []).append(entry["duration_ms"])
     return times
 
 
@@ -666,6 +728,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="WEB_CONCURRENCY (gunicorn)")
     parser.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--reuse-db", action="store_true", help="ne pas recréer la base")
+    parser.add_argument(
+        "--login-in-run",
+        action="store_true",
+        help="chaque utilisateur se connecte pendant la mesure (sinon : avant, par le formulaire)",
+    )
     parser.add_argument("--write-plan", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write_plan:
@@ -695,8 +762,12 @@ def main() -> None:
             f" {args.duration} s, {os.cpu_count()} cœurs",
             flush=True,
         )
-        warm_up(base, json.loads(plan.read_text()), args.workers or default_workers)
-        measured_from = time.time()
+        plan_data = json.loads(plan.read_text())
+        warm_up(base, plan_data, args.workers or default_workers)
+        if not args.login_in_run:
+            open_sessions(base, plan_data, args.users)
+            plan.write_text(json.dumps(plan_data))
+        measured_from = (out / "serve.log").stat().st_size
         prefix = run_locust(base, plan, args.users, args.duration, args.spawn_rate, out)
     finally:
         stop_server(server)
