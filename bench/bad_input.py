@@ -302,7 +302,9 @@ class Bench:
     # -- the request families --------------------------------------------------------------------
 
     def web_query(self) -> None:
-        role = self.rng.choice(["anonyme", "conseiller", "admin", "entreprise", "acheteur", "animateur"])
+        role = self.rng.choice(
+            ["anonyme", "conseiller", "admin", "entreprise", "acheteur", "animateur"]
+        )
         url = self.rng.choice(
             [
                 "/etablissements/?q={}",

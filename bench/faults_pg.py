@@ -183,7 +183,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cluster = PrivateCluster(load._free_port())
-    out = cluster.dir / "app"
+    out = Path(tempfile.mkdtemp(prefix="maillage-faults-"))  # kept: serve.log for a post-mortem
     server = None
     try:
         cluster.init()
@@ -297,6 +297,7 @@ def main() -> None:
     tail = [a for a in after if a.at > back_at + args.recover]
     if not tail or not all(a.ok for a in tail):
         problems.append("des requêtes échouent encore après le délai de reprise")
+    print(f"journal du serveur : {out / 'serve.log'}")
     if problems:
         print("ÉCHEC :\n" + "\n".join(problems))
         raise SystemExit(1)
