@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export PYTHONPATH := $(CURDIR)/src
 
-.PHONY: demo test install chromium lint bench serve clean lock
+.PHONY: demo test install chromium lint bench serve load clean lock
 
 # Dependencies come from requirements.lock: every package pinned and its hash checked. After a
 # change to pyproject.toml's dependencies, refresh it with `make lock`.
@@ -73,6 +73,12 @@ bench: $(STAMP)
 	$(PY) bench/sirene.py
 	$(PY) bench/api.py
 	$(PY) bench/pages.py
+
+# Load, fault and robustness benches on PostgreSQL (minutes each; figures in docs/benchmarks.md).
+load: $(STAMP)
+	$(PY) bench/load.py
+	$(PY) bench/faults_pg.py
+	$(PY) bench/bad_input.py
 
 clean:
 	rm -rf $(VENV) .lock-venv var .pytest_cache .ruff_cache .mypy_cache

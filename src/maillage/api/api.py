@@ -3,7 +3,10 @@ Errors are JSON objects with a ``detail`` message in French."""
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -21,6 +24,8 @@ from maillage.api.routers import (
     marketplace,
     synergies,
 )
+
+logger = logging.getLogger("maillage.api")
 
 api = NinjaAPI(
     title="Maillage API",
@@ -64,3 +69,18 @@ def http_error(request, exc):
     if isinstance(cause, BodyRejected):
         return api.create_response(request, {"detail": cause.detail}, status=cause.status)
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request, exc):
+    # The database is down or restarting (connection refused, terminated by the administrator):
+    # a JSON 503 the client can retry, not Django's HTML 500 page. Logged with its traceback.
+    logger.error("database unavailable during an API request", exc_info=exc)
+    answer = api.create_response(
+        request,
+        {"detail": _("La base de données ne répond pas : réessayez dans quelques instants.")},
+        status=503,
+    )
+    answer["Retry-After"] = "5"
+    return answer

@@ -10,6 +10,10 @@ from maillage.accounts import two_factor_views
 from maillage.api.api import api
 from maillage.events.urls import network_urlpatterns
 
+# French error pages; JSON under /api/; 503 + Retry-After while the database is unreachable.
+handler500 = "maillage.operations.views.server_error"
+handler404 = "maillage.operations.views.not_found"
+
 admin.site.site_header = _("Maillage — administration")
 admin.site.site_title = _("Maillage")
 admin.site.index_title = _("Back-office")

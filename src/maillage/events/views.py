@@ -637,7 +637,7 @@ def network_members(request, pk: int):
     with contacts, and a search (name or SIRET) of establishments to add."""
 
     network = _managed_network(request, pk)
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()
     results = []
     if len(query) >= 2:
         digits = query.replace(" ", "")

@@ -113,7 +113,8 @@ class ResourceClassField(forms.ModelChoiceField):
         """A stored class is shown by its French label, as the user would type it."""
         if isinstance(value, self.queryset.model):
             return value.label
-        if isinstance(value, str) and value:
+        # Re-displaying rejected input: a NUL byte (refused by clean) cannot go to PostgreSQL.
+        if isinstance(value, str) and value and "\x00" not in value:
             klass = self.queryset.filter(pk=value).first()
             return klass.label if klass is not None else value
         return super().prepare_value(value)

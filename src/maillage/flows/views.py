@@ -170,7 +170,7 @@ def _query(request, field: str) -> str:
     formset), or ``q`` when called directly; other form values are ignored."""
     for name, value in request.GET.items():
         if name in ("q", field) or name.endswith(f"-{field}"):
-            return value.strip()[:60]
+            return value.replace("\x00", "").strip()[:60]  # PostgreSQL text holds no NUL
     return ""
 
 

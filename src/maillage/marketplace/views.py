@@ -43,8 +43,9 @@ def _my_establishments(user):
 def need_list(request):
     """Who: any signed-in user; lists the needs the policy lets them see (visible_needs)."""
     mine = request.GET.get("mes") == "1"
-    q = request.GET.get("q", "")[:200]
-    theme = request.GET.get("theme", "")
+    # PostgreSQL text cannot hold NUL: a pasted or forged \x00 must not reach the query.
+    q = request.GET.get("q", "").replace("\x00", "")[:200]
+    theme = request.GET.get("theme", "").replace("\x00", "")
     page = Paginator(selectors.needs_for(request.user, q, theme, mine), 30).get_page(
         request.GET.get("page")
     )

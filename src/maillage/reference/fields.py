@@ -58,7 +58,8 @@ class NafField(forms.CharField):
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        if isinstance(value, str) and value:
+        # Re-displaying rejected input: a NUL byte (refused by clean) cannot go to PostgreSQL.
+        if isinstance(value, str) and value and "\x00" not in value:
             found = NafCode.objects.filter(pk=value, level=NafCode.Level.SUBCLASS).first()
             value = found or value
         return naf_label(value) if isinstance(value, NafCode) else value
@@ -92,7 +93,7 @@ class CommuneField(forms.CharField):
         super().__init__(**kwargs)
 
     def prepare_value(self, value):
-        if isinstance(value, str) and len(value) == 5:
+        if isinstance(value, str) and len(value) == 5 and "\x00" not in value:
             value = Commune.objects.filter(pk=value).first() or value
         return commune_label(value) if isinstance(value, Commune) else value
 
