@@ -32,7 +32,7 @@ from maillage.ingest.models import ImportRun
 from maillage.ingest.spreadsheet import COLUMNS
 from maillage.synergies import services as synergies
 from maillage.synergies.models import DetectionRun, Suggestion
-from tests.conftest import make_siret
+from tests.factories import make_siret
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW = 2.0  # seconds per step of the killed process
