@@ -59,7 +59,7 @@ def test_api_view_failing_on_the_database_gets_a_json_503(territory, monkeypatch
     def refuse(*args, **kwargs):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr("maillage.accounts.policy.visible_establishments", refuse)
+    monkeypatch.setattr("maillage.directory.policy.visible_establishments", refuse)
     r = Client(raise_request_exception=False).get(
         "/api/establishments", headers={"Authorization": f"Bearer {token}"}
     )
