@@ -21,11 +21,12 @@ from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.atlas import boundaries, policy
 from maillage.directory import policy as directory_policy
-from maillage.directory.models import Establishment, Network
+from maillage.directory.models import Establishment
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
+from maillage.networks.models import Network
 from maillage.reference.models import Commune, Departement, Epci, ResourceClass
 from maillage.synergies import policy as synergies_policy
 from maillage.synergies.models import Suggestion

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "maillage.synergies",
     "maillage.marketplace",
     "maillage.events",
+    "maillage.networks",
     "maillage.web",
     "maillage.atlas",
     "maillage.operations",

@@ -8,7 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts import two_factor_views
 from maillage.api.api import api
-from maillage.events.urls import network_urlpatterns
 
 # French error pages; JSON under /api/; 503 + Retry-After while the database is unreachable.
 handler500 = "maillage.operations.views.server_error"
@@ -46,7 +45,7 @@ urlpatterns = [
     path("import/", include("maillage.ingest.urls")),
     path("marche/", include("maillage.marketplace.urls")),
     path("evenements/", include("maillage.events.urls")),
-    path("reseaux/", include(network_urlpatterns)),
+    path("reseaux/", include("maillage.networks.urls")),
     path("international/", include("maillage.directory.urls")),
     path("export/", include("maillage.ingest.export_urls")),
     path("reference/", include("maillage.reference.urls")),

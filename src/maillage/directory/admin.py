@@ -11,8 +11,6 @@ from maillage.directory.models import (
     Contact,
     Establishment,
     ExportAdvisor,
-    Membership,
-    Network,
 )
 
 
@@ -30,21 +28,6 @@ class EstablishmentAdmin(PolicyAdmin):
     list_filter = ["is_active", "headcount_band", "commune__departement"]
     search_fields = ["name", "siret"]
     inlines = [ContactInline]
-
-
-@admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "federation", "chamber"]
-    list_select_related = ["federation", "chamber"]
-    list_filter = ["kind"]
-    filter_horizontal = ["animators"]
-
-
-@admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["network", "establishment", "since"]
-    list_select_related = ["network", "establishment"]
-    raw_id_fields = ["establishment"]
 
 
 class ClusterProgrammeInline(admin.TabularInline):

@@ -1,4 +1,5 @@
-"""Establishments, their contacts, networks (clubs, federations) and memberships."""
+"""Establishments, their contacts, export advisors, clusters and SMEs' export projects (networks
+and memberships are the networks app's)."""
 
 from __future__ import annotations
 
@@ -148,79 +149,6 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}"
-
-
-class Network(models.Model):
-    class Kind(models.TextChoices):
-        CLUB = "club", _("club")
-        FEDERATION = "federation", _("fédération")
-
-    name = models.CharField(_("nom"), max_length=200, unique=True)
-    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.CLUB)
-    federation = models.ForeignKey(
-        "self",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="clubs",
-        limit_choices_to={"kind": Kind.FEDERATION},
-        verbose_name=_("fédération"),
-    )
-    chamber = models.ForeignKey(
-        "accounts.Chamber",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="networks",
-        verbose_name=_("chambre porteuse"),
-    )
-    description = models.TextField(_("description"), blank=True)
-    animators = models.ManyToManyField(
-        settings.AUTH_USER_MODEL,
-        blank=True,
-        related_name="animated_networks",
-        verbose_name=_("animateurs"),
-    )
-
-    class Meta:
-        verbose_name = _("réseau")
-        verbose_name_plural = _("réseaux")
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
-
-    def clean(self):
-        if self.federation_id and self.kind == self.Kind.FEDERATION:
-            raise ValidationError(
-                _("Une fédération ne peut pas appartenir à une autre fédération.")
-            )
-        if self.federation_id and self.federation_id == self.pk:
-            raise ValidationError(_("Un réseau ne peut pas être sa propre fédération."))
-
-
-class Membership(models.Model):
-    establishment = models.ForeignKey(
-        Establishment,
-        on_delete=models.CASCADE,
-        related_name="memberships",
-        verbose_name=_("établissement"),
-    )
-    network = models.ForeignKey(
-        Network, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("réseau")
-    )
-    since = models.DateField(_("membre depuis"))
-
-    class Meta:
-        verbose_name = _("adhésion")
-        verbose_name_plural = _("adhésions")
-        ordering = ["network_id", "establishment_id"]
-        constraints = [
-            models.UniqueConstraint(fields=["establishment", "network"], name="unique_membership")
-        ]
-
-    def __str__(self):
-        return f"{self.establishment} ∈ {self.network}"
 
 
 # -- export: advisors (conseillers du commerce extérieur), clusters, SMEs' export projects ---------

@@ -1,5 +1,5 @@
-"""Who may see and change the directory's objects: establishments, networks and their members'
-spaces, export advisors, clusters and the SMEs' contact requests to them.
+"""Who may see and change the directory's objects: establishments, export advisors, clusters and
+the SMEs' contact requests to them (networks and their members' spaces: ``networks.policy``).
 
 Establishments:
 - advisors and chamber administrators see the establishments of their chamber's territory and of
@@ -8,14 +8,6 @@ Establishments:
 - a company user sees and edits only the establishments they represent;
 - a network animator sees the member directory of the networks they animate (identity, not flows);
 - anonymous visitors see none.
-
-Networks (members' spaces: directory, news, documents, statistics, map):
-- a network's members' space is for its members (users of member establishments; for a
-  federation, members of its clubs too) and animators only (and platform staff); statistics
-  suppress groups under ``PUBLIC_MIN_GROUP``;
-- the network's map shows what the member directory already shows to members — identity (name,
-  activity, commune) and position — never flows, quantities, contacts or SIRET
-  (``NETWORK_MAP_FIELDS`` is the complete list of what leaves the database).
 
 Export support:
 - the directory of export advisors and clusters is visible to every signed-in user, without the
@@ -50,11 +42,8 @@ from maillage.accounts.policy import (
     standing,
 )
 from maillage.directory.models import (
-    Contact,
     Establishment,
     ExportContactRequest,
-    Membership,
-    Network,
 )
 
 EXPORT_CONTACT_ROLES = {User.Role.EXPORT_ADVISOR, User.Role.CLUSTER_MANAGER}
@@ -157,93 +146,8 @@ def is_export_contact(user) -> bool:
     return user.is_authenticated and user.role in EXPORT_CONTACT_ROLES
 
 
-def network_member_ids(user) -> set[int]:
-    """Networks whose members' space this user may enter: member establishments' networks (and
-    the federation of a member club), networks they animate."""
-    match standing(user):
-        case Standing.ANONYMOUS:
-            return set()
-        case Standing.PLATFORM:
-            return set(Network.objects.values_list("pk", flat=True))
-    ids = set(user.animated_networks.values_list("pk", flat=True))
-    if standing(user) == Standing.COMPANY:
-        rows = Membership.objects.filter(establishment__users=user).values_list(
-            "network_id", "network__federation_id"
-        )
-        for network_id, federation_id in rows:
-            ids.add(network_id)
-            if federation_id:
-                ids.add(federation_id)
-    return ids
-
-
-def can_view_network_space(user, network) -> bool:
-    return network.pk in network_member_ids(user)
-
-
-def can_publish_in_network(user, network) -> bool:
-    """Animators publish news and documents (and platform staff)."""
-    if not user.is_authenticated:
-        return False
-    return user.is_superuser or network.animators.filter(pk=user.pk).exists()
-
-
-def can_manage_network_members(user, network) -> bool:
-    """Add and remove members, see members' contacts: the network's animators, the staff of the
-    network's chamber, platform staff. Never a member company or another network's animator."""
-    match standing(user):
-        case Standing.ANONYMOUS:
-            return False
-        case Standing.PLATFORM:
-            return True
-        case Standing.CHAMBER if network.chamber_id == user.chamber_id:
-            return True
-    return network.animators.filter(pk=user.pk).exists()
-
-
-def network_member_candidates(user, network) -> QuerySet:
-    """Establishments a member manager may add (identity only: name, SIRET, commune, activity,
-    public SIRENE data): active establishments of the network's chamber territory, or any active
-    establishment for a network without a chamber."""
-    if not can_manage_network_members(user, network):
-        return Establishment.objects.none()
-    qs = Establishment.objects.filter(is_active=True)
-    if network.chamber_id:
-        qs = qs.of_chambers({network.chamber_id})
-    return qs
-
-
-def visible_network_member_contacts(user, network) -> QuerySet:
-    """Contacts of the network's member establishments (and of its clubs' for a federation), for
-    member managers only: a member company sees the directory, not the people."""
-    if not can_manage_network_members(user, network):
-        return Contact.objects.none()
-    q = Q(establishment__memberships__network=network) | Q(
-        establishment__memberships__network__federation=network
-    )
-    return Contact.objects.filter(q).distinct()
-
-
 def can_manage_export_project(user, establishment) -> bool:
     return can_edit_establishment(user, establishment)
-
-
-NETWORK_MAP_FIELDS = ("pk", "name", "latitude", "longitude", "commune__name", "naf__label")
-
-
-def can_view_network_map(user, network) -> bool:
-    return can_view_network_space(user, network)
-
-
-def visible_network_map_members(user, network) -> QuerySet:
-    """Active member establishments of the network (and of its clubs) that have a position; none
-    for someone outside the network."""
-    if not can_view_network_map(user, network):
-        return Establishment.objects.none()
-    q = Q(memberships__network=network) | Q(memberships__network__federation=network)
-    return Establishment.objects.filter(
-        q, is_active=True, latitude__isnull=False, longitude__isnull=False
-    ).distinct()
 
 
 def export_requests_addressed_to(user) -> QuerySet:

@@ -19,7 +19,6 @@ from maillage.directory.models import (
     Establishment,
     ExportContactRequest,
     ExportProject,
-    Membership,
     validate_siret,
 )
 from maillage.directory.selectors import country_codes
@@ -410,44 +409,3 @@ def update_export_advisor(user, advisor, values: dict) -> list[str]:
         advisor.full_clean()
         advisor.save(update_fields=changed)
     return changed
-
-
-# -- network memberships ------------------------------------------------------------------------
-
-
-def add_network_member(user, network, establishment_id: int):
-    """Make an establishment a member of the network (today); refused to anyone who may not
-    manage its members, and for an establishment outside what they may add."""
-    if not policy.can_manage_network_members(user, network):
-        raise PermissionDenied
-    establishment = (
-        policy.network_member_candidates(user, network).filter(pk=establishment_id).first()
-    )
-    if establishment is None:
-        raise ValidationError(_("Établissement introuvable ou hors du territoire du réseau."))
-    membership, created = Membership.objects.get_or_create(
-        establishment=establishment,
-        network=network,
-        defaults={"since": timezone.localdate()},
-    )
-    if not created:
-        raise ValidationError(
-            _("%(name)s est déjà membre du réseau.") % {"name": establishment.name}
-        )
-    return membership
-
-
-def remove_network_member(user, network, establishment_id: int) -> str:
-    """End an establishment's membership; returns its name for the confirmation message."""
-    if not policy.can_manage_network_members(user, network):
-        raise PermissionDenied
-    membership = (
-        Membership.objects.filter(network=network, establishment_id=establishment_id)
-        .select_related("establishment")
-        .first()
-    )
-    if membership is None:
-        raise ValidationError(_("Cet établissement n'est pas membre du réseau."))
-    name = membership.establishment.name
-    membership.delete()
-    return name

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from maillage.accounts.admin_mixins import PolicyAdmin
 from maillage.events import policy
-from maillage.events.models import Event, NetworkDocument, NetworkPost, Question
+from maillage.events.models import Event, Question
 
 
 class QuestionInline(admin.TabularInline):
@@ -21,15 +21,3 @@ class EventAdmin(PolicyAdmin):
     list_filter = ["meetings_enabled"]
     search_fields = ["title", "place"]
     inlines = [QuestionInline]
-
-
-@admin.register(NetworkPost)
-class NetworkPostAdmin(admin.ModelAdmin):
-    list_display = ["title", "network", "published_at"]
-    list_select_related = ["network"]
-
-
-@admin.register(NetworkDocument)
-class NetworkDocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "network", "uploaded_at"]
-    list_select_related = ["network"]

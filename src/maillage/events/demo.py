@@ -16,9 +16,8 @@ from maillage.directory.models import (
     ExportAdvisor,
     ExportContactRequest,
     ExportProject,
-    Membership,
 )
-from maillage.events.models import Event, NetworkPost, Question, Registration
+from maillage.events.models import Event, Question, Registration
 
 ADVISORS = [
     ("cce.maroc", "Karim", "Benali", "Atlas Agro Conseil", ["MA"], ["agrifood"], ["fr", "ar"]),
@@ -124,8 +123,8 @@ def load(builder, chambers, club) -> None:
         user = User.objects.filter(username=username).first()
         establishment = user.establishments.order_by("pk").first() if user else None
         if establishment is not None:
-            _m, created = Membership.objects.get_or_create(
-                establishment=establishment,
+            # Through the establishment's reverse manager: the networks' models are a peer's.
+            _m, created = establishment.memberships.get_or_create(
                 network=club,
                 defaults={"since": datetime.date(2020, 9, 1)},
             )
@@ -216,8 +215,7 @@ def load(builder, chambers, club) -> None:
     )
     add("événements", int(created))
     animator = club.animators.order_by("pk").first()
-    _post, created = NetworkPost.objects.get_or_create(
-        network=club,
+    _post, created = club.posts.get_or_create(
         title="Bienvenue dans l'espace membres du club",
         defaults={
             "author": animator,

@@ -1,6 +1,5 @@
 """Business events (registrations, waiting list, attendance), one-to-one meetings (profiles,
-requests, pinned or forbidden pairs, scheduler runs, the schedule itself) and the members' space
-of networks (news posts, documents)."""
+requests, pinned or forbidden pairs, scheduler runs, the schedule itself)."""
 
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ class Event(models.Model):
         verbose_name=_("chambre organisatrice"),
     )
     network = models.ForeignKey(
-        "directory.Network",
+        "networks.Network",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -290,45 +289,3 @@ class Meeting(models.Model):
 
     def __str__(self):
         return f"{self.a_id}–{self.b_id} ({self.slot + 1}, table {self.table})"
-
-
-class NetworkPost(models.Model):
-    """A news post in a network's members' space."""
-
-    network = models.ForeignKey("directory.Network", on_delete=models.CASCADE, related_name="posts")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    title = models.CharField(_("titre"), max_length=200)
-    body = models.TextField(_("texte"))
-    published_at = models.DateTimeField(_("publié le"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("actualité de réseau")
-        verbose_name_plural = _("actualités de réseau")
-        ordering = ["-published_at", "-pk"]
-
-    def __str__(self):
-        return self.title
-
-
-class NetworkDocument(models.Model):
-    """A document shared with a network's members (stored under MEDIA_ROOT/reseaux/)."""
-
-    network = models.ForeignKey(
-        "directory.Network", on_delete=models.CASCADE, related_name="documents"
-    )
-    title = models.CharField(_("titre"), max_length=200)
-    file = models.FileField(_("fichier"), upload_to="reseaux/%Y/")
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    uploaded_at = models.DateTimeField(_("déposé le"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("document de réseau")
-        verbose_name_plural = _("documents de réseau")
-        ordering = ["-uploaded_at", "-pk"]
-
-    def __str__(self):
-        return self.title

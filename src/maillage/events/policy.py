@@ -17,9 +17,9 @@ from django.db.models import Q, QuerySet
 
 from maillage.accounts.models import Chamber
 from maillage.accounts.policy import Standing, is_company_user, standing
-from maillage.directory.models import Establishment, Network
-from maillage.directory.policy import network_member_ids
+from maillage.directory.models import Establishment
 from maillage.events.models import Event, Registration
+from maillage.networks.policy import managed_networks, network_member_ids
 
 
 def visible_events(user) -> QuerySet:
@@ -96,12 +96,11 @@ def event_organiser_choices(user) -> tuple[QuerySet, QuerySet]:
     and its networks; animators for the networks they animate."""
     match standing(user):
         case Standing.ANONYMOUS:
-            return Chamber.objects.none(), Network.objects.none()
+            chambers = Chamber.objects.none()
         case Standing.PLATFORM:
-            return Chamber.objects.all(), Network.objects.all()
-    chambers = Chamber.objects.none()
-    q = Q(animators=user)
-    if standing(user) == Standing.CHAMBER:
-        chambers = Chamber.objects.filter(pk=user.chamber_id)
-        q |= Q(chamber_id=user.chamber_id)
-    return chambers, Network.objects.filter(q).distinct()
+            chambers = Chamber.objects.all()
+        case Standing.CHAMBER:
+            chambers = Chamber.objects.filter(pk=user.chamber_id)
+        case _:
+            chambers = Chamber.objects.none()
+    return chambers, managed_networks(user)

@@ -1,6 +1,5 @@
 """Reads of the events app, always through events.policy: event lists, participants, whom to
-meet (through the marketplace engine and the stored synergy suggestions), requests, agendas,
-networks' members' spaces."""
+meet (through the marketplace engine and the stored synergy suggestions), requests, agendas."""
 
 from __future__ import annotations
 
@@ -11,10 +10,6 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage.accounts import policy as accounts_policy
-from maillage.accounts.models import User
-from maillage.directory import policy as directory_policy
-from maillage.directory.models import Establishment
 from maillage.engine import marketplace as supplier_matching
 from maillage.events import policy
 from maillage.events.models import Event, Meeting, MeetingRequest, PairRule, Registration
@@ -287,86 +282,6 @@ def participant_table(user, event: Event) -> tuple[list[str], list[list]]:
             ]
         )
     return header, rows
-
-
-# -- networks -------------------------------------------------------------------------------------
-
-
-def network_members(network):
-    """Members of the network (and of its clubs for a federation): who does what, where."""
-
-    q = Q(memberships__network=network) | Q(memberships__network__federation=network)
-    return (
-        Establishment.objects.filter(q)
-        .select_related("naf", "commune")
-        .distinct()
-        .order_by("name", "pk")
-    )
-
-
-def network_audience(network):
-    """The users told of a network's news: company users of its members (and of its clubs'
-    members for a federation) and its animators — the users who may enter its members' space."""
-
-    members = network_members(network).values("pk")
-    return (
-        User.objects.filter(is_active=True)
-        .filter(
-            Q(role=User.Role.COMPANY, establishments__in=members) | Q(animated_networks=network)
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
-def network_statistics(network) -> dict:
-    """Members per activity section and per département; groups under the policy's threshold
-    are merged into « autres » so that no small group can be singled out."""
-    members = network_members(network)
-    total = members.count()
-    # Sub-class → class → group → division: members are counted per NAF division.
-    by_section = Counter(members.values_list("naf__parent__parent__parent__label", flat=True))
-    by_dep = Counter(members.values_list("commune__departement__name", flat=True))
-    return {
-        "total": total if total >= accounts_policy.PUBLIC_MIN_GROUP else None,
-        "by_section": _suppress(by_section),
-        "by_departement": _suppress(by_dep),
-    }
-
-
-def _suppress(counts: Counter) -> list[tuple[str, int]]:
-    shown = sorted(
-        ((k or "—", v) for k, v in counts.items() if v >= accounts_policy.PUBLIC_MIN_GROUP),
-        key=lambda kv: (-kv[1], kv[0]),
-    )
-    rest = sum(v for v in counts.values() if v < accounts_policy.PUBLIC_MIN_GROUP)
-    if rest >= accounts_policy.PUBLIC_MIN_GROUP:
-        shown.append((_("autres"), rest))
-    return shown
-
-
-def network_map_layer(user, network) -> dict:
-    """The network's member establishments as GeoJSON points: identity and position only (the
-    policy's ``NETWORK_MAP_FIELDS``), one query whatever the number of members."""
-    rows = (
-        directory_policy.visible_network_map_members(user, network)
-        .values_list(*directory_policy.NETWORK_MAP_FIELDS)
-        .order_by("name", "pk")
-    )
-    features = [
-        {
-            "type": "Feature",
-            "id": pk,
-            "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
-            "properties": {"id": pk, "name": name, "commune": commune, "activity": activity},
-        }
-        for pk, name, lat, lon, commune, activity in rows
-    ]
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "meta": {"layer": "network-members", "network": network.pk, "count": len(features)},
-    }
 
 
 # --- Whom to meet: synergies between participants ---------------------------------------------

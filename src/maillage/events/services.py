@@ -1,5 +1,5 @@
 """Writes of the events app: registrations and the waiting list, meeting profiles and requests,
-pinned or forbidden pairs, scheduler runs, reminders, attendance, network posts and documents.
+pinned or forbidden pairs, scheduler runs, reminders, attendance.
 Every function that a user can call with bad input raises ``EventError`` with a French message."""
 
 from __future__ import annotations
@@ -15,21 +15,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage import notifications, runs
-from maillage.directory import policy as directory_policy
 from maillage.engine import meetings as engine
 from maillage.events import policy
 from maillage.events.models import (
     Event,
     Meeting,
     MeetingRequest,
-    NetworkDocument,
-    NetworkPost,
     PairRule,
     Registration,
     ScheduleRun,
 )
-from maillage.events.selectors import network_audience
-from maillage.uploads import check_document
 
 
 class EventError(ValidationError):
@@ -546,50 +541,3 @@ def update_meeting_settings(user, event: Event, **fields) -> None:
     except ValidationError as exc:
         raise EventError(exc.messages) from exc
     event.save()
-
-
-# -- networks' members' space ---------------------------------------------------------------------
-
-
-def publish_post(user, network, title: str, body: str) -> NetworkPost:
-    if not directory_policy.can_publish_in_network(user, network):
-        raise PermissionDenied
-    if not title.strip() or not body.strip():
-        raise EventError(_("Le titre et le texte sont obligatoires."))
-    post = NetworkPost.objects.create(
-        network=network, author=user, title=title.strip()[:200], body=body.strip()
-    )
-    _notify_network(network, user, _("Actualité de %(n)s : %(t)s"), post.title, post.body[:500])
-    return post
-
-
-def _notify_network(network, author, title: str, item: str, body: str) -> None:
-    """Tell the network's members (and its animators), not the author, of a news post or
-    document."""
-
-    notifications.notify(
-        network_audience(network).exclude(pk=author.pk),
-        notifications.NETWORK_NEWS,
-        title=(title % {"n": network.name, "t": item})[:255],
-        body=body,
-        url=reverse("network-space", args=[network.pk]),
-    )
-
-
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-
-
-def add_document(user, network, title: str, upload) -> NetworkDocument:
-    if not directory_policy.can_publish_in_network(user, network):
-        raise PermissionDenied
-    if not title.strip() or upload is None:
-        raise EventError(_("Le titre et le fichier sont obligatoires."))
-    try:
-        check_document(upload, MAX_DOCUMENT_BYTES)
-    except ValidationError as exc:
-        raise EventError(" ".join(exc.messages)) from exc
-    document = NetworkDocument.objects.create(
-        network=network, title=title.strip()[:200], file=upload, uploaded_by=user
-    )
-    _notify_network(network, user, _("Nouveau document dans %(n)s : %(t)s"), document.title, "")
-    return document

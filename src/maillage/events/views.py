@@ -1,29 +1,22 @@
-"""Thin views of events, one-to-one meetings and networks' members' spaces. Each view says who
-may use it; the rules themselves are in events.policy."""
+"""Thin views of events and one-to-one meetings. Each view says who may use it; the rules
+themselves are in events.policy."""
 
 from __future__ import annotations
 
-import datetime
 import io
-from urllib.parse import urlencode
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from maillage import runs
-from maillage.directory import policy as directory_policy
-from maillage.directory import services as directory_services
-from maillage.directory.models import Membership, Network
 from maillage.events import policy, selectors, services
 from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
 from maillage.spreadsheets import write_csv, write_xlsx
@@ -514,208 +507,3 @@ def _schedule_context(event: Event, run: ScheduleRun | None) -> dict:
         "report": selectors.schedule_report(event, run) if run else None,
         "errors": [],
     }
-
-
-# -- networks' members' spaces --------------------------------------------------------------------
-
-
-@login_required
-def network_list(request):
-    """Who: members and animators see the networks they belong to or animate."""
-
-    networks = Network.objects.filter(
-        pk__in=directory_policy.network_member_ids(request.user)
-    ).order_by("name", "pk")
-    managed = {
-        n.pk for n in networks if directory_policy.can_manage_network_members(request.user, n)
-    }
-    return render(request, "events/network_list.html", {"networks": networks, "managed": managed})
-
-
-def _network(request, pk: int):
-
-    network = get_object_or_404(Network, pk=pk)
-    if not directory_policy.can_view_network_space(request.user, network):
-        raise Http404
-    return network
-
-
-@login_required
-def network_space(request, pk: int):
-    """Who: members and animators of the network (and platform staff)."""
-    network = _network(request, pk)
-    return render(
-        request,
-        "events/network_space.html",
-        {
-            "network": network,
-            "members": selectors.network_members(network)[:500],
-            "posts": network.posts.select_related("author").order_by("-published_at", "-pk")[:20],
-            "documents": network.documents.order_by("-uploaded_at", "-pk"),
-            "stats": selectors.network_statistics(network),
-            "can_publish": directory_policy.can_publish_in_network(request.user, network),
-            "can_manage": directory_policy.can_manage_network_members(request.user, network),
-            "map_config": {
-                "layer": reverse("network-map", args=[network.pk]),
-                "background": "/api/map/background",
-                "tileUrl": settings.MAILLAGE_TILE_URL,
-            },
-            "events": policy.visible_events(request.user)
-            .filter(network=network, ends_at__gte=timezone.now() - datetime.timedelta(days=1))
-            .order_by("starts_at", "pk"),
-        },
-    )
-
-
-def network_map(request, pk: int):
-    """The network's member establishments (GeoJSON: identity and position only). Who: members
-    and animators of the network (and platform staff); anyone else, anonymous visitors included,
-    gets 404 so that the network's existence is not confirmed."""
-
-    network = get_object_or_404(Network, pk=pk)
-    if not directory_policy.can_view_network_map(request.user, network):
-        raise Http404
-    return JsonResponse(selectors.network_map_layer(request.user, network))
-
-
-@login_required
-@require_POST
-def network_post(request, pk: int):
-    """Who: animators."""
-    network = _network(request, pk)
-    try:
-        services.publish_post(
-            request.user, network, request.POST.get("title", ""), request.POST.get("body", "")
-        )
-    except services.EventError as exc:
-        _fail(request, exc)
-    return redirect("network-space", pk=network.pk)
-
-
-@login_required
-@require_POST
-def network_document(request, pk: int):
-    """Who: animators."""
-    network = _network(request, pk)
-    try:
-        services.add_document(
-            request.user, network, request.POST.get("title", ""), request.FILES.get("file")
-        )
-    except services.EventError as exc:
-        _fail(request, exc)
-    return redirect("network-space", pk=network.pk)
-
-
-@login_required
-def network_document_download(request, pk: int, doc_pk: int):
-    """Who: members and animators; files are never served by URL without this check."""
-    network = _network(request, pk)
-    doc = get_object_or_404(network.documents, pk=doc_pk)
-    return FileResponse(
-        doc.file.open("rb"), as_attachment=True, filename=doc.file.name.split("/")[-1]
-    )
-
-
-def _managed_network(request, pk: int):
-    """The network whose members this user manages; others get 404 (members of the network who
-    may enter its space get 403: they know it exists)."""
-
-    network = get_object_or_404(Network, pk=pk)
-    if not directory_policy.can_manage_network_members(request.user, network):
-        if directory_policy.can_view_network_space(request.user, network):
-            raise PermissionDenied
-        raise Http404
-    return network
-
-
-MEMBER_SEARCH_RESULTS = 20
-
-
-@login_required
-def network_members(request, pk: int):
-    """Who: the network's animators, the staff of its chamber, platform staff: the member list
-    with contacts, and a search (name or SIRET) of establishments to add."""
-
-    network = _managed_network(request, pk)
-    query = request.GET.get("q", "").replace("\x00", "").strip()
-    results = []
-    if len(query) >= 2:
-        digits = query.replace(" ", "")
-        candidates = directory_policy.network_member_candidates(request.user, network)
-        if digits.isdigit():
-            candidates = candidates.filter(siret__startswith=digits)
-        else:
-            candidates = candidates.filter(name__icontains=query)
-        member_ids = set(
-            Membership.objects.filter(network=network).values_list("establishment_id", flat=True)
-        )
-        results = [
-            {"establishment": e, "member": e.pk in member_ids}
-            for e in candidates.select_related("commune").order_by("name", "pk")[
-                :MEMBER_SEARCH_RESULTS
-            ]
-        ]
-    contacts: dict[int, list] = {}
-    for c in directory_policy.visible_network_member_contacts(request.user, network).order_by(
-        "last_name", "first_name", "pk"
-    ):
-        contacts.setdefault(c.establishment_id, []).append(c)
-    memberships = (
-        Membership.objects.filter(network=network)
-        .select_related("establishment__commune", "establishment__naf")
-        .order_by("establishment__name", "pk")
-    )
-    return render(
-        request,
-        "events/network_members.html",
-        {
-            "network": network,
-            "query": query,
-            "results": results,
-            "searched": len(query) >= 2,
-            "members": [
-                {"membership": m, "contacts": contacts.get(m.establishment_id, [])}
-                for m in memberships
-            ],
-        },
-    )
-
-
-@login_required
-@require_POST
-def network_member_add(request, pk: int):
-    """Who: as network_members."""
-
-    network = _managed_network(request, pk)
-    try:
-        membership = directory_services.add_network_member(
-            request.user, network, _int(request.POST.get("establishment"), 0)
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(
-            request,
-            _("%(name)s est maintenant membre du réseau.")
-            % {"name": membership.establishment.name},
-        )
-    back = reverse("network-members", args=[network.pk])
-    query = request.POST.get("q", "").strip()
-    return redirect(f"{back}?{urlencode({'q': query})}" if query else back)
-
-
-@login_required
-@require_POST
-def network_member_remove(request, pk: int, establishment_pk: int):
-    """Who: as network_members."""
-
-    network = _managed_network(request, pk)
-    try:
-        name = directory_services.remove_network_member(request.user, network, establishment_pk)
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("%(name)s ne fait plus partie du réseau.") % {"name": name})
-    return redirect("network-members", pk=network.pk)

@@ -19,7 +19,7 @@ from django.db import transaction
 from stdnum import luhn
 
 from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
-from maillage.directory.models import Contact, Establishment, Membership, Network
+from maillage.directory.models import Contact, Establishment
 from maillage.engine import taxonomy
 from maillage.engine.headcount import typical_headcount
 from maillage.events.demo import load as load_events_demo
@@ -27,6 +27,7 @@ from maillage.flows.models import Flow, Visit
 from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
 from maillage.marketplace.models import SupplierProfile
 from maillage.marketplace.services import refresh_search_text
+from maillage.networks.models import Membership, Network
 from maillage.reference.models import Commune, NafCode, ResourceClass, WasteCode
 
 DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - printed by `make demo`, demo data only

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from maillage.directory.models import Establishment, Network
+from maillage.directory.models import Establishment
 from maillage.engine import taxonomy
 from maillage.marketplace.models import (
     Category,
@@ -15,6 +15,7 @@ from maillage.marketplace.models import (
     Response,
     SupplierProfile,
 )
+from maillage.networks import policy as networks_policy
 from maillage.notifications import REGISTRY
 from maillage.reference.fields import CommuneField
 
@@ -121,7 +122,7 @@ class NeedForm(forms.ModelForm):
 
     def __init__(self, *args, buyers=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visibility_network"].queryset = Network.objects.order_by("name")
+        self.fields["visibility_network"].queryset = networks_policy.listed_networks()
         existing = []
         if self.instance.pk:
             # The buyer of an existing need never changes: no buyer field to fill.
@@ -259,7 +260,7 @@ class DirectorySearchForm(forms.Form):
         ],
     )
     network = forms.ModelChoiceField(
-        label=_("réseau"), required=False, queryset=Network.objects.order_by("name")
+        label=_("réseau"), required=False, queryset=networks_policy.listed_networks()
     )
 
     def __init__(self, *args, **kwargs):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts.models import Chamber
-from maillage.directory.models import Establishment, Network
+from maillage.directory.models import Establishment
 from maillage.reference.models import Commune
 from maillage.runs import BackgroundRun
 
@@ -203,7 +203,7 @@ class Need(models.Model):
         verbose_name=_("chambre"),
     )
     visibility_network = models.ForeignKey(
-        Network,
+        "networks.Network",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -37,8 +37,9 @@ from maillage.accounts.policy import (
     standing,
 )
 from maillage.directory.models import Establishment
-from maillage.directory.policy import can_edit_establishment, network_member_ids
+from maillage.directory.policy import can_edit_establishment
 from maillage.marketplace.models import Consortium, Need, Response, SupplierProfile
+from maillage.networks.policy import network_member_ids
 
 
 def _user_establishment_ids(user) -> set[int]:

@@ -154,7 +154,7 @@ def candidate_profiles(need: Need) -> QuerySet:
     if need.visibility == Need.Visibility.CHAMBER:
         qs = qs.filter(establishment__commune__territory__chamber_id=need.visibility_chamber_id)
     elif need.visibility == Need.Visibility.NETWORK:
-        # Members of the network and, for a federation, of its clubs (directory_policy.network_member_ids).
+        # Members of the network and, for a federation, of its clubs (networks.policy.network_member_ids).
         qs = qs.filter(
             establishment__in=Establishment.objects.filter(
                 Q(memberships__network_id=need.visibility_network_id)

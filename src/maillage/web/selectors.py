@@ -7,10 +7,11 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.directory import policy as directory_policy
-from maillage.directory.models import Contact, Network
+from maillage.directory.models import Contact
 from maillage.engine import secrecy
 from maillage.engine.taxonomy import CATEGORIES
 from maillage.flows import policy as flows_policy
+from maillage.networks.models import Network
 from maillage.privacy import policy as privacy_policy
 from maillage.reference import lookup
 from maillage.synergies import policy as synergies_policy

@@ -15,11 +15,12 @@ from maillage.accounts.models import Chamber
 from maillage.api.pagination import Pages
 from maillage.api.schemas import ERRORS, Error, Id, Text
 from maillage.directory import policy as directory_policy
-from maillage.directory.models import Establishment, Network
+from maillage.directory.models import Establishment
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import selectors, services
 from maillage.marketplace.forms import category_from_label
 from maillage.marketplace.models import Category, Need, Response
+from maillage.networks.models import Network
 
 router = Router(tags=["besoins (tous acheteurs, tous vendeurs)"])
 
