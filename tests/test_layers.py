@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("notifications",),  # the one registry every app notifies through
     ("directory",),
     ("flows",),
-    ("synergies", "marketplace", "events"),  # domain apps, peers
+    ("synergies", "marketplace", "events", "networks"),  # domain apps, peers
     # read across the domain apps: map and dashboard, imports and exports, personal data
     ("atlas", "ingest", "privacy"),
     ("web", "api", "operations"),

@@ -106,7 +106,7 @@ def test_anonymous_and_animator_see_no_flows(territory, flows, make_user):
 
 
 def test_animator_sees_members_of_animated_network_only(territory, make_user):
-    from maillage.directory.models import Membership, Network
+    from maillage.networks.models import Membership, Network
 
     club = Network.objects.create(name="Club test")
     Membership.objects.create(

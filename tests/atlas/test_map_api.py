@@ -50,7 +50,7 @@ def test_filters_category_direction_chamber_and_network(client, mapped):
     assert names(client.get(f"/api/map/establishments?chamber={c91.pk}").json()) == {
         "Chaufferie d'Évry-Test"
     }
-    from maillage.directory.models import Membership, Network
+    from maillage.networks.models import Membership, Network
 
     club = Network.objects.create(name="Club test")
     Membership.objects.create(establishment=mapped["e91"], network=club, since="2024-01-01")

@@ -245,7 +245,7 @@ def test_password_reset_unknown_address_reveals_nothing(client, db):
 
 
 def test_animator_home_lists_networks_and_members(client, mapped, make_user):
-    from maillage.directory.models import Membership, Network
+    from maillage.networks.models import Membership, Network
 
     animator = make_user("anim", User.Role.ANIMATOR)
     club = Network.objects.create(name="Club des éco-entreprises test")

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.directory.models import Membership, Network
+from maillage.networks.models import Membership, Network
 
 pytestmark = pytest.mark.browser
 

@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory.models import Membership, Network
+from maillage.networks.models import Membership, Network
 
 pytestmark = pytest.mark.browser
 

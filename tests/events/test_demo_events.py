@@ -3,17 +3,17 @@
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory import policy as directory_policy
 from maillage.directory.models import (
     Cluster,
     ExportAdvisor,
     ExportContactRequest,
     ExportProject,
-    Network,
 )
 from maillage.events import demo
-from maillage.events.models import Event, NetworkPost, Registration
+from maillage.events.models import Event, Registration
 from maillage.ingest.demo import DemoBuilder
+from maillage.networks import policy as networks_policy
+from maillage.networks.models import Network, NetworkPost
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_events_demo_is_idempotent(territory):
     assert counts[0] == counts[1] == [6, 3, 1, 2, 1, 1]
     # The demo company belongs to the club (once), so its user enters the members' space.
     assert list(club.memberships.values_list("establishment", flat=True)) == [territory["e78"].pk]
-    assert directory_policy.can_view_network_space(entreprise1, club)
+    assert networks_policy.can_view_network_space(entreprise1, club)
     # Export advisors and cluster contacts log in with their own roles.
     assert set(User.objects.filter(username__startswith="cce.").values_list("role", flat=True)) == {
         User.Role.EXPORT_ADVISOR

@@ -205,7 +205,7 @@ def test_who_may_see_what(client, world):
 
 
 def test_network_event_hidden_from_non_members(client, world):
-    from maillage.directory.models import Membership, Network
+    from maillage.networks.models import Membership, Network
 
     club = Network.objects.create(name="Club test", chamber=world["chambers"][0])
     Membership.objects.create(
@@ -287,7 +287,7 @@ def test_schedule_status_partial_for_organisers_only(client, world):
 
 
 def test_organisers_create_events_for_their_chamber_or_networks_only(client, world):
-    from maillage.directory.models import Network
+    from maillage.networks.models import Network
 
     url = reverse("event-create")
     c77, _c91, c78 = world["chambers"]
@@ -338,7 +338,7 @@ def _api(client, user, url):
 
 
 def test_api_events_and_my_agenda_follow_the_policy(client, world):
-    from maillage.directory.models import Membership, Network
+    from maillage.networks.models import Membership, Network
 
     event, a, b = _two_participants(world)
     Meeting.objects.create(event=event, a=a, b=b, slot=1, table=2)

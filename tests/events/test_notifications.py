@@ -17,10 +17,11 @@ from django.urls import reverse
 
 from maillage import notifications
 from maillage.accounts.models import User
-from maillage.directory.models import Membership, Network
 from maillage.events import services
 from maillage.events.models import ScheduleRun
 from maillage.marketplace.models import Notification, NotificationPreference
+from maillage.networks import services as network_services
+from maillage.networks.models import Membership, Network
 from tests.events.conftest import answers
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +173,7 @@ def test_network_news_goes_to_members_in_the_digest(
     _prefer(member, notifications.NETWORK_NEWS, "immediate")
     mail.outbox.clear()
     with committed(execute=True):
-        services.publish_post(animator, club, "Visite d'usine", "Jeudi à 10 h.")
+        network_services.publish_post(animator, club, "Visite d'usine", "Jeudi à 10 h.")
     # The member chose "immediately"; the author is not told; non-members never.
     assert [m.to for m in mail.outbox] == [[member.email]]
     assert "Actualité de Club test : Visite d'usine" in mail.outbox[0].subject
@@ -180,7 +181,7 @@ def test_network_news_goes_to_members_in_the_digest(
     # A federation's news reaches its clubs' members; a document too.
     federation.animators.add(animator)
     with committed(execute=True):
-        services.add_document(
+        network_services.add_document(
             animator, federation, "Charte", SimpleUploadedFile("charte.pdf", b"%PDF-1.4")
         )
     assert len(mail.outbox) == 2
@@ -190,7 +191,7 @@ def test_network_news_goes_to_members_in_the_digest(
     second.email = "second@example.test"
     second.save()
     with committed(execute=True):
-        services.publish_post(animator, club, "Atelier", "Mardi.")
+        network_services.publish_post(animator, club, "Atelier", "Mardi.")
     assert len(mail.outbox) == 3
     assert notifications.send_digests() == 1
     assert mail.outbox[-1].to == [second.email] and "Atelier" in mail.outbox[-1].body

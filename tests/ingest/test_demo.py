@@ -5,10 +5,11 @@ from django.db.models import Count
 from django.http import HttpRequest
 
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
-from maillage.directory.models import Contact, Establishment, Membership, Network
+from maillage.directory.models import Contact, Establishment
 from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow, Visit
 from maillage.ingest.demo import DEMO_PASSWORD, load_demo
+from maillage.networks.models import Membership, Network
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Membership, Network
+from maillage.networks.models import Membership, Network
 
 pytestmark = pytest.mark.django_db
 

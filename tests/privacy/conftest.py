@@ -11,11 +11,12 @@ from django.utils import timezone
 from maillage import notifications
 from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Cluster, Contact, ExportAdvisor, ExportProject, Network
+from maillage.directory.models import Cluster, Contact, ExportAdvisor, ExportProject
 from maillage.directory.services import request_export_contact
 from maillage.events.models import Event, MeetingRequest, Registration
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
+from maillage.networks.models import Network
 
 
 @pytest.fixture(autouse=True)

@@ -48,7 +48,7 @@ def test_a_user_downloads_everything_held_about_them(client, people):
     assert rows("accounts.User.establishments")[0]["id"] == people["e77"].pk
     assert rows("directory.ExportContactRequest.requested_by")[0]["message"] == "Salon au Maroc"
     assert rows("events.Registration.user")[0]["offers"] == "Sciure"
-    assert [r["name"] for r in rows("directory.Network.animators")] == ["Club 77"]
+    assert [r["name"] for r in rows("networks.Network.animators")] == ["Club 77"]
     assert [r["name"] for r in rows("directory.Cluster.managers")] == ["Pôle Bois"]
     assert data["demandes_de_rendez_vous"][0]["message"] == "Parlons sciure"
     # the export itself is logged, by ids only

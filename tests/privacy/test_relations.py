@@ -31,7 +31,7 @@ def test_the_check_sees_hidden_and_many_to_many_relations():
     # related_name="+" (hidden), a reverse many-to-many, a forward one, a one-to-one
     for key in (
         "accounts.AuditLog.user",
-        "directory.Network.animators",
+        "networks.Network.animators",
         "accounts.User.establishments",
         "directory.ExportAdvisor.user",
     ):

@@ -20,14 +20,13 @@ from maillage.directory.models import (
     Establishment,
     ExportAdvisor,
     ExportContactRequest,
-    Membership,
-    Network,
 )
 from maillage.events import services as event_services
 from maillage.events.models import Event, MeetingRequest, Registration, ScheduleRun
 from maillage.flows.models import Flow, Visit
 from maillage.ingest.demo import load_demo
 from maillage.marketplace.models import Need, Response
+from maillage.networks.models import Membership, Network
 from maillage.synergies.models import DetectionRun, Suggestion
 from tests.web.test_permission_matrix import iter_patterns
 
@@ -164,7 +163,7 @@ def _urls(ids: dict) -> list[tuple[str, str | None]]:
             ]
         urls += [(reverse(name, kwargs=kw), name) for kw in kwargs_list]
     # The back-office index and a change list for each kind of staff page.
-    urls += [(u, None) for u in ("/admin/", "/admin/directory/network/", "/admin/events/event/")]
+    urls += [(u, None) for u in ("/admin/", "/admin/networks/network/", "/admin/events/event/")]
     return urls
 
 

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from maillage.directory.models import Establishment, Network
+from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
+from maillage.networks.models import Network
 
 pytestmark = pytest.mark.django_db
 

@@ -41,12 +41,11 @@ from maillage.directory.models import (
     Contact,
     ExportAdvisor,
     ExportProject,
-    Membership,
-    Network,
 )
 from maillage.directory.services import request_export_contact
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
+from maillage.networks.models import Membership, Network
 from maillage.synergies import services
 from maillage.synergies.models import DetectionRun, Suggestion
 

@@ -90,7 +90,7 @@ USER_RELATIONS: tuple[Relation, ...] = (
         "the person's own choices",
     ),
     Relation(
-        "directory.Network.animators",
+        "networks.Network.animators",
         "Réseaux animés",
         Erase.UNLINK,
         "the network stays; an erased person no longer animates it",
@@ -216,13 +216,13 @@ USER_RELATIONS: tuple[Relation, ...] = (
         "the event's schedule",
     ),
     Relation(
-        "events.NetworkPost.author",
+        "networks.NetworkPost.author",
         "Actualités de réseaux publiées",
         Erase.KEEP,
         "the network's news",
     ),
     Relation(
-        "events.NetworkDocument.uploaded_by",
+        "networks.NetworkDocument.uploaded_by",
         "Documents de réseaux déposés",
         Erase.KEEP,
         "the network's documents",

@@ -10,9 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from maillage.accounts.models import User
-from maillage.directory.models import Membership, Network
-from maillage.events.models import NetworkDocument, NetworkPost
-from maillage.events.selectors import network_statistics
+from maillage.networks.models import Membership, Network, NetworkDocument, NetworkPost
+from maillage.networks.selectors import network_statistics
 
 pytestmark = pytest.mark.django_db
 

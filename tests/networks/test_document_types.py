@@ -10,9 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from maillage.events import services
-from maillage.events.models import NetworkDocument
-from tests.events.test_networks import club  # noqa: F401 (fixture)
+from maillage.networks import services
+from maillage.networks.models import NetworkDocument
+from tests.networks.test_networks import club  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact, Membership, Network
+from maillage.directory.models import Contact
 from maillage.events import services
+from maillage.networks.models import Membership, Network
 from tests.events.conftest import answers as _answers
 
 pytestmark = pytest.mark.django_db
