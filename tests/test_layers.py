@@ -24,11 +24,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("uploads", "spreadsheets", "runs"),  # helpers that know no app (runs: BackgroundRun)
     ("reference",),
     ("accounts",),
+    ("exports",),  # the export registry: each app registers its datasets (its exports.py)
     ("notifications",),  # the one registry every app notifies through
     ("directory",),
     ("flows",),
     ("synergies", "marketplace", "events", "networks"),  # domain apps, peers
-    # read across the domain apps: map and dashboard, imports and exports, personal data
+    # read across the domain apps: map and dashboard, imports and the demo, personal data
     ("atlas", "ingest", "privacy"),
     ("web", "api", "operations"),
     ("config",),  # settings and the root URLs

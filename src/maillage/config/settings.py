@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "maillage.directory",
     "maillage.flows",
     "maillage.ingest",
+    "maillage.exports",
     "maillage.synergies",
     "maillage.marketplace",
     "maillage.events",

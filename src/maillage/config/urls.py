@@ -47,7 +47,7 @@ urlpatterns = [
     path("evenements/", include("maillage.events.urls")),
     path("reseaux/", include("maillage.networks.urls")),
     path("international/", include("maillage.directory.urls")),
-    path("export/", include("maillage.ingest.export_urls")),
+    path("export/", include("maillage.exports.urls")),
     path("reference/", include("maillage.reference.urls")),
     path("donnees-personnelles/", include("maillage.privacy.urls")),
     path("", include("maillage.atlas.urls")),

@@ -7,7 +7,8 @@ Establishments:
   rubriques of) their own chamber's only;
 - a company user sees and edits only the establishments they represent;
 - a network animator sees the member directory of the networks they animate (identity, not flows);
-- anonymous visitors see none.
+- anonymous visitors see none;
+- the establishments' export (CSV / XLSX) is for platform and chamber staff and company users.
 
 Export support:
 - the directory of export advisors and clusters is visible to every signed-in user, without the
@@ -61,6 +62,12 @@ def visible_establishments(user) -> QuerySet:
         case Standing.ANIMATOR:
             return qs.filter(memberships__network__animators=user).distinct()
     return qs.none()
+
+
+def can_export_establishments(user) -> bool:
+    """The establishments' export (what ``visible_establishments`` shows): platform and chamber
+    staff, company users (their own); not network animators, nor anonymous visitors."""
+    return standing(user) in (Standing.PLATFORM, Standing.CHAMBER, Standing.COMPANY)
 
 
 def can_view_establishment(user, establishment) -> bool:

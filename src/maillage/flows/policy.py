@@ -6,7 +6,8 @@
   chamber's establishments only (partners read);
 - a company user reads and edits the flows of the establishments they represent;
 - anyone else (network animators, export advisors, anonymous visitors) sees no flow;
-- a flow's history is readable by whoever may read the flow itself.
+- a flow's history is readable by whoever may read the flow itself;
+- the flows' export (CSV / XLSX, audited) is for platform and chamber staff and company users.
 """
 
 from __future__ import annotations
@@ -69,3 +70,9 @@ def can_record_visit(user, establishment) -> bool:
 
 def can_view_flow_history(user, flow) -> bool:
     return can_view_flows(user, flow.establishment)
+
+
+def can_export_flows(user) -> bool:
+    """The flows' export (what ``visible_flows`` shows, audited): platform and chamber staff,
+    company users (their own establishments'); nobody else."""
+    return standing(user) in (Standing.PLATFORM, Standing.CHAMBER, Standing.COMPANY)

@@ -1,9 +1,7 @@
-"""Spreadsheet import pages and export downloads.
+"""Spreadsheet import pages (the exports are the exports app's).
 
-Import — who: chamber staff only (advisors and chamber administrators); what they may write is
-checked row by row by the import (their chamber's territory, the establishments they may edit).
-Export — who: ingest.policy.exportable_datasets (chamber staff: their chamber and agreements;
-a company: its own establishments and flows); rows come from the policy's visible_* querysets.
+Who: chamber staff only (advisors and chamber administrators); what they may write is checked
+row by row by the import (their chamber's territory, the establishments they may edit).
 """
 
 from __future__ import annotations
@@ -13,11 +11,11 @@ import base64
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from maillage.ingest import exports, policy, services
+from maillage.ingest import policy, services
 from maillage.ingest.spreadsheet import COLUMNS, FileError, run, template
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -112,28 +110,3 @@ def template_download(request, kind: str):
     )
     response["Content-Disposition"] = f'attachment; filename="modele_{kind}.xlsx"'
     return response
-
-
-@login_required
-def export_page(request):
-    names = policy.exportable_datasets(request.user)
-    if not names:
-        raise PermissionDenied
-    datasets = [
-        {
-            "name": n,
-            "label": exports.DATASETS[n].label,
-            "count": exports.DATASETS[n].count(request.user),
-        }
-        for n in names
-    ]
-    return render(
-        request, "ingest/export.html", {"datasets": datasets, "formats": list(exports.FORMATS)}
-    )
-
-
-@login_required
-def export_download(request, name: str, fmt: str):
-    if fmt not in exports.FORMATS or name not in exports.DATASETS:
-        raise Http404
-    return exports.http_response(request.user, name, fmt)

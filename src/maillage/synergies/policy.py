@@ -43,6 +43,12 @@ def can_list_suggestions(user) -> bool:
     return is_platform_or_chamber_staff(user)
 
 
+def can_export_suggestions(user) -> bool:
+    """The suggestions' export (what ``visible_suggestions`` shows): chamber and platform staff;
+    a company sees its opportunities anonymised, never this list."""
+    return is_platform_or_chamber_staff(user)
+
+
 def can_manage_suggestion(user, suggestion) -> bool:
     """Advisors of either chamber involved move a suggestion along the pipeline."""
     match standing(user):

@@ -1,12 +1,12 @@
-"""Exports as files (CSV for Excel, or XLSX). Who: ingest.policy.exportable_datasets, rows from
-the policy's visible_* querysets; exported flows are written to the audit log."""
+"""Exports as files (CSV for Excel, or XLSX). Who: each dataset's owning app's policy
+(exports.datasets), rows from its visible_* querysets; exported flows are written to the audit log."""
 
 from typing import Literal
 
 from ninja import Router
 
 from maillage.api.schemas import ERRORS, Error
-from maillage.ingest import exports
+from maillage.exports import files as exports
 
 router = Router(tags=["exports"])
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from maillage.ingest import views
+from maillage.exports import views
 
 urlpatterns = [
     path("", views.export_page, name="export"),

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from maillage.atlas import dashboard
-from maillage.ingest.exports import csv_cell, write_csv, write_xlsx
+from maillage.exports.files import csv_cell, write_csv, write_xlsx
 
 PAYLOADS = [
     '=HYPERLINK("http://x","clic")',

@@ -1,5 +1,6 @@
 """``manage.py export_data {etablissements,flux,suggestions} --user LOGIN --format csv|xlsx -o FILE``:
-export what this user may see (ingest.policy and each app's visible_* rules), as the web page and the API do."""
+export what this user may see (each dataset's owning app's policy and visible_* rules), as the web
+page and the API do."""
 
 from pathlib import Path
 
@@ -8,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from maillage.accounts.models import User
-from maillage.ingest.exports import DATASETS, FORMATS, dataset_for, export
+from maillage.exports.datasets import DATASETS, dataset_for
+from maillage.exports.files import FORMATS, export
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from maillage.exports.files import csv_cell
 from maillage.flows.services import build_flow
-from maillage.ingest.exports import csv_cell
-from tests.ingest.test_exports import download, read_csv
+from tests.exports.test_exports import download, read_csv
 
 
 @pytest.mark.parametrize(
