@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class DirectoryConfig(AppConfig):
     name = "maillage.directory"
-    verbose_name = _("Annuaire des établissements et réseaux")
+    verbose_name = _("Annuaire des établissements")

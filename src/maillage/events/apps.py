@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class EventsConfig(AppConfig):
     name = "maillage.events"
-    verbose_name = _("Événements et réseaux")
+    verbose_name = _("Événements et rendez-vous d'affaires")

@@ -95,8 +95,6 @@ def event_organiser_choices(user) -> tuple[QuerySet, QuerySet]:
     """Where a user may create an event: (chambers, networks). Chamber staff for their chamber
     and its networks; animators for the networks they animate."""
     match standing(user):
-        case Standing.ANONYMOUS:
-            chambers = Chamber.objects.none()
         case Standing.PLATFORM:
             chambers = Chamber.objects.all()
         case Standing.CHAMBER:

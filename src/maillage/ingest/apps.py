@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class IngestConfig(AppConfig):
     name = "maillage.ingest"
-    verbose_name = _("Imports et exports")
+    verbose_name = _("Imports de fichiers")

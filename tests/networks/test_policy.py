@@ -1,0 +1,104 @@
+"""The networks' rules, role by role: who enters a members' space, who manages its members, and
+the querysets other apps ask (``managed_networks`` for events' organisers, ``visible_networks``)
+agreeing with the one-object rules they stand for."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+
+from maillage.accounts.models import User
+from maillage.events import policy as events_policy
+from maillage.events.models import Event
+from maillage.networks import policy, selectors
+from maillage.networks.models import Membership, Network
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def networks(territory, make_user):
+    c77, _c91, c78 = territory["chambers"]
+    federation = Network.objects.create(name="Fédération", kind=Network.Kind.FEDERATION)
+    club77 = Network.objects.create(name="Club 77", chamber=c77, federation=federation)
+    club78 = Network.objects.create(name="Club 78", chamber=c78)
+    free = Network.objects.create(name="Réseau sans chambre")
+    Membership.objects.create(
+        establishment=territory["e77"], network=club77, since=datetime.date(2024, 1, 1)
+    )
+    animator = make_user("anim77", User.Role.ANIMATOR)
+    club77.animators.add(animator)
+    staff = make_user("root", User.Role.ADVISOR)
+    staff.is_superuser = True
+    staff.save()
+    start = timezone.now() + datetime.timedelta(days=3)
+    for network in (federation, club77, club78, free):
+        Event.objects.create(
+            title=f"Rencontre {network.name}",
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=2),
+            place="Melun",
+            capacity=10,
+            network=network,
+        )
+    users = {
+        "anonymous": AnonymousUser(),
+        "platform": staff,
+        "advisor77": territory["advisor77"],
+        "advisor78": territory["advisor78"],
+        "admin78": territory["admin78"],
+        "company77": territory["company77"],
+        "company78": territory["company78"],
+        "animator77": animator,
+    }
+    return users, {"federation": federation, "club77": club77, "club78": club78, "free": free}
+
+
+# who enters which space, who manages which network's members
+SPACE = {
+    "anonymous": set(),
+    "platform": {"federation", "club77", "club78", "free"},
+    "advisor77": set(),
+    "advisor78": set(),
+    "admin78": set(),
+    "company77": {"federation", "club77"},  # a club's member enters its federation's space too
+    "company78": set(),
+    "animator77": {"club77"},
+}
+MANAGE = {
+    "anonymous": set(),
+    "platform": {"federation", "club77", "club78", "free"},
+    "advisor77": {"club77"},
+    "advisor78": {"club78"},
+    "admin78": {"club78"},
+    "company77": set(),
+    "company78": set(),
+    "animator77": {"club77"},
+}
+
+
+@pytest.mark.parametrize("role", sorted(SPACE))
+def test_who_enters_which_space_and_manages_which_members(networks, role):
+    users, by_name = networks
+    user = users[role]
+    space = {name for name, n in by_name.items() if policy.can_view_network_space(user, n)}
+    manage = {name for name, n in by_name.items() if policy.can_manage_network_members(user, n)}
+    assert (space, manage) == (SPACE[role], MANAGE[role])
+    assert {n.name for n in policy.visible_networks(user)} == {by_name[k].name for k in space}
+    # The queryset events ask (where one may organise an event) is the one-object rule's.
+    assert {n.name for n in policy.managed_networks(user)} == {by_name[k].name for k in manage}
+
+
+@pytest.mark.parametrize("role", sorted(SPACE))
+def test_a_space_lists_the_events_its_visitors_may_see(networks, role):
+    users, by_name = networks
+    user = users[role]
+    for network in by_name.values():
+        if not policy.can_view_network_space(user, network):
+            continue
+        listed = set(selectors.space_events(network).values_list("pk", flat=True))
+        visible = events_policy.visible_events(user).filter(network=network)
+        assert listed == set(visible.values_list("pk", flat=True)) and listed
