@@ -14,7 +14,7 @@ from maillage.directory import policy as directory_policy
 from maillage.directory.models import Establishment
 from maillage.engine import substitution
 from maillage.engine.taxonomy import compiled
-from maillage.synergies.services import scope_chamber_ids, snapshot
+from maillage.synergies.snapshot import scope_chamber_ids, snapshot
 
 _lock = threading.Lock()
 _cache: dict[frozenset | None, tuple[float, object, substitution.Index]] = {}
