@@ -20,7 +20,7 @@ import numpy as np
 
 from maillage.engine import substitution, tiles
 from maillage.engine.data_model import Establishments, Flows
-from maillage.engine.substitution import Pairs
+from maillage.engine.pairs import Pairs
 from maillage.engine.taxonomy import CompiledTaxonomy
 
 # Flows from which a detection goes to a cluster when none is configured (about 500,000

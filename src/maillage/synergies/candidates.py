@@ -13,11 +13,11 @@ from maillage.engine import (
     prospects,
     recovery,
     routes,
-    substitution,
 )
 from maillage.engine.data_model import Flows
 from maillage.engine.distributed import match as match_pairs
 from maillage.engine.impacts import substitution_impacts
+from maillage.engine.pairs import INFERRED_NEED_FACTOR
 from maillage.engine.taxonomy import (
     SUBSTITUTE_STRENGTH,
     compiled,
@@ -88,7 +88,7 @@ def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
             authorisation["expected_rubriques"] = list(
                 recovery.receiver_rubriques(route_op, need_naf)
             )
-        evidence = 1.0 if flows.declared[n] else substitution.INFERRED_NEED_FACTOR
+        evidence = 1.0 if flows.declared[n] else INFERRED_NEED_FACTOR
         out.append(
             {
                 "key": f"S:{flows.id[o]}:{flows.id[n]}",
