@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from maillage.engine import mutualisation, prospects, reverse_match, substitution
+from maillage.engine.classify import classify_text
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.geo import haversine_km
 from maillage.engine.impacts import substitution_impacts
@@ -261,14 +262,10 @@ def test_prospects_are_establishments_without_flows_of_a_consuming_sector():
     ],
 )
 def test_free_text_descriptions_find_their_class(text, direction, expected):
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text(text, direction)[0][0] == expected
 
 
 def test_free_text_without_known_words_gives_nothing():
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text("divers", "offer") == []
     assert classify_text("", "offer") == []
 
@@ -311,14 +308,10 @@ def test_a_large_need_beyond_the_nearest_small_ones_is_examined():
     ],
 )
 def test_offered_heat_words_pool_into_waste_heat(text):
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text(text, "offer")[0][0].startswith("waste_heat")
 
 
 def test_offered_gas_alone_stays_gas():
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text("Gaz naturel excédentaire", "offer")[0][0] == "natural_gas"
 
 
@@ -410,8 +403,6 @@ def test_french_plurals_fold_to_the_singular(plural, singular_form):
 
 
 def test_plural_keywords_classify_wheat_residues():
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text("Résidus de blé de la fabrication de glucose", "offer")[0][0] == (
         "agrifood_byproducts"
     )
