@@ -359,7 +359,7 @@ def compiled() -> CompiledTaxonomy:
         if source in index and target in index and source != target:
             targets[index[source]].append((index[target], strengths[(source, target)]))
     restricted = substitution_receivers()
-    # cycle: the recovery knowledge reads this module's classes.
+    # cycle: recovery imports this module (its classes), so it is imported once both are loaded.
     from maillage.engine import recovery
 
     by_class = recovery.class_receivers()
