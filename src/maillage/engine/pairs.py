@@ -45,6 +45,13 @@ def empty_pairs() -> Pairs:
     return Pairs(i, i, f, f, f, f, np.empty(0, np.int8))
 
 
+def coverage(offer_quantity: np.ndarray, need_quantity) -> np.ndarray:
+    """The share of each need covered by its offer, at most 1; NaN where a quantity is unknown
+    or the need is zero."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(need_quantity > 0, np.minimum(offer_quantity / need_quantity, 1.0), np.nan)
+
+
 def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength, out=None):
     """Score in [0, 1]: closer, larger exchanges and a same-class match score higher.
 

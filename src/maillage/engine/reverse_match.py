@@ -7,7 +7,13 @@ import numpy as np
 
 from maillage.engine.data_model import NUDGE_MARGIN_KM
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
-from maillage.engine.pairs import INTERMEDIARY_STRENGTH, Pairs, empty_pairs, score_pairs
+from maillage.engine.pairs import (
+    INTERMEDIARY_STRENGTH,
+    Pairs,
+    coverage,
+    empty_pairs,
+    score_pairs,
+)
 from maillage.engine.routes import NO_OPERATION
 from maillage.engine.substitution import Index
 
@@ -51,23 +57,14 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         if tax.waste_operator[need_division]:
             strength = min(strength, INTERMEDIARY_STRENGTH)
         weight = np.full(len(o), strength * index.evidence[need_row])
-        score = score_pairs(
-            d * EARTH_RADIUS_KM,
-            radius,
-            index.log_quantity[o],
-            np.full(len(o), index.log_quantity[need_row]),
-            weight,
-        )
-        q_o, q_n = flows.quantity[o], flows.quantity[need_row]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-        parts.append((o, d, coverage, weight, score, np.full(len(o), NO_OPERATION, np.int8)))
+        score, covered = _scored(index, o, d, radius, weight, need_row)
+        parts.append((o, d, covered, weight, score, np.full(len(o), NO_OPERATION, np.int8)))
     routed = _route_offers_for_need(index, need_row, target, need_division)
     if routed is not None:
         parts.append(routed)
     if not parts:
         return empty_pairs()
-    o, d, coverage, weight, score, operation = (
+    o, d, covered, weight, score, operation = (
         np.concatenate([p[i] for p in parts]) for i in range(6)
     )
     order = np.lexsort((flows.id[o], -score))[:k]
@@ -76,7 +73,7 @@ def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
         o[order].astype(np.int32),
         n.astype(np.int32),
         chord_to_km(d[order]).astype(np.float32),
-        coverage[order].astype(np.float32),
+        covered[order].astype(np.float32),
         weight[order].astype(np.float32),
         score[order].astype(np.float32),
         operation[order].astype(np.int8),
@@ -122,16 +119,7 @@ def _route_offers_for_need(index: Index, need_row: int, target: int, need_node: 
     weight = weight_of_route[route_of] * index.evidence[need_row]
     if tax.waste_operator[need_node]:
         weight = np.minimum(weight, INTERMEDIARY_STRENGTH)
-    score = score_pairs(
-        d * EARTH_RADIUS_KM,
-        radius,
-        index.log_quantity[o],
-        np.full(len(o), index.log_quantity[need_row]),
-        weight,
-    )
-    q_o, q_n = flows.quantity[o], flows.quantity[need_row]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
+    score, covered = _scored(index, o, d, radius, weight, need_row)
     operation = np.array(
         [
             r.inputs[target][1][need_node] if target in r.inputs else NO_OPERATION
@@ -139,4 +127,17 @@ def _route_offers_for_need(index: Index, need_row: int, target: int, need_node: 
         ],
         dtype=np.int8,
     )[route_of]
-    return o, d, coverage, weight, score, operation
+    return o, d, covered, weight, score, operation
+
+
+def _scored(index: Index, o: np.ndarray, d: np.ndarray, radius, weight, need_row: int):
+    """Score and coverage of the offers at rows ``o`` (at chord distances ``d``, within
+    ``radius`` km, class weights ``weight``) for the need at ``need_row``."""
+    score = score_pairs(
+        d * EARTH_RADIUS_KM,
+        radius,
+        index.log_quantity[o],
+        np.full(len(o), index.log_quantity[need_row]),
+        weight,
+    )
+    return score, coverage(index.flows.quantity[o], index.flows.quantity[need_row])

@@ -30,6 +30,7 @@ from maillage.engine.pairs import (
     INFERRED_NEED_FACTOR,
     INTERMEDIARY_STRENGTH,
     Pairs,
+    coverage,
     empty_pairs,
     score_pairs,
 )
@@ -473,16 +474,14 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
     at = col_base[col] + r * col_width[col]
     o = rows[r]
     n = needs[at]
-    q_o, q_n = flows.quantity[o], flows.quantity[n]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
+    covered = coverage(flows.quantity[o], flows.quantity[n])
     # Compact output: row positions fit in 32 bits, and 7 significant digits are plenty for km,
     # shares and scores (this is what keeps 36 M pairs at national scale within memory).
     return Pairs(
         o.astype(np.int32),
         n,
         chord_to_km(dists[at]).astype(np.float32),
-        coverage.astype(np.float32),
+        covered.astype(np.float32),
         weights[at].astype(np.float32),
         scores[at].astype(np.float32),
         operations[at],
