@@ -40,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from generator import generate, national  # noqa: E402
 
 from maillage.engine import distributed, mutualisation, substitution, tiles  # noqa: E402
+from maillage.engine.pairs import Pairs  # noqa: E402
 from maillage.engine.taxonomy import compiled  # noqa: E402
 
 K = 20
-FIELDS = [f.name for f in fields(substitution.Pairs)]
+FIELDS = [f.name for f in fields(Pairs)]
 
 
 def _cpu_s() -> float:

@@ -30,13 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from generator import ILE_DE_FRANCE, generate  # noqa: E402
 
 from maillage.engine import substitution  # noqa: E402
+from maillage.engine.classify import classify_text, refine_class  # noqa: E402
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation  # noqa: E402
-from maillage.engine.taxonomy import (  # noqa: E402
-    class_for_waste_code,
-    classify_text,
-    compiled,
-    refine_class,
-)
+from maillage.engine.taxonomy import class_for_waste_code, compiled  # noqa: E402
 
 CASES = Path(__file__).resolve().parent / "data" / "quality_cases.csv"
 EARTH_KM_PER_DEG = 111.195

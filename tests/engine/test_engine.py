@@ -7,10 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maillage.engine import mutualisation, prospects, substitution
+from maillage.engine import mutualisation, prospects, reverse_match, substitution
+from maillage.engine.classify import classify_text
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.geo import haversine_km
 from maillage.engine.impacts import substitution_impacts
+from maillage.engine.pairs import UNKNOWN_QUANTITY_TERM, Pairs, score_pairs
 from maillage.engine.taxonomy import class_for_waste_code, compiled
 
 TAX = compiled()
@@ -260,14 +262,10 @@ def test_prospects_are_establishments_without_flows_of_a_consuming_sector():
     ],
 )
 def test_free_text_descriptions_find_their_class(text, direction, expected):
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text(text, direction)[0][0] == expected
 
 
 def test_free_text_without_known_words_gives_nothing():
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text("divers", "offer") == []
     assert classify_text("", "offer") == []
 
@@ -310,14 +308,10 @@ def test_a_large_need_beyond_the_nearest_small_ones_is_examined():
     ],
 )
 def test_offered_heat_words_pool_into_waste_heat(text):
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text(text, "offer")[0][0].startswith("waste_heat")
 
 
 def test_offered_gas_alone_stays_gas():
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text("Gaz naturel excédentaire", "offer")[0][0] == "natural_gas"
 
 
@@ -350,8 +344,8 @@ def test_restricted_substitution_goes_only_to_the_receivers_that_practise_it():
     assert list(flows.id[pairs.need]) == [3]
     assert set(flows.id[index.match(np.array([3])).need]) == {2, 3}
     # the reverse query applies the same rule
-    assert 1 not in set(flows.id[substitution.offers_for_need(index, 1).offer])
-    assert 1 in set(flows.id[substitution.offers_for_need(index, 2).offer])
+    assert 1 not in set(flows.id[reverse_match.offers_for_need(index, 1).offer])
+    assert 1 in set(flows.id[reverse_match.offers_for_need(index, 2).offer])
     # and so do prospects: a restaurant with no flows is not a prospect for the bread
     est2 = Establishments.build(
         id=[1, 2, 3],
@@ -381,7 +375,7 @@ def test_division_numbers_tolerate_unknown_divisions():
 
 def test_quantity_term_is_the_share_absorbed_whatever_the_scale():
     def term(q_offer, q_need):
-        return substitution.score_pairs(
+        return score_pairs(
             np.array([0.0]),
             10.0,
             np.log1p(np.array([q_offer])),
@@ -395,7 +389,7 @@ def test_quantity_term_is_the_share_absorbed_whatever_the_scale():
     # the same share scores about the same at any scale
     assert term(15000, 1500) == pytest.approx(term(1500, 150), abs=0.01)
     # unknown quantities are neutral
-    assert term(15000, np.nan) == pytest.approx(0.4 + 0.6 * substitution.UNKNOWN_QUANTITY_TERM)
+    assert term(15000, np.nan) == pytest.approx(0.4 + 0.6 * UNKNOWN_QUANTITY_TERM)
 
 
 @pytest.mark.parametrize(
@@ -409,8 +403,6 @@ def test_french_plurals_fold_to_the_singular(plural, singular_form):
 
 
 def test_plural_keywords_classify_wheat_residues():
-    from maillage.engine.taxonomy import classify_text
-
     assert classify_text("Résidus de blé de la fabrication de glucose", "offer")[0][0] == (
         "agrifood_byproducts"
     )
@@ -480,7 +472,7 @@ def test_a_direct_user_comes_before_a_waste_operator_farther_away():
     pairs = index.match()
     assert list(flows.id[pairs.need]) == [3, 2]
     # the reverse query weighs the operator the same way
-    assert substitution.offers_for_need(index, 1).class_strength[0] == pytest.approx(0.85)
+    assert reverse_match.offers_for_need(index, 1).class_strength[0] == pytest.approx(0.85)
 
 
 def test_threads_chunks_and_one_offer_queries_give_the_same_pairs():
@@ -495,7 +487,7 @@ def test_threads_chunks_and_one_offer_queries_give_the_same_pairs():
     est, flows = generate(3000, 1, declared_share=0.2, departements=ILE_DE_FRANCE)
     index = substitution.Index.build(est, flows, TAX)
     serial = index.match(k=20, workers=1)
-    fields = substitution.Pairs.__dataclass_fields__
+    fields = Pairs.__dataclass_fields__
     for parallel in (index.match(k=20, workers=2), index.match(k=20, workers=3, chunk=97)):
         for f in fields:
             np.testing.assert_array_equal(getattr(parallel, f), getattr(serial, f))

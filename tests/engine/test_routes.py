@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maillage.engine import feedback, prospects, routes, substitution
+from maillage.engine import feedback, prospects, reverse_match, routes, substitution
 from maillage.engine.data_model import (
     NO_WASTE_CODE,
     Establishments,
@@ -309,13 +309,13 @@ def test_the_reverse_query_finds_route_offers_with_the_same_score_and_operation(
     index = substitution.Index.build(est, flows, TAX)
     forward = index.match(k=5)
     assert len(forward) == 1
-    reverse = substitution.offers_for_need(index, int(forward.need[0]), k=5)
+    reverse = reverse_match.offers_for_need(index, int(forward.need[0]), k=5)
     assert list(reverse.offer) == [0]
     assert reverse.operation[0] == forward.operation[0]
     assert routes.operation_code(int(reverse.operation[0])) == "R1"
     assert reverse.score[0] == pytest.approx(forward.score[0], abs=1e-5)
     # the feed mill's need gets no offer: its activity does not recover the solvents
-    assert len(substitution.offers_for_need(index, 2, k=5)) == 0
+    assert len(reverse_match.offers_for_need(index, 2, k=5)) == 0
 
 
 def test_coded_offers_keep_at_most_k_pairs_and_the_class_pairs():

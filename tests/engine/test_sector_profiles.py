@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maillage.engine import prospects, substitution
+from maillage.engine import prospects, reverse_match, substitution
 from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
 from maillage.engine.taxonomy import (
     UNKNOWN_DIVISION,
@@ -184,8 +184,8 @@ def test_stale_bread_goes_to_a_brewery_not_to_a_pasta_maker():
     )
     index = substitution.Index.build(est, flows, TAX)
     assert list(flows.id[index.match(np.array([0])).need]) == [3]
-    assert len(substitution.offers_for_need(index, 1)) == 0
-    assert list(flows.id[substitution.offers_for_need(index, 2).offer]) == [1]
+    assert len(reverse_match.offers_for_need(index, 1)) == 0
+    assert list(flows.id[reverse_match.offers_for_need(index, 2).offer]) == [1]
 
 
 def test_wood_packaging_goes_to_particle_board_not_to_a_sawmill():

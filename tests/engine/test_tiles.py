@@ -14,13 +14,14 @@ import pytest
 from maillage.engine import distributed, mutualisation, substitution, tiles
 from maillage.engine.data_model import Establishments
 from maillage.engine.geo import haversine_km
+from maillage.engine.pairs import Pairs
 from maillage.engine.taxonomy import compiled
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from generator import add_waste_codes, generate, refine_naf  # noqa: E402
 
 TAX = compiled()
-FIELDS = [f.name for f in fields(substitution.Pairs)]
+FIELDS = [f.name for f in fields(Pairs)]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def reference(territory):
     return tiles.by_offer(substitution.match(est, flows, TAX, k=20))
 
 
-def assert_same_pairs(expected: substitution.Pairs, got: substitution.Pairs) -> None:
+def assert_same_pairs(expected: Pairs, got: Pairs) -> None:
     assert len(expected) > 0
     assert len(got) == len(expected)
     for name in FIELDS:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.engine.taxonomy import (
-    class_for_waste_code,
+from maillage.engine.classify import (
+    classify_text,
     correct_spelling,
     is_vague_waste_code,
-    resource_classes,
     waste_class,
+)
+from maillage.engine.taxonomy import (
+    class_for_waste_code,
+    profile_entries,
+    resource_classes,
+    substitutions,
 )
 
 
@@ -86,8 +91,6 @@ def test_chapter_02_sub_chapters_get_their_own_industry_class(code, expected, la
 
 
 def test_whey_is_classified_as_a_dairy_byproduct_that_feeds_animals():
-    from maillage.engine.taxonomy import classify_text, profile_entries, substitutions
-
     assert classify_text("Lactosérum de fromagerie", "offer")[0][0] == "dairy_byproducts"
     assert ("dairy_byproducts", "animal_feed") in substitutions()
     assert "dairy_byproducts" in {e.class_code for e in profile_entries("10.51C")}

@@ -18,6 +18,7 @@ from maillage.events import selectors, services
 from maillage.events import selectors as events_selectors
 from maillage.events.models import Event, Registration
 from maillage.flows.services import build_flow
+from maillage.synergies import introductions
 from maillage.synergies import services as synergies
 from maillage.synergies.models import Suggestion
 from tests.events.conftest import answers
@@ -234,12 +235,12 @@ def test_a_mutually_accepted_introduction_lets_the_synergy_be_used(fair):
     suggestion = Suggestion.objects.get(
         offer_flow__establishment=a.establishment, need_flow__establishment=b.establishment
     )
-    first, second = synergies.propose_introduction(suggestion, fair["advisor77"])
+    first, second = introductions.propose_introduction(suggestion, fair["advisor77"])
     sides = {i.establishment_id: i for i in (first, second)}
-    synergies.respond_introduction(sawmill, sides[a.establishment_id], True)
+    introductions.respond_introduction(sawmill, sides[a.establishment_id], True)
     # Accepted by one side only: not enough.
     assert b.pk not in _reasons(sawmill, a)
-    synergies.respond_introduction(joinery, sides[b.establishment_id], True)
+    introductions.respond_introduction(joinery, sides[b.establishment_id], True)
     # Both accepted, no consent at the event: used, in both directions.
     assert a.synergy_consent_at is None and b.synergy_consent_at is None
     assert _synergy_reasons(sawmill, a)[b.pk][0].endswith("peut l'intéresser")
@@ -252,10 +253,11 @@ def test_a_declined_introduction_without_consent_is_not_used(fair):
         offer_flow__establishment=a.establishment, need_flow__establishment=b.establishment
     )
     intro = {
-        i.establishment_id: i for i in synergies.propose_introduction(suggestion, fair["advisor77"])
+        i.establishment_id: i
+        for i in introductions.propose_introduction(suggestion, fair["advisor77"])
     }
-    synergies.respond_introduction(fair["company77"], intro[a.establishment_id], True)
-    synergies.respond_introduction(fair["company_b"], intro[b.establishment_id], False)
+    introductions.respond_introduction(fair["company77"], intro[a.establishment_id], True)
+    introductions.respond_introduction(fair["company_b"], intro[b.establishment_id], False)
     assert events_selectors.meeting_synergies(fair["company77"], a) == []
 
 

@@ -15,8 +15,15 @@ from maillage.accounts.models import AuditLog
 from maillage.directory.models import Establishment
 from maillage.flows.forms import DESCRIPTION_MAX_LENGTH, RecordedFlowForm
 from maillage.flows.models import Flow
-from maillage.ingest import spreadsheet
-from maillage.ingest.spreadsheet import COLUMNS, MAX_ROWS, FileError, run, template
+from maillage.ingest import spreadsheet_format
+from maillage.ingest.spreadsheet import run
+from maillage.ingest.spreadsheet_format import (
+    COLUMNS,
+    MAX_ROWS,
+    MAX_UNCOMPRESSED_BYTES,
+    FileError,
+    template,
+)
 from tests.factories import make_siret
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +185,7 @@ def test_more_rows_than_the_limit_are_refused_before_any_validation(territory):
 def test_an_xlsx_too_big_once_uncompressed_is_refused_before_parsing(territory, monkeypatch):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/padding.bin", b"\0" * (spreadsheet.MAX_UNCOMPRESSED_BYTES + 1))
+        archive.writestr("xl/padding.bin", b"\0" * (MAX_UNCOMPRESSED_BYTES + 1))
     source = as_xlsx([flow_row(territory["e77"].siret, "heat", "1", "MWh")])
     with zipfile.ZipFile(io.BytesIO(source)) as archive, zipfile.ZipFile(out, "a") as bomb:
         for info in archive.infolist():
@@ -188,7 +195,7 @@ def test_an_xlsx_too_big_once_uncompressed_is_refused_before_parsing(territory, 
     def must_not_parse(*args, **kwargs):
         raise AssertionError("parsed before its size was checked")
 
-    monkeypatch.setattr(spreadsheet, "load_workbook", must_not_parse)
+    monkeypatch.setattr(spreadsheet_format, "load_workbook", must_not_parse)
     with pytest.raises(FileError, match="trop volumineux une fois décompressé"):
         run(territory["advisor77"], "flux", "flux.xlsx", out.getvalue(), commit=False)
 

@@ -9,7 +9,8 @@ from openpyxl import Workbook, load_workbook
 
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
-from maillage.ingest.spreadsheet import COLUMNS, run, template
+from maillage.ingest.spreadsheet import run
+from maillage.ingest.spreadsheet_format import COLUMNS, template
 from tests.factories import make_siret
 
 pytestmark = pytest.mark.django_db

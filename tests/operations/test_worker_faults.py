@@ -29,7 +29,7 @@ from maillage.events import services as events
 from maillage.events.models import Event, Meeting, ScheduleRun
 from maillage.flows.services import build_flow
 from maillage.ingest.models import ImportRun
-from maillage.ingest.spreadsheet import COLUMNS
+from maillage.ingest.spreadsheet_format import COLUMNS
 from maillage.synergies import services as synergies
 from maillage.synergies.models import DetectionRun, Suggestion
 from tests.factories import make_siret

@@ -16,7 +16,7 @@ from maillage.accounts.models import AuditLog, User
 from maillage.atlas.dashboard import _month_range
 from maillage.flows.services import build_flow
 from maillage.marketplace.models import Notification, NotificationPreference
-from maillage.synergies import services
+from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
 from maillage.synergies.selectors import realised_impact
 
@@ -52,14 +52,14 @@ def accept_both(loop):
     s = loop["s"]
     for side in s.introductions.all():
         user = loop["company77"] if side.establishment == loop["e77"] else loop["company91"]
-        services.respond_introduction(user, side, accept=True)
+        introductions.respond_introduction(user, side, accept=True)
     s.refresh_from_db()
 
 
 def test_dashboard_and_exports_count_the_35_t_exchanged_not_the_42_t_detected(client, loop):
     s = loop["s"]
     assert s.tonnes_diverted == pytest.approx(42)
-    services.propose_introduction(s, loop["advisor77"])
+    introductions.propose_introduction(s, loop["advisor77"])
     accept_both(loop)
     services.change_status(s, loop["advisor77"], "implemented", "", 35.0, 5000.0)
     s.refresh_from_db()
@@ -103,7 +103,7 @@ def test_a_proposal_notifies_the_company_users_by_their_preferences(client, loop
         frequency=NotificationPreference.Frequency.NEVER,
     )
     assert notifications.INTRODUCTION_PROPOSED in notifications.REGISTRY
-    services.propose_introduction(loop["s"], loop["advisor77"])
+    introductions.propose_introduction(loop["s"], loop["advisor77"])
     sent = Notification.objects.filter(kind=notifications.INTRODUCTION_PROPOSED)
     assert [n.user for n in sent] == [loop["company77"]]  # company91 chose « jamais »
     assert sent[0].url == reverse("opportunity-list")
@@ -135,11 +135,11 @@ def test_no_warning_when_both_companies_have_users(client, loop):
 
 def test_cannot_go_on_while_the_introduction_waits_for_answers(client, loop):
     s = loop["s"]
-    services.propose_introduction(s, loop["advisor77"])
+    introductions.propose_introduction(s, loop["advisor77"])
     with pytest.raises(ValidationError, match="pas encore accepté"):
         services.change_status(s, loop["advisor77"], "discussion")
     side77 = s.introductions.get(establishment=loop["e77"])
-    services.respond_introduction(loop["company77"], side77, accept=True)
+    introductions.respond_introduction(loop["company77"], side77, accept=True)
     client.force_login(loop["advisor77"])
     response = client.post(
         reverse("suggestion-transition", args=[s.pk]), {"to_status": "discussion"}
@@ -148,7 +148,7 @@ def test_cannot_go_on_while_the_introduction_waits_for_answers(client, loop):
     s.refresh_from_db()
     assert s.status == "proposed"
     side91 = s.introductions.get(establishment=loop["e91"])
-    services.respond_introduction(loop["company91"], side91, accept=True)
+    introductions.respond_introduction(loop["company91"], side91, accept=True)
     s.refresh_from_db()
     assert s.status == "discussion"
     services.change_status(s, loop["advisor77"], "implemented", "", 35.0)

@@ -7,7 +7,7 @@ import pytest
 
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.taxonomy import compiled
-from maillage.synergies import services
+from maillage.synergies import candidates, snapshot
 from maillage.synergies.explain import explain
 
 pytestmark = pytest.mark.django_db
@@ -37,13 +37,13 @@ def _snapshot(offer_class, need_class, need_naf, need_declared=True, offer_naf="
         declared=[True, need_declared],
     )
     meta = [{"waste_code": None, "unit": "t", "quantity": 100.0}] * 2
-    return services.Snapshot(
+    return snapshot.Snapshot(
         est=est, flows=flows, est_chamber=np.zeros(2, np.int64), flow_meta=meta
     )
 
 
 def _explained(*args, **kwargs):
-    found = services.substitution_suggestions(_snapshot(*args, **kwargs), k=20)
+    found = candidates.substitution_suggestions(_snapshot(*args, **kwargs), k=20)
     assert len(found) == 1, found
     e = found[0]["explanation"]
     return e, "\n".join(explain("substitution", e))
@@ -79,7 +79,9 @@ def test_substitution_reserved_to_some_activities_names_the_receiver_activity():
     assert "le receveur (NAF 16" in text
     # a receiver known only by its division is not among those of a reserved class
     assert (
-        services.substitution_suggestions(_snapshot("wood_waste", "wood_raw_material", "16"), k=20)
+        candidates.substitution_suggestions(
+            _snapshot("wood_waste", "wood_raw_material", "16"), k=20
+        )
         == []
     )
     # an unrestricted substitution says nothing of the kind

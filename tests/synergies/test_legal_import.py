@@ -3,7 +3,8 @@
 import pytest
 
 from maillage.directory.models import Establishment
-from maillage.ingest.spreadsheet import COLUMNS, run
+from maillage.ingest.spreadsheet import run
+from maillage.ingest.spreadsheet_format import COLUMNS
 from tests.factories import make_siret
 from tests.ingest.test_spreadsheet import as_csv
 

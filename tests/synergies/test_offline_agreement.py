@@ -15,7 +15,7 @@ from django.utils import timezone
 from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
 from maillage.flows.services import build_flow
-from maillage.synergies import services
+from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
 
 pytestmark = pytest.mark.django_db
@@ -113,10 +113,10 @@ def test_an_agreement_date_belongs_to_going_on_without_introduction(deal):
     # through an introduction the companies' own answers are the agreement
     services.change_status(s, adv, Suggestion.Status.ABANDONED, "Plus d'actualité")
     services.change_status(s, adv, Suggestion.Status.DETECTED)
-    services.propose_introduction(s, adv)
+    introductions.propose_introduction(s, adv)
     for side in s.introductions.all():
         user = deal["company77"] if side.establishment == deal["e77"] else deal["company91"]
-        services.respond_introduction(user, side, accept=True)
+        introductions.respond_introduction(user, side, accept=True)
     s.refresh_from_db()
     assert s.status == "discussion"
     with pytest.raises(ValidationError, match="proposée sur la plateforme"):

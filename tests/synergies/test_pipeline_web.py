@@ -10,7 +10,7 @@ from django.urls import reverse
 from maillage.accounts.models import User
 from maillage.directory.models import Contact
 from maillage.flows.services import build_flow
-from maillage.synergies import services
+from maillage.synergies import introductions, services
 from maillage.synergies.models import Introduction, Suggestion
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,7 @@ def test_others_cannot_read_or_propose(client, pair, who, status):
 
 def test_double_opt_in_reveals_contacts_only_when_both_accept(client, pair):
     s = pair["s"]
-    services.propose_introduction(s, pair["advisor77"])
+    introductions.propose_introduction(s, pair["advisor77"])
     mine77 = Introduction.objects.get(establishment=pair["e77"])
     mine91 = Introduction.objects.get(establishment=pair["e91"])
     opportunities = reverse("opportunity-list")
@@ -162,7 +162,7 @@ def test_double_opt_in_reveals_contacts_only_when_both_accept(client, pair):
 
 def test_a_refusal_abandons_and_reveals_nothing(client, pair):
     s = pair["s"]
-    services.propose_introduction(s, pair["advisor77"])
+    introductions.propose_introduction(s, pair["advisor77"])
     mine91 = Introduction.objects.get(establishment=pair["e91"])
     mine77 = Introduction.objects.get(establishment=pair["e77"])
     client.force_login(pair["company91"])
@@ -183,10 +183,10 @@ def test_a_refusal_abandons_and_reveals_nothing(client, pair):
 
 def test_outcome_recomputes_co2e_and_errors_are_in_french(client, pair):
     s = pair["s"]
-    services.propose_introduction(s, pair["advisor77"])
+    introductions.propose_introduction(s, pair["advisor77"])
     for side in s.introductions.all():
         user = pair["company77"] if side.establishment == pair["e77"] else pair["company91"]
-        services.respond_introduction(user, side, accept=True)
+        introductions.respond_introduction(user, side, accept=True)
     client.force_login(pair["advisor77"])
     url = reverse("suggestion-transition", args=[s.pk])
     html = html_of(client.get(reverse("suggestion-detail", args=[s.pk])))
@@ -245,7 +245,7 @@ def test_board_shows_columns_in_constant_queries(client, pair, make_establishmen
 
 
 def test_opportunities_are_for_companies_only(client, pair):
-    services.propose_introduction(pair["s"], pair["advisor77"])
+    introductions.propose_introduction(pair["s"], pair["advisor77"])
     for who in ("advisor77", "advisor78"):
         client.force_login(pair[who])
         assert client.get(reverse("opportunity-list")).status_code == 403
@@ -263,7 +263,7 @@ def test_opportunities_are_for_companies_only(client, pair):
 
 def test_opportunity_list_in_constant_queries(client, pair, make_establishment):
     client.force_login(pair["company77"])
-    services.propose_introduction(pair["s"], pair["advisor77"])
+    introductions.propose_introduction(pair["s"], pair["advisor77"])
 
     def count():
         with CaptureQueriesContext(connection) as ctx:
@@ -276,7 +276,7 @@ def test_opportunity_list_in_constant_queries(client, pair, make_establishment):
         build_flow(site, direction="need", resource_class="wood_fuel", quantity=50, unit="t").save()
     services.detect()
     for s in Suggestion.objects.filter(status="detected", kind="substitution"):
-        services.propose_introduction(s, pair["advisor77"])
+        introductions.propose_introduction(s, pair["advisor77"])
     assert Introduction.objects.filter(establishment=pair["e77"]).count() >= 3
     assert count() == one
 
@@ -301,7 +301,7 @@ def test_companies_see_detected_leads_anonymised(client, pair):
 def test_every_page_of_this_part_refuses_anonymous_visitors(client, pair):
     from maillage.flows.models import Flow
 
-    services.propose_introduction(pair["s"], pair["advisor77"])
+    introductions.propose_introduction(pair["s"], pair["advisor77"])
     e, f, s = pair["e77"], Flow.objects.filter(establishment=pair["e77"]).first(), pair["s"]
     side = Introduction.objects.first()
     urls = [

@@ -5,7 +5,7 @@ condition and the legal path's R-code."""
 import pytest
 
 from maillage.flows.services import build_flow
-from maillage.synergies import selectors, services
+from maillage.synergies import selectors, services, snapshot
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
 
@@ -30,7 +30,7 @@ def solvents(territory, make_establishment):
 
 
 def test_the_snapshot_carries_each_flows_waste_code(solvents):
-    snap = services.snapshot(None)
+    snap = snapshot.snapshot(None)
     row = list(snap.flows.id).index(solvents["offer"].pk)
     assert int(snap.flows.waste_code[row]) == 70104
     assert bool(snap.flows.hazardous[row])

@@ -21,7 +21,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from maillage.synergies import services
+from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
 from tests.factories import FlowFactory, UserFactory
 
@@ -58,7 +58,7 @@ def busy(territory):
     services.detect()
     # The company sees an opportunity: the advisor proposed the wood-to-boiler pair.
     pair = Suggestion.objects.filter(is_current=True, need_flow__establishment=territory["e91"])
-    services.propose_introduction(pair.order_by("pk").first(), territory["advisor91"])
+    introductions.propose_introduction(pair.order_by("pk").first(), territory["advisor91"])
     territory["company91"] = UserFactory(username="co91", establishments=[territory["e91"]])
     return territory
 

@@ -10,6 +10,8 @@ import io
 from django.db.models import Count, DateField, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
 from maillage.accounts.models import TerritoryCommune
 from maillage.atlas import charts
@@ -332,9 +334,6 @@ def tables(d: dict, scope: Scope) -> list[tuple[str, list, list[tuple]]]:
 
 def to_xlsx(d: dict, scope: Scope) -> bytes:
     """The dashboard's tables, one sheet each (openpyxl)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
     wb = Workbook()
     wb.remove(wb.active)
     for title, header, rows in tables(d, scope):

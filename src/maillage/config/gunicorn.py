@@ -42,8 +42,9 @@ preload_app = True
 
 def when_ready(server):
     """Runs in the master after the application is loaded, before the workers are forked."""
+    # lazy: gunicorn reads this file before Django is set up; this hook runs once it is.
     from django.db import connections
-    from django.urls import get_resolver
+    from django.urls import get_resolver  # lazy: idem
 
     get_resolver().url_patterns  # noqa: B018 (imports every URLconf and view module)
     connections.close_all()  # no database connection may be shared by forked workers

@@ -12,6 +12,8 @@ import logging
 import re
 from typing import Any
 
+from django.conf import settings
+
 # The id of the request being served by this thread (set by config.middleware.RequestIdMiddleware).
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "maillage_request_id", default=None
@@ -34,8 +36,6 @@ EXTRA_FIELDS = ("status_code", "method", "route", "duration_ms", "task", "run_id
 def pseudonym(value: str) -> str:
     """A short keyed hash: the same value always gives the same pseudonym (lines can be
     correlated), but the value cannot be recovered from the log without the secret key."""
-    from django.conf import settings
-
     key = settings.SECRET_KEY.encode()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:12]
 

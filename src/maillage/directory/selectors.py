@@ -7,6 +7,7 @@ import gettext
 import unicodedata
 from functools import lru_cache
 
+import pycountry
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
@@ -23,16 +24,12 @@ from maillage.engine import export
 
 @lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
-    import pycountry
-
     fr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"], fallback=True)
     return {c.alpha_2: fr.gettext(c.name) for c in pycountry.countries}
 
 
 @lru_cache(maxsize=1)
 def _language_names() -> dict[str, str]:
-    import pycountry
-
     fr = gettext.translation("iso639-3", pycountry.LOCALES_DIR, languages=["fr"], fallback=True)
     return {
         lang.alpha_2: fr.gettext(lang.name).lower()
@@ -60,8 +57,6 @@ def _fold(text: str) -> str:
 @lru_cache(maxsize=1)
 def _country_lookup() -> dict[str, str]:
     """Folded French name, English names and ISO codes (alpha-2 and alpha-3) → alpha-2 code."""
-    import pycountry
-
     french = _country_names()
     lookup: dict[str, str] = {}
     for c in pycountry.countries:

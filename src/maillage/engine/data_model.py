@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from maillage.engine import recovery
 from maillage.engine.geo import unit_vectors
 
 # NAF activities whose establishments may receive hazardous waste: collection (38.12) and
@@ -214,7 +215,6 @@ def _absolute_hazardous(codes: np.ndarray) -> np.ndarray:
     """Per code (int, see ``waste_code_numbers``): an absolute hazardous entry of the List of
     Waste, as the recovery table records it for that very entry (property ``hazardous`` of a
     six-digit row; a sub-chapter row says nothing of a mirror entry under it)."""
-    from maillage.engine import recovery  # cycle: recovery imports taxonomy, which imports this
 
     def absolute(code: int) -> bool:
         found = recovery.waste_recovery(f"{code:06d}") if code >= 0 else None

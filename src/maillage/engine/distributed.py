@@ -20,7 +20,7 @@ import numpy as np
 
 from maillage.engine import substitution, tiles
 from maillage.engine.data_model import Establishments, Flows
-from maillage.engine.substitution import Pairs
+from maillage.engine.pairs import Pairs
 from maillage.engine.taxonomy import CompiledTaxonomy
 
 # Flows from which a detection goes to a cluster when none is configured (about 500,000
@@ -49,6 +49,7 @@ def client(
 ):
     """A Dask client: of the scheduler at ``scheduler`` (``tcp://host:8786``), or of a
     LocalCluster started here and stopped on exit."""
+    # lazy: dask.distributed takes over a second to import; only large detections use it.
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -133,7 +134,7 @@ def scatter_index(c, index: substitution.Index):
 def _stream(c, function, shared, items: list, extra: tuple) -> Iterator[tuple[int, Any]]:
     """(position, result) of ``function(shared, item, *extra)`` for each item, as they finish,
     with at most ``IN_FLIGHT_PER_THREAD`` tasks per worker thread submitted at a time."""
-    from distributed import as_completed
+    from distributed import as_completed  # lazy: as in client()
 
     window = IN_FLIGHT_PER_THREAD * _threads(c)
     pending = iter(enumerate(items))

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from maillage.engine.taxonomy import class_for_waste_code, resource_classes
+
 OPERATIONS: dict[str, str] = {
     "R1": "Utilisation principale comme combustible ou autre moyen de produire de l'énergie",
     "R2": "Récupération ou régénération des solvants",
@@ -409,9 +411,6 @@ def class_receivers() -> dict[str, dict[str, tuple[str, float]]]:
     entry only to its hazardous class, a mirror or plain entry to both), and an activity takes
     the class with its strongest route over those entries. The receivers of a hazardous class
     are only those whose route allows hazardous waste."""
-    # cycle: taxonomy imports this module for the hazardous entries.
-    from maillage.engine.taxonomy import class_for_waste_code, resource_classes
-
     classes = resource_classes()
     out: dict[str, dict[str, tuple[str, float]]] = {}
     for prefix, row in waste_table().items():

@@ -4,7 +4,8 @@ For every offer, the candidate needs are those of a compatible class (the same c
 class may substitute) within the source class's maximum useful distance; a hazardous offer only goes
 to a receiver allowed to treat hazardous waste; heat only flows downhill in temperature. Candidates
 are scored in [0, 1] from distance, quantity balance and class match, and the best ``k`` are kept
-per offer.
+per offer. The need tables searched are built in ``need_tables``, pairs are scored in ``pairs``,
+and the reverse query (offers for one need) is ``reverse_match``.
 """
 
 from __future__ import annotations
@@ -24,16 +25,18 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.geo import EARTH_RADIUS_KM, chord_to_km, km_to_chord
+from maillage.engine.need_tables import NeedTable, build_need_trees, build_size_trees, need_table
+from maillage.engine.pairs import (
+    INFERRED_NEED_FACTOR,
+    INTERMEDIARY_STRENGTH,
+    Pairs,
+    coverage,
+    empty_pairs,
+    score_pairs,
+)
 from maillage.engine.routes import NO_OPERATION, FlowRoutes, flow_routes, route_inputs
-from maillage.engine.taxonomy import SUBSTITUTE_STRENGTH, UNKNOWN_DIVISION, CompiledTaxonomy
+from maillage.engine.taxonomy import CompiledTaxonomy
 
-WEIGHT_DISTANCE = 0.4
-WEIGHT_QUANTITY = 0.6
-UNKNOWN_QUANTITY_TERM = 0.5
-QUANTITY_DECADES = 3.0
-INFERRED_NEED_FACTOR = 0.6
-# A waste operator (taxonomy.WASTE_OPERATOR_NAF) as a receiver weighs like a substitution.
-INTERMEDIARY_STRENGTH = SUBSTITUTE_STRENGTH
 # Nearest candidates examined per offer and per compatible class, as a multiple of k: the k
 # nearest of every compatible class are re-ranked by score and the best k overall are kept.
 CANDIDATE_FACTOR = 1.0
@@ -44,145 +47,9 @@ CANDIDATE_FACTOR = 1.0
 # is below the class's large needs (QUANTITY_DECADES of them weigh as much as the class's useful
 # distance, as in the score), and the ``k * LARGE_FACTOR`` nearest there are examined too.
 LARGE_FACTOR = 0.25
-LARGE_QUANTILE = 0.99
 # Offers are processed in chunks so that memory stays bounded at national scale.
 CHUNK = 20_000
 _CPUS = os.cpu_count() or 1
-
-
-@dataclass(frozen=True)
-class Pairs:
-    """Matched (offer, need) pairs, by row position in the Flows table, best first per offer."""
-
-    offer: np.ndarray
-    need: np.ndarray
-    distance_km: np.ndarray
-    coverage: np.ndarray  # share of the need covered by the offer, NaN if unknown
-    class_strength: np.ndarray  # 1.0 same class, < 1 substitute class
-    score: np.ndarray
-    # int8: the recovery operation (position in routes.OPERATION_CODES) of a pair found by the
-    # offer's recovery route (its waste code, the receiver's activity), NO_OPERATION for a pair
-    # found by class (same class or a class substitution)
-    operation: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.offer)
-
-
-def _empty() -> Pairs:
-    i, f = np.empty(0, np.int32), np.empty(0, np.float32)
-    return Pairs(i, i, f, f, f, f, np.empty(0, np.int8))
-
-
-def score_pairs(distance_km, radius_km, log_q_offer, log_q_need, strength, out=None):
-    """Score in [0, 1]: closer, larger exchanges and a same-class match score higher.
-
-    Quantities come as ``log1p(quantity)`` (NaN when unknown). The quantity term is the share of
-    the offer the need can absorb, on a log scale over ``QUANTITY_DECADES`` decades: a need that
-    takes all of the offer scores 1, one that takes a tenth 1 - 1/decades, and one that takes
-    less than 10^-decades of it 0, whatever the size of the offer (a 240 t need for a 15,000 t
-    offer is as poor a fit as a 16 kg need for a 1 t offer).
-    Works element-wise on broadcastable arrays, in place (in ``out`` if given), because it runs
-    on every candidate.
-    """
-    # log1p is increasing, so log1p(min(a, b)) == min(log1p(a), log1p(b)): one logarithm per flow,
-    # computed once (Index.log_quantity), none per pair.
-    absorbed = np.minimum(log_q_offer, log_q_need, out=out)
-    absorbed -= log_q_offer
-    absorbed *= 1.0 / (QUANTITY_DECADES * np.log(10.0))
-    absorbed += 1.0
-    # NaN: a quantity is unknown; an offer of zero says nothing either
-    unknown = np.isnan(absorbed)
-    zero = np.equal(log_q_offer, 0)
-    if zero.any():
-        unknown |= zero
-    np.copyto(absorbed, UNKNOWN_QUANTITY_TERM, where=unknown)
-    np.clip(absorbed, 0.0, 1.0, out=absorbed)
-    absorbed *= WEIGHT_QUANTITY
-    # Quadratic decay: within the class's useful distance, a few km more matter little near the
-    # source and more towards the limit.
-    distance_term = np.asarray(distance_km, dtype=np.float64) / radius_km
-    np.square(distance_term, out=distance_term)
-    distance_term *= -WEIGHT_DISTANCE
-    distance_term += WEIGHT_DISTANCE
-    np.maximum(distance_term, 0.0, out=distance_term)
-    absorbed += distance_term
-    absorbed *= strength
-    return np.clip(absorbed, 0.0, 1.0, out=absorbed)
-
-
-def top_k_per_group(group: np.ndarray, score: np.ndarray, tiebreak: np.ndarray, k: int):
-    """Row positions of the ``k`` best scores within each group (ties broken by ``tiebreak``)."""
-    if len(group) == 0:
-        return np.empty(0, dtype=np.int64)
-    order = np.lexsort((tiebreak, -score, group))
-    g = group[order]
-    starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
-    rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
-    return order[rank < k]
-
-
-@dataclass(frozen=True)
-class NeedTable:
-    """The needs of one class in a k-d tree and, in the tree's index order, what the rules and the
-    score read of each, so that candidates are read from these small arrays rather than from the
-    whole Flows table. Each per-need array has one more entry, at cKDTree's "no neighbour" index,
-    that never makes a pair (need -1, tie-break +inf so that its key is -inf, weight 0)."""
-
-    tree: cKDTree
-    members: np.ndarray  # int32 row positions in Flows, in the tree's index order
-    need: np.ndarray  # int32, then -1
-    establishment: np.ndarray  # int32, then -1
-    establishments_sorted: np.ndarray  # the members' distinct establishments, sorted
-    division: np.ndarray  # NAF node of each member's establishment, then UNKNOWN_DIVISION
-    log_quantity: np.ndarray  # then NaN
-    tiebreak: np.ndarray  # then +inf
-    temperature: np.ndarray  # then NaN
-    has_temperature: bool
-    weights: dict  # class strength → evidence × strength (a waste operator's) per member, then 0
-    lift: np.ndarray | None = None  # size-aware trees: each member's fourth coordinate
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-
-def _need_table(
-    columns: dict, members: np.ndarray, points: np.ndarray, strengths, lift=None
-) -> NeedTable:
-    """The NeedTable of the needs at rows ``members``, their tree built on ``points``; ``columns``
-    are per-flow (or per-establishment) arrays of the index, ``strengths`` the class strengths
-    with which offers may feed this class."""
-    members = members.astype(np.int32)
-    est_of = columns["establishment"][members]
-    division = columns["division"][est_of]
-
-    def padded(values, sentinel):
-        return np.r_[values, np.array([sentinel], dtype=values.dtype)]
-
-    evidence = columns["evidence"][members]
-    # A waste operator is the route every company already has: as a receiver it counts as a
-    # substitution, so that a direct industrial user at a similar distance comes first.
-    intermediary = columns["waste_operator"][division]
-    weights = {}
-    for s in strengths:
-        strength = np.float64(s)
-        factor = np.where(intermediary, np.minimum(strength, INTERMEDIARY_STRENGTH), strength)
-        weights[s] = padded(evidence * factor, 0.0)
-    temperature = columns["temperature"][members]
-    return NeedTable(
-        tree=cKDTree(points),
-        members=members,
-        need=padded(members, -1),
-        establishment=padded(est_of.astype(np.int32), -1),
-        establishments_sorted=np.unique(est_of),
-        division=padded(division, UNKNOWN_DIVISION),
-        log_quantity=padded(columns["log_quantity"][members], np.nan),
-        tiebreak=padded(columns["tiebreak"][members], np.inf),
-        temperature=padded(temperature, np.nan),
-        has_temperature=bool(np.isfinite(temperature).any()),
-        weights=weights,
-        lift=lift,
-    )
 
 
 @dataclass
@@ -197,12 +64,12 @@ class Index:
     flow_xyz: np.ndarray
     trees: dict  # need class → NeedTable of all its needs
     hazardous_trees: dict  # need class → NeedTable of the needs of authorised receivers
-    size_trees: dict  # need class → size-aware NeedTable (see build_size_trees)
+    size_trees: dict  # need class → size-aware NeedTable (see need_tables.build_size_trees)
     tiebreak: np.ndarray
     log_quantity: np.ndarray
     evidence: np.ndarray
     division: np.ndarray  # NAF node of each establishment (see CompiledTaxonomy.naf_nodes)
-    columns: dict  # per-flow (and per-node) arrays the need tables are made of (see _need_table)
+    columns: dict  # per-flow (and per-node) arrays the need tables are made of (see need_tables.need_table)
     routes: FlowRoutes  # the recovery route of each offer by its waste code (see routes)
 
     @classmethod
@@ -276,7 +143,7 @@ class Index:
                 if table.lift is not None:
                     lift = table.lift[keep]
                     points = np.column_stack((points, lift))
-                cache[key] = _need_table(self.columns, members, points, table.weights, lift)
+                cache[key] = need_table(self.columns, members, points, table.weights, lift)
         return cache[key]
 
     def offer_rows_of(self, source: int) -> np.ndarray:
@@ -334,7 +201,7 @@ class Index:
         flows, tax = self.flows, self.tax
         offer_rows = np.flatnonzero(flows.is_offer) if offers is None else np.asarray(offers)
         if not self.trees or len(offer_rows) == 0:
-            return _empty()
+            return empty_pairs()
         # One group per (class, hazardous, recovery route): a stable sort on one integer key,
         # then slices.
         span = len(self.routes.routes) + 1
@@ -372,7 +239,7 @@ class Index:
         else:
             # Chunks run in parallel (NumPy and the k-d tree queries release the GIL), the
             # largest first so that the threads finish together; results keep the chunks' order.
-            parts = [_empty()] * len(tasks)
+            parts = [empty_pairs()] * len(tasks)
             with ThreadPoolExecutor(threads) as pool:
                 cost = [len(rows) * len(t) for rows, t, _radius in tasks]
                 futures = {
@@ -383,7 +250,7 @@ class Index:
                     parts[i] = future.result()
         parts = [p for p in parts if len(p)]
         if not parts:
-            return _empty()
+            return empty_pairs()
         fields = Pairs.__dataclass_fields__
         return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
@@ -466,7 +333,7 @@ class _Target:
             evidence = np.r_[index.evidence[table.members], 0.0]
             weight = evidence * node_weight[np.minimum(division, len(node_weight) - 1)]
             weight[-1] = 0.0
-            # a waste operator receives as an intermediary (see _need_table)
+            # a waste operator receives as an intermediary (see need_tables.need_table)
             operator = index.columns["waste_operator"][division]
             weight = np.where(operator, np.minimum(weight, INTERMEDIARY_STRENGTH), weight)
             operation = node_operation[np.minimum(division, len(node_operation) - 1)]
@@ -607,16 +474,14 @@ def _match_chunk(index: Index, rows, targets: list[_Target], radius, k, workers)
     at = col_base[col] + r * col_width[col]
     o = rows[r]
     n = needs[at]
-    q_o, q_n = flows.quantity[o], flows.quantity[n]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
+    covered = coverage(flows.quantity[o], flows.quantity[n])
     # Compact output: row positions fit in 32 bits, and 7 significant digits are plenty for km,
     # shares and scores (this is what keeps 36 M pairs at national scale within memory).
     return Pairs(
         o.astype(np.int32),
         n,
         chord_to_km(dists[at]).astype(np.float32),
-        coverage.astype(np.float32),
+        covered.astype(np.float32),
         weights[at].astype(np.float32),
         scores[at].astype(np.float32),
         operations[at],
@@ -659,192 +524,3 @@ def _size_candidates(lifted, dist, near_need, size: NeedTable, chord, kq_large, 
     sdist[full] = found_dist
     sidx[full] = found_idx
     return sdist, sidx
-
-
-def _strengths_by_target(tax: CompiledTaxonomy) -> dict[int, set]:
-    """Need class → the class strengths with which some offer class may feed it."""
-    out: dict[int, set] = {}
-    for targets in tax.targets:
-        for t, s in targets:
-            out.setdefault(t, set()).add(s)
-    return out
-
-
-def build_size_trees(
-    flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray, tax: CompiledTaxonomy, columns: dict
-) -> dict:
-    """One size-aware k-d tree per need class: class → NeedTable with its ``lift``. A need's
-    point is its position plus a fourth coordinate, the decades by which it falls short of the
-    class's large needs, scaled so that ``QUANTITY_DECADES`` decades weigh the longest distance an
-    offer may travel to a need of this class; unknown quantities sit half-way. Only declared
-    needs are in it when the class has any: an inferred need weighs less
-    (``INFERRED_NEED_FACTOR``) and the near tree finds the nearest ones anyway; otherwise the
-    large inferred needs of a dense territory would crowd out a declared one."""
-    # the farthest an offer of any class that can feed a need of this class may go
-    reach = {t: float(tax.max_distance_km[t]) for t in range(len(tax.codes))}
-    for source, targets in enumerate(tax.targets):
-        for t, _strength in targets:
-            reach[t] = max(reach[t], float(tax.max_distance_km[source]))
-    strengths = _strengths_by_target(tax)
-    trees = {}
-    classes = flows.resource_class[need_rows]
-    for c in np.unique(classes):
-        members = need_rows[classes == c]
-        if flows.declared[members].any():
-            members = members[flows.declared[members]]
-        log_q = np.log1p(flows.quantity[members])
-        known = np.isfinite(log_q)
-        scale = km_to_chord(reach[int(c)]) / (QUANTITY_DECADES * np.log(10.0))
-        if known.any():
-            top = np.quantile(log_q[known], LARGE_QUANTILE)
-            shortfall = np.clip(top - log_q, 0.0, None)
-        else:
-            shortfall = np.zeros(len(members))
-        shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
-        lift = shortfall * scale
-        points = np.column_stack((flow_xyz[members], lift))
-        trees[int(c)] = _need_table(columns, members, points, strengths.get(int(c), ()), lift)
-    return trees
-
-
-def build_need_trees(
-    flows: Flows, flow_xyz: np.ndarray, need_rows: np.ndarray, tax: CompiledTaxonomy, columns: dict
-) -> dict:
-    """One k-d tree per need class: class → NeedTable."""
-    strengths = _strengths_by_target(tax)
-    trees = {}
-    classes = flows.resource_class[need_rows]
-    for c in np.unique(classes):
-        members = need_rows[classes == c]
-        trees[int(c)] = _need_table(columns, members, flow_xyz[members], strengths.get(int(c), ()))
-    return trees
-
-
-def offers_for_need(index: Index, need_row: int, k: int = 20) -> Pairs:
-    """The reverse query: the best ``k`` offers that can feed one need (same rules and score)."""
-    flows, tax, est = index.flows, index.tax, index.est
-    target = int(flows.resource_class[need_row])
-    sources = [
-        (s, strength)
-        for s, targets in enumerate(tax.targets)
-        for t, strength in targets
-        if t == target
-    ]
-    point = index.flow_xyz[need_row]
-    need_division = index.division[flows.establishment[need_row]]
-    parts = []
-    for source, strength in sources:
-        receivers = tax.receiver_mask(source, target)
-        if receivers is not None and not receivers[need_division]:
-            continue
-        rows = index.offer_rows_of(source)
-        if len(rows) == 0:
-            continue
-        radius = float(tax.max_distance_km[source])
-        tree = index.offer_tree(source)
-        dist, idx = tree.query(
-            point,
-            k=min(len(rows), 4 * k),
-            distance_upper_bound=km_to_chord(radius - NUDGE_MARGIN_KM),
-        )
-        dist, idx = np.atleast_1d(dist), np.atleast_1d(idx)
-        found = np.isfinite(dist)
-        o = rows[idx[found]]
-        d = dist[found]
-        keep = flows.establishment[o] != flows.establishment[need_row]
-        keep &= ~flows.hazardous[o] | est.may_receive_hazardous[flows.establishment[need_row]]
-        t_o, t_n = flows.temperature[o], flows.temperature[need_row]
-        keep &= ~(np.isfinite(t_o) & np.isfinite(t_n) & (t_o < t_n))
-        o, d = o[keep], d[keep]
-        if tax.waste_operator[need_division]:
-            strength = min(strength, INTERMEDIARY_STRENGTH)
-        weight = np.full(len(o), strength * index.evidence[need_row])
-        score = score_pairs(
-            d * EARTH_RADIUS_KM,
-            radius,
-            index.log_quantity[o],
-            np.full(len(o), index.log_quantity[need_row]),
-            weight,
-        )
-        q_o, q_n = flows.quantity[o], flows.quantity[need_row]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-        parts.append((o, d, coverage, weight, score, np.full(len(o), NO_OPERATION, np.int8)))
-    routed = _route_offers_for_need(index, need_row, target, need_division)
-    if routed is not None:
-        parts.append(routed)
-    if not parts:
-        return _empty()
-    o, d, coverage, weight, score, operation = (
-        np.concatenate([p[i] for p in parts]) for i in range(6)
-    )
-    order = np.lexsort((flows.id[o], -score))[:k]
-    n = np.full(len(order), need_row)
-    return Pairs(
-        o[order].astype(np.int32),
-        n.astype(np.int32),
-        chord_to_km(d[order]).astype(np.float32),
-        coverage[order].astype(np.float32),
-        weight[order].astype(np.float32),
-        score[order].astype(np.float32),
-        operation[order].astype(np.int8),
-    )
-
-
-def _route_offers_for_need(index: Index, need_row: int, target: int, need_node: int):
-    """The offers that reach one need by their recovery route (the reverse of
-    ``_Target.by_route``): offers whose waste code's route feeds the need's class at the need
-    holder's activity, of a class that no class substitution brings there, within their class's
-    distance; the same rules and score as the forward query. One distance per coded offer
-    (vectorised), none per pair of classes. None when there is none."""
-    flows, tax, est = index.flows, index.tax, index.est
-    found = index.routes
-    weight_of_route = np.array(
-        [r.inputs[target][0][need_node] if target in r.inputs else 0.0 for r in found.routes]
-    )
-    if not (weight_of_route > 0).any():
-        return None
-    cache = index.__dict__.setdefault("_route_cache", {})
-    if "coded" not in cache:
-        cache["coded"] = np.flatnonzero(flows.is_offer & (found.of_flow >= 0))
-    if ("class_ok", target) not in cache:
-        cache["class_ok", target] = np.array(
-            [
-                all(t != target for t, _s in tax.targets[s]) and tax.unit[s] == tax.unit[target]
-                for s in range(len(tax.codes))
-            ]
-        )
-    o = cache["coded"]
-    route_of = found.of_flow[o]
-    o = o[(weight_of_route[route_of] > 0) & cache["class_ok", target][flows.resource_class[o]]]
-    if len(o) == 0:
-        return None
-    receiver = flows.establishment[need_row]
-    radius = tax.max_distance_km[flows.resource_class[o]]
-    d = np.linalg.norm(index.flow_xyz[o] - index.flow_xyz[need_row], axis=1)
-    keep = d < km_to_chord(radius - NUDGE_MARGIN_KM)
-    keep &= flows.establishment[o] != receiver
-    keep &= ~flows.hazardous[o] | est.may_receive_hazardous[receiver]
-    o, d, radius = o[keep], d[keep], radius[keep]
-    route_of = found.of_flow[o]
-    weight = weight_of_route[route_of] * index.evidence[need_row]
-    if tax.waste_operator[need_node]:
-        weight = np.minimum(weight, INTERMEDIARY_STRENGTH)
-    score = score_pairs(
-        d * EARTH_RADIUS_KM,
-        radius,
-        index.log_quantity[o],
-        np.full(len(o), index.log_quantity[need_row]),
-        weight,
-    )
-    q_o, q_n = flows.quantity[o], flows.quantity[need_row]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(q_n > 0, np.minimum(q_o / q_n, 1.0), np.nan)
-    operation = np.array(
-        [
-            r.inputs[target][1][need_node] if target in r.inputs else NO_OPERATION
-            for r in found.routes
-        ],
-        dtype=np.int8,
-    )[route_of]
-    return o, d, coverage, weight, score, operation

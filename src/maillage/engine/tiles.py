@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from maillage.engine import mutualisation, substitution
 from maillage.engine.data_model import Establishments, Flows
 from maillage.engine.geo import EARTH_RADIUS_KM
-from maillage.engine.substitution import Pairs
+from maillage.engine.pairs import Pairs, empty_pairs
 from maillage.engine.taxonomy import CompiledTaxonomy
 
 # A 25 km cell holds a town and its surroundings; cells are put together into tiles of up to
@@ -50,8 +50,8 @@ NO_CELL = np.int64(-1)
 
 def pairs_schema() -> pa.Schema:
     """The Parquet columns of pairs: the flow ids of both sides, every field of
-    ``substitution.Pairs`` with its type (whatever fields it has), and the tile."""
-    empty = substitution._empty()
+    ``pairs.Pairs`` with its type (whatever fields it has), and the tile."""
+    empty = empty_pairs()
     columns = [("offer_flow_id", pa.int64()), ("need_flow_id", pa.int64())]
     columns += [(f.name, pa.from_numpy_dtype(getattr(empty, f.name).dtype)) for f in fields(Pairs)]
     return pa.schema([*columns, ("tile", pa.int32())])
@@ -165,7 +165,7 @@ def match_tiles(
 
 def concatenate(parts: list[Pairs]) -> Pairs:
     if not parts:
-        return substitution._empty()
+        return empty_pairs()
     return Pairs(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Pairs)))
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog
-from maillage.engine.taxonomy import classify_text
+from maillage.engine.classify import classify_text
 from maillage.flows import policy
 from maillage.flows.models import Flow, FlowRevision, Visit
 from maillage.reference.fields import waste_entry

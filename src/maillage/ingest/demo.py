@@ -24,6 +24,17 @@ from maillage.engine import taxonomy
 from maillage.engine.headcount import typical_headcount
 from maillage.events.demo import load as load_events_demo
 from maillage.flows.models import Flow, Visit
+from maillage.ingest.demo_data import (
+    DEFAULT_QUANTITY,
+    FATES,
+    FIRST_NAMES,
+    LEGAL_FORMS,
+    STREETS,
+    SURNAMES,
+    TRADE_WORDS,
+    UNIT_SYMBOL,
+    plausible_codes,
+)
 from maillage.ingest.distributions import DIVISION_WEIGHTS, HEADCOUNT_WEIGHTS
 from maillage.marketplace.models import SupplierProfile
 from maillage.marketplace.services import refresh_search_text
@@ -50,219 +61,6 @@ CHAMBERS: list[dict[str, Any]] = [
 AGREEMENT = ("cci-seine-et-marne", "cci-essonne", datetime.date(2024, 1, 1))
 
 INDUSTRIAL_DIVISIONS = {f"{d:02d}" for d in range(5, 40)}
-
-SURNAMES = [
-    "Martin",
-    "Bernard",
-    "Thomas",
-    "Petit",
-    "Robert",
-    "Richard",
-    "Durand",
-    "Dubois",
-    "Moreau",
-    "Laurent",
-    "Simon",
-    "Michel",
-    "Lefèvre",
-    "Leroy",
-    "Roux",
-    "David",
-    "Bertrand",
-    "Morel",
-    "Fournier",
-    "Girard",
-    "Bonnet",
-    "Dupont",
-    "Lambert",
-    "Fontaine",
-    "Rousseau",
-    "Vincent",
-    "Muller",
-    "Lefebvre",
-    "Faure",
-    "André",
-    "Mercier",
-    "Blanc",
-    "Guérin",
-    "Boyer",
-    "Garnier",
-    "Chevalier",
-    "François",
-    "Legrand",
-    "Gauthier",
-    "Garcia",
-    "Perrin",
-    "Robin",
-    "Clément",
-    "Morin",
-    "Nicolas",
-    "Henry",
-    "Roussel",
-    "Mathieu",
-    "Gautier",
-    "Masson",
-    "Marchand",
-    "Duval",
-    "Denis",
-    "Dumont",
-    "Marie",
-    "Lemaire",
-    "Noël",
-    "Meyer",
-    "Dufour",
-    "Meunier",
-    "Brun",
-    "Blanchard",
-    "Giraud",
-    "Joly",
-    "Rivière",
-    "Lucas",
-    "Brunet",
-    "Gaillard",
-    "Barbier",
-    "Arnaud",
-]
-FIRST_NAMES = [
-    "Camille",
-    "Nicolas",
-    "Julie",
-    "Thomas",
-    "Sophie",
-    "Pierre",
-    "Claire",
-    "Julien",
-    "Marie",
-    "Antoine",
-    "Isabelle",
-    "Laurent",
-    "Nathalie",
-    "Sébastien",
-    "Émilie",
-    "Olivier",
-    "Aurélie",
-    "Mathieu",
-    "Céline",
-    "François",
-    "Hélène",
-    "Vincent",
-    "Sandrine",
-    "Guillaume",
-    "Anne",
-]
-STREETS = [
-    "rue de la République",
-    "avenue du Général-de-Gaulle",
-    "rue Pasteur",
-    "rue Victor-Hugo",
-    "zone d'activités des Bordes",
-    "rue de l'Industrie",
-    "chemin des Vignes",
-    "rue du Moulin",
-    "avenue Jean-Jaurès",
-    "parc d'activités du Bois",
-    "rue des Artisans",
-    "route Nationale",
-    "rue de la Gare",
-    "boulevard de l'Europe",
-    "impasse des Forges",
-    "rue Gustave-Eiffel",
-    "ZI des Chanteraines",
-    "rue Denis-Papin",
-    "allée des Érables",
-    "rue de Paris",
-]
-# Words that make a demo name read like the trade it is (fallback: "Établissements <surname>").
-TRADE_WORDS = {
-    "01": ["Ferme", "EARL", "GAEC"],
-    "10": ["Boulangerie", "Biscuiterie", "Salaisons", "Laiterie"],
-    "11": ["Brasserie", "Distillerie"],
-    "16": ["Scierie", "Menuiserie industrielle", "Palettes"],
-    "17": ["Cartonnages", "Papeterie"],
-    "18": ["Imprimerie"],
-    "20": ["Chimie", "Laboratoires"],
-    "22": ["Plasturgie", "Emballages plastiques"],
-    "23": ["Béton", "Ciments", "Verrerie"],
-    "24": ["Aciérie", "Fonderie"],
-    "25": ["Mécanique", "Chaudronnerie", "Découpage"],
-    "28": ["Machines"],
-    "29": ["Équipementier"],
-    "31": ["Meubles"],
-    "35": ["Chaufferie", "Énergies"],
-    "38": ["Recyclage", "Valorisation", "Environnement"],
-    "41": ["Constructions"],
-    "43": ["Bâtiment", "Plomberie", "Électricité", "Peinture"],
-    "45": ["Garage"],
-    "46": ["Négoce", "Distribution"],
-    "47": ["Commerce", "Épicerie", "Magasin"],
-    "49": ["Transports"],
-    "52": ["Logistique", "Entrepôts"],
-    "55": ["Hôtel"],
-    "56": ["Restaurant", "Brasserie", "Traiteur"],
-    "62": ["Informatique", "Logiciels"],
-    "63": ["Datacenter", "Hébergement"],
-    "71": ["Bureau d'études"],
-    "86": ["Clinique", "Cabinet"],
-    "96": ["Pressing", "Salon"],
-}
-LEGAL_FORMS = ["", " SAS", " SARL", " SA", " SASU"]
-FATES = ["enlevé par un prestataire", "mis en décharge", "incinéré", "stocké sur site"]
-DEFAULT_QUANTITY = {
-    "t": (5, 80),
-    "MWh": (20, 800),
-    "m3": (200, 8000),
-    "unit": (20, 800),
-    "h": (50, 800),
-    "m2": (100, 2000),
-}
-UNIT_SYMBOL = {"t": "t", "MWh": "MWh", "m3": "m3", "unit": "unit", "h": "h", "m2": "m2"}
-
-
-# The List of Waste chapter where an activity's own process wastes are listed; other wastes of an
-# establishment are packaging (15) or municipal-like (20), then chapters 16/17.
-CHAPTER_OF_DIVISION = {
-    "01": "02",
-    "02": "02",
-    "03": "02",
-    "10": "02",
-    "11": "02",
-    "16": "03",
-    "17": "03",
-    "31": "03",
-    "13": "04",
-    "14": "04",
-    "15": "04",
-    "19": "05",
-    "20": "07",
-    "21": "07",
-    "22": "07",
-    "23": "10",
-    "24": "10",
-    "35": "10",
-    "25": "12",
-    "28": "12",
-    "29": "12",
-    "30": "12",
-    "41": "17",
-    "42": "17",
-    "43": "17",
-    "86": "18",
-    "75": "18",
-    "37": "19",
-    "38": "19",
-    "39": "19",
-}
-GENERIC_CHAPTERS = ("15", "20", "16", "17")
-
-
-def plausible_codes(codes: list[str], division: str) -> list[str]:
-    """The waste codes of a class that an establishment of this activity would declare."""
-    own = CHAPTER_OF_DIVISION.get(division)
-    for chapters in ((own,) if own else (), GENERIC_CHAPTERS[:2], GENERIC_CHAPTERS[2:]):
-        chosen = [c for c in codes if c[:2] in chapters]
-        if chosen:
-            return chosen
-    return codes
 
 
 @dataclass

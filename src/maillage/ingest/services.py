@@ -9,7 +9,8 @@ from django.utils.translation import ngettext
 
 from maillage import runs
 from maillage.ingest.models import ImportRun
-from maillage.ingest.spreadsheet import ERRORS_SHOWN, FileError, ImportResult, run
+from maillage.ingest.spreadsheet import ERRORS_SHOWN, ImportResult, run
+from maillage.ingest.spreadsheet_format import FileError
 
 
 def import_file(user, kind: str, name: str, content: bytes) -> tuple[ImportRun, ImportResult]:

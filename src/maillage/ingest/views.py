@@ -16,7 +16,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from maillage.ingest import policy, services
-from maillage.ingest.spreadsheet import COLUMNS, FileError, run, template
+from maillage.ingest.spreadsheet import run
+from maillage.ingest.spreadsheet_format import COLUMNS, FileError, template
 
 MAX_BYTES = 5 * 1024 * 1024
 SESSION_KEY = "maillage_pending_import"

@@ -7,6 +7,7 @@ import hashlib
 from collections import defaultdict
 
 import numpy as np
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 
@@ -286,8 +287,6 @@ def search_suppliers(
     ranked = False
     if q.strip():
         if connection.vendor == "postgresql":
-            from django.contrib.postgres.search import SearchQuery, SearchRank
-
             # The stored, GIN-indexed vector (migration 0004: French, unaccented, weighted).
             query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
             qs = qs.filter(search_vector=query).annotate(rank=SearchRank(F("search_vector"), query))

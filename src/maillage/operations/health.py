@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import Min, Q
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def check_task_queue(now: datetime.datetime | None = None) -> Check:
     backend = settings.TASKS["default"]["BACKEND"]
     if backend != "django_tasks_db.DatabaseBackend":
         return Check(ok=True, detail={"backend": backend.rsplit(".", 1)[-1]})
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
     now = now or timezone.now()
     limit = datetime.timedelta(minutes=settings.MAILLAGE_HEALTH_MAX_PENDING_MINUTES)
     # A task without a start time has run_after = the largest date; it is due since enqueued.

@@ -37,6 +37,7 @@ def tables() -> list[Table]:
         Table(Notification, "created_at", "MAILLAGE_NOTIFICATION_RETENTION_DAYS"),
     ]
     if apps.is_installed("axes"):
+        # lazy: axes' models load only where the app is installed (a deployment may leave it out).
         from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
         out += [

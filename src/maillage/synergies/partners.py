@@ -12,9 +12,9 @@ from django.conf import settings
 
 from maillage.directory import policy as directory_policy
 from maillage.directory.models import Establishment
-from maillage.engine import substitution
+from maillage.engine import reverse_match, substitution
 from maillage.engine.taxonomy import compiled
-from maillage.synergies.services import scope_chamber_ids, snapshot
+from maillage.synergies.snapshot import scope_chamber_ids, snapshot
 
 _lock = threading.Lock()
 _cache: dict[frozenset | None, tuple[float, object, substitution.Index]] = {}
@@ -65,7 +65,7 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
         pairs = index.match(np.array([row]), k=k)
         partner_rows = pairs.need
     else:
-        pairs = substitution.offers_for_need(index, row, k=k)
+        pairs = reverse_match.offers_for_need(index, row, k=k)
         partner_rows = pairs.offer
     est_ids = [int(snap.est.id[snap.flows.establishment[r]]) for r in partner_rows]
 

@@ -14,6 +14,7 @@ from maillage.flows.models import Flow
 from maillage.synergies import policy, workflow
 from maillage.synergies.explain import UNIT_LABELS, explain
 from maillage.synergies.models import DetectionRun, Introduction, Suggestion
+from maillage.synergies.partners import distance_band
 
 
 def realised_impact(suggestion) -> dict:
@@ -334,7 +335,7 @@ def opportunities_for(user) -> list[dict]:
             "resource": s.resource_class.label,
             "my_class": my_flow.resource_class.label if my_flow else "",
             "quantity_band": quantity_band(s.quantity, s.unit),
-            "distance_band": _distance_band(s.distance_km or 0.0),
+            "distance_band": distance_band(s.distance_km or 0.0),
             "my_answer": _answer(i, _("vous avez accepté"), _("vous avez décliné")),
             "other_answer": _answer(other, _("elle a accepté"), _("elle a décliné")),
             "open": s.status == s.Status.PROPOSED and not (i.accepted_at or i.declined_at),
@@ -378,7 +379,7 @@ def leads_for(user, limit: int = 50) -> list[dict]:
                 "my_role": _("vous proposez") if offer_side else _("vous recherchez"),
                 "resource": s.resource_class.label,
                 "quantity_band": quantity_band(s.quantity, s.unit),
-                "distance_band": _distance_band(s.distance_km or 0.0),
+                "distance_band": distance_band(s.distance_km or 0.0),
             }
         )
     return rows
@@ -470,10 +471,3 @@ def outcome_table() -> feedback.Outcomes:
         impossible_producers=column("impossible", 1),
         impossible_receivers=column("impossible", 2),
     )
-
-
-def _distance_band(km: float) -> float:
-    # cycle: partners imports services, which imports this module (outcome_table).
-    from maillage.synergies.partners import distance_band
-
-    return distance_band(km)

@@ -1,56 +1,36 @@
 """Run the engine on the database and store its suggestions; change a suggestion's status.
 
-Data flows one way: establishments and flows are read into plain arrays, the Django-free engine
-computes, and the results are written back idempotently (a suggestion's natural key is stable, so a
-re-run updates scores and keeps the pipeline status and its history).
+Data flows one way: establishments and flows are read into plain arrays (``snapshot``), the
+Django-free engine computes (``candidates``), and the results are written back idempotently (a
+suggestion's natural key is stable, so a re-run updates scores and keeps the pipeline status and
+its history). Introductions between the two sides of a synergy are in ``introductions``.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
-from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications, runs
-from maillage.accounts import policy as accounts_policy
+from maillage import runs
 from maillage.accounts import services as audit
-from maillage.accounts.models import AuditLog, Chamber, TerritoryCommune, User
-from maillage.directory.models import Establishment
-from maillage.engine import (
-    feedback,
-    legal,
-    mutualisation,
-    prospects,
-    recovery,
-    routes,
-    substitution,
-)
-from maillage.engine.data_model import Establishments, Flows, hazardous_authorisation
-from maillage.engine.distributed import match as match_pairs
-from maillage.engine.headcount import typical_headcount
+from maillage.accounts.models import AuditLog, Chamber
 from maillage.engine.impacts import substitution_impacts
-from maillage.engine.taxonomy import (
-    SUBSTITUTE_STRENGTH,
-    compiled,
-    naf_key,
-    substitution_notes,
-    substitution_receivers,
-    substitution_strengths,
-)
+from maillage.engine.taxonomy import compiled
 from maillage.flows.models import Flow
-from maillage.reference.models import NafCode
 from maillage.synergies import policy, workflow
-from maillage.synergies.models import DetectionRun, Introduction, Suggestion, SuggestionEvent
-from maillage.synergies.selectors import outcome_table
+from maillage.synergies.candidates import (
+    mutualisation_suggestions,
+    prospect_suggestions,
+    substitution_suggestions,
+)
+from maillage.synergies.models import DetectionRun, Suggestion, SuggestionEvent
+from maillage.synergies.snapshot import scope_chamber_ids, snapshot
 
 Progress = Callable[[int, str], None]
 
@@ -73,360 +53,8 @@ UPDATED_FIELDS = [
 ]
 
 
-@dataclass
-class Snapshot:
-    """The database read into the engine's tables, with the keys to map results back."""
-
-    est: Establishments
-    flows: Flows
-    est_chamber: np.ndarray  # chamber id per establishment row (0: none)
-    flow_meta: list[dict] = field(default_factory=list)
-    # ICPE rubriques recorded per establishment row (empty: unknown, the activity's default holds)
-    est_rubriques: list[tuple[str, ...]] = field(default_factory=list)
-
-
-def may_receive_hazardous(naf: list[str], recorded: list[tuple[str, ...]]) -> np.ndarray:
-    """Per establishment: the rubriques recorded by its advisor authorise hazardous waste, or,
-    when none is recorded, the engine's default for its activity does."""
-    digits = np.array(["".join(ch for ch in code if ch.isdigit())[:4] for code in naf], dtype="<U4")
-    return legal.may_receive_hazardous(recorded, hazardous_authorisation(digits))
-
-
 def _noop(_percent: int, _step: str) -> None:
     return None
-
-
-def scope_chamber_ids(chamber: Chamber | None) -> set[int] | None:
-    """The chamber itself and every chamber bound to it by an active agreement (any scope):
-    matching crosses that border, with anonymised results."""
-    if chamber is None:
-        return None
-    return {chamber.pk} | accounts_policy.partner_chamber_ids(chamber.pk, flows_only=False)
-
-
-def snapshot(chamber_ids: set[int] | None) -> Snapshot:
-    tax = compiled()
-    # Without a geocoded address, an establishment is placed at its commune's point.
-    establishments = (
-        Establishment.objects.filter(is_active=True)
-        .annotate(
-            lat=Coalesce("latitude", "commune__latitude"),
-            lon=Coalesce("longitude", "commune__longitude"),
-        )
-        .filter(lat__isnull=False, lon__isnull=False)
-    )
-    if chamber_ids is not None:
-        establishments = establishments.of_chambers(chamber_ids)
-    chamber_of = dict(TerritoryCommune.objects.values_list("commune_id", "chamber_id"))
-    rows = list(
-        establishments.order_by("pk").values_list(
-            "pk", "lat", "lon", "naf_id", "headcount_band", "commune_id", "icpe_rubriques"
-        )
-    )
-    recorded = [tuple(r[6] or ()) for r in rows]
-    position = {row[0]: i for i, row in enumerate(rows)}
-    est = Establishments.build(
-        id=[r[0] for r in rows],
-        lat=[r[1] for r in rows],
-        lon=[r[2] for r in rows],
-        division=[r[3][:2] for r in rows],
-        headcount=[typical_headcount(r[4]) for r in rows],
-        naf=[r[3] for r in rows],
-        may_receive_hazardous=may_receive_hazardous([r[3] for r in rows], recorded),
-    )
-    est_chamber = np.array([chamber_of.get(r[5], 0) for r in rows], dtype=np.int64)
-    flow_rows = list(
-        Flow.objects.filter(is_archived=False, establishment__in=establishments.values("pk"))
-        .order_by("pk")
-        .values_list(
-            "pk",
-            "establishment_id",
-            "resource_class_id",
-            "direction",
-            "yearly_quantity",
-            "canonical_unit",
-            "temperature_c",
-            "waste_code__hazardous",
-            "waste_code_id",
-        )
-    )
-    flows = Flows.build(
-        id=[r[0] for r in flow_rows],
-        establishment=[position[r[1]] for r in flow_rows],
-        resource_class=[tax.index[r[2]] for r in flow_rows],
-        is_offer=[r[3] == "offer" for r in flow_rows],
-        # Quantities are comparable only in the class's canonical unit.
-        quantity=[r[4] if r[5] == tax.unit[tax.index[r[2]]] else np.nan for r in flow_rows],
-        temperature=[np.nan if r[6] is None else r[6] for r in flow_rows],
-        hazardous=[bool(r[7]) or bool(tax.hazardous[tax.index[r[2]]]) for r in flow_rows],
-        # the flow's own List of Waste code: its recovery routes, legal path and feedback
-        waste_code=[r[8] for r in flow_rows],
-    )
-    meta = [{"waste_code": r[8], "unit": r[5], "quantity": r[4]} for r in flow_rows]
-    return Snapshot(
-        est=est, flows=flows, est_chamber=est_chamber, flow_meta=meta, est_rubriques=recorded
-    )
-
-
-def _flow_code(flows: Flows, row: int) -> str | None:
-    """The List of Waste code the engine read for a flow ("170405"), None if none."""
-    code = int(flows.waste_code[row])
-    return f"{code:06d}" if code >= 0 else None
-
-
-def _display_waste(code: str | None) -> str | None:
-    if not code:
-        return None
-    return " ".join(code[i : i + 2] for i in range(0, 6, 2))
-
-
-def substitution_suggestions(snap: Snapshot, k: int, offers=None) -> list[dict]:
-    tax = compiled()
-    est, flows = snap.est, snap.flows
-    # a large detection, or any when a scheduler is configured, runs on Dask
-    pairs = match_pairs(
-        est,
-        flows,
-        tax,
-        k=k,
-        offers=offers,
-        scheduler=settings.MAILLAGE_DASK_SCHEDULER,
-        min_flows=settings.MAILLAGE_DASK_MIN_FLOWS,
-    )
-    src_class = flows.resource_class[pairs.offer]
-    impacts = substitution_impacts(
-        tax, src_class, flows.quantity[pairs.offer], flows.quantity[pairs.need], pairs.distance_km
-    )
-    notes = substitution_notes()
-    strengths = substitution_strengths()
-    receivers = substitution_receivers()
-    division_labels = dict(
-        NafCode.objects.filter(level=NafCode.Level.DIVISION).values_list("code", "label")
-    )
-    node = tax.naf_nodes(est.naf)
-    out = []
-    for i in range(len(pairs)):
-        o, n = int(pairs.offer[i]), int(pairs.need[i])
-        oc, nc = tax.codes[flows.resource_class[o]], tax.codes[flows.resource_class[n]]
-        need_division = str(est.division[flows.establishment[n]])
-        need_naf = naf_key(str(est.naf[flows.establishment[n]]))
-        reserved_to = receivers.get((oc, nc))
-        unit = tax.unit[flows.resource_class[o]]
-        exchanged = impacts.exchanged[i]
-        # a pair found by the offer's recovery route: the receiver's activity performs this
-        # operation on this waste code (engine.routes), whether or not a class substitution exists
-        route_op = routes.operation_code(int(pairs.operation[i]))
-        hazardous = bool(flows.hazardous[o])
-        waste_code = _flow_code(flows, o) or snap.flow_meta[o]["waste_code"]
-        authorisation = _authorisation(snap, int(flows.establishment[n]), hazardous, waste_code)
-        if route_op is not None:
-            authorisation["operation"] = route_op
-            authorisation["expected_rubriques"] = list(
-                recovery.receiver_rubriques(route_op, need_naf)
-            )
-        evidence = 1.0 if flows.declared[n] else substitution.INFERRED_NEED_FACTOR
-        out.append(
-            {
-                "key": f"S:{flows.id[o]}:{flows.id[n]}",
-                "kind": Suggestion.Kind.SUBSTITUTION,
-                "chamber_id": int(snap.est_chamber[flows.establishment[o]]),
-                "partner_chamber_id": int(snap.est_chamber[flows.establishment[n]]) or None,
-                "resource_class_id": oc,
-                "offer_flow_id": int(flows.id[o]),
-                "need_flow_id": int(flows.id[n]),
-                "prospect_id": None,
-                "score": round(float(pairs.score[i]), 6),
-                "distance_km": round(float(pairs.distance_km[i]), 3),
-                "quantity": None if np.isnan(exchanged) else round(float(exchanged), 3),
-                "unit": unit,
-                "tonnes_diverted": round(float(impacts.tonnes_diverted[i]), 3),
-                "co2e_avoided_t": None
-                if np.isnan(impacts.co2e_avoided_t[i])
-                else round(float(impacts.co2e_avoided_t[i]), 3),
-                "explanation": {
-                    "offer_class": oc,
-                    "need_class": nc,
-                    "same_class": oc == nc,
-                    "substitution_note": recovery.explanation(route_op, need_naf, hazardous)
-                    if route_op is not None
-                    else notes.get((oc, nc), ""),
-                    "recovery_route": route_op,
-                    "waste_code": _display_waste(waste_code),
-                    "distance_km": round(float(pairs.distance_km[i]), 1),
-                    "max_distance_km": float(tax.max_distance_km[flows.resource_class[o]]),
-                    "offer_quantity": _num(flows.quantity[o]),
-                    "need_quantity": _num(flows.quantity[n]),
-                    "unit": unit,
-                    "coverage": _num(pairs.coverage[i]),
-                    "offer_temperature": _num(flows.temperature[o]),
-                    "need_temperature": _num(flows.temperature[n]),
-                    "hazardous": hazardous,
-                    # The ranking rules behind the score (see engine.substitution).
-                    "class_strength": 1.0
-                    if oc == nc
-                    else round(float(pairs.class_strength[i]) / evidence, 3)
-                    if route_op is not None
-                    else strengths.get((oc, nc)),
-                    "below_recycling": oc != nc
-                    and route_op is None
-                    and strengths.get((oc, nc), SUBSTITUTE_STRENGTH) < SUBSTITUTE_STRENGTH,
-                    "receiver_division": need_division,
-                    "receiver_division_label": division_labels.get(need_division, ""),
-                    "receiver_naf": need_naf,
-                    "reserved_to_divisions": sorted(reserved_to) if reserved_to else [],
-                    "receiver_is_waste_operator": bool(
-                        tax.waste_operator[node[flows.establishment[n]]]
-                    ),
-                    "need_declared": bool(flows.declared[n]),
-                    **authorisation,
-                },
-            }
-        )
-    return apply_feedback(out)
-
-
-def apply_feedback(found: list[dict], outcomes: feedback.Outcomes | None = None) -> list[dict]:
-    """Re-rank substitutions by the platform's outcomes for their (waste code, receiving NAF
-    class) pair (engine.feedback, aggregate counts only) and record the counts that moved a
-    score in its explanation."""
-    if not found:
-        return found
-    if outcomes is None:
-        outcomes = outcome_table()
-    keys = np.array(
-        [
-            feedback.pair_key(
-                s["explanation"].get("waste_code"), s["explanation"].get("receiver_naf")
-            )
-            for s in found
-        ]
-    )
-    ranked = feedback.rerank(keys, np.array([s["score"] for s in found]), outcomes)
-    for i, s in enumerate(found):
-        s["score"] = round(float(ranked.score[i]), 6)
-        s["explanation"]["feedback_implemented"] = int(ranked.implemented[i])
-        s["explanation"]["feedback_impossible"] = int(ranked.impossible[i])
-    return found
-
-
-def _authorisation(snap: Snapshot, receiver: int, hazardous: bool, waste_code: str | None) -> dict:
-    """What the receiver's ICPE rubriques say: recorded by its advisor, or assumed from its
-    activity when nothing is recorded; the recovery operation and the rubriques that authorise
-    it for the receiver's activity (what the legal path and the explanation show)."""
-    recorded = snap.est_rubriques[receiver] if snap.est_rubriques else ()
-    naf = naf_key(str(snap.est.naf[receiver]))
-    operation = recovery.likely_operation(waste_code, naf, hazardous) if waste_code else None
-    expected = recovery.receiver_rubriques(operation, naf) if operation else ()
-    # Nothing recorded: the rubriques its activity usually holds, else those that authorise the
-    # route's operation for it (a prospect reached by a hazardous-waste route).
-    assumed = (
-        () if recorded else (legal.default_waste_rubriques(naf) or legal.authorising(expected))
-    )
-    return {
-        "operation": operation,
-        "expected_rubriques": list(expected),
-        "receiver_rubriques": list(recorded),
-        "hazardous_rubriques_recorded": list(legal.authorising(recorded)) if hazardous else [],
-        "hazardous_rubriques_assumed": list(assumed) if hazardous else [],
-    }
-
-
-def _num(value) -> float | None:
-    return None if value is None or not np.isfinite(value) else round(float(value), 3)
-
-
-def mutualisation_suggestions(snap: Snapshot) -> list[dict]:
-    tax = compiled()
-    est, flows = snap.est, snap.flows
-    out = []
-    for group in mutualisation.groups(est, flows, tax):
-        members = group.members
-        ids = sorted(int(x) for x in flows.id[members])
-        seed_est = flows.establishment[members[0]]
-        code = tax.codes[group.resource_class]
-        direction = "offer" if group.is_offer else "need"
-        out.append(
-            {
-                "key": f"M:{code}:{direction}:{ids[0]}",
-                "kind": Suggestion.Kind.MUTUALISATION,
-                "chamber_id": int(snap.est_chamber[seed_est]),
-                "partner_chamber_id": None,
-                "resource_class_id": code,
-                "offer_flow_id": None,
-                "need_flow_id": None,
-                "prospect_id": None,
-                "score": round(group.score, 6),
-                "distance_km": group.radius_km,
-                "quantity": None if np.isnan(group.total_quantity) else group.total_quantity,
-                "unit": tax.unit[group.resource_class],
-                "tonnes_diverted": None,
-                "co2e_avoided_t": None,
-                "explanation": {
-                    "class": code,
-                    "direction": direction,
-                    "members": len(members),
-                    "radius_km": group.radius_km,
-                    "total_quantity": _num(group.total_quantity),
-                    "unit": tax.unit[group.resource_class],
-                },
-                "member_ids": ids,
-            }
-        )
-    return out
-
-
-def prospect_suggestions(snap: Snapshot, k: int = 10, rows=None) -> list[dict]:
-    tax = compiled()
-    est, flows = snap.est, snap.flows
-
-    # the platform's outcomes re-rank prospects of offers as they re-rank substitutions
-    found = prospects.find(est, flows, tax, k=k, rows=rows, outcomes=outcome_table())
-    out = []
-    for i in range(len(found.flow)):
-        f, e = int(found.flow[i]), int(found.establishment[i])
-        is_offer = bool(flows.is_offer[f])
-        out.append(
-            {
-                "key": f"P:{flows.id[f]}:{est.id[e]}",
-                "kind": Suggestion.Kind.PROSPECT,
-                "chamber_id": int(snap.est_chamber[flows.establishment[f]]),
-                "partner_chamber_id": int(snap.est_chamber[e]) or None,
-                "resource_class_id": tax.codes[flows.resource_class[f]],
-                "offer_flow_id": int(flows.id[f]) if is_offer else None,
-                "need_flow_id": None if is_offer else int(flows.id[f]),
-                "prospect_id": int(est.id[e]),
-                "score": round(float(found.score[i]), 6),
-                "distance_km": round(float(found.distance_km[i]), 3),
-                "quantity": _num(found.expected_quantity[i]),
-                "unit": tax.unit[found.resource_class[i]],
-                "tonnes_diverted": None,
-                "co2e_avoided_t": None,
-                "explanation": {
-                    "flow_class": tax.codes[flows.resource_class[f]],
-                    "prospect_class": tax.codes[found.resource_class[i]],
-                    "prospect_division": str(est.division[e]),
-                    "prospect_naf": naf_key(str(est.naf[e])),
-                    "sector_weight": round(float(found.weight[i]), 3),
-                    "distance_km": round(float(found.distance_km[i]), 1),
-                    "expected_quantity": _num(found.expected_quantity[i]),
-                    "unit": tax.unit[found.resource_class[i]],
-                    "direction": "need" if is_offer else "offer",
-                    # found by a legal recovery route of the offered waste (engine.routes)
-                    "recovery_route": routes.operation_code(int(found.operation[i])),
-                    "recovery_note": recovery.explanation(
-                        op, naf_key(str(est.naf[e])), bool(flows.hazardous[f])
-                    )
-                    if (op := routes.operation_code(int(found.operation[i])))
-                    else "",
-                    "waste_code": _display_waste(snap.flow_meta[f]["waste_code"])
-                    if is_offer and snap.flow_meta
-                    else None,
-                    "feedback_implemented": int(found.feedback_implemented[i]),
-                    "feedback_impossible": int(found.feedback_impossible[i]),
-                },
-            }
-        )
-    return out
 
 
 @transaction.atomic
@@ -595,11 +223,11 @@ def detect_for_flow(flow: Flow, k: int = 20) -> dict[str, dict[str, int]]:
     return result
 
 
-def _transition(
+def transition(
     suggestion: Suggestion, user, to_status: str, note: str = "", agreement_on=None
 ) -> SuggestionEvent:
     """Move a suggestion along the declared workflow and log who did it and when (no policy
-    check: the public functions below decide who may)."""
+    check: its callers, ``change_status`` and the introductions, decide who may)."""
     if to_status not in Suggestion.Status.values:
         raise ValidationError(
             _("Statut « %(s)s » inconnu : %(known)s.")
@@ -706,7 +334,7 @@ def change_status(
         raise ValidationError(
             {"agreement_on": _("Une date d'accord ne s'indique que pour poursuivre la synergie.")}
         )
-    event = _transition(suggestion, user, to_status, note, agreement_on if offline else None)
+    event = transition(suggestion, user, to_status, note, agreement_on if offline else None)
     if offline:
         audit.record_change(
             user,
@@ -778,123 +406,3 @@ def _require_offline_agreement(suggestion: Suggestion, note: str, agreement_on) 
             }
         )
     return True
-
-
-def establishments_without_users(establishment_ids) -> list[int]:
-    """The establishments among these that no active user represents (nobody can answer)."""
-    ids = set(establishment_ids)
-    represented = set(
-        User.objects.filter(is_active=True, establishments__in=ids).values_list(
-            "establishments", flat=True
-        )
-    )
-    return sorted(ids - represented)
-
-
-def _notify_sides(suggestion: Suggestion, establishment_ids, kind: str, title: str, body: str):
-
-    users = User.objects.filter(is_active=True, establishments__in=establishment_ids).distinct()
-    return notifications.notify(
-        users.order_by("pk"), kind, title=title, body=body, url=reverse("opportunity-list")
-    )
-
-
-@transaction.atomic
-def propose_introduction(suggestion: Suggestion, user) -> list[Introduction]:
-    """The advisor proposes to introduce the two establishments of a substitution to each other:
-    one introduction row per establishment, and the suggestion becomes "proposed"."""
-    if not policy.can_propose_introduction(user, suggestion):
-        raise PermissionDenied(_("Vous ne pouvez pas proposer cette mise en relation."))
-    suggestion = Suggestion.objects.select_for_update().get(pk=suggestion.pk)
-    if suggestion.status != Suggestion.Status.DETECTED:
-        raise ValidationError(
-            _(
-                "Cette suggestion est déjà « %(s)s » : la mise en relation ne peut plus être proposée."
-            )
-            % {"s": suggestion.get_status_display()}
-        )
-    sides = Flow.objects.filter(pk__in=[suggestion.offer_flow_id, suggestion.need_flow_id])
-    establishment_ids = sorted(set(sides.values_list("establishment_id", flat=True)))
-    if len(establishment_ids) != 2:
-        raise ValidationError(_("Une mise en relation réunit deux établissements distincts."))
-    Introduction.objects.filter(suggestion=suggestion).delete()  # an earlier, abandoned round
-    now = timezone.now()
-    introductions = Introduction.objects.bulk_create(
-        Introduction(suggestion=suggestion, establishment_id=pk, proposed_at=now, proposed_by=user)
-        for pk in establishment_ids
-    )
-    _transition(suggestion, user, Suggestion.Status.PROPOSED, _("Mise en relation proposée."))
-
-    _notify_sides(
-        suggestion,
-        establishment_ids,
-        notifications.INTRODUCTION_PROPOSED,
-        _("Proposition de mise en relation : %(r)s") % {"r": suggestion.resource_class.label},
-        _(
-            "Votre conseiller CCI propose de vous mettre en relation avec une entreprise proche "
-            "pour une synergie (%(r)s). Acceptez ou déclinez depuis votre espace : les contacts "
-            "ne sont communiqués que si les deux entreprises acceptent."
-        )
-        % {"r": suggestion.resource_class.label},
-    )
-    return introductions
-
-
-def mark_viewed(user, introductions) -> int:
-    """Record the first time a company user saw their side of these introductions."""
-    ids = [i.pk for i in introductions if i.viewed_at is None]
-    if not ids:
-        return 0
-    return (
-        policy.visible_introductions(user)
-        .filter(pk__in=ids, viewed_at__isnull=True)
-        .update(viewed_at=timezone.now())
-    )
-
-
-@transaction.atomic
-def respond_introduction(user, introduction: Introduction, accept: bool) -> Introduction:
-    """A company answers for its establishment. When every side accepted, the suggestion moves to
-    "in discussion" and contacts are revealed; a refusal abandons it, with the reason logged."""
-    if not policy.can_respond_introduction(user, introduction):
-        raise PermissionDenied(_("Vous ne pouvez pas répondre pour cet établissement."))
-    suggestion = Suggestion.objects.select_for_update().get(pk=introduction.suggestion_id)
-    introduction = Introduction.objects.get(pk=introduction.pk)
-    if suggestion.status != Suggestion.Status.PROPOSED:
-        raise ValidationError(_("Cette mise en relation n'attend plus de réponse."))
-    if introduction.accepted_at or introduction.declined_at:
-        raise ValidationError(_("Vous avez déjà répondu à cette mise en relation."))
-    now = timezone.now()
-    introduction.viewed_at = introduction.viewed_at or now
-    introduction.responded_by = user
-    if accept:
-        introduction.accepted_at = now
-    else:
-        introduction.declined_at = now
-    introduction.save(update_fields=["viewed_at", "responded_by", "accepted_at", "declined_at"])
-    if not accept:
-        _transition(
-            suggestion,
-            user,
-            Suggestion.Status.ABANDONED,
-            _("Mise en relation déclinée par une des entreprises."),
-        )
-    elif policy.introduction_is_mutual(suggestion.introductions.all()):
-        _notify_sides(
-            suggestion,
-            list(suggestion.introductions.values_list("establishment_id", flat=True)),
-            notifications.INTRODUCTION_MUTUAL,
-            _("Mise en relation acceptée : %(r)s") % {"r": suggestion.resource_class.label},
-            _(
-                "Les deux entreprises ont accepté la mise en relation (%(r)s) : leurs contacts "
-                "sont visibles dans votre espace."
-            )
-            % {"r": suggestion.resource_class.label},
-        )
-        _transition(
-            suggestion,
-            user,
-            Suggestion.Status.DISCUSSION,
-            _("Les deux entreprises ont accepté : leurs contacts leur sont communiqués."),
-        )
-    return introduction

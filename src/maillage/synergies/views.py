@@ -15,7 +15,7 @@ from maillage.accounts.services import record_flow_views
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
-from maillage.synergies import policy, selectors, services
+from maillage.synergies import introductions, policy, selectors, services
 from maillage.synergies.filters import SuggestionFilter
 from maillage.synergies.forms import TransitionForm
 from maillage.synergies.models import DetectionRun, Suggestion
@@ -194,7 +194,7 @@ def suggestion_propose(request, pk: int):
     if not policy.can_propose_introduction(request.user, suggestion):
         raise PermissionDenied
     try:
-        services.propose_introduction(suggestion, request.user)
+        introductions.propose_introduction(suggestion, request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -211,7 +211,7 @@ def suggestion_propose(request, pk: int):
 def _warn_unreachable_sides(request, suggestion) -> None:
     """An establishment that no user represents cannot answer: say so, and how to proceed."""
     ids = list(suggestion.introductions.values_list("establishment_id", flat=True))
-    missing = services.establishments_without_users(ids)
+    missing = introductions.establishments_without_users(ids)
     if not missing:
         return
     visible = directory_policy.visible_establishment_ids(request.user, missing)
@@ -270,7 +270,7 @@ def opportunity_list(request):
     if not policy.can_view_opportunities(request.user):
         raise PermissionDenied
     rows = selectors.opportunities_for(request.user)
-    services.mark_viewed(request.user, [row["i"] for row in rows])
+    introductions.mark_viewed(request.user, [row["i"] for row in rows])
     return render(
         request,
         "synergies/opportunity_list.html",
@@ -288,7 +288,7 @@ def opportunity_respond(request, pk: int):
         messages.error(request, _("Réponse inconnue : acceptez ou déclinez."))
         return redirect("opportunity-list")
     try:
-        services.respond_introduction(request.user, introduction, accept=answer == "accepter")
+        introductions.respond_introduction(request.user, introduction, accept=answer == "accepter")
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from maillage.accounts.models import User
 from maillage.ingest.services import import_file
-from maillage.ingest.spreadsheet import COLUMNS, FileError, run_path
+from maillage.ingest.spreadsheet import run_path
+from maillage.ingest.spreadsheet_format import COLUMNS, FileError
 
 
 class Command(BaseCommand):
