@@ -21,13 +21,9 @@ from stdnum.fr import siret as siret_check
 
 from maillage.directory.models import Establishment
 from maillage.ingest.models import SireneImport, SireneImportPart
-from maillage.ingest.sirene import (
-    SireneImporter,
-    count_lines,
-    file_key,
-    import_file,
-    luhn_valid,
-)
+from maillage.ingest.sirene import SireneImporter, import_file
+from maillage.ingest.sirene_checks import luhn_valid
+from maillage.ingest.sirene_reading import count_lines, file_key
 from tests.conftest import SHARED_DATA
 from tests.ingest import sirene_file as sf
 
