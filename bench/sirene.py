@@ -211,7 +211,7 @@ def run_import(path: str) -> None:
 
     from maillage.ingest import sirene
     from maillage.ingest.bulk import batch_connection
-    from maillage.ingest.sirene import import_file
+    from maillage.ingest.sirene import SireneImporter
 
     writers_cpu: list[float] = []
 
@@ -232,7 +232,8 @@ def run_import(path: str) -> None:
     server_before = backend_cpu_seconds()
     t = time.perf_counter()
     cpu = time.process_time()
-    report = import_file(path)
+    importer = SireneImporter()
+    report = importer.run(path)
     elapsed = time.perf_counter() - t
     cpu = time.process_time() - cpu
     server = backend_cpu_seconds()
@@ -249,6 +250,7 @@ def run_import(path: str) -> None:
         "unchanged": report.unchanged,
         "skipped": report.skipped,
         "rejected": len(report.rejected),
+        "phases_s": {name: round(seconds, 1) for name, seconds in importer.phases.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
@@ -264,37 +266,20 @@ def prepare(env: dict) -> None:
     subprocess.run([*manage, "load_reference"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def measure(path: Path, env: dict) -> dict:
+def measure(path: Path, env: dict, runs: int = 2) -> dict:
+    """Import into a fresh database, then (``runs`` = 2) the same file again."""
     prepare(env)
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    first = json.loads(out.strip().splitlines()[-1])
-    again = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    second = json.loads(again.strip().splitlines()[-1])
-    return {"first_import": first, "re_import": second}
-
-
-def measure_once(path: Path, env: dict) -> dict:
-    prepare(env)
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return {"first_import": json.loads(out.strip().splitlines()[-1])}
+    results = {}
+    for name in ("first_import", "re_import")[:runs]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(path)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        results[name] = json.loads(out.strip().splitlines()[-1])
+    return results
 
 
 def main() -> None:
@@ -313,7 +298,7 @@ def main() -> None:
     if args.child:
         run_import(args.child)
         return
-    run = measure_once if args.once else measure
+    runs = 1 if args.once else 2
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if args.file:
             path = Path(args.file)
@@ -329,7 +314,7 @@ def main() -> None:
         base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MAILLAGE_VAR_DIR": tmp}
         if not args.skip_sqlite:
             sqlite = {**base, "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3"}
-            print("SQLite:", json.dumps(run(path, sqlite)), flush=True)
+            print("SQLite:", json.dumps(measure(path, sqlite, runs)), flush=True)
         if not args.skip_postgres:
             import psycopg
 
@@ -340,7 +325,7 @@ def main() -> None:
                 conn.execute(f"CREATE DATABASE {name}")
             try:
                 pg = {**base, "DATABASE_URL": admin.rsplit("/", 1)[0] + "/" + name}
-                print("PostgreSQL:", json.dumps(run(path, pg)), flush=True)
+                print("PostgreSQL:", json.dumps(measure(path, pg, runs)), flush=True)
             finally:
                 with psycopg.connect(admin, autocommit=True) as conn:
                     conn.execute(f"DROP DATABASE IF EXISTS {name}")
