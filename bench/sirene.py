@@ -251,6 +251,7 @@ def run_import(path: str) -> None:
         "skipped": report.skipped,
         "rejected": len(report.rejected),
         "phases_s": {name: round(seconds, 1) for name, seconds in importer.phases.items()},
+        "rebuilt_s": {name: round(seconds, 1) for name, seconds in importer.rebuilt},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }

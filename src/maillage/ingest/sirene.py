@@ -132,6 +132,7 @@ class SireneImporter:
         # Wall time of each phase of the last run (seconds): reading and writing the rows, then
         # building the indexes and foreign keys a first load set aside.
         self.phases: dict[str, float] = {}
+        self.rebuilt: list[tuple[str, float]] = []  # each index or key built again, and its time
 
     # Reading ----------------------------------------------------------------------------------
 
@@ -264,7 +265,7 @@ class SireneImporter:
         found = self.sirene_import
         self.phases["rows"] = time.perf_counter() - self.started
         started = time.perf_counter()
-        deferred.restore(found.deferred, self.notify)
+        self.rebuilt = deferred.restore(found.deferred, self.notify)
         self.phases["indexes"] = time.perf_counter() - started
         totals = SireneImportPart.objects.filter(sirene_import=found).aggregate(
             **{name: Sum(name) for name in OUTCOMES}
