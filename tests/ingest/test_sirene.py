@@ -9,6 +9,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -20,14 +21,12 @@ from stdnum import luhn
 from stdnum.fr import siret as siret_check
 
 from maillage.directory.models import Establishment
+from maillage.ingest import bulk, deferred
+from maillage.ingest.bulk import copy_new
 from maillage.ingest.models import SireneImport, SireneImportPart
-from maillage.ingest.sirene import (
-    SireneImporter,
-    count_lines,
-    file_key,
-    import_file,
-    luhn_valid,
-)
+from maillage.ingest.sirene import SireneImporter, import_file
+from maillage.ingest.sirene_checks import luhn_valid
+from maillage.ingest.sirene_reading import count_lines, file_key
 from tests.conftest import SHARED_DATA
 from tests.ingest import sirene_file as sf
 
@@ -139,6 +138,8 @@ def test_a_killed_import_resumes_at_its_checkpoint(tmp_path, cols, reference_dat
             rows.append(sf.row(cols, 100_000 + i, naf="99.99Q"))
     path = tmp_path / "big.csv"
     sf.write(path, rows, cols)
+    postgres = connection.vendor == "postgresql"
+    before = schema() if postgres else set()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DATABASE_URL": database_url()}
     cmd = [
         sys.executable,
@@ -161,6 +162,8 @@ def test_a_killed_import_resumes_at_its_checkpoint(tmp_path, cols, reference_dat
     proc.wait()
     partial = Establishment.objects.count()
     assert 600 <= partial < n
+    if postgres:  # a first load: the indexes and foreign keys wait for the end of the import
+        assert schema() == set() and SireneImport.objects.get().deferred
     checkpoints = list(SireneImportPart.objects.values_list("next_line", "created"))
     # Each writer's checkpoint counts exactly the rows its committed batches hold.
     assert sum(created for _line, created in checkpoints) == partial
@@ -174,6 +177,8 @@ def test_a_killed_import_resumes_at_its_checkpoint(tmp_path, cols, reference_dat
     assert Establishment.objects.count() == n
     assert Establishment.objects.values("siret").distinct().count() == n
     assert SireneImport.objects.get().finished_at is not None
+    if postgres:
+        assert schema() == before and SireneImport.objects.get().deferred == []
 
 
 class Crash(Exception):
@@ -449,3 +454,84 @@ def test_concurrent_writers_give_the_same_result(tmp_path, cols, reference_data)
         assert len(report.rejected) == 1 and report.read == 441
     # The second run re-opens then closes the same 40 again, and changes nothing else.
     assert (report.created, report.updated, report.closed, report.unchanged) == (0, 40, 40, 360)
+
+
+def schema() -> set[tuple[str, str]]:
+    return {(item["name"], item["sql"]) for item in deferred.secondary_schema()}
+
+
+def table_rows() -> list[tuple]:
+    fields = [f.attname for f in Establishment._meta.concrete_fields]
+    fields = [f for f in fields if f not in ("id", "created_at", "updated_at")]
+    return sorted(Establishment.objects.values_list(*fields))
+
+
+def first_load_file(path, cols) -> None:
+    rows = []
+    for i in range(1, 301):
+        rows.append(sf.row(cols, i, band="" if i % 7 == 0 else "12"))
+        if i % 40 == 0:
+            rows.append(sf.row(cols, 5_000 + i, state="F"))  # closed, unknown: skipped
+            rows.append(sf.row(cols, 6_000 + i, naf="99.99Q"))  # rejected
+            rows.append(sf.row(cols, 7_000 + i, coordonneeLambertAbscisseEtablissement="abc"))
+    rows.append(sf.row(cols, 5, name="SCIERIE RENOMMÉE"))  # a later batch renames,
+    rows.append(sf.row(cols, 6, state="F"))  # closes,
+    rows.append(sf.row(cols, 7, state="F", naf="20.1A", nomenclature="NAFRev1"))  # closes,
+    rows.append(sf.row(cols, 8))  # repeats
+    sf.write(path, rows, cols)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_writes_the_same_rows_as_the_comparison(tmp_path, cols, reference_data):
+    # PostgreSQL, into an empty table: COPY, the secondary indexes and foreign keys set aside and
+    # built again at the end. The rows and the report equal those of the row-by-row comparison.
+    if connection.vendor != "postgresql":
+        pytest.skip("the first-load path is PostgreSQL's")
+    path = tmp_path / "stock.csv"
+    first_load_file(path, cols)
+    before = schema()
+    assert len(before) == 8  # 6 secondary indexes and 2 foreign keys
+    copied = []
+
+    def counting_copy_new(rows, include_closed):
+        outcome = copy_new(rows, include_closed)
+        copied.append(outcome is not None)
+        return outcome
+
+    options = {"batch_size": 30, "block_bytes": 4000, "writers": 2}
+    with patch.object(bulk, "copy_new", counting_copy_new):
+        fast = SireneImporter(**options).run(path)
+    assert any(copied) and not all(copied)  # COPY first, then the comparison after a repeat
+    assert schema() == before
+    assert SireneImport.objects.get().deferred == []
+    fast_rows = table_rows()
+
+    Establishment.objects.all().delete()
+    SireneImport.objects.all().delete()
+    with (
+        patch.object(bulk, "copy_new", lambda rows, include_closed: None),
+        patch.object(deferred, "secondary_schema", list),
+    ):
+        compared = SireneImporter(**options).run(path)
+    assert table_rows() == fast_rows
+    for name in ("read", "created", "updated", "unchanged", "closed", "skipped"):
+        assert getattr(fast, name) == getattr(compared, name), name
+    assert fast.rejected == compared.rejected and fast.warnings == compared.warnings
+    assert (fast.created, fast.updated, fast.closed, fast.unchanged) == (307, 1, 2, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restarting_a_killed_first_load_builds_its_indexes_again(tmp_path, cols, reference_data):
+    if connection.vendor != "postgresql":
+        pytest.skip("the first-load path is PostgreSQL's")
+    path = tmp_path / "stock.csv"
+    sf.write(path, [sf.row(cols, i) for i in range(1, 301)], cols)
+    before = schema()
+    options = {"batch_size": 40, "block_bytes": 4000, "writers": 0}
+    with pytest.raises(Crash):
+        CrashingImporter(**options).run(path)
+    assert schema() == set()
+    assert {item["name"] for item in SireneImport.objects.get().deferred} == {n for n, _ in before}
+    report = SireneImporter(resume=False, **options).run(path)
+    assert schema() == before
+    assert report.created + report.unchanged == 300

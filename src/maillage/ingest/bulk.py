@@ -15,6 +15,7 @@ import pyarrow.csv as pa_csv
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
 from maillage.directory.models import Establishment
 from maillage.marketplace.models import SupplierProfile
@@ -63,9 +64,24 @@ def _differs(left: str, right: str) -> str:
 
 @contextmanager
 def batch_connection():
-    """Session settings for a long import, restored afterwards. SQLite only: a larger page cache
-    (the indexes of a million-row table do not fit the default 2 MB, and every batch then rereads
-    them) and temporary tables in memory. Durability settings are left alone."""
+    """Session settings for a long import, restored afterwards. PostgreSQL: commits do not wait
+    for the WAL to reach the disk (a server crash may lose the last batches, each with the
+    checkpoint committed with it, so a resumed import writes them again; nothing is ever half
+    written). SQLite: a larger page cache (the indexes of a million-row table do not fit the
+    default 2 MB, and every batch then rereads them) and temporary tables in memory."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            previous_commit = cursor.fetchone()[0]
+            cursor.execute("SET synchronous_commit = off")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('synchronous_commit', %s, false)", [previous_commit]
+                )
+        return
     if connection.vendor != "sqlite":
         yield
         return
@@ -99,11 +115,7 @@ def _stage(cursor, rows: pa.Table) -> None:
     )
     if connection.vendor == "postgresql":
         cursor.execute(f"TRUNCATE {STAGING}")
-        # Arrow writes the CSV in C: strings quoted ("" is an empty string), nulls unquoted (NULL).
-        buffer = io.BytesIO()
-        pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
-        with cursor.cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getbuffer())
+        _copy(cursor, STAGING, rows.select(STAGED))
     else:
         cursor.execute(f"DELETE FROM {STAGING}")  # noqa: S608
         values = zip(*(rows.column(c).to_pylist() for c in STAGED), strict=True)
@@ -112,44 +124,52 @@ def _stage(cursor, rows: pa.Table) -> None:
         raw.executemany(f"INSERT INTO {STAGING} ({columns}) VALUES ({placeholders})", values)  # noqa: S608
 
 
-def insert_new(rows: pa.Table, include_closed: bool) -> Counter | None:
-    """PostgreSQL, loading into a table that holds none of the batch's SIRETs (a first national
-    import): insert the batch without working out what each row does to the table, which is most
-    of the server's time per row. Returns None, having written nothing, when any SIRET of the batch
+def copy_new(rows: pa.Table, include_closed: bool) -> Counter | None:
+    """PostgreSQL, loading into a table that held no establishment when the import began (a first
+    national import): COPY the batch's new establishments straight into the table, without working
+    out what each row does to it. Returns None, having written nothing, when a SIRET of the batch
     is already there (an earlier batch repeated it, or someone else added it): ``upsert`` then
     decides row by row. Must run inside a transaction (a savepoint is rolled back then)."""
-    outcome: Counter = Counter()
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    columns = ", ".join(["siret", *FIELDS])
-    with transaction.atomic(), connection.cursor() as cursor:
-        _stage(cursor, rows)
-        # Rows that would only close or update a known establishment: none may be known.
-        cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {STAGING} b WHERE (b.close_only OR NOT "  # noqa: S608
-            f"(b.is_active OR %s)) AND EXISTS (SELECT 1 FROM {TABLE} e WHERE e.siret = b.siret))",
-            [include_closed],
-        )
-        if cursor.fetchone()[0]:
-            return None
-        cursor.execute(
-            f"INSERT INTO {TABLE} ({columns}, icpe_rubriques, is_large_buyer, created_at, "  # noqa: S608
-            f"updated_at) SELECT {columns}, '[]'::jsonb, %s, %s, %s FROM {STAGING} "
-            "WHERE NOT close_only AND (is_active OR %s) ON CONFLICT (siret) DO NOTHING",
-            [False, now, now, include_closed],
-        )
-        inserted = cursor.rowcount
-        eligible = pc.sum(
-            pc.and_(
-                pc.invert(rows.column("close_only")),
-                pc.or_(rows.column("is_active"), pa.scalar(include_closed)),
-            )
-        ).as_py()
-        if inserted != (eligible or 0):
-            transaction.set_rollback(True)
-            return None
-    outcome["created"] = inserted
-    outcome["skipped"] = rows.num_rows - inserted
-    return outcome
+    new = pc.and_(
+        pc.invert(rows.column("close_only")),
+        pc.or_(rows.column("is_active"), pa.scalar(include_closed)),
+    )
+    # Rows that would only close or update a known establishment: none may be known.
+    others = rows.filter(pc.invert(new)).column("siret").to_pylist()
+    table = rows.filter(new).select(["siret", *FIELDS])
+    n = table.num_rows
+    now = timezone.now().isoformat()
+    for name, value in (
+        ("icpe_rubriques", "[]"),  # a new establishment holds no recorded ICPE rubrique
+        ("is_large_buyer", False),
+        ("created_at", now),
+        ("updated_at", now),
+    ):
+        table = table.append_column(name, pa.repeat(value, n))
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if others:
+                cursor.execute(
+                    f"SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE siret = ANY(%s))",  # noqa: S608
+                    [others],
+                )
+                if cursor.fetchone()[0]:
+                    return None
+            if n:
+                _copy(cursor, TABLE, table)
+    except UniqueViolation:
+        return None
+    return Counter(created=n, skipped=rows.num_rows - n)
+
+
+def _copy(cursor, into: str, rows: pa.Table) -> None:
+    """COPY an Arrow table into a PostgreSQL table with the same column names. Arrow writes the
+    CSV in C: strings quoted ("" is an empty string), nulls unquoted (NULL)."""
+    buffer = io.BytesIO()
+    pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+    columns = ", ".join(rows.column_names)
+    with cursor.cursor.copy(f"COPY {into} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        copy.write(buffer.getbuffer())
 
 
 def upsert(rows: pa.Table, include_closed: bool) -> Counter:

@@ -55,6 +55,9 @@ class SireneImport(models.Model):
     parts = models.PositiveSmallIntegerField(_("écrivains"), default=1)
     # The establishment table was empty when the import began: batches are tried as plain inserts.
     into_empty_table = models.BooleanField(_("table vide au départ"), default=False)
+    # Indexes and foreign keys of the establishment table dropped for a first load and not yet
+    # built again (``ingest.deferred``): [{"kind", "name", "sql"}…]
+    deferred = models.JSONField(_("index et clés mis de côté"), default=list, blank=True)
     started_at = models.DateTimeField(_("commencé le"), auto_now_add=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
 

@@ -70,6 +70,7 @@ class Command(BaseCommand):
                 block_bytes=block_bytes,
                 writers=writers,
                 resume=not restart,
+                notify=lambda message: bar.write(f"Import SIRENE : {message}"),
             )
             try:
                 report = importer.run(file)
