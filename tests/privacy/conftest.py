@@ -14,8 +14,10 @@ from maillage.accounts.tokens import create_token
 from maillage.directory.models import Cluster, Contact, ExportAdvisor, ExportProject, Network
 from maillage.directory.services import request_export_contact
 from maillage.events.models import Event, MeetingRequest, Registration
+from maillage.events.notifications import NETWORK_NEWS
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
+from maillage.marketplace.notifications import NEW_NEED
 
 
 @pytest.fixture(autouse=True)
@@ -46,10 +48,8 @@ def people(territory, make_user, make_establishment):
     )
     flow.save()
     create_token(company, "Mon ERP", days=30)
-    notifications.notify(
-        [company], notifications.NETWORK_NEWS, title="Actualité du club", body="…", url="/"
-    )
-    company.notification_preferences.create(kind=notifications.NEW_NEED, frequency="daily")
+    notifications.notify([company], NETWORK_NEWS, title="Actualité du club", body="…", url="/")
+    company.notification_preferences.create(kind=NEW_NEED, frequency="daily")
     AuditLog.objects.create(user=t["advisor77"], establishment=e77, action="view_flows")
     cce_user = make_user("cce", User.Role.EXPORT_ADVISOR)
     cce = ExportAdvisor.objects.create(

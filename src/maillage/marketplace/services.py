@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog
 from maillage.directory.models import Establishment
@@ -31,6 +30,19 @@ from maillage.marketplace.models import (
     ResponseVersion,
     SupplierProfile,
 )
+from maillage.marketplace.notifications import (
+    CONSORTIUM_RESPONSE,
+    LOT_AWARD,
+    NEED_EXPIRED,
+    NEW_NEED,
+    NEW_RESPONSE,
+    OUTCOME,
+    REMINDER,
+    SHORTLISTED,
+)
+from maillage.notifications import notify
+from maillage.notifications.registry import subject_key
+from maillage.notifications.services import absolute_url, send_email
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 ALLOWED_EXTENSIONS = {
@@ -219,10 +231,10 @@ def match_and_notify(need: Need, limit: int = MATCH_LIMIT) -> list[Match]:
         users = users_by_supplier.get(m.supplier_id, [])
         if not users:
             continue
-        notifications.notify(
+        notify(
             users,
-            notifications.NEW_NEED,
-            need=need,
+            NEW_NEED,
+            dedup_key=subject_key(need),
             title=_("Nouveau besoin : %(title)s") % {"title": need.title},
             body=_(
                 "Un besoin correspondant à votre activité a été publié (réponses avant le %(d)s)."
@@ -266,12 +278,10 @@ def invite(user, need: Need, supplier_ids) -> dict[str, int]:
         if not users and not emails:
             unreachable += 1
             continue
-        notifications.notify(
-            users, notifications.NEW_NEED, need=need, title=title, body=body, url=url
-        )
-        text = body + "\n\n" + notifications._absolute(url)
+        notify(users, NEW_NEED, dedup_key=subject_key(need), title=title, body=body, url=url)
+        text = body + "\n\n" + absolute_url(url)
         for address in emails:
-            transaction.on_commit(lambda a=address, t=text: notifications._send(a, str(title), t))
+            transaction.on_commit(lambda a=address, t=text: send_email(a, str(title), t))
         m.invited_at, m.invited_by = now, user
         m.notified_at = m.notified_at or now
         m.save(update_fields=["invited_at", "invited_by", "notified_at"])
@@ -417,10 +427,9 @@ def respond(
         if lot is not None
         else _("%(who)s a répondu à votre besoin.") % {"who": supplier.name}
     )
-    notifications.notify(
+    notify(
         selectors.users_of([need.buyer_id]).get(need.buyer_id, []),
-        notifications.NEW_RESPONSE,
-        need=None,
+        NEW_RESPONSE,
         title=(
             _("Nouvelle réponse à « %(title)s »")
             if created
@@ -438,10 +447,10 @@ def respond(
 def _notify_co_contractors(need: Need, lead, co_contractors) -> None:
     """The members' users learn that the lead answered in the group's name (once per need)."""
     users = selectors.users_of([e.pk for e in co_contractors])
-    notifications.notify(
+    notify(
         [u for e in co_contractors for u in users.get(e.pk, [])],
-        notifications.CONSORTIUM_RESPONSE,
-        need=need,
+        CONSORTIUM_RESPONSE,
+        dedup_key=subject_key(need),
         title=_("Réponse en groupement à « %(title)s »") % {"title": need.title},
         body=_("%(lead)s a répondu à ce besoin au nom de votre groupement.") % {"lead": lead.name},
         url=reverse("marketplace:need-detail", args=[need.pk]),
@@ -478,10 +487,10 @@ def _notify_shortlisted(need: Need, response: Response) -> None:
         "commune": need.buyer.commune.name,
     }
     lead_users = [u for u in users.get(response.supplier_id, []) if policy.can_see_buyer(u, need)]
-    notifications.notify(
+    notify(
         lead_users,
-        notifications.SHORTLISTED,
-        need=need,
+        SHORTLISTED,
+        dedup_key=subject_key(need),
         title=_("Votre réponse à « %(title)s » est présélectionnée") % {"title": need.title},
         body=_("%(buyer)s a présélectionné votre réponse.") % {"buyer": buyer},
         url=url,
@@ -493,10 +502,10 @@ def _notify_shortlisted(need: Need, response: Response) -> None:
         for u in users.get(m, [])
         if policy.can_see_buyer(u, need)
     ]
-    notifications.notify(
+    notify(
         member_users,
-        notifications.SHORTLISTED,
-        need=need,
+        SHORTLISTED,
+        dedup_key=subject_key(need),
         title=_("La réponse de votre groupement à « %(title)s » est présélectionnée")
         % {"title": need.title},
         body=_("%(buyer)s a présélectionné la réponse déposée par %(lead)s au nom du groupement.")
@@ -567,11 +576,10 @@ def _notify_lot_decision(need: Need, lot: Lot, winner: Response | None) -> None:
     side = _winner_side(winner) if winner else []
     if winner is not None:
         buyer_users = selectors.users_of([need.buyer_id]).get(need.buyer_id, [])
-        notifications.notify(
+        notify(
             buyer_users,
-            notifications.LOT_AWARD,
-            need=need,
-            lot=lot,
+            LOT_AWARD,
+            dedup_key=subject_key(lot),
             title=_("Contact du fournisseur retenu pour le %(what)s") % {"what": what},
             body=_("Vous avez retenu %(who)s. Ses contacts :") % {"who": winner.supplier.name}
             + "\n"
@@ -581,11 +589,10 @@ def _notify_lot_decision(need: Need, lot: Lot, winner: Response | None) -> None:
         users = selectors.users_of(side)
         # Retained, the hidden buyer is revealed to the winner's side (policy.can_see_buyer).
         winners = [u for e in side for u in users.get(e, []) if policy.can_see_buyer(u, need)]
-        notifications.notify(
+        notify(
             winners,
-            notifications.LOT_AWARD,
-            need=need,
-            lot=lot,
+            LOT_AWARD,
+            dedup_key=subject_key(lot),
             title=_("Votre réponse au %(what)s est retenue") % {"what": what},
             body=_("Acheteur : %(buyer)s. Ses contacts :") % {"buyer": need.buyer.name}
             + "\n"
@@ -599,11 +606,10 @@ def _notify_lot_decision(need: Need, lot: Lot, winner: Response | None) -> None:
         others += [e for e in _winner_side(r) if e not in side]
     others = list(dict.fromkeys(others))
     users = selectors.users_of(others)
-    notifications.notify(
+    notify(
         [u for e in others for u in users.get(e, [])],
-        notifications.LOT_AWARD,
-        need=need,
-        lot=lot,
+        LOT_AWARD,
+        dedup_key=subject_key(lot),
         title=(
             _("Le %(what)s est attribué à une autre entreprise")
             if winner
@@ -710,10 +716,10 @@ def _notify_award_contacts(need: Need, winner: Response) -> None:
     supplier_side = _winner_side(winner)
     users = selectors.users_of([need.buyer_id])
     none = _("aucun contact enregistré")
-    notifications.notify(
+    notify(
         users.get(need.buyer_id, []),
-        notifications.OUTCOME,
-        need=need,
+        OUTCOME,
+        dedup_key=subject_key(need),
         title=_("Contact du fournisseur retenu pour « %(title)s »") % {"title": need.title},
         body=_("Vous avez retenu %(who)s. Ses contacts :") % {"who": winner.supplier.name}
         + "\n"
@@ -761,10 +767,10 @@ def notify_outcome(need: Need, winners=()) -> None:
         if won:
             # A retained response reveals a hidden buyer (policy.can_see_buyer): name it.
             revealed = [u for u in told if policy.can_see_buyer(u, need)]
-            notifications.notify(
+            notify(
                 revealed,
-                notifications.OUTCOME,
-                need=need,
+                OUTCOME,
+                dedup_key=subject_key(need),
                 title=title,
                 body=body
                 + " "
@@ -774,9 +780,7 @@ def notify_outcome(need: Need, winners=()) -> None:
                 url=url,
             )
             told = [u for u in told if u not in revealed]
-        notifications.notify(
-            told, notifications.OUTCOME, need=need, title=title, body=body, url=url
-        )
+        notify(told, OUTCOME, dedup_key=subject_key(need), title=title, body=body, url=url)
     Match.objects.filter(need=need, supplier_id__in=recipients).update(
         outcome_notified_at=timezone.now()
     )
@@ -822,10 +826,10 @@ def close_expired_needs(today=None, progress=None) -> dict[str, int]:
                 Need.Status.AWARDED if winners else Need.Status.NOT_AWARDED,
                 note,
             )
-            notifications.notify(
+            notify(
                 buyers.get(need.buyer_id, []),
-                notifications.NEED_EXPIRED,
-                need=need,
+                NEED_EXPIRED,
+                dedup_key=subject_key(need),
                 title=_("Votre besoin « %(title)s » est clos") % {"title": need.title},
                 body=(
                     _(
@@ -849,10 +853,10 @@ def close_expired_needs(today=None, progress=None) -> dict[str, int]:
     now = timezone.now()
     for m in due:
         with transaction.atomic():
-            notifications.notify(
+            notify(
                 suppliers.get(m.supplier_id, []),
-                notifications.REMINDER,
-                need=m.need,
+                REMINDER,
+                dedup_key=subject_key(m.need),
                 title=_("Rappel : « %(title)s » clôt bientôt") % {"title": m.need.title},
                 body=_("Les réponses sont reçues jusqu'au %(d)s.")
                 % {"d": m.need.closes_on.strftime("%d/%m/%Y")},
