@@ -14,6 +14,7 @@ from maillage.marketplace import services
 from maillage.marketplace.models import Response
 from maillage.marketplace.notifications import CONSORTIUM_RESPONSE, OUTCOME
 from maillage.notifications.models import Notification, NotificationPreference
+from maillage.notifications.registry import subject_key
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ def test_members_notified_on_submission_and_close_with_opt_out(market, group_res
     # elec opts out of outcomes; far learns the group won.
     NotificationPreference.objects.create(user=u["elec"], kind=OUTCOME, frequency="never")
     services.close(u["buyer"], need, winner=response)
-    outcomes = Notification.objects.filter(kind=OUTCOME, need=need)
+    outcomes = Notification.objects.filter(kind=OUTCOME, dedup_key=subject_key(need))
     # the group's members learn the outcome, the buyer gets the retained group's contacts
     assert set(outcomes.values_list("user__username", flat=True)) == {"u-mech1", "u-far", "u-buyer"}
     assert "retenue" in outcomes.get(user=u["far"]).title
