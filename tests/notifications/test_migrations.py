@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from maillage.accounts.models import Chamber, User
@@ -18,23 +16,12 @@ from maillage.marketplace.notifications import LOT_AWARD, OUTCOME
 from maillage.notifications import notify
 from maillage.notifications.models import Notification, NotificationPreference
 from maillage.notifications.registry import subject_key
+from tests.migrating import leaves, migrate
 
 BEFORE = [
     ("marketplace", "0007_consortiumsuggestions_background_run"),
     ("notifications", None),
 ]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    nodes = [(app, name) for app, name in targets if name is not None]
-    return MigrationExecutor(connection).loader.project_state(nodes).apps
-
-
-def leaves():
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 def _values(rows):
