@@ -10,7 +10,7 @@ from maillage.directory.notifications import EXPORT
 from maillage.events.notifications import EVENT_REMINDER, EVENTS, NETWORKS
 from maillage.marketplace.notifications import MARKETPLACE, NEW_NEED
 from maillage.notifications import notify, registry
-from maillage.notifications.models import Notification
+from maillage.notifications.models import Notification, NotificationPreference
 from maillage.notifications.registry import Kind, Section, subject_key
 from maillage.privacy.notifications import ACCOUNT
 from maillage.synergies.notifications import SYNERGIES
@@ -55,3 +55,10 @@ def test_the_duplicate_key_holds_for_any_object():
     assert len(notify([user], EVENT_REMINDER, **once)) == 1
     assert len(notify([user], EVENT_REMINDER, **once)) == 1
     assert Notification.objects.filter(user=user).count() == 4
+
+
+def test_the_notification_rows_point_at_users_only():
+    # A foreign key to a domain app's model would tie this lower layer to it, import or not.
+    for model in (Notification, NotificationPreference):
+        related = {f.related_model._meta.label for f in model._meta.get_fields() if f.is_relation}
+        assert related == {"accounts.User"}
