@@ -25,7 +25,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("reference",),
     ("accounts",),
     ("exports",),  # the export registry: each app registers its datasets (its exports.py)
-    ("notifications",),  # the one registry every app notifies through
+    # the notification rows, page and digest; each app above declares its own kinds
+    ("notifications",),
     ("directory",),
     ("flows",),
     ("synergies", "marketplace", "events", "networks"),  # domain apps, peers
@@ -35,12 +36,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("config",),  # settings and the root URLs
 ]
 # Declared exceptions, each with its reason; nothing else crosses the layers.
-EXCEPTIONS = {
-    ("maillage.notifications", "maillage.marketplace.models"): (
-        "the notification rows are still the marketplace app's models (no data moved); they move "
-        "to a notifications app with SeparateDatabaseAndState (issue 14, point 3)"
-    ),
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 # What an app of the same layer may import from another: its rules, never its models.
 PEER_INTERFACES = ("policy",)
 
@@ -195,6 +191,9 @@ def test_the_layer_check_catches_a_wrong_import():
         is None
     )
     assert _violation(Import("maillage.notifications", "maillage.events.models", 1, False, False))
+    assert _violation(
+        Import("maillage.notifications.services", "maillage.marketplace.models", 1, False, False)
+    )
     assert (
         _violation(Import("maillage.directory.models", "maillage.notifications", 1, False, False))
         is None

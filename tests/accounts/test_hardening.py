@@ -12,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 from maillage import notifications
 from maillage.accounts.models import User
 from maillage.config.env import base_url
+from maillage.marketplace.notifications import NEW_NEED
+from maillage.notifications import registry
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +31,7 @@ def test_immediate_email_links_are_absolute(reader, settings, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         notifications.notify(
             [reader],
-            notifications.NEW_NEED,
+            NEW_NEED,
             title="Besoin",
             body="Un besoin.",
             url="/marche/besoins/7/",
@@ -40,7 +42,7 @@ def test_immediate_email_links_are_absolute(reader, settings, django_capture_on_
 
 def test_digest_links_are_absolute(reader, settings, django_capture_on_commit_callbacks):
     settings.MAILLAGE_BASE_URL = "https://cci.example.fr/maillage"
-    kind = next(k for k, v in notifications.REGISTRY.items() if v.default == "daily")
+    kind = next(k for k, v in registry.REGISTRY.items() if v.default == "daily")
     with django_capture_on_commit_callbacks(execute=True):
         notifications.notify([reader], kind, title="Nouvelle", body="x", url="/reseaux/3/")
     assert notifications.send_digests() == 1

@@ -16,7 +16,7 @@ from maillage.directory.models import (
     ExportContactRequest,
     ExportProject,
 )
-from maillage.marketplace.models import Notification
+from maillage.notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -471,7 +471,8 @@ def test_unanswered_requests_expire_after_the_reminder(world, django_capture_on_
 
 
 def test_the_expiry_kind_is_listed_in_the_international_section():
-    from maillage import notifications
+    from maillage.directory.notifications import EXPORT, EXPORT_EXPIRED
+    from maillage.notifications import registry
 
-    kind = notifications.REGISTRY[notifications.EXPORT_EXPIRED]
-    assert kind.section == notifications.EXPORT and "faute de réponse" in str(kind.label)
+    kind = registry.REGISTRY[EXPORT_EXPIRED]
+    assert kind.section == EXPORT and "faute de réponse" in str(kind.label)

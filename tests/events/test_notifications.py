@@ -19,9 +19,21 @@ from maillage import notifications
 from maillage.accounts.models import User
 from maillage.events import services
 from maillage.events.models import ScheduleRun
-from maillage.marketplace.models import Notification, NotificationPreference
+from maillage.events.notifications import (
+    EVENT_PROMOTED,
+    EVENT_REGISTRATION,
+    EVENT_REMINDER,
+    EVENTS,
+    MEETING_ANSWER,
+    MEETING_REQUEST,
+    MEETING_SCHEDULE,
+)
 from maillage.networks import services as network_services
 from maillage.networks.models import Membership, Network
+from maillage.networks.notifications import NETWORK_NEWS
+from maillage.notifications import registry
+from maillage.notifications import services as notification_services
+from maillage.notifications.models import Notification, NotificationPreference
 from tests.events.conftest import answers
 
 pytestmark = pytest.mark.django_db
@@ -36,18 +48,18 @@ def _mails_to(user):
 
 
 def test_event_kinds_are_in_the_registry_with_defaults():
-    registry = notifications.REGISTRY
+    kinds = registry.REGISTRY
     for code in (
-        notifications.EVENT_REGISTRATION,
-        notifications.EVENT_PROMOTED,
-        notifications.EVENT_REMINDER,
-        notifications.MEETING_REQUEST,
-        notifications.MEETING_ANSWER,
-        notifications.MEETING_SCHEDULE,
+        EVENT_REGISTRATION,
+        EVENT_PROMOTED,
+        EVENT_REMINDER,
+        MEETING_REQUEST,
+        MEETING_ANSWER,
+        MEETING_SCHEDULE,
     ):
-        assert registry[code].default == "immediate"
-        assert registry[code].section == notifications.EVENTS
-    assert registry[notifications.NETWORK_NEWS].default == "daily"
+        assert kinds[code].default == "immediate"
+        assert kinds[code].section == EVENTS
+    assert kinds[NETWORK_NEWS].default == "daily"
     with pytest.raises(ValueError, match="unknown notification kind"):
         notifications.notify([], "event_whatever", title="x", body="y", url="/")
 
@@ -57,8 +69,8 @@ def test_registration_immediately_never_and_daily(world, django_capture_on_commi
     event.capacity = 3
     event.save()
     a_user, b_user, c_user = world["company77"], world["company_b"], world["company_c"]
-    _prefer(b_user, notifications.EVENT_REGISTRATION, "never")
-    _prefer(c_user, notifications.EVENT_REGISTRATION, "daily")
+    _prefer(b_user, EVENT_REGISTRATION, "never")
+    _prefer(c_user, EVENT_REGISTRATION, "daily")
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.register(a_user, event, world["e77"], answers(event))
@@ -69,7 +81,7 @@ def test_registration_immediately_never_and_daily(world, django_capture_on_commi
     assert "Inscription confirmée" in _mails_to(a_user)[0].subject
     assert reverse("event-detail", args=[event.pk]) in _mails_to(a_user)[0].body
     n = Notification.objects.get(user=a_user)
-    assert n.kind == notifications.EVENT_REGISTRATION and n.emailed_at and not n.email_due
+    assert n.kind == EVENT_REGISTRATION and n.emailed_at and not n.email_due
     # Never: nothing at all.
     assert not _mails_to(b_user) and not Notification.objects.filter(user=b_user).exists()
     # Daily: nothing now, one digest later, and nothing more on a second run.
@@ -112,13 +124,13 @@ def test_promotion_request_answer_and_reminder_once_each(world, django_capture_o
     assert "a accepté" in mail.outbox[1].body
     mail.outbox.clear()
     # Reminders go through the registry too: once per participant, whatever the re-runs.
-    _prefer(a_user, notifications.EVENT_REMINDER, "never")
+    _prefer(a_user, EVENT_REMINDER, "never")
     now = event.starts_at - datetime.timedelta(hours=2)
     with committed(execute=True):
         assert services.send_reminders(now) == 2
         assert services.send_reminders(now) == 0
     assert [m.to for m in mail.outbox] == [[c_user.email]]
-    assert Notification.objects.filter(kind=notifications.EVENT_REMINDER).count() == 1
+    assert Notification.objects.filter(kind=EVENT_REMINDER).count() == 1
     a.refresh_from_db()
     assert a.reminded_at is not None  # "never" is the user's choice, not a pending reminder
 
@@ -170,7 +182,7 @@ def test_network_news_goes_to_members_in_the_digest(
     animator.save()
     club.animators.add(animator)
     member, outsider = world["company77"], world["company_b"]
-    _prefer(member, notifications.NETWORK_NEWS, "immediate")
+    _prefer(member, NETWORK_NEWS, "immediate")
     mail.outbox.clear()
     with committed(execute=True):
         network_services.publish_post(animator, club, "Visite d'usine", "Jeudi à 10 h.")
@@ -200,7 +212,7 @@ def test_network_news_goes_to_members_in_the_digest(
 def test_preferences_page_lists_event_kinds_in_french(client, world):
     user = world["company77"]
     client.force_login(user)
-    url = reverse("marketplace:notifications")
+    url = reverse("notifications:list")
     html = client.get(url).content.decode()
     for text in (
         "Événements et rendez-vous d&#x27;affaires",
@@ -211,11 +223,11 @@ def test_preferences_page_lists_event_kinds_in_french(client, world):
         "Marché : besoins et réponses",
     ):
         assert text in html, text
-    r = client.post(url, {notifications.EVENT_REMINDER: "never"})
+    r = client.post(url, {EVENT_REMINDER: "never"})
     assert r.status_code == 302
     assert NotificationPreference.objects.get(user=user).frequency == "never"
     # A bad value is refused with the form's French message, nothing saved.
-    r = client.post(url, {notifications.EVENT_REMINDER: "hourly"})
+    r = client.post(url, {EVENT_REMINDER: "hourly"})
     assert r.status_code == 200 and "Sélectionnez un choix valide" in r.content.decode()
     assert NotificationPreference.objects.get(user=user).frequency == "never"
 
@@ -230,7 +242,7 @@ def test_e_mails_leave_only_when_the_transaction_commits(world, django_capture_o
     committed = django_capture_on_commit_callbacks
     with committed(execute=False) as callbacks, transaction.atomic():
         req = services.request_meeting(a_user, event, b.pk, 2)
-        n = Notification.objects.get(user=b_user, kind=notifications.MEETING_REQUEST)
+        n = Notification.objects.get(user=b_user, kind=MEETING_REQUEST)
         assert n.emailed_at is None and mail.outbox == []
     assert len(callbacks) == 1 and mail.outbox == []
     callbacks[0]()  # the commit
@@ -247,7 +259,7 @@ def test_e_mails_leave_only_when_the_transaction_commits(world, django_capture_o
         services.answer_request(b_user, req, True)
         raise RuntimeError("a later step of the same action fails")
     assert callbacks == [] and mail.outbox == []
-    assert not Notification.objects.filter(kind=notifications.MEETING_ANSWER).exists()
+    assert not Notification.objects.filter(kind=MEETING_ANSWER).exists()
     req.refresh_from_db()
     assert req.status == "pending"
 
@@ -272,7 +284,7 @@ def test_a_mail_server_failure_leaves_the_e_mail_to_the_digest(
     def down(to, subject, text):
         raise smtplib.SMTPServerDisconnected("serveur indisponible")
 
-    monkeypatch.setattr(notifications, "_send", down)
+    monkeypatch.setattr(notification_services, "send_email", down)
     with (
         caplog.at_level(logging.ERROR, logger="maillage.notifications"),
         django_capture_on_commit_callbacks(execute=True),

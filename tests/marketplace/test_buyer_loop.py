@@ -14,7 +14,8 @@ from maillage.engine import marketplace as engine
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import selectors, services
 from maillage.marketplace.forms import NeedForm, category_from_label
-from maillage.marketplace.models import Match, Need, Notification, Response
+from maillage.marketplace.models import Match, Need, Response
+from maillage.notifications.models import Notification
 from tests.marketplace.need_post import lot_rows
 
 

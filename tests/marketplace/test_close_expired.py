@@ -14,9 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.utils import timezone
 
-from maillage import notifications
 from maillage.marketplace import services
-from maillage.marketplace.models import Match, Need, NeedEvent, Notification, NotificationPreference
+from maillage.marketplace.models import Match, Need, NeedEvent
+from maillage.marketplace.notifications import NEED_EXPIRED, OUTCOME, REMINDER
+from maillage.notifications.models import Notification, NotificationPreference
+from maillage.notifications.registry import subject_key
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +59,10 @@ def test_expired_need_is_closed_logged_and_buyer_told_once(
     assert need.status == Need.Status.NOT_AWARDED and need.closed_at is not None
     event = NeedEvent.objects.filter(need=need).order_by("at", "pk").last()
     assert (event.from_status, event.to_status, event.by) == ("published", "not_awarded", None)
-    assert Notification.objects.get(kind=notifications.NEED_EXPIRED).user == u["buyer"]
+    assert Notification.objects.get(kind=NEED_EXPIRED).user == u["buyer"]
     assert ["buyer@example.test"] in [m.to for m in mail.outbox]
     # the responder learns the outcome; nobody may answer any more
-    assert Notification.objects.filter(kind=notifications.OUTCOME, user=u["mech1"]).exists()
+    assert Notification.objects.filter(kind=OUTCOME, user=u["mech1"]).exists()
     with pytest.raises(PermissionDenied):
         services.respond(u["mech2"], need, market["mech2"], message="trop tard")
     open_need.refresh_from_db()
@@ -91,18 +93,16 @@ def test_one_reminder_per_supplier_without_answer_preference_respected(
     )
     assert {market["mech1"].pk, market["mech2"].pk} <= notified
     services.respond(u["mech1"], need, market["mech1"], message="Déjà répondu")
-    NotificationPreference.objects.create(
-        user=quiet, kind=notifications.REMINDER, frequency="never"
-    )
+    NotificationPreference.objects.create(user=quiet, kind=REMINDER, frequency="never")
     mail.outbox.clear()
 
     with committed(execute=True):
         _run()
 
-    reminded = Notification.objects.filter(kind=notifications.REMINDER)
+    reminded = Notification.objects.filter(kind=REMINDER)
     assert u["mech2"] in {n.user for n in reminded}
     assert not reminded.filter(user__in=[u["mech1"], quiet, u["baker"]]).exists()
-    assert not reminded.filter(need=far_off).exists()
+    assert not reminded.filter(dedup_key=subject_key(far_off)).exists()
     recipients = [m.to[0] for m in mail.outbox]
     assert "mech2@example.test" in recipients and "quiet@example.test" not in recipients
     m2 = Match.objects.get(need=need, supplier=market["mech2"])

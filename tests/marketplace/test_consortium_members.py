@@ -9,10 +9,12 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from maillage import notifications
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
-from maillage.marketplace.models import Notification, NotificationPreference, Response
+from maillage.marketplace.models import Response
+from maillage.marketplace.notifications import CONSORTIUM_RESPONSE, OUTCOME
+from maillage.notifications.models import Notification, NotificationPreference
+from maillage.notifications.registry import subject_key
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +87,7 @@ def test_non_members_other_chamber_advisor_and_anonymous_do_not_see_it(
 def test_members_notified_on_submission_and_close_with_opt_out(market, group_response):
     need, response = group_response
     u = market["users"]
-    kind = notifications.CONSORTIUM_RESPONSE
+    kind = CONSORTIUM_RESPONSE
     # Submitted: each member's users once (not the lead's), by e-mail at once.
     assert set(Notification.objects.filter(kind=kind).values_list("user__username", flat=True)) == {
         "u-far",
@@ -105,11 +107,9 @@ def test_members_notified_on_submission_and_close_with_opt_out(market, group_res
     )
     assert Notification.objects.filter(kind=kind).count() == 2
     # elec opts out of outcomes; far learns the group won.
-    NotificationPreference.objects.create(
-        user=u["elec"], kind=notifications.OUTCOME, frequency="never"
-    )
+    NotificationPreference.objects.create(user=u["elec"], kind=OUTCOME, frequency="never")
     services.close(u["buyer"], need, winner=response)
-    outcomes = Notification.objects.filter(kind=notifications.OUTCOME, need=need)
+    outcomes = Notification.objects.filter(kind=OUTCOME, dedup_key=subject_key(need))
     # the group's members learn the outcome, the buyer gets the retained group's contacts
     assert set(outcomes.values_list("user__username", flat=True)) == {"u-mech1", "u-far", "u-buyer"}
     assert "retenue" in outcomes.get(user=u["far"]).title

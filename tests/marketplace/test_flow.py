@@ -11,7 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
 from maillage.marketplace import services
-from maillage.marketplace.models import Match, Need, NeedEvent, Notification, NotificationPreference
+from maillage.marketplace.models import Match, Need, NeedEvent
+from maillage.notifications.models import Notification, NotificationPreference
 
 pytestmark = pytest.mark.django_db
 

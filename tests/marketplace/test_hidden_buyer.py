@@ -13,7 +13,8 @@ from django.urls import reverse
 from maillage.accounts.tokens import create_token
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
-from maillage.marketplace.models import Notification
+from maillage.notifications.models import Notification
+from maillage.notifications.registry import subject_key
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,7 @@ def test_notifications_and_emails_name_the_buyer_only_to_the_shortlisted_group(
     u = market["users"]
     with django_capture_on_commit_callbacks(execute=True):
         services.shortlist(u["buyer"], group)
-    told = Notification.objects.filter(kind="shortlisted", need=need)
+    told = Notification.objects.filter(kind="shortlisted", dedup_key=subject_key(need))
     assert set(told.values_list("user__username", flat=True)) == {"u-mech1", "u-far", "u-elec"}
     assert all(BUYER in n.body for n in told)
     assert "groupement" in told.get(user=u["far"]).title

@@ -18,7 +18,9 @@ from maillage.accounts.tokens import create_token
 from maillage.directory.models import Contact
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
-from maillage.marketplace.models import Lot, Need, NeedEvent, Notification, Response
+from maillage.marketplace.models import Lot, Need, NeedEvent, Response
+from maillage.notifications.models import Notification
+from maillage.notifications.registry import subject_key
 
 pytestmark = pytest.mark.django_db
 
@@ -96,12 +98,14 @@ def test_two_lots_two_winners_contacts_only_between_buyer_and_each_winner(client
     assert "anne@donneur.test" in _page(client, u["mech1"], need)
     assert "anne@donneur.test" not in _page(client, u["mech2"], need)
     # notifications of lot 1: the winner with the buyer's contact, the loser without
-    won = Notification.objects.get(user=u["mech1"], kind="lot_award", lot=lot1)
+    won = Notification.objects.get(user=u["mech1"], kind="lot_award", dedup_key=subject_key(lot1))
     assert "est retenue" in won.title and "anne@donneur.test" in won.body
-    lost = Notification.objects.get(user=u["mech2"], kind="lot_award", lot=lot1)
+    lost = Notification.objects.get(user=u["mech2"], kind="lot_award", dedup_key=subject_key(lot1))
     assert "attribué à une autre entreprise" in lost.title
     assert "anne@donneur.test" not in lost.body
-    to_buyer = Notification.objects.get(user=u["buyer"], kind="lot_award", lot=lot1)
+    to_buyer = Notification.objects.get(
+        user=u["buyer"], kind="lot_award", dedup_key=subject_key(lot1)
+    )
     assert "paul@usinage.test" in to_buyer.body
     assert not Notification.objects.filter(user=u["elec"], kind="lot_award").exists()
 
@@ -389,8 +393,8 @@ def test_a_hidden_buyer_is_revealed_to_each_lot_winner_only(client, market, make
     services.award_lot(u["buyer"], lot1, win)
     assert marketplace_policy.can_see_buyer(u["mech1"], need)
     assert not marketplace_policy.can_see_buyer(u["mech2"], need)
-    won = Notification.objects.get(user=u["mech1"], kind="lot_award", lot=lot1)
+    won = Notification.objects.get(user=u["mech1"], kind="lot_award", dedup_key=subject_key(lot1))
     assert "Grand Donneur d'Ordre" in won.body
-    lost = Notification.objects.get(user=u["mech2"], kind="lot_award", lot=lot1)
+    lost = Notification.objects.get(user=u["mech2"], kind="lot_award", dedup_key=subject_key(lot1))
     assert "Grand Donneur d'Ordre" not in lost.title + lost.body
     assert "Grand Donneur d" not in _page(client, u["mech2"], need)

@@ -266,7 +266,7 @@ def test_supplier_edits_own_profile_and_notification_preferences(client, market)
     profile.refresh_from_db()
     assert profile.categories == "electricity" and " automate " in profile.search_text
     r = client.post(
-        reverse("marketplace:notifications"),
+        reverse("notifications:list"),
         {
             "new_need": "daily",
             "new_response": "never",

@@ -7,13 +7,12 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from maillage import runs
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment
+from tests.migrating import leaves, migrate
 
 BEFORE = [
     ("synergies", "0004_suggestion_event_offline_agreement"),
@@ -27,19 +26,6 @@ AFTER = [
     ("marketplace", "0007_consortiumsuggestions_background_run"),
     ("ingest", "0001_initial"),
 ]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    nodes = [(app, name) for app, name in targets if name is not None]
-    return MigrationExecutor(connection).loader.project_state(nodes).apps
-
-
-def leaves():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,7 +16,9 @@ from maillage.directory.services import request_export_contact
 from maillage.events.models import Event, MeetingRequest, Registration
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
+from maillage.marketplace.notifications import NEW_NEED
 from maillage.networks.models import Network
+from maillage.networks.notifications import NETWORK_NEWS
 
 
 @pytest.fixture(autouse=True)
@@ -47,10 +49,8 @@ def people(territory, make_user, make_establishment):
     )
     flow.save()
     create_token(company, "Mon ERP", days=30)
-    notifications.notify(
-        [company], notifications.NETWORK_NEWS, title="Actualité du club", body="…", url="/"
-    )
-    company.notification_preferences.create(kind=notifications.NEW_NEED, frequency="daily")
+    notifications.notify([company], NETWORK_NEWS, title="Actualité du club", body="…", url="/")
+    company.notification_preferences.create(kind=NEW_NEED, frequency="daily")
     AuditLog.objects.create(user=t["advisor77"], establishment=e77, action="view_flows")
     cce_user = make_user("cce", User.Role.EXPORT_ADVISOR)
     cce = ExportAdvisor.objects.create(

@@ -11,7 +11,7 @@ from maillage.accounts.models import ApiToken, AuditLog, User
 from maillage.directory.models import Contact, ExportAdvisor, ExportContactRequest
 from maillage.events.models import MeetingRequest, Registration
 from maillage.flows.models import Flow, Visit
-from maillage.notifications import Notification, NotificationPreference
+from maillage.notifications.models import Notification, NotificationPreference
 from maillage.privacy import services
 from maillage.privacy.models import PrivacyLogEntry
 

@@ -43,8 +43,8 @@ def test_a_user_downloads_everything_held_about_them(client, people):
     assert "digest" not in rows("accounts.ApiToken.user")[0]
     digest = ApiToken.objects.get(user=company).digest
     assert digest not in json.dumps(data)
-    assert [r["title"] for r in rows("marketplace.Notification.user")] == ["Actualité du club"]
-    assert rows("marketplace.NotificationPreference.user")[0]["frequency"] == "daily"
+    assert [r["title"] for r in rows("notifications.Notification.user")] == ["Actualité du club"]
+    assert rows("notifications.NotificationPreference.user")[0]["frequency"] == "daily"
     assert rows("accounts.User.establishments")[0]["id"] == people["e77"].pk
     assert rows("directory.ExportContactRequest.requested_by")[0]["message"] == "Salon au Maroc"
     assert rows("events.Registration.user")[0]["offers"] == "Sciure"

@@ -58,5 +58,5 @@ def test_each_relation_has_a_reason_and_anonymised_ones_an_anonymiser():
 
 
 def test_a_new_relation_would_be_reported():
-    declared = tuple(r for r in USER_RELATIONS if r.key != "marketplace.Notification.user")
-    assert undeclared_relations(User, declared) == {"marketplace.Notification.user"}
+    declared = tuple(r for r in USER_RELATIONS if r.key != "notifications.Notification.user")
+    assert undeclared_relations(User, declared) == {"notifications.Notification.user"}

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from maillage.accounts.models import AuditLog
-from maillage.notifications import Notification
+from maillage.notifications.models import Notification
 from maillage.privacy import retention
 
 pytestmark = pytest.mark.django_db
@@ -50,14 +50,14 @@ def _run(*args) -> str:
 def test_the_dry_run_counts_and_deletes_nothing(aged):
     out = _run("--dry-run")
     assert "accounts.AuditLog : 3 ligne(s) à supprimer" in out
-    assert "marketplace.Notification : 2 ligne(s) à supprimer" in out
+    assert "notifications.Notification : 2 ligne(s) à supprimer" in out
     assert AuditLog.objects.count() == 4 and Notification.objects.count() == 3
 
 
 def test_the_purge_deletes_old_rows_in_batches_and_keeps_recent_ones(aged):
     out = _run("--batch", "2")
     assert "accounts.AuditLog : 3 ligne(s) supprimée(s)" in out
-    assert "marketplace.Notification : 2 ligne(s) supprimée(s)" in out
+    assert "notifications.Notification : 2 ligne(s) supprimée(s)" in out
     assert list(AuditLog.objects.all()) == [aged["recent_audit"]]
     assert list(Notification.objects.all()) == [aged["recent_note"]]
     assert "0 ligne(s) supprimée(s)" in _run().splitlines()[0]  # nothing left to purge
@@ -78,7 +78,7 @@ def test_the_periods_come_from_the_settings(aged, settings):
     settings.MAILLAGE_NOTIFICATION_RETENTION_DAYS = 5
     counts = retention.purge(dry_run=True)
     assert counts["accounts.AuditLog"] == 0
-    assert counts["marketplace.Notification"] == 3
+    assert counts["notifications.Notification"] == 3
 
 
 def test_a_bad_batch_size_is_refused_in_french(aged):

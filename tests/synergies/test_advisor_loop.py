@@ -11,13 +11,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from maillage import notifications
 from maillage.accounts.models import AuditLog, User
 from maillage.atlas.dashboard import _month_range
 from maillage.flows.services import build_flow
-from maillage.marketplace.models import Notification, NotificationPreference
+from maillage.notifications import registry
+from maillage.notifications.models import Notification, NotificationPreference
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
+from maillage.synergies.notifications import INTRODUCTION_MUTUAL, INTRODUCTION_PROPOSED
 from maillage.synergies.selectors import realised_impact
 
 pytestmark = pytest.mark.django_db
@@ -99,12 +100,12 @@ def test_dashboard_and_exports_count_the_35_t_exchanged_not_the_42_t_detected(cl
 def test_a_proposal_notifies_the_company_users_by_their_preferences(client, loop, make_user):
     NotificationPreference.objects.create(
         user=loop["company91"],
-        kind=notifications.INTRODUCTION_PROPOSED,
+        kind=INTRODUCTION_PROPOSED,
         frequency=NotificationPreference.Frequency.NEVER,
     )
-    assert notifications.INTRODUCTION_PROPOSED in notifications.REGISTRY
+    assert INTRODUCTION_PROPOSED in registry.REGISTRY
     introductions.propose_introduction(loop["s"], loop["advisor77"])
-    sent = Notification.objects.filter(kind=notifications.INTRODUCTION_PROPOSED)
+    sent = Notification.objects.filter(kind=INTRODUCTION_PROPOSED)
     assert [n.user for n in sent] == [loop["company77"]]  # company91 chose « jamais »
     assert sent[0].url == reverse("opportunity-list")
     assert "mise en relation" in sent[0].title.lower()
@@ -113,7 +114,7 @@ def test_a_proposal_notifies_the_company_users_by_their_preferences(client, loop
     html = html_of(client.get(reverse("opportunity-list")))
     assert "Accepter" in html or "accepter" in html
     accept_both(loop)
-    mutual = Notification.objects.filter(kind=notifications.INTRODUCTION_MUTUAL)
+    mutual = Notification.objects.filter(kind=INTRODUCTION_MUTUAL)
     assert {n.user for n in mutual} == {loop["company77"], loop["company91"]}
 
 

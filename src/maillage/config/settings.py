@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "maillage.reference",
     "maillage.accounts",
+    "maillage.notifications",
     "maillage.directory",
     "maillage.flows",
     "maillage.ingest",

@@ -43,6 +43,8 @@ urlpatterns = [
     path("synergies/", include("maillage.synergies.urls")),
     path("flux/", include("maillage.flows.urls")),
     path("import/", include("maillage.ingest.urls")),
+    # The notifications page kept the address it had in the marketplace.
+    path("marche/notifications/", include("maillage.notifications.urls")),
     path("marche/", include("maillage.marketplace.urls")),
     path("evenements/", include("maillage.events.urls")),
     path("reseaux/", include("maillage.networks.urls")),

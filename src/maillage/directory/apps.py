@@ -1,7 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from maillage.directory.notifications import KINDS as NOTIFICATION_KINDS
+from maillage.notifications.registry import register
+
 
 class DirectoryConfig(AppConfig):
     name = "maillage.directory"
     verbose_name = _("Annuaire des établissements")
+
+    def ready(self):
+        register(*NOTIFICATION_KINDS)

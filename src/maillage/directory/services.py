@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
 from maillage.accounts import services as audit
 from maillage.accounts.models import AuditLog
 from maillage.directory import policy
@@ -21,8 +20,10 @@ from maillage.directory.models import (
     ExportProject,
     validate_siret,
 )
+from maillage.directory.notifications import EXPORT_ANSWER, EXPORT_EXPIRED, EXPORT_REQUEST
 from maillage.directory.selectors import country_codes
 from maillage.engine.legal import parse_rubriques
+from maillage.notifications import notify
 from maillage.reference.fields import commune as commune_for_code
 from maillage.reference.fields import naf_subclass
 
@@ -208,9 +209,9 @@ def request_export_contact(user, establishment, *, advisor=None, cluster=None, m
     )
     req.full_clean()
     req.save()
-    notifications.notify(
+    notify(
         _recipients(req),
-        notifications.EXPORT_REQUEST,
+        EXPORT_REQUEST,
         title=_("Demande de contact export de %(who)s") % {"who": establishment.name},
         body=_("%(who)s souhaite être accompagné à l'international. Répondez depuis Maillage.")
         % {"who": establishment.name},
@@ -237,9 +238,9 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     contact_request.answered_by = user
     contact_request.save(update_fields=["status", "answer", "answered_at", "answered_by"])
     who = str(contact_request.addressee)
-    notifications.notify(
+    notify(
         [contact_request.requested_by],
-        notifications.EXPORT_ANSWER,
+        EXPORT_ANSWER,
         title=(
             _("%(who)s a accepté votre demande de contact") % {"who": who}
             if accept
@@ -281,9 +282,9 @@ def withdraw_export_contact(user, contact_request):
     contact_request.withdrawn_at = timezone.now()
     contact_request.save(update_fields=["status", "withdrawn_at"])
     who = contact_request.establishment.name
-    notifications.notify(
+    notify(
         _recipients(contact_request),
-        notifications.EXPORT_REQUEST,
+        EXPORT_REQUEST,
         title=_("%(who)s a retiré sa demande de contact export") % {"who": who},
         body=_("Vous n'avez plus à y répondre."),
         url=reverse("export-request", args=[contact_request.pk]),
@@ -327,9 +328,9 @@ def remind_unanswered_export_requests(now=None, after_days: int = REMIND_AFTER_D
             ).update(reminded_at=now)
             if not claimed:
                 continue
-            notifications.notify(
+            notify(
                 _recipients(req),
-                notifications.EXPORT_REQUEST,
+                EXPORT_REQUEST,
                 title=_("Rappel : %(who)s attend votre réponse") % {"who": req.establishment.name},
                 body=_(
                     "%(who)s vous a demandé un contact le %(date)s. Acceptez ou déclinez depuis "
@@ -368,9 +369,9 @@ def expire_unanswered_export_requests(now=None, after_days: int = EXPIRE_AFTER_D
             if not claimed:
                 continue
             who = str(req.addressee)
-            notifications.notify(
+            notify(
                 [req.requested_by],
-                notifications.EXPORT_EXPIRED,
+                EXPORT_EXPIRED,
                 title=_("%(who)s n'a pas répondu à votre demande de contact") % {"who": who},
                 body=_(
                     "Votre demande du %(date)s est close faute de réponse. Vous pouvez solliciter "

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications, runs
+from maillage import runs
 from maillage.engine import meetings as engine
 from maillage.events import policy
 from maillage.events.models import (
@@ -25,6 +25,15 @@ from maillage.events.models import (
     Registration,
     ScheduleRun,
 )
+from maillage.events.notifications import (
+    EVENT_PROMOTED,
+    EVENT_REGISTRATION,
+    EVENT_REMINDER,
+    MEETING_ANSWER,
+    MEETING_REQUEST,
+    MEETING_SCHEDULE,
+)
+from maillage.notifications import notify
 
 
 class EventError(ValidationError):
@@ -84,9 +93,7 @@ def register(
             "L'événement « %(e)s » est complet : vous êtes sur la liste d'attente et serez "
             "prévenu si une place se libère."
         ) % {"e": event.title}
-    notifications.notify(
-        [user], notifications.EVENT_REGISTRATION, title=title, body=body, url=_detail_url(event)
-    )
+    notify([user], EVENT_REGISTRATION, title=title, body=body, url=_detail_url(event))
     return reg
 
 
@@ -126,9 +133,9 @@ def cancel(user, registration: Registration) -> Registration | None:
                 promoted.promoted_at = timezone.now()
                 promoted.save(update_fields=["status", "promoted_at"])
     if promoted is not None:
-        notifications.notify(
+        notify(
             [promoted.user],
-            notifications.EVENT_PROMOTED,
+            EVENT_PROMOTED,
             title=_("Une place s'est libérée : %(e)s") % {"e": event.title},
             body=_("Bonne nouvelle : votre inscription à « %(e)s » est maintenant confirmée.")
             % {"e": event.title},
@@ -202,9 +209,9 @@ def send_reminders(now: datetime.datetime, within_hours: int = 48) -> int:
             if not claimed:
                 continue
             event = reg.event
-            notifications.notify(
+            notify(
                 [reg.user],
-                notifications.EVENT_REMINDER,
+                EVENT_REMINDER,
                 title=_("Rappel : %(e)s") % {"e": event.title},
                 body=_("Rappel : « %(e)s » a lieu le %(d)s, %(p)s. Votre agenda :")
                 % {"e": event.title, "d": _when(event.starts_at), "p": event.place},
@@ -251,9 +258,9 @@ def request_meeting(user, event: Event, target_id: int, priority: int, message: 
         message=message.strip()[:500],
         expires_at=expires,
     )
-    notifications.notify(
+    notify(
         [target.user],
-        notifications.MEETING_REQUEST,
+        MEETING_REQUEST,
         title=_("Demande de rendez-vous : %(e)s") % {"e": event.title},
         body=_("%(who)s souhaite vous rencontrer à « %(e)s ». Répondez avant le %(d)s.")
         % {"who": me.establishment.name, "e": event.title, "d": _when(expires)},
@@ -275,9 +282,9 @@ def answer_request(user, request: MeetingRequest, accept: bool) -> None:
     request.status = MeetingRequest.Status.ACCEPTED if accept else MeetingRequest.Status.DECLINED
     request.answered_at = timezone.now()
     request.save(update_fields=["status", "answered_at"])
-    notifications.notify(
+    notify(
         [request.requester.user],
-        notifications.MEETING_ANSWER,
+        MEETING_ANSWER,
         title=_("Réponse à votre demande de rendez-vous"),
         body=(
             _("%(who)s a accepté votre demande de rendez-vous.")
@@ -499,9 +506,9 @@ def _notify_schedule(event: Event, before: dict, after: dict, first: bool) -> No
     url = reverse("event-agenda", args=[event.pk])
     for reg in Registration.objects.filter(pk__in=changed).select_related("user").order_by("pk"):
         n = len(after.get(reg.pk, ()))
-        notifications.notify(
+        notify(
             [reg.user],
-            notifications.MEETING_SCHEDULE,
+            MEETING_SCHEDULE,
             title=title,
             body=_("Vous avez %(n)d rendez-vous à « %(e)s ». Votre agenda :")
             % {"n": n, "e": event.title},

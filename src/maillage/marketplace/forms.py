@@ -11,12 +11,10 @@ from maillage.marketplace.models import (
     Category,
     Lot,
     Need,
-    NotificationPreference,
     Response,
     SupplierProfile,
 )
 from maillage.networks import policy as networks_policy
-from maillage.notifications import REGISTRY
 from maillage.reference.fields import CommuneField
 
 
@@ -266,29 +264,3 @@ class DirectorySearchForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [("", _("toutes")), *Category.choices]
-
-
-class PreferencesForm(forms.Form):
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        chosen = dict(
-            NotificationPreference.objects.filter(user=user).values_list("kind", "frequency")
-        )
-        for code, kind in REGISTRY.items():
-            self.fields[code] = forms.ChoiceField(
-                label=kind.label,
-                choices=NotificationPreference.Frequency.choices,
-                initial=chosen.get(code, kind.default),
-                required=False,
-            )
-
-    def clean(self):
-        # A kind left out of the request (an older form, an API client) keeps its preference.
-        return {code: value for code, value in super().clean().items() if value}
-
-    def sections(self) -> list[tuple[str, list]]:
-        """The fields grouped by the registry's sections (marketplace, events, networks)."""
-        grouped: dict[str, list] = {}
-        for code, kind in REGISTRY.items():
-            grouped.setdefault(str(kind.section), []).append(self[code])
-        return list(grouped.items())

@@ -1,6 +1,6 @@
 """Marketplace ("tous acheteurs, tous vendeurs"): needs with their lots and attachments, supplier
-profiles, one match row per (need, supplier) with a timestamp per step, responses, consortia, and
-the in-app notifications with per-kind preferences."""
+profiles, one match row per (need, supplier) with a timestamp per step, responses and consortia
+(the notifications they send are the notifications app's)."""
 
 from __future__ import annotations
 
@@ -561,72 +561,3 @@ class Match(models.Model):
 
     def __str__(self):
         return f"{self.need_id} ↔ {self.supplier_id}"
-
-
-class Notification(models.Model):
-    """An in-app notification; e-mailed at once or in the daily digest per the user's choice."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(_("type"), max_length=30)
-    need = models.ForeignKey(
-        Need, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
-    )
-    # For what concerns one lot of the need (its award): once per (user, kind, lot).
-    lot = models.ForeignKey(
-        Lot, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
-    )
-    title = models.CharField(_("titre"), max_length=255)
-    body = models.TextField(_("texte"), blank=True)
-    url = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    email_due = models.BooleanField(default=False)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "kind", "need"],
-                condition=Q(need__isnull=False, lot__isnull=True),
-                name="one_notification_per_kind_and_need",
-            ),
-            models.UniqueConstraint(
-                fields=["user", "kind", "lot"],
-                condition=Q(lot__isnull=False),
-                name="one_notification_per_kind_and_lot",
-            ),
-        ]
-
-    def __str__(self):
-        return self.title
-
-
-class NotificationPreference(models.Model):
-    class Frequency(models.TextChoices):
-        IMMEDIATE = "immediate", _("immédiatement")
-        DAILY = "daily", _("résumé quotidien")
-        NEVER = "never", _("jamais")
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
-    )
-    kind = models.CharField(_("type"), max_length=30)
-    frequency = models.CharField(
-        _("fréquence"), max_length=10, choices=Frequency.choices, default=Frequency.IMMEDIATE
-    )
-
-    class Meta:
-        verbose_name = _("préférence de notification")
-        verbose_name_plural = _("préférences de notification")
-        ordering = ["user_id", "kind"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")
-        ]
-
-    def __str__(self):
-        return f"{self.user_id} {self.kind}: {self.frequency}"

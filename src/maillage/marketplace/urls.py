@@ -18,5 +18,4 @@ urlpatterns = [
     path("pieces/<int:pk>/", views.attachment_download, name="attachment"),
     path("fournisseurs/", views.directory, name="directory"),
     path("fournisseurs/profil/<int:establishment_pk>/", views.profile_edit, name="profile-edit"),
-    path("notifications/", views.notification_list, name="notifications"),
 ]

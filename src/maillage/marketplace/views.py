@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -21,7 +20,6 @@ from maillage.marketplace import policy, selectors, services
 from maillage.marketplace.forms import (
     DirectorySearchForm,
     NeedForm,
-    PreferencesForm,
     ResponseForm,
     SupplierProfileForm,
 )
@@ -29,10 +27,9 @@ from maillage.marketplace.models import (
     Attachment,
     ConsortiumSuggestions,
     Need,
-    Notification,
-    NotificationPreference,
     SupplierProfile,
 )
+from maillage.notifications import selectors as notification_selectors
 
 
 def _my_establishments(user):
@@ -61,7 +58,7 @@ def need_list(request):
             "can_publish": _my_establishments(request.user).exists(),
             # Counters (notified, seen, responses) are the buyer's, as in the API.
             "counters_for": {n.pk for n in page if policy.can_edit_need(request.user, n)},
-            "unread": Notification.objects.filter(user=request.user, read_at__isnull=True).count(),
+            "unread": notification_selectors.unread_count(request.user),
         },
     )
 
@@ -470,23 +467,3 @@ def profile_edit(request, establishment_pk: int):
     return render(
         request, "marketplace/profile_form.html", {"form": form, "establishment": establishment}
     )
-
-
-@login_required
-def notification_list(request):
-    """Who: each user sees only their own notifications and preferences."""
-    form = PreferencesForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        for kind, frequency in form.cleaned_data.items():
-            NotificationPreference.objects.update_or_create(
-                user=request.user, kind=kind, defaults={"frequency": frequency}
-            )
-        messages.success(request, _("Préférences enregistrées."))
-        return redirect("marketplace:notifications")
-    items = list(
-        Notification.objects.filter(user=request.user).order_by("-created_at", "-pk")[:100]
-    )
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
-    return render(request, "marketplace/notifications.html", {"items": items, "form": form})

@@ -9,10 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
 from maillage.networks import policy
 from maillage.networks.models import Membership, NetworkDocument, NetworkPost
+from maillage.networks.notifications import NETWORK_NEWS
 from maillage.networks.selectors import network_audience
+from maillage.notifications import notify
 from maillage.uploads import check_document
 
 
@@ -78,9 +79,9 @@ def _notify_network(network, author, title: str, item: str, body: str) -> None:
     """Tell the network's members (and its animators), not the author, of a news post or
     document."""
 
-    notifications.notify(
+    notify(
         network_audience(network).exclude(pk=author.pk),
-        notifications.NETWORK_NEWS,
+        NETWORK_NEWS,
         title=(title % {"n": network.name, "t": item})[:255],
         body=body,
         url=reverse("network-space", args=[network.pk]),

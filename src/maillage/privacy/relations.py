@@ -78,13 +78,13 @@ USER_RELATIONS: tuple[Relation, ...] = (
         "proof that rights were exercised; holds ids only",
     ),
     Relation(
-        "marketplace.Notification.user",
+        "notifications.Notification.user",
         "Notifications",
         Erase.DELETE,
         "messages to the person only",
     ),
     Relation(
-        "marketplace.NotificationPreference.user",
+        "notifications.NotificationPreference.user",
         "Préférences de notification",
         Erase.DELETE,
         "the person's own choices",

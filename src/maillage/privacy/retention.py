@@ -14,7 +14,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from maillage.accounts.models import AuditLog
-from maillage.notifications import Notification
+from maillage.notifications.models import Notification
 from maillage.privacy.models import PrivacyLogEntry
 
 BATCH = 2_000

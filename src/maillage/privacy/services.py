@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
 from maillage.accounts.models import User
 from maillage.directory.models import Contact
 from maillage.events.models import Meeting, MeetingRequest
+from maillage.notifications import notify
 from maillage.privacy.models import PrivacyLogEntry
+from maillage.privacy.notifications import ERASURE_REQUEST
 from maillage.privacy.relations import (
     CONTACT_RELATIONS,
     USER_RELATIONS,
@@ -236,9 +237,9 @@ def request_erasure(subject: User) -> int:
     """Tell the recipients that ``subject`` asks for the erasure of their account; returns how
     many were notified."""
     recipients = erasure_request_recipients(subject)
-    notifications.notify(
+    notify(
         recipients,
-        notifications.ERASURE_REQUEST,
+        ERASURE_REQUEST,
         title=_("Demande d'effacement d'un compte"),
         body=_(
             "Un utilisateur de votre chambre demande l'effacement de son compte et de ses "

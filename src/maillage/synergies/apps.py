@@ -1,7 +1,13 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from maillage.notifications.registry import register
+from maillage.synergies.notifications import KINDS as NOTIFICATION_KINDS
+
 
 class SynergiesConfig(AppConfig):
     name = "maillage.synergies"
     verbose_name = _("Synergies")
+
+    def ready(self):
+        register(*NOTIFICATION_KINDS)

@@ -9,11 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from maillage import notifications
 from maillage.accounts.models import User
 from maillage.flows.models import Flow
+from maillage.notifications import notify
 from maillage.synergies import policy
 from maillage.synergies.models import Introduction, Suggestion
+from maillage.synergies.notifications import INTRODUCTION_MUTUAL, INTRODUCTION_PROPOSED
 from maillage.synergies.services import transition
 
 
@@ -31,7 +32,7 @@ def establishments_without_users(establishment_ids) -> list[int]:
 def _notify_sides(suggestion: Suggestion, establishment_ids, kind: str, title: str, body: str):
 
     users = User.objects.filter(is_active=True, establishments__in=establishment_ids).distinct()
-    return notifications.notify(
+    return notify(
         users.order_by("pk"), kind, title=title, body=body, url=reverse("opportunity-list")
     )
 
@@ -65,7 +66,7 @@ def propose_introduction(suggestion: Suggestion, user) -> list[Introduction]:
     _notify_sides(
         suggestion,
         establishment_ids,
-        notifications.INTRODUCTION_PROPOSED,
+        INTRODUCTION_PROPOSED,
         _("Proposition de mise en relation : %(r)s") % {"r": suggestion.resource_class.label},
         _(
             "Votre conseiller CCI propose de vous mettre en relation avec une entreprise proche "
@@ -120,7 +121,7 @@ def respond_introduction(user, introduction: Introduction, accept: bool) -> Intr
         _notify_sides(
             suggestion,
             list(suggestion.introductions.values_list("establishment_id", flat=True)),
-            notifications.INTRODUCTION_MUTUAL,
+            INTRODUCTION_MUTUAL,
             _("Mise en relation acceptée : %(r)s") % {"r": suggestion.resource_class.label},
             _(
                 "Les deux entreprises ont accepté la mise en relation (%(r)s) : leurs contacts "

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("directory", "0005_establishment_icpe_rubriques"),
         ("events", "0004_network_models_moved"),
-        ("marketplace", "0008_need_visibility_network_moved"),
+        ("marketplace", "0012_need_visibility_network_moved"),
         ("networks", "0001_initial"),
     ]
 

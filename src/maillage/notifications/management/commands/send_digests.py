@@ -3,7 +3,7 @@ networks) waiting for it (run once a day, e.g. by cron)."""
 
 from django.core.management.base import BaseCommand
 
-from maillage.notifications import send_digests
+from maillage.notifications.services import send_digests
 
 
 class Command(BaseCommand):

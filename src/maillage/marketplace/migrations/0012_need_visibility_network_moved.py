@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("marketplace", "0007_consortiumsuggestions_background_run"),
+        ("marketplace", "0011_notifications_move_to_their_app"),
         ("networks", "0001_initial"),
     ]
 
