@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from maillage.directory.notifications import EXPORT
-from maillage.events.notifications import EVENT_REMINDER, EVENTS, NETWORKS
+from maillage.events.notifications import EVENT_REMINDER, EVENTS
 from maillage.marketplace.notifications import MARKETPLACE, NEW_NEED
+from maillage.networks.notifications import NETWORKS
 from maillage.notifications import notify, registry
 from maillage.notifications.models import Notification, NotificationPreference
 from maillage.notifications.registry import Kind, Section, subject_key

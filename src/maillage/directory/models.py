@@ -3,6 +3,7 @@ and memberships are the networks app's)."""
 
 from __future__ import annotations
 
+import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -168,8 +169,6 @@ class ExportSector(models.TextChoices):
 
 
 def validate_countries(value) -> None:
-    import pycountry
-
     if not isinstance(value, list):
         raise ValidationError(_("Une liste de codes pays est attendue."))
     for code in value:
@@ -181,8 +180,6 @@ def validate_countries(value) -> None:
 
 
 def validate_languages(value) -> None:
-    import pycountry
-
     if not isinstance(value, list):
         raise ValidationError(_("Une liste de codes langue est attendue."))
     for code in value:

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from icalendar import Calendar
+from icalendar import Event as VEvent
 
 from maillage import runs
 from maillage.events import policy, selectors, services
@@ -303,9 +305,6 @@ def agenda(request, pk: int):
 @login_required
 def agenda_ics(request, pk: int):
     """Who: the participant; the event and each of their meetings as an iCalendar file."""
-    from icalendar import Calendar
-    from icalendar import Event as VEvent
-
     event = _event(request, pk)
     reg = selectors.my_registration(request.user, event)
     if reg is None or not policy.can_view_agenda(request.user, reg):
