@@ -18,11 +18,11 @@ from maillage.ingest.demo import load_demo
 from maillage.marketplace.models import Need
 from maillage.networks.models import Network, NetworkDocument
 
-# main's last migrations of the apps the move touches, and no networks app yet
+# the last migrations before the move of the apps it touches, and no networks app yet
 BEFORE = [
     ("directory", "0005_establishment_icpe_rubriques"),
     ("events", "0003_schedulerun_background_run"),
-    ("marketplace", "0007_consortiumsuggestions_background_run"),
+    ("marketplace", "0011_notifications_move_to_their_app"),
     ("networks", None),
 ]
 MOVED = {
