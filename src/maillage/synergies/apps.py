@@ -1,7 +1,15 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from maillage import caching
+
 
 class SynergiesConfig(AppConfig):
     name = "maillage.synergies"
     verbose_name = _("Synergies")
+
+    def ready(self):
+        # cycle: models are imported once the app registry is ready, not with the AppConfig.
+        from maillage.synergies.models import Suggestion
+
+        caching.watch(Suggestion, caching.SYNERGIES)
