@@ -122,6 +122,14 @@ def visibility_scope(user) -> tuple:
     return ("user", user.pk)
 
 
+def scope_chamber_ids(scope: tuple) -> tuple[set[int], set[int]]:
+    """The chambers whose identity and whose raw flows a ``visibility_scope`` reads: those of
+    ``directory_chamber_ids`` and ``flow_chamber_ids`` for chamber staff, none otherwise."""
+    if scope[0] != "chamber":
+        return set(), set()
+    return set(scope[2]), set(scope[3])
+
+
 def chamber_id_of(establishment) -> int | None:
     """The chamber whose territory holds the establishment's commune (``None`` outside any)."""
     territory = getattr(establishment.commune, "territory", None)

@@ -177,7 +177,7 @@ def choropleth_json(user, level: str, f: Filters, unit: str = "t") -> bytes:
         "map-choropleth",
         (scope, level, f, unit),
         (caching.DIRECTORY,),
-        lambda: _json(choropleth_layer(user, level, f, unit)),
+        lambda: _json(choropleth_layer(user, level, f, unit, scope if exact else None)),
     )
 
 
@@ -313,21 +313,23 @@ def links_layer(user, f: Filters, limit: int | None = None) -> dict:
 LEVELS = {"epci": "commune__epci_id", "commune": "commune_id"}
 
 
-def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
+def choropleth_layer(user, level: str, f: Filters, unit: str = "t", scope=None) -> dict:
     """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
 
     Chamber staff: the flows they may read, over the areas of their visible territory (exact).
     Everyone else: all flows, but each area's figures are published only under statistical
     secrecy (``engine.secrecy``): at least ``accounts_policy.PUBLIC_MIN_GROUP`` establishments, the largest
-    under 85 % of the total and the two largest under 90 %."""
+    under 85 % of the total and the two largest under 90 %.
+    ``scope``: the user's ``visibility_scope`` when the caller already has it."""
     key = LEVELS[level]
     exact = policy.map_mode(user) == policy.MAP_CHAMBER
     every_chamber = set(Chamber.objects.values_list("pk", flat=True))
     if exact:
-        chamber_ids = accounts_policy.directory_chamber_ids(user) or every_chamber
-        readable = (
-            accounts_policy.flow_chamber_ids(user) or every_chamber
-        )  # superusers read every flow
+        directory_ids, flow_ids = accounts_policy.scope_chamber_ids(
+            scope or accounts_policy.visibility_scope(user)
+        )
+        chamber_ids = directory_ids or every_chamber
+        readable = flow_ids or every_chamber  # superusers read every flow
         flows = _flows(user, f)
         establishments = directory_policy.visible_establishments(user)
     else:
