@@ -449,6 +449,8 @@ def prepare_database(env: dict, url: str) -> None:
     _manage(env, "load_demo", "--seed", "1", "--verbosity", "0")
     _manage(env, "load_demo_marketplace", "--seed", "1", "--verbosity", "0")
     _manage(env, "detect_synergies")
+    # Fresh planner statistics, as autovacuum would have gathered on a server in service.
+    subprocess.run(["psql", url, "-q", "-c", "ANALYZE"], check=True)
 
 
 def _wait_healthy(base: str, server: subprocess.Popen, timeout: float = 900) -> None:

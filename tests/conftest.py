@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
@@ -41,6 +42,21 @@ def _shared_data() -> Path:
 
 
 SHARED_DATA = _shared_data()
+
+
+@pytest.fixture(autouse=True)
+def memory_cache(settings):
+    """Each test starts with an empty cache of its own process (maillage.caching): entries of
+    another test's database rows never answer."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "maillage-tests",
+        }
+    }
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "maillage"
 # Lowest first. Each entry is a layer: the apps (or top-level modules) it holds.
 LAYERS: list[tuple[str, ...]] = [
     ("engine",),
-    ("uploads", "spreadsheets", "runs"),  # helpers that know no app (runs: BackgroundRun)
+    (
+        "uploads",
+        "spreadsheets",
+        "runs",
+        "caching",
+    ),  # helpers that know no app (runs: BackgroundRun)
     ("reference",),
     ("accounts",),
     ("exports",),  # the export registry: each app registers its datasets (its exports.py)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
 from django.db import OperationalError
 from django_tasks_db.management.commands import db_worker
 
@@ -54,3 +55,17 @@ def test_other_errors_still_stop_the_worker(monkeypatch):
     monkeypatch.setattr(db_worker.Worker, "run", poll)
     with pytest.raises(RuntimeError):
         _worker().run()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"), [([], [10]), (["--nice", "3"], [3]), (["--nice", "0"], [])]
+)
+def test_worker_lowers_its_cpu_priority(monkeypatch, settings, argv, expected):
+    """Detections run in the worker: below the web processes' priority unless told otherwise."""
+    settings.MAILLAGE_TASK_NICE = 10
+    niced = []
+    monkeypatch.setattr(task_worker.os, "nice", niced.append)
+    monkeypatch.setattr(task_worker.Worker, "run", lambda self: None)
+    monkeypatch.setattr(task_worker.Worker, "configure_signals", lambda self: None)
+    call_command("task_worker", "--batch", *argv)
+    assert niced == expected

@@ -100,6 +100,36 @@ def flow_chamber_ids(user) -> set[int]:
     return {user.chamber_id} | partner_chamber_ids(user.chamber_id, flows_only=True)
 
 
+def visibility_scope(user) -> tuple:
+    """What decides the rows a user may see through the ``visible_*`` rules of every app, as a
+    hashable value: two users with the same scope see the same establishments, flows and
+    suggestions. Cached reads (maillage.caching) key their entries on it, so that an entry
+    built for one chamber is never served to another. Chamber staff: their chamber and the
+    chambers whose identity and flows they read (the agreements in force today); anyone else
+    below platform staff: the user themselves."""
+    match standing(user):
+        case Standing.ANONYMOUS:
+            return ("anonymous",)
+        case Standing.PLATFORM:
+            return ("platform",)
+        case Standing.CHAMBER:
+            return (
+                "chamber",
+                user.chamber_id,
+                tuple(sorted(directory_chamber_ids(user))),
+                tuple(sorted(flow_chamber_ids(user))),
+            )
+    return ("user", user.pk)
+
+
+def scope_chamber_ids(scope: tuple) -> tuple[set[int], set[int]]:
+    """The chambers whose identity and whose raw flows a ``visibility_scope`` reads: those of
+    ``directory_chamber_ids`` and ``flow_chamber_ids`` for chamber staff, none otherwise."""
+    if scope[0] != "chamber":
+        return set(), set()
+    return set(scope[2]), set(scope[3])
+
+
 def chamber_id_of(establishment) -> int | None:
     """The chamber whose territory holds the establishment's commune (``None`` outside any)."""
     territory = getattr(establishment.commune, "territory", None)

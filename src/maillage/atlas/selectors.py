@@ -1,7 +1,8 @@
 """Reads of the map and the territorial dashboard, always through the apps' ``policy`` modules.
 
 Map layers are GeoJSON FeatureCollections (plain dicts) built with a fixed number of queries,
-whatever the number of features.
+whatever the number of features; the API serves them as JSON bytes cached per visibility scope
+and parameters (``*_json``, see maillage.caching).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shapely
 from django.db.models import Count, Q, Sum
 from django.utils.formats import number_format
 
+from maillage import caching
 from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import Chamber, TerritoryCommune
 from maillage.atlas import boundaries, policy
@@ -134,6 +136,50 @@ def establishments_layer(user, f: Filters) -> dict:
             }
         )
     return collection(features, layer="establishments", count=len(features))
+
+
+def _json(layer: dict) -> bytes:
+    return json.dumps(layer, separators=(",", ":")).encode()
+
+
+def establishments_json(user, f: Filters) -> bytes:
+    """The establishments layer as the API answers it (a company's opportunities added), cached
+    per visibility scope and filters."""
+
+    def build() -> dict:
+        layer = establishments_layer(user, f)
+        if policy.map_mode(user) == policy.MAP_COMPANY:
+            layer["features"] += company_opportunities(user)["features"]
+            layer["meta"]["count"] = len(layer["features"])
+        return layer
+
+    scope = accounts_policy.visibility_scope(user)
+    topics = (caching.DIRECTORY, caching.SYNERGIES)
+    return caching.get_or_build("map-establishments", (scope, f), topics, lambda: _json(build()))
+
+
+def links_json(user, f: Filters, limit: int | None = None) -> bytes:
+    """The links layer, cached per visibility scope, filters and limit."""
+    scope = accounts_policy.visibility_scope(user)
+    return caching.get_or_build(
+        "map-links",
+        (scope, f, limit),
+        (caching.DIRECTORY, caching.SYNERGIES),
+        lambda: _json(links_layer(user, f, limit)),
+    )
+
+
+def choropleth_json(user, level: str, f: Filters, unit: str = "t") -> bytes:
+    """The choropleth, cached per visibility scope for chamber staff (exact figures) and once for
+    everyone else (the public aggregates do not depend on who asks)."""
+    exact = policy.map_mode(user) == policy.MAP_CHAMBER
+    scope = accounts_policy.visibility_scope(user) if exact else ("public",)
+    return caching.get_or_build(
+        "map-choropleth",
+        (scope, level, f, unit),
+        (caching.DIRECTORY,),
+        lambda: _json(choropleth_layer(user, level, f, unit, scope if exact else None)),
+    )
 
 
 def _quantity_band(value: float | None, unit: str) -> str:
@@ -268,21 +314,23 @@ def links_layer(user, f: Filters, limit: int | None = None) -> dict:
 LEVELS = {"epci": "commune__epci_id", "commune": "commune_id"}
 
 
-def choropleth_layer(user, level: str, f: Filters, unit: str = "t") -> dict:
+def choropleth_layer(user, level: str, f: Filters, unit: str = "t", scope=None) -> dict:
     """Yearly quantities (canonical ``unit``) of flows by EPCI or commune.
 
     Chamber staff: the flows they may read, over the areas of their visible territory (exact).
     Everyone else: all flows, but each area's figures are published only under statistical
     secrecy (``engine.secrecy``): at least ``accounts_policy.PUBLIC_MIN_GROUP`` establishments, the largest
-    under 85 % of the total and the two largest under 90 %."""
+    under 85 % of the total and the two largest under 90 %.
+    ``scope``: the user's ``visibility_scope`` when the caller already has it."""
     key = LEVELS[level]
     exact = policy.map_mode(user) == policy.MAP_CHAMBER
     every_chamber = set(Chamber.objects.values_list("pk", flat=True))
     if exact:
-        chamber_ids = accounts_policy.directory_chamber_ids(user) or every_chamber
-        readable = (
-            accounts_policy.flow_chamber_ids(user) or every_chamber
-        )  # superusers read every flow
+        directory_ids, flow_ids = accounts_policy.scope_chamber_ids(
+            scope or accounts_policy.visibility_scope(user)
+        )
+        chamber_ids = directory_ids or every_chamber
+        readable = flow_ids or every_chamber  # superusers read every flow
         flows = _flows(user, f)
         establishments = directory_policy.visible_establishments(user)
     else:

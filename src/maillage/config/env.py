@@ -60,3 +60,25 @@ def secret_key(var_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def cache_config(url: str, folder: Path, key_prefix: str) -> dict:
+    """Django's default cache from CACHE_URL: ``redis://…`` (Redis, shared by every process on
+    any machine), ``locmem://`` (this process only: tests, one-process tools), or, when empty,
+    files in ``folder`` (shared by the processes of one machine)."""
+    common = {"KEY_PREFIX": key_prefix, "TIMEOUT": 600}
+    scheme = urlsplit(url).scheme if url else ""
+    if scheme in ("redis", "rediss", "unix"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, **common}
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", **common}
+    if url:
+        raise ImproperlyConfigured(
+            f"CACHE_URL must be redis://host:port/db, locmem:// or empty, not {url!r}"
+        )
+    return {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(folder),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+        **common,
+    }

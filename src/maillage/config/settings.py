@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +13,15 @@ import xstatic.pkg.leaflet_markercluster
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from maillage.config.env import base_url, env_bool, env_int, env_list, env_str, secret_key
+from maillage.config.env import (
+    base_url,
+    cache_config,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    secret_key,
+)
 from maillage.config.logging import logging_config
 
 SRC_DIR = Path(__file__).resolve().parent.parent
@@ -132,6 +141,19 @@ else:
         f"-c statement_timeout={_db_timeout * 1000}"
     )
 
+# Cached map layers and lists (maillage.caching): one cache for every process of the service.
+# Keys are prefixed by the database, so that two databases never share an entry.
+_db = DATABASES["default"]
+CACHES = {
+    "default": cache_config(
+        env_str("CACHE_URL"),
+        VAR_DIR / "cache",
+        hashlib.sha256(
+            f"{_db['ENGINE']}|{_db.get('HOST')}|{_db.get('PORT')}|{_db['NAME']}".encode()
+        ).hexdigest()[:12],
+    )
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
@@ -235,6 +257,8 @@ MAILLAGE_PARTNER_INDEX_TTL = env_int("MAILLAGE_PARTNER_INDEX_TTL", 60)
 # A background run (detection, schedule, consortia, import) pending or running with no sign of
 # life for this long is taken as lost (its worker died): marked failed, and a new one may start.
 MAILLAGE_RUN_STALE_MINUTES = env_int("MAILLAGE_RUN_STALE_MINUTES", 10)
+# Background task workers run at a lower CPU priority (os.nice) than the web processes.
+MAILLAGE_TASK_NICE = env_int("MAILLAGE_TASK_NICE", 10)
 # Detections on a Dask cluster (docs/operations.md): the scheduler's address
 # (tcp://host:8786) sends every detection there; without one, a detection of at least
 # MAILLAGE_DASK_MIN_FLOWS flows runs on a LocalCluster of this machine, smaller ones in process.

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from stdnum.fr import siret as siret_check
 
+from maillage import caching
 from maillage.engine.headcount import HEADCOUNT_BANDS
 from maillage.engine.legal import parse_rubriques
 from maillage.reference.models import Commune, NafCode
@@ -55,7 +56,9 @@ def validate_icpe_rubriques(value) -> None:
 HEADCOUNT_CHOICES = [(code, label) for code, (label, _low, _high) in HEADCOUNT_BANDS.items()]
 
 
-class EstablishmentQuerySet(models.QuerySet):
+class EstablishmentQuerySet(caching.InvalidatingQuerySet):
+    cache_topics = (caching.DIRECTORY,)
+
     def active(self):
         return self.filter(is_active=True)
 

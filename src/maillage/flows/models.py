@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from maillage import caching
 from maillage.directory.models import Establishment
 from maillage.engine.quantities import PERIODS, QuantityError, to_yearly
 from maillage.engine.taxonomy import CATEGORIES, DIRECTIONS
@@ -46,6 +47,10 @@ class Visit(models.Model):
 
     def __str__(self):
         return f"{self.establishment.name} — {self.date:%d/%m/%Y}"
+
+
+class FlowQuerySet(caching.InvalidatingQuerySet):
+    cache_topics = (caching.DIRECTORY,)
 
 
 class Flow(models.Model):
@@ -105,6 +110,8 @@ class Flow(models.Model):
     is_archived = models.BooleanField(_("archivé"), default=False)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    objects = FlowQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("flux")

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from maillage import caching
 from maillage.notifications.registry import register
 from maillage.synergies.notifications import KINDS as NOTIFICATION_KINDS
 
@@ -11,3 +12,7 @@ class SynergiesConfig(AppConfig):
 
     def ready(self):
         register(*NOTIFICATION_KINDS)
+        # cycle: models are imported once the app registry is ready, not with the AppConfig.
+        from maillage.synergies.models import Suggestion
+
+        caching.watch(Suggestion, caching.SYNERGIES)

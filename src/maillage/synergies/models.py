@@ -7,11 +7,16 @@ from django.db import models
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from maillage import caching
 from maillage.accounts.models import Chamber
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
 from maillage.reference.models import ResourceClass
 from maillage.runs import BackgroundRun
+
+
+class SuggestionQuerySet(caching.InvalidatingQuerySet):
+    cache_topics = (caching.SYNERGIES,)
 
 
 class Suggestion(models.Model):
@@ -110,6 +115,8 @@ class Suggestion(models.Model):
     actual_co2e_avoided_t = models.FloatField(
         _("tCO2e évitées par an (quantité réelle)"), null=True, blank=True
     )
+
+    objects = SuggestionQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("suggestion de synergie")

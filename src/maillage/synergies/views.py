@@ -15,7 +15,7 @@ from maillage.accounts.services import record_flow_views
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
 from maillage.flows.models import Flow
-from maillage.synergies import introductions, policy, selectors, services
+from maillage.synergies import cards, introductions, policy, selectors, services
 from maillage.synergies.filters import SuggestionFilter
 from maillage.synergies.forms import TransitionForm
 from maillage.synergies.models import DetectionRun, Suggestion
@@ -123,7 +123,8 @@ def suggestion_list(request):
     qs = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     if filterset.is_bound and not filterset.is_valid():
         qs = qs.none()
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    # The page is chosen on primary keys; its rows are joined (and cached) for that page only.
+    page = Paginator(qs.values_list("pk", flat=True), 50).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -131,7 +132,7 @@ def suggestion_list(request):
         "synergies/suggestion_list.html",
         {
             "page": page,
-            "rows": selectors.rows_for_page(request.user, page.object_list),
+            "cards": cards.cards_html(request.user, page.object_list),
             "filter": filterset,
             "query": params.urlencode(),
         },
@@ -161,9 +162,11 @@ def suggestion_board(request):
     """Who: chamber staff (suggestions of their chamber, policy.visible_suggestions); others 403.
     One column per pipeline status, best first."""
     _staff_only(request.user)
-    return render(
-        request, "synergies/board.html", {"columns": selectors.board_columns(request.user)}
-    )
+    columns = selectors.board_columns(request.user)
+    for column in columns:
+        column["cards"] = cards.cards_html(request.user, column["pks"], "mini")
+        column["shown"] = len(column["pks"])
+    return render(request, "synergies/board.html", {"columns": columns})
 
 
 def _render_detail(request, suggestion, form=None, status=200):

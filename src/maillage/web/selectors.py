@@ -14,6 +14,7 @@ from maillage.flows import policy as flows_policy
 from maillage.networks.models import Network
 from maillage.privacy import policy as privacy_policy
 from maillage.reference import lookup
+from maillage.synergies import cards
 from maillage.synergies import policy as synergies_policy
 from maillage.synergies import selectors as synergy_selectors
 from maillage.synergies.models import Suggestion
@@ -152,13 +153,15 @@ def establishment_page(user, establishment) -> dict:
         "can_edit_flows": flows_policy.can_edit_flows(user, establishment),
         "can_edit_establishment": directory_policy.can_edit_establishment(user, establishment),
         "can_manage_contacts_data": privacy_policy.can_manage_contacts_data(user, establishment),
-        "suggestion_rows": [],
+        "suggestion_cards": "",
         "can_search_partners": synergies_policy.can_run_detection(user)
         and flows_policy.can_view_flows(user, establishment),
     }
     if accounts_policy.is_chamber_staff(user) or (user.is_authenticated and user.is_superuser):
-        suggestions = synergy_selectors.suggestions_involving(user, establishment)[:20]
-        data["suggestion_rows"] = synergy_selectors.rows_for_page(user, list(suggestions))
+        pks = synergy_selectors.suggestions_involving(user, establishment).values_list(
+            "pk", flat=True
+        )[:20]
+        data["suggestion_cards"] = cards.cards_html(user, pks)
     return data
 
 

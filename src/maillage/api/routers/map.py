@@ -86,12 +86,9 @@ def establishments(
     mode = atlas_policy.map_mode(request.user)
     if mode == atlas_policy.MAP_PUBLIC:
         raise PermissionDenied(_("La carte publique ne montre que des agrégats (choroplèthe)."))
-    layer = selectors.establishments_layer(
+    layer = selectors.establishments_json(
         request.user, _filters(category, resource_class, direction, network, chamber)
     )
-    if mode == atlas_policy.MAP_COMPANY:
-        layer["features"] += selectors.company_opportunities(request.user)["features"]
-        layer["meta"]["count"] = len(layer["features"])
     return _answer(layer, "etablissements", download)
 
 
@@ -108,7 +105,7 @@ def links(
     limit: Annotated[int, Field(ge=1, le=selectors.LINKS_MAX)] | None = None,
     download: bool = False,
 ):
-    layer = selectors.links_layer(
+    layer = selectors.links_json(
         request.user, _filters(category, resource_class, status=status), limit
     )
     return _answer(layer, "liens", download)
@@ -131,7 +128,7 @@ def choropleth(
     download: bool = False,
 ):
     _public_user(request)
-    layer = selectors.choropleth_layer(
+    layer = selectors.choropleth_json(
         request.user,
         level,
         _filters(category, resource_class, direction, chamber=chamber),

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from maillage import caching
 from maillage.operations import backup
 
 
@@ -29,4 +30,6 @@ class Command(BaseCommand):
             backup.restore(path)
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from exc
+        # Cached layers and lists were built from the rows the restore replaced.
+        caching.bump()
         self.stdout.write(f"Base restaurée depuis {path}.")

@@ -3,13 +3,17 @@
 The library's worker exits on the first database error that is not a lock (PostgreSQL restarted,
 connection refused); under ``bin/serve`` that stopped the whole service until its supervisor
 restarted it. This one logs the outage, waits and polls again, so the service recovers by itself
-when the database is back (bench/faults_pg.py). Same options as ``db_worker`` (no --reload)."""
+when the database is back (bench/faults_pg.py). Same options as ``db_worker`` (no --reload), and
+``--nice`` (MAILLAGE_TASK_NICE, default 10): the worker runs at a lower CPU priority, so that a
+detection on a small server leaves the CPU to the web requests first."""
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import InterfaceError, OperationalError, connections
 from django_tasks_db.management.commands import db_worker
@@ -44,9 +48,20 @@ class Command(db_worker.Command):
         "Exécute les tâches de fond (détections, plannings…) ; survit à un redémarrage de la base."
     )
 
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=settings.MAILLAGE_TASK_NICE,
+            help="priorité CPU abaissée de tant (os.nice ; 0 : inchangée)",
+        )
+
     def handle(self, *, verbosity, queue_name, interval, batch, backend_name, startup_delay,
                reload, max_tasks, worker_id, exclude_queues, **options):  # fmt: skip
         self.configure_logging(verbosity)
+        if options["nice"]:
+            os.nice(options["nice"])
         if reload:
             raise CommandError("--reload : utilisez db_worker en développement.")
         queue_names = queue_name.split(",")
