@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
+from tests import random_order
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
 
 
@@ -41,6 +42,26 @@ def _shared_data() -> Path:
 
 
 SHARED_DATA = _shared_data()
+
+
+def pytest_configure(config):
+    if random_order.enabled():
+        config._random_order_seed = random_order.run_seed()
+        random_order.install(config._random_order_seed)
+
+
+def pytest_report_header(config):
+    seed = getattr(config, "_random_order_seed", None)
+    if seed is None:
+        return f"unordered querysets: database order ({random_order.SWITCH_ENV}=0)"
+    return (
+        f"unordered querysets: random order, seed {seed} "
+        f"(repeat with {random_order.SEED_ENV}={seed}; off with {random_order.SWITCH_ENV}=0)"
+    )
+
+
+def pytest_runtest_setup(item):
+    random_order.start_test(item.nodeid)
 
 
 @pytest.fixture(scope="session")
