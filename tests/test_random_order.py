@@ -64,9 +64,10 @@ def test_results_are_unchanged_only_reordered():
     union = ContentType.objects.filter(app_label="accounts").union(
         ContentType.objects.filter(app_label="directory")
     )
-    assert len(list(union)) == ContentType.objects.filter(
-        app_label__in=["accounts", "directory"]
-    ).count()
+    assert (
+        len(list(union))
+        == ContentType.objects.filter(app_label__in=["accounts", "directory"]).count()
+    )
 
 
 def test_the_order_depends_on_the_seed_and_the_test_only():

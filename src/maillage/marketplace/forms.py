@@ -63,14 +63,15 @@ class LotForm(forms.Form):
     """One lot of a need: its title and its category, picked from the French labels."""
 
     title = forms.CharField(label=_("intitulé du lot"), max_length=200, required=False)
-    category = forms.ChoiceField(label=_("catégorie du lot"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("— sans catégorie —")), *Category.choices]
+    category = forms.ChoiceField(
+        label=_("catégorie du lot"),
+        required=False,
+        choices=[("", _("— sans catégorie —")), *Category.choices],
+    )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["title"] = (data.get("title") or "").strip()
         if data.get("category") and not data["title"]:
             self.add_error("title", _("Donnez un intitulé à ce lot (ou retirez sa catégorie)."))
@@ -121,7 +122,9 @@ class NeedForm(forms.ModelForm):
 
     def __init__(self, *args, buyers=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visibility_network"].queryset = Network.objects.order_by("name")
+        network = self.fields["visibility_network"]
+        assert isinstance(network, forms.ModelChoiceField)
+        network.queryset = Network.objects.order_by("name")
         existing = []
         if self.instance.pk:
             # The buyer of an existing need never changes: no buyer field to fill.
@@ -132,10 +135,10 @@ class NeedForm(forms.ModelForm):
                 for lot in self.instance.lots.order_by("number")
             ]
         else:
-            self.fields["buyer"].queryset = (
-                buyers if buyers is not None else Establishment.objects.none()
-            )
-            self.fields["buyer"].empty_label = None
+            buyer = self.fields["buyer"]
+            assert isinstance(buyer, forms.ModelChoiceField)
+            buyer.queryset = buyers if buyers is not None else Establishment.objects.none()
+            buyer.empty_label = None
         rows = min(MAX_LOTS, len(existing) + EXTRA_LOT_ROWS)
         # Bound, the rows are read as posted (an initial value would make an unchanged row look
         # empty, and the lot be dropped).
@@ -161,11 +164,16 @@ class NeedForm(forms.ModelForm):
         ]
 
 
+class LotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return _("Lot %(n)d : %(t)s") % {"n": obj.number, "t": obj.title}
+
+
 class ResponseForm(forms.Form):
     supplier = forms.ModelChoiceField(
         queryset=Establishment.objects.none(), label=_("au nom de"), empty_label=None
     )
-    lot = forms.ModelChoiceField(
+    lot = LotChoiceField(
         queryset=Lot.objects.none(),
         label=_("lot"),
         required=False,
@@ -176,7 +184,9 @@ class ResponseForm(forms.Form):
         ),
     )
     message = forms.CharField(label=_("message"), widget=forms.Textarea(attrs={"rows": 4}))
-    price_band = forms.ChoiceField(label=_("fourchette de prix"), required=False)
+    price_band = forms.ChoiceField(
+        label=_("fourchette de prix"), required=False, choices=Response.PriceBand.choices
+    )
     partners = forms.CharField(
         label=_("co-traitants (groupement)"),
         required=False,
@@ -194,24 +204,19 @@ class ResponseForm(forms.Form):
     def __init__(self, *args, suppliers=None, need=None, **kwargs):
         super().__init__(*args, **kwargs)
 
-        self.fields["supplier"].queryset = suppliers
+        supplier, lot_field = self.fields["supplier"], self.fields["lot"]
+        assert isinstance(supplier, forms.ModelChoiceField)
+        assert isinstance(lot_field, forms.ModelChoiceField)
+        supplier.queryset = suppliers
         # a lot already awarded or closed receives no more responses
         lots = (
             need.lots.filter(decided_at__isnull=True).order_by("number")
             if need is not None
             else Lot.objects.none()
         )
-        self.fields["lot"].queryset = lots
-        self.fields["lot"].label_from_instance = lambda lot: (
-            _("Lot %(n)d : %(t)s")
-            % {
-                "n": lot.number,
-                "t": lot.title,
-            }
-        )
+        lot_field.queryset = lots
         if need is None or not lots.exists():
             self.fields.pop("lot")
-        self.fields["price_band"].choices = Response.PriceBand.choices
 
 
 class SupplierProfileForm(forms.ModelForm):
@@ -245,7 +250,9 @@ class SupplierProfileForm(forms.ModelForm):
 
 class DirectorySearchForm(forms.Form):
     q = forms.CharField(label=_("mots"), required=False, max_length=200)
-    category = forms.ChoiceField(label=_("catégorie"), required=False)
+    category = forms.ChoiceField(
+        label=_("catégorie"), required=False, choices=[("", _("toutes")), *Category.choices]
+    )
     commune = CommuneField(label=_("autour de (commune, nom ou code INSEE)"), required=False)
     km = forms.IntegerField(label=_("à moins de (km)"), required=False, min_value=1, max_value=1000)
     size = forms.ChoiceField(
@@ -261,10 +268,6 @@ class DirectorySearchForm(forms.Form):
     network = forms.ModelChoiceField(
         label=_("réseau"), required=False, queryset=Network.objects.order_by("name")
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("toutes")), *Category.choices]
 
 
 class PreferencesForm(forms.Form):
@@ -283,7 +286,8 @@ class PreferencesForm(forms.Form):
 
     def clean(self):
         # A kind left out of the request (an older form, an API client) keeps its preference.
-        return {code: value for code, value in super().clean().items() if value}
+        super().clean()
+        return {code: value for code, value in self.cleaned_data.items() if value}
 
     def sections(self) -> list[tuple[str, list]]:
         """The fields grouped by the registry's sections (marketplace, events, networks)."""
