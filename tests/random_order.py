@@ -4,7 +4,8 @@ A page or a function that shows the first rows of an unordered queryset, or that
 coming back in insertion order, works by luck: SQLite and PostgreSQL give no order without
 ORDER BY. In the tests, every SELECT that has no ordering at all (no ``order_by()``, no
 ``Meta.ordering``, no ``extra(order_by=…)``) is compiled with ``ORDER BY RANDOM()`` so that such
-code fails here instead of in production.
+code fails here instead of in production. So is a GROUP BY query (``values().annotate()``) whose
+only ordering is ``Meta.ordering``, which Django leaves out of such queries.
 
 Left alone, where ORDER BY is meaningless or refused: subqueries, DISTINCT, the parts and the
 whole of UNION/INTERSECT/EXCEPT, and querysets whose ordering was cleared on purpose
@@ -70,8 +71,11 @@ def _wants_random_order(compiler: SQLCompiler) -> bool:
 
 def _get_order_by(self: SQLCompiler):
     order_by = _original["get_order_by"](self)
-    if order_by or not _wants_random_order(self):
+    # Django drops Meta.ordering from GROUP BY queries (values().annotate()): no order either.
+    dropped = bool(self._meta_ordering) and self.query.group_by is not None
+    if (order_by and not dropped) or not _wants_random_order(self):
         return order_by
+    self._meta_ordering = None
     expression = OrderBy(_SeededRandom())
     sql, params = self.compile(expression)
     return [(expression, (sql, params, False))]

@@ -34,6 +34,12 @@ def test_a_queryset_without_ordering_is_ordered_at_random():
     assert _is_random(sql.rsplit("ORDER BY", 1)[-1])
 
 
+def test_a_grouped_query_loses_meta_ordering_and_is_ordered_at_random():
+    grouped = Chamber.objects.values("kind").annotate(n=Count("pk"))
+    assert _is_random(_sql(lambda: list(grouped)))
+    assert not _is_random(_sql(lambda: list(grouped.order_by("kind"))))
+
+
 def test_an_explicit_or_default_ordering_is_kept():
     assert not _is_random(_sql(lambda: list(ContentType.objects.order_by("pk"))))
     assert not _is_random(_sql(lambda: list(Chamber.objects.all())))  # Meta.ordering
