@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Random
 from django.db.models.sql.compiler import SQLCompiler
+from psycopg.pq import TransactionStatus
 
 SEED_ENV = "MAILLAGE_RANDOM_ORDER_SEED"
 SWITCH_ENV = "MAILLAGE_RANDOM_ORDER"
@@ -104,7 +105,11 @@ def _prepare(connection) -> None:
             connection._random_order_raw = raw
     elif connection.vendor == "postgresql":
         key = (id(raw), _state["generation"])
-        if getattr(connection, "_random_order_seeded", None) != key:
+        # Not in a failed transaction: the query about to run must raise Django's own error.
+        failed = (
+            connection.needs_rollback or raw.info.transaction_status == TransactionStatus.INERROR
+        )
+        if getattr(connection, "_random_order_seeded", None) != key and not failed:
             # Straight on the driver's connection: not a query the test counts or captures.
             raw.execute("SELECT setseed(%s)", [_rng.uniform(-1.0, 1.0)])
             connection._random_order_seeded = key
