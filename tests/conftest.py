@@ -50,7 +50,7 @@ def pytest_configure(config):
         random_order.install(config._random_order_seed)
 
 
-def pytest_report_header(config):
+def _random_order_line(config) -> str:
     seed = getattr(config, "_random_order_seed", None)
     if seed is None:
         return f"unordered querysets: database order ({random_order.SWITCH_ENV}=0)"
@@ -58,6 +58,15 @@ def pytest_report_header(config):
         f"unordered querysets: random order, seed {seed} "
         f"(repeat with {random_order.SEED_ENV}={seed}; off with {random_order.SWITCH_ENV}=0)"
     )
+
+
+def pytest_report_header(config):
+    return _random_order_line(config)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    # Also at the end: ``pytest -q`` (make test) prints no header.
+    terminalreporter.write_line(_random_order_line(config))
 
 
 def pytest_runtest_setup(item):

@@ -12,8 +12,8 @@ whole of UNION/INTERSECT/EXCEPT, and querysets whose ordering was cleared on pur
 (``.order_by()``, which ``get()``, ``exists()`` and ``count()`` also do). INSERT, UPDATE,
 DELETE and aggregate queries have their own compilers, which never ask for an ordering.
 
-The order is the same from one run to the next with the same seed: the run's seed (printed in
-pytest's header; ``MAILLAGE_RANDOM_ORDER_SEED`` to repeat it) and the test's id seed PostgreSQL's
+The order is the same from one run to the next with the same seed: the run's seed (printed at
+the end of pytest's output; ``MAILLAGE_RANDOM_ORDER_SEED`` to repeat it) and the test's id seed PostgreSQL's
 ``setseed()`` and, on SQLite, whose ``random()`` cannot be seeded, a Python generator behind a
 function of our own. ``MAILLAGE_RANDOM_ORDER=0`` turns it off.
 """
