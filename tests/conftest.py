@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 
 from maillage.accounts.models import Chamber, DataSharingAgreement, User
+from tests import random_order
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
 
 
@@ -57,6 +58,35 @@ def memory_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+def pytest_configure(config):
+    if random_order.enabled():
+        config._random_order_seed = random_order.run_seed()
+        random_order.install(config._random_order_seed)
+
+
+def _random_order_line(config) -> str:
+    seed = getattr(config, "_random_order_seed", None)
+    if seed is None:
+        return f"unordered querysets: database order ({random_order.SWITCH_ENV}=0)"
+    return (
+        f"unordered querysets: random order, seed {seed} "
+        f"(repeat with {random_order.SEED_ENV}={seed}; off with {random_order.SWITCH_ENV}=0)"
+    )
+
+
+def pytest_report_header(config):
+    return _random_order_line(config)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    # Also at the end: ``pytest -q`` (make test) prints no header.
+    terminalreporter.write_line(_random_order_line(config))
+
+
+def pytest_runtest_setup(item):
+    random_order.start_test(item.nodeid)
 
 
 @pytest.fixture(scope="session")

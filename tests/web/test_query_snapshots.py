@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
+from tests import random_order
 from tests.factories import FlowFactory, UserFactory
 
 SNAPSHOTS = Path(__file__).parent / "query_snapshots"
@@ -88,9 +89,10 @@ def test_query_snapshot(client, busy, page):
     who, url = _pages(busy)[page]
     client.force_login(busy[who])
     client.get(url)  # warm per-process caches (reference data, templates) out of the snapshot
-    # The snapshot is of the page built from the database, not of its cached layer or cards.
+    # The snapshot is of the page built from the database, not of its cached layer or cards, and
+    # of the product's SQL, without the ORDER BY RANDOM() the tests add to unordered querysets.
     cache.clear()
-    with CaptureQueriesContext(connection) as ctx:
+    with random_order.suspended(), CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200, url
     got = "\n".join(normalise(q["sql"]) for q in ctx.captured_queries) + "\n"

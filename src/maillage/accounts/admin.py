@@ -42,7 +42,8 @@ class UserAdmin(PolicyAdmin, BaseUserAdmin):
     list_display = ["username", "email", "first_name", "last_name", "role", "chamber", "is_active"]
     list_select_related = ["chamber"]
     list_filter = ["role", "chamber", "is_active"]
-    fieldsets = BaseUserAdmin.fieldsets + (
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
         (_("Rôle dans Maillage"), {"fields": ["role", "chamber", "establishments"]}),
     )
     raw_id_fields = ["establishments"]

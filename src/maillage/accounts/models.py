@@ -33,7 +33,7 @@ class Chamber(models.Model):
     name = models.CharField(_("nom"), max_length=200)
     kind = models.CharField(_("type"), max_length=4, choices=Kind.choices, default=Kind.CCI)
     siren = models.CharField(_("SIREN"), max_length=9, blank=True, validators=[validate_siren])
-    communes = models.ManyToManyField(
+    communes: models.ManyToManyField[Commune, TerritoryCommune] = models.ManyToManyField(
         Commune, through="TerritoryCommune", related_name="+", verbose_name=_("territoire")
     )
 

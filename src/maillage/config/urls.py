@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import urls as auth_urls
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from django.utils.translation import gettext_lazy as _
 
 from maillage.accounts import two_factor_views
@@ -28,7 +28,9 @@ def public_api(urls):
 
 
 # Django's authentication pages, but signing in is ours (password, then the second factor).
-auth_patterns = [p for p in auth_urls.urlpatterns if p.name != "login"]
+auth_patterns = [
+    p for p in auth_urls.urlpatterns if not (isinstance(p, URLPattern) and p.name == "login")
+]
 
 urlpatterns = [
     path("", include("maillage.operations.urls")),

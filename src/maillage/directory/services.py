@@ -81,10 +81,9 @@ def upsert_establishment(values: dict) -> tuple[Establishment, bool]:
     """Create or update the establishment keyed by its SIRET; returns (establishment, created)."""
     cleaned = clean_establishment(values)
     defaults = {f: cleaned[f] for f in FIELDS if f in cleaned}
-    establishment = Establishment.objects.filter(siret=cleaned["siret"]).first()
-    created = establishment is None
-    if created:
-        establishment = Establishment(siret=cleaned["siret"])
+    found = Establishment.objects.filter(siret=cleaned["siret"]).first()
+    created = found is None
+    establishment = Establishment(siret=cleaned["siret"]) if found is None else found
     for name, value in defaults.items():
         setattr(establishment, name, value)
     establishment.full_clean()
@@ -230,7 +229,7 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     locked = ExportContactRequest.objects.select_for_update().get(pk=contact_request.pk)
     Status = ExportContactRequest.Status
     new = Status.ACCEPTED if accept else Status.DECLINED
-    if new not in ExportContactRequest.TRANSITIONS.get(locked.status, set()):
+    if new not in _next_statuses(locked.status):
         raise ValidationError(_closed_message(locked.status))
     contact_request.status = new
     contact_request.answer = answer.strip()[:2000]
@@ -256,6 +255,11 @@ def answer_export_contact(user, contact_request, accept: bool, answer: str = "")
     return contact_request
 
 
+def _next_statuses(status: str) -> set[ExportContactRequest.Status]:
+    """The statuses a request may move to from ``status`` (none once it is closed)."""
+    return ExportContactRequest.TRANSITIONS.get(ExportContactRequest.Status(status), set())
+
+
 def _closed_message(status) -> str:
     """Why a request that is no longer pending cannot be answered or withdrawn (French)."""
 
@@ -276,7 +280,7 @@ def withdraw_export_contact(user, contact_request):
         raise PermissionDenied
     locked = ExportContactRequest.objects.select_for_update().get(pk=contact_request.pk)
     Status = ExportContactRequest.Status
-    if Status.WITHDRAWN not in ExportContactRequest.TRANSITIONS.get(locked.status, set()):
+    if Status.WITHDRAWN not in _next_statuses(locked.status):
         raise ValidationError(_closed_message(locked.status))
     contact_request.status = Status.WITHDRAWN
     contact_request.withdrawn_at = timezone.now()

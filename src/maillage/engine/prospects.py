@@ -217,14 +217,19 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, 
     of offers by the platform's outcomes, None for none."""
     chord = km_to_chord(radius - NUDGE_MARGIN_KM)
     points = xyz[flows.establishment[sel]]
-    cand, weight, quantity, klass, dist, ops = [], [], [], [], [], []
+    # One array per target, stacked side by side once all targets are found.
+    parts: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("cand", "weight", "quantity", "klass", "dist", "ops")
+    }
     for target, strength, entry, receivers in targets:
         if isinstance(entry, list):
             # (positions in sel, entry) per recovery route: one block, filled part by part
             block = _split_block(entry, points, chord, k, strength)
-            for out, part in zip((cand, weight, quantity, dist, ops), block, strict=True):
-                out.append(part)
-            klass.append(np.full(block[0].shape, target))
+            for name, part in zip(
+                ("cand", "weight", "quantity", "dist", "ops"), block, strict=True
+            ):
+                parts[name].append(part)
+            parts["klass"].append(np.full(block[0].shape, target))
             continue
         tree, members, weights, per_employee, operation = entry
         kq = min(len(members), CANDIDATE_FACTOR * k)
@@ -239,18 +244,18 @@ def _find_chunk(est, flows, xyz, sel, targets, radius, k, size, tiebreak, node, 
                 found &= receivers[node[flows.establishment[sel]]][:, None]
             else:
                 found &= receivers[node[receiving]]
-        cand.append(np.where(found, members[safe], -1))
-        weight.append(weights[safe] * strength)
-        quantity.append(per_employee[safe])
-        klass.append(np.full(d.shape, target))
-        dist.append(d)
+        parts["cand"].append(np.where(found, members[safe], -1))
+        parts["weight"].append(weights[safe] * strength)
+        parts["quantity"].append(per_employee[safe])
+        parts["klass"].append(np.full(d.shape, target))
+        parts["dist"].append(d)
         if operation is None:
-            ops.append(np.full(d.shape, NO_OPERATION, dtype=np.int8))
+            parts["ops"].append(np.full(d.shape, NO_OPERATION, dtype=np.int8))
         else:
-            ops.append(operation[safe])
-    cand, weight = np.hstack(cand), np.hstack(weight)
-    quantity, klass, dist = np.hstack(quantity), np.hstack(klass), np.hstack(dist)
-    ops = np.hstack(ops)
+            parts["ops"].append(operation[safe])
+    cand, weight, quantity, klass, dist, ops = (
+        np.hstack(parts[name]) for name in ("cand", "weight", "quantity", "klass", "dist", "ops")
+    )
     valid = cand >= 0
     safe = np.where(valid, cand, 0)
     hazardous = flows.hazardous[sel]

@@ -71,7 +71,7 @@ def whom_to_meet(user, me: Registration) -> list[dict]:
     if not others:
         return []
     reasons: dict[int, list[str]] = defaultdict(list)
-    score: Counter[int] = Counter()
+    score: defaultdict[int, float] = defaultdict(float)
     for pk, text, value in _text_matches(me, others):
         reasons[pk].append(text)
         score[pk] += value
@@ -189,7 +189,7 @@ def schedule_report(event: Event, run) -> dict:
         pairs.setdefault(tuple(sorted((r.requester_id, r.target_id))), r)  # type: ignore[arg-type]
     meetings = list(Meeting.objects.filter(event=event).values_list("a_id", "b_id", "slot"))
     placed = {tuple(sorted((a, b))) for a, b, _s in meetings}
-    load = Counter()
+    load: Counter[int] = Counter()
     busy: dict[int, set[int]] = defaultdict(set)
     for a, b, slot in meetings:
         load[a] += 1
@@ -343,7 +343,7 @@ def meeting_synergies(user, registration) -> list[MeetingSynergy]:
     )
     mutual_ids = synergies_policy.mutually_introduced(pk for pk, *_rest in links)
     i_consent = me["synergy_consent_at"] is not None
-    out = []
+    out: list[MeetingSynergy] = []
     for pk, offer_establishment, need_establishment, label in links:
         mine_offers = offer_establishment == mine
         other = need_establishment if mine_offers else offer_establishment

@@ -1,5 +1,7 @@
 """Forms of the flows app: a flow as typed by a user (codes, units), a visit and its flows."""
 
+from typing import cast
+
 from django import forms
 from django.core.validators import MaxLengthValidator
 from django.urls import reverse_lazy
@@ -60,7 +62,8 @@ class FlowForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if (description := self.fields.get("description")) is not None:
+        description = self.fields.get("description")
+        if isinstance(description, forms.CharField):
             description.max_length = DESCRIPTION_MAX_LENGTH
             description.validators.append(MaxLengthValidator(DESCRIPTION_MAX_LENGTH))
             description.widget.attrs["maxlength"] = str(DESCRIPTION_MAX_LENGTH)
@@ -70,7 +73,8 @@ class FlowForm(forms.ModelForm):
         return "m3" if unit == "m³" else "m2" if unit == "m²" else unit
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         waste = cleaned.get("waste_code")
         # A waste code implies the waste category and, unless the user chose one, its class.
         if waste is not None and not cleaned.get("resource_class") and waste.resource_class:
@@ -99,7 +103,7 @@ class ResourceClassField(forms.ModelChoiceField):
         self.widget.attrs.update({"list": "maillage-resource-classes", "autocomplete": "off"})
 
     def to_python(self, value):
-        if value in self.empty_values or isinstance(value, self.queryset.model):
+        if value in self.empty_values or isinstance(value, ResourceClass):
             return super().to_python(value)
 
         code = resource_class_code(str(value))
@@ -111,11 +115,11 @@ class ResourceClassField(forms.ModelChoiceField):
 
     def prepare_value(self, value):
         """A stored class is shown by its French label, as the user would type it."""
-        if isinstance(value, self.queryset.model):
+        if isinstance(value, ResourceClass):
             return value.label
         # Re-displaying rejected input: a NUL byte (refused by clean) cannot go to PostgreSQL.
         if isinstance(value, str) and value and "\x00" not in value:
-            klass = self.queryset.filter(pk=value).first()
+            klass = ResourceClass.objects.filter(pk=value).first()
             return klass.label if klass is not None else value
         return super().prepare_value(value)
 
@@ -263,14 +267,18 @@ class BaseVisitFlowFormSet(forms.BaseFormSet):
             form.fields["DELETE"].label = _("Retirer cette ligne")
 
 
-VisitFlowFormSet = forms.formset_factory(
-    VisitFlowForm,
-    formset=BaseVisitFlowFormSet,
-    extra=2,
-    min_num=0,
-    max_num=VISIT_MAX_ROWS,
-    validate_max=True,
-    can_delete=True,
+# The stubs type formset_factory() as returning type[BaseFormSet], whatever ``formset`` is.
+VisitFlowFormSet = cast(
+    type[BaseVisitFlowFormSet],
+    forms.formset_factory(
+        VisitFlowForm,
+        formset=BaseVisitFlowFormSet,
+        extra=2,
+        min_num=0,
+        max_num=VISIT_MAX_ROWS,
+        validate_max=True,
+        can_delete=True,
+    ),
 )
 
 

@@ -51,7 +51,7 @@ def build_flow(
             raise ValidationError(
                 {"resource_class": _("Classe de ressource « %s » inconnue.") % resource_class}
             ) from None
-    elif waste is not None and waste.resource_class_id:
+    elif waste is not None and waste.resource_class is not None:
         klass = waste.resource_class
     elif guess := classify_text(extra.get("description", ""), direction):
         # Neither a class nor a code: the description decides (the advisor can correct it).

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -34,6 +34,12 @@ def _establishment(request, pk: int):
         pk=pk,
     )
     return establishment
+
+
+def _field_label(name: str) -> str:
+    """A flow field's French name, for its revision history."""
+    field = Flow._meta.get_field(name)
+    return str(field.verbose_name) if isinstance(field, models.Field) else name
 
 
 def _flow(request, pk: int) -> Flow:
@@ -155,10 +161,7 @@ def flow_history(request, pk: int):
     revisions = [
         {
             "r": r,
-            "changes": [
-                (str(Flow._meta.get_field(name).verbose_name), pair[0], pair[1])
-                for name, pair in r.changes.items()
-            ],
+            "changes": [(_field_label(name), pair[0], pair[1]) for name, pair in r.changes.items()],
         }
         for r in flow.revisions.select_related("user").order_by("-at", "-pk")
     ]

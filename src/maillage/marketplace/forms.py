@@ -62,14 +62,15 @@ class LotForm(forms.Form):
     """One lot of a need: its title and its category, picked from the French labels."""
 
     title = forms.CharField(label=_("intitulé du lot"), max_length=200, required=False)
-    category = forms.ChoiceField(label=_("catégorie du lot"), required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("— sans catégorie —")), *Category.choices]
+    category = forms.ChoiceField(
+        label=_("catégorie du lot"),
+        required=False,
+        choices=[("", _("— sans catégorie —")), *Category.choices],
+    )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["title"] = (data.get("title") or "").strip()
         if data.get("category") and not data["title"]:
             self.add_error("title", _("Donnez un intitulé à ce lot (ou retirez sa catégorie)."))
@@ -120,7 +121,9 @@ class NeedForm(forms.ModelForm):
 
     def __init__(self, *args, buyers=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visibility_network"].queryset = networks_policy.listed_networks()
+        network = self.fields["visibility_network"]
+        assert isinstance(network, forms.ModelChoiceField)
+        network.queryset = networks_policy.listed_networks()
         existing = []
         if self.instance.pk:
             # The buyer of an existing need never changes: no buyer field to fill.
@@ -131,10 +134,10 @@ class NeedForm(forms.ModelForm):
                 for lot in self.instance.lots.order_by("number")
             ]
         else:
-            self.fields["buyer"].queryset = (
-                buyers if buyers is not None else Establishment.objects.none()
-            )
-            self.fields["buyer"].empty_label = None
+            buyer = self.fields["buyer"]
+            assert isinstance(buyer, forms.ModelChoiceField)
+            buyer.queryset = buyers if buyers is not None else Establishment.objects.none()
+            buyer.empty_label = None
         rows = min(MAX_LOTS, len(existing) + EXTRA_LOT_ROWS)
         # Bound, the rows are read as posted (an initial value would make an unchanged row look
         # empty, and the lot be dropped).
@@ -160,11 +163,16 @@ class NeedForm(forms.ModelForm):
         ]
 
 
+class LotChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return _("Lot %(n)d : %(t)s") % {"n": obj.number, "t": obj.title}
+
+
 class ResponseForm(forms.Form):
     supplier = forms.ModelChoiceField(
         queryset=Establishment.objects.none(), label=_("au nom de"), empty_label=None
     )
-    lot = forms.ModelChoiceField(
+    lot = LotChoiceField(
         queryset=Lot.objects.none(),
         label=_("lot"),
         required=False,
@@ -175,7 +183,9 @@ class ResponseForm(forms.Form):
         ),
     )
     message = forms.CharField(label=_("message"), widget=forms.Textarea(attrs={"rows": 4}))
-    price_band = forms.ChoiceField(label=_("fourchette de prix"), required=False)
+    price_band = forms.ChoiceField(
+        label=_("fourchette de prix"), required=False, choices=Response.PriceBand.choices
+    )
     partners = forms.CharField(
         label=_("co-traitants (groupement)"),
         required=False,
@@ -193,24 +203,19 @@ class ResponseForm(forms.Form):
     def __init__(self, *args, suppliers=None, need=None, **kwargs):
         super().__init__(*args, **kwargs)
 
-        self.fields["supplier"].queryset = suppliers
+        supplier, lot_field = self.fields["supplier"], self.fields["lot"]
+        assert isinstance(supplier, forms.ModelChoiceField)
+        assert isinstance(lot_field, forms.ModelChoiceField)
+        supplier.queryset = suppliers
         # a lot already awarded or closed receives no more responses
         lots = (
             need.lots.filter(decided_at__isnull=True).order_by("number")
             if need is not None
             else Lot.objects.none()
         )
-        self.fields["lot"].queryset = lots
-        self.fields["lot"].label_from_instance = lambda lot: (
-            _("Lot %(n)d : %(t)s")
-            % {
-                "n": lot.number,
-                "t": lot.title,
-            }
-        )
+        lot_field.queryset = lots
         if need is None or not lots.exists():
             self.fields.pop("lot")
-        self.fields["price_band"].choices = Response.PriceBand.choices
 
 
 class SupplierProfileForm(forms.ModelForm):
@@ -244,7 +249,9 @@ class SupplierProfileForm(forms.ModelForm):
 
 class DirectorySearchForm(forms.Form):
     q = forms.CharField(label=_("mots"), required=False, max_length=200)
-    category = forms.ChoiceField(label=_("catégorie"), required=False)
+    category = forms.ChoiceField(
+        label=_("catégorie"), required=False, choices=[("", _("toutes")), *Category.choices]
+    )
     commune = CommuneField(label=_("autour de (commune, nom ou code INSEE)"), required=False)
     km = forms.IntegerField(label=_("à moins de (km)"), required=False, min_value=1, max_value=1000)
     size = forms.ChoiceField(

@@ -138,8 +138,9 @@ def need_text(need: Need) -> str:
 
 
 def need_place(need: Need) -> tuple[float | None, float | None]:
-    if need.delivery_commune_id and need.delivery_commune.latitude is not None:
-        return need.delivery_commune.latitude, need.delivery_commune.longitude
+    commune = need.delivery_commune
+    if commune is not None and commune.latitude is not None:
+        return commune.latitude, commune.longitude
     buyer = need.buyer
     if buyer.latitude is not None:
         return buyer.latitude, buyer.longitude
@@ -153,6 +154,8 @@ def candidate_profiles(need: Need) -> QuerySet:
         establishment_id=need.buyer_id
     )
     if need.visibility == Need.Visibility.CHAMBER:
+        if need.visibility_chamber_id is None:  # no chamber named: no audience, not the unassigned
+            return qs.none()
         qs = qs.filter(establishment__commune__territory__chamber_id=need.visibility_chamber_id)
     elif need.visibility == Need.Visibility.NETWORK:
         # Members of the network and, for a federation, of its clubs (networks.policy.network_member_ids).
@@ -242,12 +245,13 @@ def matches_for_buyer(need: Need) -> list[Match]:
     emails = contact_emails_of(ids)
     text = need_text(need) if matches else ""
     for m in matches:
-        m.reachable = bool(users.get(m.supplier_id) or emails.get(m.supplier_id))
+        # Attributes for the template, set on the rows: not fields of Match (hence the ignores).
+        reachable = bool(users.get(m.supplier_id) or emails.get(m.supplier_id))
+        m.reachable = reachable  # type: ignore[attr-defined]
         # Rows stored before the engine gave them keep readable, accented reasons too.
         words = m.explanation.get("words") or []
-        m.reason_words = m.explanation.get("words_as_written") or marketplace.as_written(
-            text, words
-        )
+        reason_words = m.explanation.get("words_as_written") or marketplace.as_written(text, words)
+        m.reason_words = reason_words  # type: ignore[attr-defined]
     return matches
 
 

@@ -25,7 +25,8 @@ class PreferencesForm(forms.Form):
 
     def clean(self):
         # A kind left out of the request (an older form, an API client) keeps its preference.
-        return {code: value for code, value in super().clean().items() if value}
+        super().clean()
+        return {code: value for code, value in self.cleaned_data.items() if value}
 
     def sections(self) -> list[tuple[str, list]]:
         """The fields grouped by the registry's sections (marketplace, events, networks…)."""

@@ -6,7 +6,7 @@ import sys
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.cache import never_cache
@@ -39,7 +39,7 @@ def server_error(request):
             if unavailable
             else _("Erreur du serveur : réessayez dans quelques instants.")
         )
-        answer = JsonResponse({"detail": message}, status=500)
+        answer: HttpResponse = JsonResponse({"detail": message}, status=500)
     else:
         answer = defaults.server_error(request)
     if unavailable:

@@ -268,8 +268,8 @@ def relation_keys(model: type[models.Model]) -> set[str]:
     for f in model._meta.get_fields(include_hidden=True):
         if not f.is_relation:
             continue
-        if f.auto_created and not f.concrete:
-            related = f.related_model
+        if f.auto_created and not f.concrete and isinstance(f, models.ForeignObjectRel):
+            related = f.field.model  # the model declaring the relation
             if related._meta.auto_created:
                 continue  # the table behind a many-to-many, declared by the many-to-many itself
             keys.add(f"{related._meta.label}.{f.field.name}")

@@ -100,7 +100,7 @@ def export_user(actor, subject: User) -> dict:
         "identite": {
             **_row(subject),
             "role_libelle": subject.get_role_display(),
-            "chambre": subject.chamber.name if subject.chamber_id else None,
+            "chambre": subject.chamber.name if subject.chamber is not None else None,
         },
         "relations": _relations_export(USER_RELATIONS, subject),
         "demandes_de_rendez_vous": [
@@ -173,9 +173,10 @@ def _apply(relation: Relation, subject: models.Model, name: str) -> None:
             getattr(subject, field).clear()
         else:
             m2m = model._meta.get_field(field)
-            m2m.remote_field.through._default_manager.filter(
-                **{m2m.m2m_reverse_field_name(): subject.pk}
-            ).delete()
+            assert isinstance(m2m, models.ManyToManyField)  # UNLINK names many-to-manys only
+            through = m2m.remote_field.through
+            assert through is not None  # a model once the apps are loaded
+            through._default_manager.filter(**{m2m.m2m_reverse_field_name(): subject.pk}).delete()
         return
     rows = model._default_manager.filter(**{field: subject})
     if relation.erase == Erase.DELETE:
@@ -224,10 +225,14 @@ def erase_contact(actor, contact: Contact) -> None:
 def erasure_request_recipients(subject: User) -> list[User]:
     """Who handles a chamber staff member's request to erase their account: the other
     administrators of their chamber, else the platform administrators."""
-    admins = User.objects.filter(
-        role=User.Role.CHAMBER_ADMIN, chamber_id=subject.chamber_id, is_active=True
-    ).exclude(pk=subject.pk)
-    if subject.chamber_id is None or not admins.exists():
+    admins = (
+        User.objects.none()
+        if subject.chamber_id is None
+        else User.objects.filter(
+            role=User.Role.CHAMBER_ADMIN, chamber_id=subject.chamber_id, is_active=True
+        ).exclude(pk=subject.pk)
+    )
+    if not admins.exists():
         admins = User.objects.filter(is_superuser=True, is_active=True).exclude(pk=subject.pk)
     return list(admins.order_by("pk"))
 
@@ -294,10 +299,10 @@ def _login_attempts(username: str) -> list[dict]:
     return [
         _row(row)
         for model in _axes_models()
-        for row in model.objects.filter(username=username).order_by("pk")
+        for row in model._default_manager.filter(username=username).order_by("pk")
     ]
 
 
 def _delete_login_attempts(username: str) -> None:
     for model in _axes_models():
-        model.objects.filter(username=username).delete()
+        model._default_manager.filter(username=username).delete()

@@ -35,7 +35,7 @@ class UpsertResult:
 def upsert(model: type[models.Model], rows: list[dict], batch_size: int = 2000) -> UpsertResult:
     """Create missing rows and update changed ones, keyed on the primary key; touch nothing else."""
     fields = [name for name in rows[0] if name != "code"] if rows else []
-    existing = {obj["pk"]: obj for obj in model.objects.values("pk", *fields)}
+    existing = {obj["pk"]: obj for obj in model._default_manager.values("pk", *fields)}
     to_create, to_update = [], []
     result = UpsertResult()
     for row in rows:
@@ -46,9 +46,9 @@ def upsert(model: type[models.Model], rows: list[dict], batch_size: int = 2000) 
             to_update.append(model(pk=row["code"], **{f: row[f] for f in fields}))
         else:
             result.unchanged += 1
-    model.objects.bulk_create(to_create, batch_size=batch_size)
+    model._default_manager.bulk_create(to_create, batch_size=batch_size)
     if to_update:
-        model.objects.bulk_update(to_update, fields, batch_size=batch_size)
+        model._default_manager.bulk_update(to_update, fields, batch_size=batch_size)
     result.created, result.updated = len(to_create), len(to_update)
     return result
 

@@ -38,7 +38,8 @@ class EstablishmentSearchForm(forms.Form):
         return picked_code(self.cleaned_data.get("commune") or "")
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name, value in cleaned.items():
             if isinstance(value, str) and "\x00" in value:
                 self.add_error(name, _("Caractère nul interdit."))
