@@ -1,0 +1,460 @@
+"""Live partner queries on a built ``substitution.Index``: flows added, changed or removed after
+the build get their partners right away, the same as from an index rebuilt from scratch, without
+rebuilding it.
+
+A flow written after the build takes a spare row of the index's arrays (reserved once, at
+``LiveIndex`` creation); a changed flow takes a new row and its old row is marked dead. Then:
+
+- partners of an offer (``Index.match``) read the need trees: the need classes that a delta
+  touched are *folded* first, their trees rebuilt from their live members by the very functions
+  of ``Index.build`` (so the size-aware trees' quantiles and the declared-only rule are those of a
+  fresh build); a class costs in proportion to its needs, not to the index;
+- partners of a need (``substitution.offers_for_need``) read the offer trees of each class: they
+  are patched, not rebuilt — a query asks the base tree for as many more neighbours as there are
+  dead offers in the class, drops those, and merges the flows added since, by distance, so that
+  the nearest offers are exactly those of a fresh tree.
+
+The one thing that differs from a fresh build is the tie-break of flows added since (their id
+scaled by the base's largest id): it orders the same way, and changes a ranking only between two
+scores closer than 1e-9 times the relative growth of the largest id.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from maillage.engine import substitution
+from maillage.engine.data_model import (
+    FLOW_NUDGE_MAGNITUDE,
+    NO_WASTE_CODE,
+    Establishments,
+    Flows,
+    hazardous_authorisation,
+    nudges,
+)
+from maillage.engine.routes import FlowRoutes, flow_routes, route_inputs
+
+# Spare rows reserved for flows written after the build: a share of the index, at least this many.
+SPARE_SHARE = 0.01
+MIN_SPARE_FLOWS = 10_000
+
+
+class IndexFull(Exception):
+    """No spare row left: the index must be rebuilt (the caller falls back or waits)."""
+
+
+@dataclass(frozen=True)
+class EstablishmentRecord:
+    """An establishment as the engine reads it (see ``data_model.Establishments``)."""
+
+    id: int
+    lat: float
+    lon: float
+    naf: str  # digits only, as precise as known ("3822", "38")
+    headcount: float = np.nan
+    may_receive_hazardous: bool | None = None  # None: the default of its NAF code
+
+
+@dataclass(frozen=True)
+class FlowRecord:
+    """A flow as the engine reads it (see ``data_model.Flows``), its establishment by id."""
+
+    id: int
+    establishment_id: int
+    resource_class: int  # position in CompiledTaxonomy.codes
+    is_offer: bool
+    quantity: float = np.nan
+    temperature: float = np.nan
+    hazardous: bool = False
+    declared: bool = True
+    waste_code: int = NO_WASTE_CODE
+
+
+def _grown(values: np.ndarray, extra: int, fill) -> np.ndarray:
+    out = np.empty((len(values) + extra, *values.shape[1:]), dtype=values.dtype)
+    out[: len(values)] = values
+    out[len(values) :] = fill
+    return out
+
+
+def with_spare_rows(index: substitution.Index, flows: int, establishments: int):
+    """The index with ``flows`` and ``establishments`` spare rows at the end of its per-row
+    arrays (dead rows of no class that no tree holds). Column by column, so that memory holds at
+    most the old and new copy of one table at a time."""
+    old_flows, old_est = index.flows, index.est
+    flow_fill = {"id": -1, "establishment": 0, "resource_class": -1, "is_offer": False}
+    flow_fill |= {"quantity": np.nan, "temperature": np.nan, "hazardous": False}
+    flow_fill |= {"declared": False, "waste_code": NO_WASTE_CODE}
+    grown = {}
+    for f in fields(Flows):
+        grown[f.name] = _grown(getattr(old_flows, f.name), flows, flow_fill[f.name])
+    new_flows = Flows(**grown)
+    est_fill = {"id": -1, "lat": np.nan, "lon": np.nan, "division": "", "headcount": np.nan}
+    est_fill |= {"may_receive_hazardous": False, "naf": ""}
+    new_est = Establishments(
+        **{
+            f.name: _grown(getattr(old_est, f.name), establishments, est_fill[f.name])
+            for f in fields(Establishments)
+        }
+    )
+    del grown
+    columns = dict(index.columns)
+    grown_index = replace(
+        index,
+        est=new_est,
+        flows=new_flows,
+        flow_xyz=_grown(index.flow_xyz, flows, np.nan),
+        tiebreak=_grown(index.tiebreak, flows, np.inf),
+        log_quantity=_grown(index.log_quantity, flows, np.nan),
+        evidence=_grown(index.evidence, flows, 0.0),
+        division=_grown(index.division, establishments, 0),
+        routes=FlowRoutes(_grown(index.routes.of_flow, flows, -1), index.routes.routes),
+        columns=columns,
+    )
+    columns.update(
+        establishment=new_flows.establishment,
+        division=grown_index.division,
+        evidence=grown_index.evidence,
+        log_quantity=grown_index.log_quantity,
+        tiebreak=grown_index.tiebreak,
+        temperature=new_flows.temperature,
+    )
+    return grown_index
+
+
+class PatchedOfferTree:
+    """The offers of one class: a base k-d tree, its dead rows, and the offers added since; a
+    query answers as a k-d tree over the live offers would (cKDTree's ``query`` for one point:
+    distances ascending, ``inf`` and ``len(rows)`` past the last neighbour). Positions refer to
+    ``rows``: the base rows, then the added ones."""
+
+    def __init__(self, tree, base_rows, dead: int, added, xyz: np.ndarray, alive: np.ndarray):
+        self.tree, self.base_rows, self.dead = tree, base_rows, dead
+        self.added, self.xyz, self.alive = added, xyz, alive
+        self.rows = np.concatenate((base_rows, added)).astype(np.int64)
+
+    def query(self, point, k: int = 1, distance_upper_bound: float = np.inf):
+        parts_d, parts_i = [], []
+        if self.tree is not None and len(self.base_rows):
+            want = min(len(self.base_rows), k + self.dead)
+            d, i = self.tree.query(point, k=want, distance_upper_bound=distance_upper_bound)
+            d, i = np.atleast_1d(d), np.atleast_1d(i)
+            found = np.isfinite(d)
+            d, i = d[found], i[found]
+            if self.dead:
+                live = self.alive[self.base_rows[i]]
+                d, i = d[live], i[live]
+            parts_d.append(d)
+            parts_i.append(i)
+        if len(self.added):
+            d = np.linalg.norm(self.xyz[self.added] - point, axis=1)
+            near = np.flatnonzero(d < distance_upper_bound)
+            parts_d.append(d[near])
+            parts_i.append(len(self.base_rows) + near)
+        d = np.concatenate(parts_d) if parts_d else np.empty(0)
+        i = np.concatenate(parts_i) if parts_i else np.empty(0, dtype=np.int64)
+        order = np.argsort(d, kind="stable")[:k]
+        out_d = np.full(k, np.inf)
+        out_i = np.full(k, len(self.rows), dtype=np.int64)
+        out_d[: len(order)] = d[order]
+        out_i[: len(order)] = i[order]
+        return out_d, out_i
+
+
+class LiveIndex:
+    """An index that takes flow deltas (``upsert``, ``remove``) and answers partner queries
+    (``partners``) as an index rebuilt from scratch with those deltas would. Thread-safe: one
+    lock around deltas, folds and queries."""
+
+    def __init__(self, index: substitution.Index, spare_flows: int | None = None, spare_est=None):
+        n = len(index.flows)
+        spare_flows = spare_flows or max(MIN_SPARE_FLOWS, int(SPARE_SHARE * n))
+        spare_est = spare_est or max(MIN_SPARE_FLOWS // 4, spare_flows // 4)
+        self.base_flows, self.base_est = n, len(index.est)
+        self.index = with_spare_rows(index, spare_flows, spare_est)
+        self.used_flows, self.used_est = n, len(index.est)
+        flows = self.index.flows
+        self._flow_order = np.argsort(flows.id[:n], kind="stable")
+        self._flow_ids = flows.id[:n][self._flow_order]
+        self._est_order = np.argsort(self.index.est.id[: self.base_est], kind="stable")
+        self._est_ids = self.index.est.id[: self.base_est][self._est_order]
+        self.alive = np.zeros(len(flows), dtype=bool)
+        self.alive[:n] = True
+        self._added_rows: dict[int, int] = {}  # flow id → row, for flows written since the build
+        self._added_est: dict[int, int] = {}
+        self._dirty: set[int] = set()  # need classes whose trees lag behind the deltas
+        self._need_added: dict[int, list[int]] = {}  # need class → rows added since its fold
+        self._offer_added: dict[int, list[int]] = {}  # offer class → rows added, live or not
+        self._offer_dead: dict[int, int] = {}  # offer class → dead rows of its base tree
+        self.deltas = 0
+        self.lock = threading.RLock()
+        self._prepare_offer_side()
+
+    # ---- rows -------------------------------------------------------------------------------
+
+    def row_of(self, flow_id: int) -> int | None:
+        """The live row of a flow, None if the index does not hold it (or no longer)."""
+        row = self._added_rows.get(int(flow_id))
+        if row is None:
+            at = int(np.searchsorted(self._flow_ids, flow_id))
+            if at == len(self._flow_ids) or self._flow_ids[at] != flow_id:
+                return None
+            row = int(self._flow_order[at])
+        return row if self.alive[row] else None
+
+    def _est_row(self, est_id: int, record: EstablishmentRecord | None) -> int:
+        at = int(np.searchsorted(self._est_ids, est_id))
+        if at < len(self._est_ids) and self._est_ids[at] == est_id:
+            return int(self._est_order[at])
+        if est_id in self._added_est:
+            return self._added_est[est_id]
+        if record is None:
+            raise KeyError(est_id)
+        e = self.used_est
+        est = self.index.est
+        if e == len(est):
+            raise IndexFull
+        naf = "".join(ch for ch in record.naf if ch.isdigit())[:4]
+        est.id[e], est.lat[e], est.lon[e] = record.id, record.lat, record.lon
+        est.division[e], est.naf[e], est.headcount[e] = naf[:2], naf, record.headcount
+        hazardous = record.may_receive_hazardous
+        if hazardous is None:
+            hazardous = bool(hazardous_authorisation(np.array([naf]))[0])
+        est.may_receive_hazardous[e] = hazardous
+        self.index.division[e] = self.index.tax.naf_nodes(np.array([naf]))[0]
+        self._added_est[est_id] = e
+        self.used_est += 1
+        return e
+
+    def _est_xyz(self, e: int) -> np.ndarray:
+        est = self.index.est
+        one = Establishments(**{f.name: getattr(est, f.name)[e : e + 1] for f in fields(est)})
+        return one.xyz()
+
+    # ---- deltas -----------------------------------------------------------------------------
+
+    def upsert(self, flow: FlowRecord, establishment: EstablishmentRecord | None = None) -> None:
+        """A flow created or changed (``establishment`` needed only if the index does not hold
+        it yet)."""
+        with self.lock:
+            old = self.row_of(flow.id)
+            e = self._est_row(flow.establishment_id, establishment)
+            r = self.used_flows
+            if r == len(self.index.flows):
+                raise IndexFull
+            if old is not None:
+                self._kill(old)
+            self._write(r, e, flow)
+            self.alive[r] = True
+            self._added_rows[int(flow.id)] = r
+            self.used_flows += 1
+            self.deltas += 1
+            c = int(flow.resource_class)
+            if flow.is_offer:
+                self._offer_added.setdefault(c, []).append(r)
+                self._patch_offer_class(c)
+                if flow.waste_code >= 0:
+                    self._refresh_coded()
+            else:
+                self._need_added.setdefault(c, []).append(r)
+                self._dirty.add(c)
+
+    def remove(self, flow_id: int) -> None:
+        """A flow deleted, archived, or gone out of the scope."""
+        with self.lock:
+            row = self.row_of(flow_id)
+            if row is not None:
+                self._kill(row)
+                self.deltas += 1
+
+    def _kill(self, row: int) -> None:
+        flows = self.index.flows
+        self.alive[row] = False
+        c = int(flows.resource_class[row])
+        if flows.is_offer[row]:
+            if row < self.base_flows:
+                self._offer_dead[c] = self._offer_dead.get(c, 0) + 1
+            self._patch_offer_class(c)
+            if self.index.routes.of_flow[row] >= 0:
+                self._refresh_coded()
+        else:
+            self._dirty.add(c)
+
+    def _write(self, r: int, e: int, flow: FlowRecord) -> None:
+        ix, flows = self.index, self.index.flows
+        code = int(flow.waste_code)
+        single = Flows.build(
+            [flow.id],
+            [0],
+            [flow.resource_class],
+            [flow.is_offer],
+            [flow.quantity],
+            [flow.temperature],
+            [flow.hazardous],
+            [flow.declared],
+            None if code < 0 else np.array([code], dtype=np.int32),
+        )
+        for f in fields(Flows):
+            getattr(flows, f.name)[r] = getattr(single, f.name)[0]
+        flows.establishment[r] = e
+        ix.flow_xyz[r] = self._est_xyz(e)[0] + nudges(single.id, FLOW_NUDGE_MAGNITUDE)[0]
+        # the base's scale: ties still break by id (see the module's docstring)
+        top = float(self._flow_ids[-1]) + 1.0 if len(self._flow_ids) else 1.0
+        ix.tiebreak[r] = single.id[0] / top * 1e-9
+        with np.errstate(invalid="ignore"):
+            ix.log_quantity[r] = np.log1p(single.quantity[0])
+        ix.evidence[r] = 1.0 if single.declared[0] else substitution.INFERRED_NEED_FACTOR
+        ix.routes.of_flow[r] = self._route_of(single) if single.is_offer[0] else -1
+
+    def _route_of(self, single: Flows) -> int:
+        found = flow_routes(single.waste_code, single.hazardous)
+        if found.of_flow[0] < 0:
+            return -1
+        route = found.routes[found.of_flow[0]]
+        known = self.index.routes.routes
+        for at, r in enumerate(known):
+            if (r.prefix, r.hazardous) == (route.prefix, route.hazardous):
+                return at
+        self.index.routes = FlowRoutes(self.index.routes.of_flow, (*known, route))
+        return len(known)
+
+    # ---- offer side: patched trees ----------------------------------------------------------
+
+    def _prepare_offer_side(self) -> None:
+        """The base offer rows of every class, once (one sort, not a scan per class)."""
+        flows = self.index.flows
+        offers = np.flatnonzero(flows.is_offer[: self.base_flows])
+        classes = flows.resource_class[offers]
+        order = np.argsort(classes, kind="stable")
+        offers, classes = offers[order], classes[order]
+        bounds = np.r_[0, np.flatnonzero(np.diff(classes)) + 1, len(classes)]
+        self._offer_base = {
+            int(classes[lo]): offers[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+        }
+        cache = self.index.__dict__.setdefault("_route_cache", {})
+        self._coded_base = np.flatnonzero(
+            flows.is_offer[: self.base_flows] & (self.index.routes.of_flow[: self.base_flows] >= 0)
+        )
+        cache["coded"] = self._coded_base
+
+    def offer_tree(self, source: int) -> PatchedOfferTree:
+        """The patched tree of one offer class, its base tree built on first use."""
+        base = self.index.__dict__.setdefault("_base_offer_trees", {})
+        if source not in base:
+            rows = self._offer_base.get(source, np.empty(0, dtype=np.int64))
+            base[source] = substitution.cKDTree(self.index.flow_xyz[rows]) if len(rows) else None
+        added = np.array(self._offer_added.get(source, ()), dtype=np.int64)
+        added = added[self.alive[added]]
+        rows = self._offer_base.get(source, np.empty(0, dtype=np.int64))
+        dead = self._offer_dead.get(source, 0)
+        return PatchedOfferTree(base[source], rows, dead, added, self.index.flow_xyz, self.alive)
+
+    def _patch_offer_class(self, source: int) -> None:
+        tree = self.offer_tree(source)
+        self.index.__dict__.setdefault("_offer_trees", {})[source] = (tree, tree.rows)
+
+    def _refresh_coded(self) -> None:
+        base = self._coded_base[self.alive[self._coded_base]]
+        added = np.array(sorted(self._added_rows.values()), dtype=np.int64)
+        added = added[self.alive[added]] if len(added) else added
+        if len(added):
+            flows = self.index.flows
+            added = added[flows.is_offer[added] & (self.index.routes.of_flow[added] >= 0)]
+        self.index.__dict__["_route_cache"]["coded"] = np.concatenate((base, added))
+
+    # ---- need side: folds -------------------------------------------------------------------
+
+    def fold(self, classes=None) -> int:
+        """Rebuild the trees of the need classes a delta touched (all, or those of ``classes``)
+        from their live members: the number folded."""
+        with self.lock:
+            todo = sorted(self._dirty if classes is None else self._dirty & set(classes))
+            for c in todo:
+                self._fold_class(c)
+                self._dirty.discard(c)
+            return len(todo)
+
+    @property
+    def pending(self) -> int:
+        return len(self._dirty)
+
+    def _fold_class(self, c: int) -> None:
+        ix = self.index
+        flows, tax, columns = ix.flows, ix.tax, ix.columns
+        table = ix.trees.get(c)
+        members = table.members.astype(np.int64) if table is not None else np.empty(0, np.int64)
+        added = np.array(self._need_added.pop(c, ()), dtype=np.int64)
+        members = np.unique(np.concatenate((members, added)))
+        members = members[self.alive[members]]
+        authorised = members[ix.est.may_receive_hazardous[flows.establishment[members]]]
+        old = [d.get(c) for d in (ix.trees, ix.hazardous_trees, ix.size_trees)]
+        built = (
+            substitution.build_need_trees(flows, ix.flow_xyz, members, tax, columns),
+            substitution.build_need_trees(flows, ix.flow_xyz, authorised, tax, columns),
+            substitution.build_size_trees(flows, ix.flow_xyz, members, tax, columns),
+        )
+        appeared = False
+        for trees, new in zip((ix.trees, ix.hazardous_trees, ix.size_trees), built, strict=True):
+            appeared |= (c in trees) != (c in new)
+            if c in new:
+                trees[c] = new[c]
+            else:
+                trees.pop(c, None)
+        self._forget(old, appeared)
+
+    def _forget(self, old_tables: list, appeared: bool) -> None:
+        """Drop the cached receivers' tables and targets made of replaced tables (by identity:
+        an id may be reused once the old table is gone). A class that appeared or disappeared
+        changes every offer class's list of targets."""
+        caches = self.index.__dict__
+        stale = {id(t) for t in old_tables if t is not None}
+        receivers = caches.get("_receivers_tables", {})
+        for key in [key for key in receivers if key[0] in stale]:
+            table = receivers.pop(key)
+            if table is not None:
+                stale.add(id(table))
+        targets = caches.get("_target_cache", {})
+        if appeared:
+            targets.clear()
+            return
+        for key in list(targets):
+            if any(
+                id(t.near) in stale or (t.size is not None and id(t.size) in stale)
+                for t in targets[key]
+            ):
+                del targets[key]
+
+    # ---- queries ----------------------------------------------------------------------------
+
+    def _need_classes_of(self, row: int) -> set[int]:
+        """The need classes an offer's matching reads (by class, and by its recovery route)."""
+        ix = self.index
+        source = int(ix.flows.resource_class[row])
+        reached = {t for t, _strength in ix.tax.targets[source]}
+        route = int(ix.routes.of_flow[row])
+        if route >= 0:
+            reached |= set(route_inputs(ix.tax, source, ix.routes.routes[route]))
+        return reached
+
+    def partners(self, flow_id: int, k: int = 20) -> tuple[int, substitution.Pairs] | None:
+        """(row, pairs) for the flow's best partners (needs for an offer, offers for a need),
+        best first; None if the index does not hold the flow."""
+        with self.lock:
+            row = self.row_of(flow_id)
+            if row is None:
+                return None
+            ix = self.index
+            if ix.flows.is_offer[row]:
+                self.fold(self._need_classes_of(row))
+                return row, ix.match(np.array([row]), k=k, workers=1)
+            # offers_for_need reads the offer trees of the classes that feed this one (by class;
+            # by route it reads the coded offers, kept live by the deltas)
+            target = int(ix.flows.resource_class[row])
+            patched = ix.__dict__.get("_offer_trees", {})
+            for source, targets in enumerate(ix.tax.targets):
+                if source not in patched and any(t == target for t, _s in targets):
+                    self._patch_offer_class(source)
+            return row, substitution.offers_for_need(ix, row, k=k)
