@@ -131,7 +131,7 @@ def test_new_flows_get_the_partners_of_a_rebuilt_index(territory):
         live.upsert(record(flows, est, row), est_record(est, e))
     every = np.union1d(kept, arriving)
     full_est, full_flows = subset(est, flows, every)
-    assert live.pending > 0
+    assert live.pending
     compared = 0
     for row in new:
         flow_id = int(flows.id[row])

@@ -73,6 +73,23 @@ class FlowRecord:
     waste_code: int = NO_WASTE_CODE
 
 
+def _single(flow: FlowRecord) -> Flows:
+    """The flow as a one-row table, its establishment at row 0 (the hazard of its waste code
+    added, as for every flow)."""
+    code = int(flow.waste_code)
+    return Flows.build(
+        [flow.id],
+        [0],
+        [flow.resource_class],
+        [flow.is_offer],
+        [flow.quantity],
+        [flow.temperature],
+        [flow.hazardous],
+        [flow.declared],
+        None if code < 0 else np.array([code], dtype=np.int32),
+    )
+
+
 def _grown(values: np.ndarray, extra: int, fill) -> np.ndarray:
     out = np.empty((len(values) + extra, *values.shape[1:]), dtype=values.dtype)
     out[: len(values)] = values
@@ -283,20 +300,30 @@ class LiveIndex:
         else:
             self._dirty.add(c)
 
+    def ensure(self, flow: FlowRecord, establishment: EstablishmentRecord | None = None) -> bool:
+        """Upsert the flow unless the index holds it as it is: whether it did."""
+        with self.lock:
+            row = self.row_of(flow.id)
+            if row is not None and not self._differs(row, flow):
+                return False
+            self.upsert(flow, establishment)
+            return True
+
+    def _differs(self, row: int, flow: FlowRecord) -> bool:
+        flows, single = self.index.flows, _single(flow)
+        if self.index.est.id[flows.establishment[row]] != flow.establishment_id:
+            return True
+        for f in fields(Flows):
+            if f.name in ("establishment",):
+                continue
+            a, b = getattr(flows, f.name)[row], getattr(single, f.name)[0]
+            if a != b and not (isinstance(a, float) and np.isnan(a) and np.isnan(b)):
+                return True
+        return False
+
     def _write(self, r: int, e: int, flow: FlowRecord) -> None:
         ix, flows = self.index, self.index.flows
-        code = int(flow.waste_code)
-        single = Flows.build(
-            [flow.id],
-            [0],
-            [flow.resource_class],
-            [flow.is_offer],
-            [flow.quantity],
-            [flow.temperature],
-            [flow.hazardous],
-            [flow.declared],
-            None if code < 0 else np.array([code], dtype=np.int32),
-        )
+        single = _single(flow)
         for f in fields(Flows):
             getattr(flows, f.name)[r] = getattr(single, f.name)[0]
         flows.establishment[r] = e
@@ -378,8 +405,10 @@ class LiveIndex:
             return len(todo)
 
     @property
-    def pending(self) -> int:
-        return len(self._dirty)
+    def pending(self) -> list[int]:
+        """The need classes still to fold."""
+        with self.lock:
+            return sorted(self._dirty)
 
     def _fold_class(self, c: int) -> None:
         ix = self.index
@@ -458,3 +487,20 @@ class LiveIndex:
                 if source not in patched and any(t == target for t, _s in targets):
                     self._patch_offer_class(source)
             return row, substitution.offers_for_need(ix, row, k=k)
+
+    def partner_rows(self, flow_id: int, k: int = 20) -> list[tuple] | None:
+        """``partners`` as plain tuples, best first: (flow id, establishment id, class position,
+        distance km, score, coverage or NaN); None if the index does not hold the flow."""
+        found = self.partners(flow_id, k)
+        if found is None:
+            return None
+        row, pairs = found
+        flows, est = self.index.flows, self.index.est
+        partner = pairs.need if flows.is_offer[row] else pairs.offer
+        return [
+            (int(flows.id[p]), int(est.id[flows.establishment[p]]), int(flows.resource_class[p]))
+            + (float(d), float(s), float(c))
+            for p, d, s, c in zip(
+                partner, pairs.distance_km, pairs.score, pairs.coverage, strict=True
+            )
+        ]
