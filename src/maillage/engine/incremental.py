@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from maillage.engine import substitution
+from maillage.engine import live_needs, substitution
 from maillage.engine.data_model import (
     FLOW_NUDGE_MAGNITUDE,
     NO_WASTE_CODE,
@@ -36,6 +36,7 @@ from maillage.engine.data_model import (
     nudges,
 )
 from maillage.engine.routes import FlowRoutes, flow_routes, route_inputs
+from maillage.engine.substitution import NeedTable
 
 # Spare rows reserved for flows written after the build: a share of the index, at least this many.
 SPARE_SHARE = 0.01
@@ -202,13 +203,22 @@ class LiveIndex:
         self.alive[:n] = True
         self._added_rows: dict[int, int] = {}  # flow id → row, for flows written since the build
         self._added_est: dict[int, int] = {}
-        self._dirty: set[int] = set()  # need classes whose trees lag behind the deltas
+        self._dirty: set[int] = set()  # need classes whose tables lag behind the deltas
         self._need_added: dict[int, list[int]] = {}  # need class → rows added since its fold
+        # need class → its (near, hazardous, size-aware) tables as last built, that patches
+        # start from; patched tables → (their base, the rows added, class, size parameters)
+        self._need_base: dict[int, tuple] = {}
+        self._patch_info: dict[int, tuple] = {}
+        self._derived: dict[tuple, NeedTable | None] = {}
+        self._reach = substitution.size_reach(index.tax)
+        self._strengths = substitution._strengths_by_target(index.tax)
         self._offer_added: dict[int, list[int]] = {}  # offer class → rows added, live or not
         self._offer_dead: dict[int, int] = {}  # offer class → dead rows of its base tree
         self.deltas = 0
         self.lock = threading.RLock()
         self._prepare_offer_side()
+        # the receivers' tables of a patched table are the patched receivers' tables of its base
+        self.index.__dict__["receivers_table"] = self._receivers_table
 
     # ---- rows -------------------------------------------------------------------------------
 
@@ -432,26 +442,113 @@ class LiveIndex:
                 trees[c] = new[c]
             else:
                 trees.pop(c, None)
+        old += [t for t in self._need_base.get(c, ()) if all(t is not o for o in old)]
+        self._need_base[c] = (ix.trees.get(c), ix.hazardous_trees.get(c), ix.size_trees.get(c))
         self._forget(old, appeared)
 
-    def _forget(self, old_tables: list, appeared: bool) -> None:
+    def _patch_class(self, c: int) -> None:
+        """Bring the tables of need class ``c`` up to the deltas without rebuilding its trees
+        (``live_needs``); a fold when the size-aware table's membership rule flips."""
+        ix = self.index
+        flows = ix.flows
+        if c not in self._need_base:
+            self._need_base[c] = (ix.trees.get(c), ix.hazardous_trees.get(c), ix.size_trees.get(c))
+        near, hazardous, size = self._need_base[c]
+        added = np.array(self._need_added.get(c, ()), dtype=np.int64)
+        added = np.unique(added[self.alive[added]])
+        # the size-aware table holds the declared needs only when the class has any
+        live = np.empty(0, np.int64) if near is None else near.members[self.alive[near.members]]
+        declared = bool(flows.declared[live].any() or flows.declared[added].any())
+        if size is not None and bool(flows.declared[size.members].any()) != declared:
+            self._fold_class(c)
+            self._dirty.discard(c)
+            return
+        sized = added[flows.declared[added]] if declared else added
+        live_sized = np.empty(0, np.int64)
+        if size is not None:
+            live_sized = size.members[self.alive[size.members]]
+        top = substitution.size_top(ix.log_quantity[np.concatenate((live_sized, sized))])
+        authorised = added[ix.est.may_receive_hazardous[flows.establishment[added]]]
+        parameters = (None, None, (top, self._reach[c]))
+        old = [ix.trees.get(c), ix.hazardous_trees.get(c), ix.size_trees.get(c)]
+        appeared = False
+        for trees, base, rows, size_of in zip(
+            (ix.trees, ix.hazardous_trees, ix.size_trees),
+            (near, hazardous, size),
+            (added, authorised, sized),
+            parameters,
+            strict=True,
+        ):
+            table = self._patched(base, rows, c, size_of)
+            appeared |= (c in trees) != (table is not None)
+            if table is None:
+                trees.pop(c, None)
+            else:
+                trees[c] = table
+        bases = (near, hazardous, size)
+        self._forget(
+            [t for t in old if all(t is not b for b in bases)],
+            appeared,
+            kept=[t for t in old if any(t is b for b in bases)],
+        )
+        self._dirty.discard(c)
+
+    def _patched(self, base, rows, c: int, size) -> NeedTable | None:
+        ix = self.index
+        strengths = self._strengths.get(c, ())
+        table = live_needs.patched_table(
+            ix.columns, ix.flow_xyz, self.alive, base, rows, strengths, size
+        )
+        if table is not None and table is not base:
+            self._patch_info[id(table)] = (table, base, rows, c, size)
+        return table
+
+    def _receivers_table(self, table: NeedTable, receivers: np.ndarray) -> NeedTable | None:
+        """``Index.receivers_table``, for patched tables too."""
+        info = self._patch_info.get(id(table))
+        if info is None or info[0] is not table:
+            return substitution.Index.receivers_table(self.index, table, receivers)
+        allowed = receivers[table.division[:-1]]
+        if allowed.all():
+            return table
+        key = (id(table), receivers.tobytes())
+        if key not in self._derived:
+            _table, base, rows, c, size = info
+            ix = self.index
+            derived = None
+            if base is not None:
+                derived = substitution.Index.receivers_table(ix, base, receivers)
+            keep = rows[receivers[ix.division[ix.flows.establishment[rows]]]]
+            self._derived[key] = self._patched(derived, keep, c, size)
+        return self._derived[key]
+
+    def _forget(self, old_tables: list, appeared: bool, kept: list = ()) -> None:
         """Drop the cached receivers' tables and targets made of replaced tables (by identity:
-        an id may be reused once the old table is gone). A class that appeared or disappeared
-        changes every offer class's list of targets."""
+        an id may be reused once the old table is gone); ``kept``: tables no longer in use whose
+        receivers' tables stay cached (patches start from them). A class that appeared or
+        disappeared changes every offer class's list of targets."""
         caches = self.index.__dict__
         stale = {id(t) for t in old_tables if t is not None}
-        receivers = caches.get("_receivers_tables", {})
-        for key in [key for key in receivers if key[0] in stale]:
-            table = receivers.pop(key)
-            if table is not None:
-                stale.add(id(table))
+        still = {id(t) for t in kept if t is not None}
+        used = stale | still  # what no target may read any more
+        for cache in (caches.get("_receivers_tables", {}), self._derived):
+            for key in [key for key in cache if key[0] in used]:
+                table = cache[key]
+                if table is not None:
+                    used.add(id(table))
+                if key[0] in stale:
+                    del cache[key]
+                    if table is not None:
+                        stale.add(id(table))
+        for key in stale:
+            self._patch_info.pop(key, None)
         targets = caches.get("_target_cache", {})
         if appeared:
             targets.clear()
             return
         for key in list(targets):
             if any(
-                id(t.near) in stale or (t.size is not None and id(t.size) in stale)
+                id(t.near) in used or (t.size is not None and id(t.size) in used)
                 for t in targets[key]
             ):
                 del targets[key]
@@ -477,7 +574,8 @@ class LiveIndex:
                 return None
             ix = self.index
             if ix.flows.is_offer[row]:
-                self.fold(self._need_classes_of(row))
+                for c in self._need_classes_of(row) & self._dirty:
+                    self._patch_class(c)
                 return row, ix.match(np.array([row]), k=k, workers=1)
             # offers_for_need reads the offer trees of the classes that feed this one (by class;
             # by route it reads the coded offers, kept live by the deltas)

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import os
+import socket
 import threading
 import time
 from multiprocessing.connection import Client, Connection, Listener
@@ -40,23 +41,39 @@ def authkey() -> bytes:
     ).digest()
 
 
+_local = threading.local()
+
+
+def _connect() -> Connection:
+    try:
+        return Client(settings.MAILLAGE_PARTNER_INDEX_SOCKET, family="AF_UNIX", authkey=authkey())
+    except (OSError, EOFError) as error:
+        raise Unavailable(str(error)) from error
+
+
 def request(message: tuple, timeout: float | None = None):
-    """Send one message to the server, wait for its reply."""
-    address = settings.MAILLAGE_PARTNER_INDEX_SOCKET
+    """Send one message to the server and wait for its reply, on this thread's connection (kept
+    open between requests: the HMAC challenge is done once; a broken one is made again once)."""
     timeout = settings.MAILLAGE_PARTNER_INDEX_TIMEOUT if timeout is None else timeout
-    try:
-        conn = Client(address, family="AF_UNIX", authkey=authkey())
-    except (OSError, EOFError) as error:
-        raise Unavailable(str(error)) from error
-    try:
-        conn.send(message)
-        if not conn.poll(timeout):
-            raise Unavailable(f"no answer in {timeout} s")
-        reply = conn.recv()
-    except (OSError, EOFError) as error:
-        raise Unavailable(str(error)) from error
-    finally:
-        conn.close()
+    address = settings.MAILLAGE_PARTNER_INDEX_SOCKET
+    for attempt in (0, 1):
+        cached = getattr(_local, "conn", None)
+        conn = cached[1] if cached is not None and cached[0] == address else None
+        fresh = conn is None
+        if fresh:
+            conn = _connect()
+            _local.conn = (address, conn)
+        try:
+            conn.send(message)
+            if not conn.poll(timeout):
+                raise Unavailable(f"no answer in {timeout} s")
+            reply = conn.recv()
+            break
+        except (OSError, EOFError, Unavailable) as error:
+            _local.conn = None
+            conn.close()
+            if fresh or attempt or isinstance(error, Unavailable):
+                raise Unavailable(str(error)) from error
     if reply[0] != "ok":
         raise Unavailable(str(reply[1]))
     return reply[1]
@@ -77,6 +94,7 @@ class Server:
         self._journal: dict[ScopeKey, list] = {}
         self._work = threading.Event()
         self._stop = threading.Event()
+        self._connections: set[Connection] = set()
 
     # ---- indexes ------------------------------------------------------------------------
 
@@ -177,6 +195,8 @@ class Server:
                     self.built_at[key] = time.monotonic()
 
     def _serve_connection(self, conn: Connection) -> None:
+        with self._lock:
+            self._connections.add(conn)
         with conn:
             try:
                 while True:
@@ -187,8 +207,11 @@ class Server:
                         logger.exception("partner index server: %r failed", message[:1])
                         reply = ("error", str(error))
                     conn.send(reply)
-            except EOFError:
+            except (EOFError, OSError):
                 return
+            finally:
+                with self._lock:
+                    self._connections.discard(conn)
 
     def serve(self, address: str, ready: threading.Event | None = None) -> None:
         """Accept connections until ``stop``, one thread each."""
@@ -217,6 +240,12 @@ class Server:
         self._work.set()
         with contextlib.suppress(OSError, EOFError):  # wake the accept() up
             Client(address, family="AF_UNIX", authkey=authkey()).close()
+        # and the clients' open connections: their next request finds the server gone
+        with self._lock:
+            open_connections = list(self._connections)
+        for conn in open_connections:
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(conn.fileno())) as s:
+                s.shutdown(socket.SHUT_RDWR)
 
 
 def _label(key: ScopeKey) -> str:
