@@ -209,3 +209,40 @@ def test_a_need_whose_nearest_offers_all_went(territory):
     expected = fresh_partners(full_est, full_flows, int(flows.id[need]))
     assert expected
     assert live_partners(live, int(flows.id[need])) == expected
+
+
+def test_many_small_new_needs_move_the_size_aware_trees(territory):
+    """Many small needs added to a class: its quantile falls, every lift moves, and the offers'
+    size-aware candidates are those of a fresh tree, not the nearest under the old lifts."""
+    est, flows = territory
+    index = substitution.Index.build(est, flows, TAX)
+    pairs = index.match(k=K)
+    target = int(np.bincount(flows.resource_class[pairs.need]).argmax())
+    members = np.flatnonzero(~flows.is_offer & (flows.resource_class == target))
+    live = incremental.LiveIndex(index)
+    rng = np.random.default_rng(4)
+    hosts = rng.choice(len(est), len(members), replace=True)
+    small = np.nanquantile(flows.quantity[members], 0.2)
+    quantity = small * rng.uniform(0.5, 1.0, len(hosts))
+    ids = int(flows.id.max()) + 1 + np.arange(len(hosts))
+    for flow_id, e, q in zip(ids, hosts, quantity, strict=True):
+        live.upsert(
+            incremental.FlowRecord(int(flow_id), int(est.id[e]), target, False, float(q))
+        )
+    n = len(hosts)
+    after = Flows.build(
+        np.r_[flows.id, ids],
+        np.r_[flows.establishment, hosts],
+        np.r_[flows.resource_class, [target] * n],
+        np.r_[flows.is_offer, [False] * n],
+        np.r_[flows.quantity, quantity],
+        np.r_[flows.temperature, [np.nan] * n],
+        np.r_[flows.hazardous, [False] * n],
+        np.r_[flows.declared, [True] * n],
+        np.r_[flows.waste_code, [-1] * n],
+    )
+    feeding = np.unique(pairs.offer[flows.resource_class[pairs.need] == target])
+    for row in rng.choice(feeding, min(60, len(feeding)), replace=False):
+        flow_id = int(flows.id[row])
+        assert live_partners(live, flow_id) == fresh_partners(est, after, flow_id), flow_id
+    assert not live.pending

@@ -5,10 +5,12 @@ rebuilding it.
 A flow written after the build takes a spare row of the index's arrays (reserved once, at
 ``LiveIndex`` creation); a changed flow takes a new row and its old row is marked dead. Then:
 
-- partners of an offer (``Index.match``) read the need trees: the need classes that a delta
-  touched are *folded* first, their trees rebuilt from their live members by the very functions
-  of ``Index.build`` (so the size-aware trees' quantiles and the declared-only rule are those of a
-  fresh build); a class costs in proportion to its needs, not to the index;
+- partners of an offer (``Index.match``) read the need tables: those of the classes a delta
+  touched are *patched* (``live_needs``): the base table's trees are kept, its dead members
+  skipped and the needs added since merged in, the size-aware trees' quantile and declared-only
+  rule recomputed on the live members as a fresh build does; ``fold`` rebuilds a class's trees
+  from its live members by the very functions of ``Index.build`` (when the declared-only rule
+  flips, or on demand);
 - partners of a need (``substitution.offers_for_need``) read the offer trees of each class: they
   are patched, not rebuilt — a query asks the base tree for as many more neighbours as there are
   dead offers in the class, drops those, and merges the flows added since, by distance, so that
@@ -185,7 +187,7 @@ class PatchedOfferTree:
 class LiveIndex:
     """An index that takes flow deltas (``upsert``, ``remove``) and answers partner queries
     (``partners``) as an index rebuilt from scratch with those deltas would. Thread-safe: one
-    lock around deltas, folds and queries."""
+    lock around deltas, patches and queries."""
 
     def __init__(self, index: substitution.Index, spare_flows: int | None = None, spare_est=None):
         n = len(index.flows)
@@ -414,9 +416,18 @@ class LiveIndex:
                 self._dirty.discard(c)
             return len(todo)
 
+    def patch(self, classes=None) -> int:
+        """Bring the tables of the need classes a delta touched (all, or those of ``classes``) up
+        to date without rebuilding their trees: the number patched."""
+        with self.lock:
+            todo = sorted(self._dirty if classes is None else self._dirty & set(classes))
+            for c in todo:
+                self._patch_class(c)
+            return len(todo)
+
     @property
     def pending(self) -> list[int]:
-        """The need classes still to fold."""
+        """The need classes whose tables lag behind the deltas."""
         with self.lock:
             return sorted(self._dirty)
 
@@ -574,8 +585,7 @@ class LiveIndex:
                 return None
             ix = self.index
             if ix.flows.is_offer[row]:
-                for c in self._need_classes_of(row) & self._dirty:
-                    self._patch_class(c)
+                self.patch(self._need_classes_of(row))
                 return row, ix.match(np.array([row]), k=k, workers=1)
             # offers_for_need reads the offer trees of the classes that feed this one (by class;
             # by route it reads the coded offers, kept live by the deltas)

@@ -1,5 +1,5 @@
 """The partner index server: one long-lived process holds the live index of each chamber scope
-(not one copy per web worker), takes the flow deltas the web processes push, folds them in the
+(not one copy per web worker), takes the flow deltas the web processes push, patches them in the
 background and rebuilds each index from the database every ``MAILLAGE_PARTNER_INDEX_REFRESH``
 seconds, swapping it in when ready.
 
@@ -178,13 +178,14 @@ class Server:
     # ---- processes ----------------------------------------------------------------------
 
     def background(self) -> None:
-        """Folds the deltas between queries, and rebuilds the scopes that are due."""
+        """Patches the need tables with the deltas between queries, and rebuilds the scopes that
+        are due."""
         while not self._stop.is_set():
             self._work.wait(timeout=min(self.refresh_s, 30.0))
             self._work.clear()
             for live in list(self.scopes.values()):
                 for c in live.pending:  # one class at a time: queries get in between
-                    live.fold([c])
+                    live.patch([c])
             for key in self.refresh_due():
                 try:
                     with self._building.setdefault(key, threading.Lock()):
