@@ -226,9 +226,7 @@ def test_many_small_new_needs_move_the_size_aware_trees(territory):
     quantity = small * rng.uniform(0.5, 1.0, len(hosts))
     ids = int(flows.id.max()) + 1 + np.arange(len(hosts))
     for flow_id, e, q in zip(ids, hosts, quantity, strict=True):
-        live.upsert(
-            incremental.FlowRecord(int(flow_id), int(est.id[e]), target, False, float(q))
-        )
+        live.upsert(incremental.FlowRecord(int(flow_id), int(est.id[e]), target, False, float(q)))
     n = len(hosts)
     after = Flows.build(
         np.r_[flows.id, ids],

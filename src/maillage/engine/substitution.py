@@ -715,10 +715,7 @@ def size_lift(log_q: np.ndarray, top: float | None, reach_km: float) -> np.ndarr
     """The fourth coordinate of needs in a size-aware tree (see ``build_size_trees``)."""
     known = np.isfinite(log_q)
     scale = km_to_chord(reach_km) / (QUANTITY_DECADES * np.log(10.0))
-    if top is not None:
-        shortfall = np.clip(top - log_q, 0.0, None)
-    else:
-        shortfall = np.zeros(len(log_q))
+    shortfall = np.zeros(len(log_q)) if top is None else np.clip(top - log_q, 0.0, None)
     shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
     return shortfall * scale
 

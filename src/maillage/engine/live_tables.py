@@ -1,5 +1,9 @@
-"""Need tables of ``substitution`` patched with the needs written since their build, without
-rebuilding their k-d trees: the live index's (``incremental``) need side.
+"""The live index's (``incremental``) tables: the index's per-row arrays with spare rows, and
+offer and need tables patched with the flows written since their build, without rebuilding their
+k-d trees.
+
+A patched offer tree asks its base tree for as many more neighbours as it has dead offers and
+merges the offers added since (few) by distance.
 
 A patched table holds the base table's members then the added ones, with every per-member array
 the matching reads, and a tree that answers ``query`` as a k-d tree of the live members would:
@@ -12,12 +16,107 @@ at most the largest change of its lift), and distances are computed on the new c
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import cast
 
 import numpy as np
 from scipy.spatial import cKDTree
 
+from maillage.engine import substitution
+from maillage.engine.data_model import NO_WASTE_CODE, Establishments, Flows
+from maillage.engine.routes import FlowRoutes
 from maillage.engine.substitution import NeedTable, _need_table, size_lift
+
+
+def _grown(values: np.ndarray, extra: int, fill) -> np.ndarray:
+    out = np.empty((len(values) + extra, *values.shape[1:]), dtype=values.dtype)
+    out[: len(values)] = values
+    out[len(values) :] = fill
+    return out
+
+
+def with_spare_rows(index: substitution.Index, flows: int, establishments: int):
+    """The index with ``flows`` and ``establishments`` spare rows at the end of its per-row
+    arrays (dead rows of no class that no tree holds). Column by column, so that memory holds at
+    most the old and new copy of one table at a time."""
+    old_flows, old_est = index.flows, index.est
+    flow_fill = {"id": -1, "establishment": 0, "resource_class": -1, "is_offer": False}
+    flow_fill |= {"quantity": np.nan, "temperature": np.nan, "hazardous": False}
+    flow_fill |= {"declared": False, "waste_code": NO_WASTE_CODE}
+    grown = {}
+    for f in fields(Flows):
+        grown[f.name] = _grown(getattr(old_flows, f.name), flows, flow_fill[f.name])
+    new_flows = Flows(**grown)
+    est_fill = {"id": -1, "lat": np.nan, "lon": np.nan, "division": "", "headcount": np.nan}
+    est_fill |= {"may_receive_hazardous": False, "naf": ""}
+    new_est = Establishments(
+        **{
+            f.name: _grown(getattr(old_est, f.name), establishments, est_fill[f.name])
+            for f in fields(Establishments)
+        }
+    )
+    del grown
+    columns = dict(index.columns)
+    grown_index = replace(
+        index,
+        est=new_est,
+        flows=new_flows,
+        flow_xyz=_grown(index.flow_xyz, flows, np.nan),
+        tiebreak=_grown(index.tiebreak, flows, np.inf),
+        log_quantity=_grown(index.log_quantity, flows, np.nan),
+        evidence=_grown(index.evidence, flows, 0.0),
+        division=_grown(index.division, establishments, 0),
+        routes=FlowRoutes(_grown(index.routes.of_flow, flows, -1), index.routes.routes),
+        columns=columns,
+    )
+    columns.update(
+        establishment=new_flows.establishment,
+        division=grown_index.division,
+        evidence=grown_index.evidence,
+        log_quantity=grown_index.log_quantity,
+        tiebreak=grown_index.tiebreak,
+        temperature=new_flows.temperature,
+    )
+    return grown_index
+
+
+class PatchedOfferTree:
+    """The offers of one class: a base k-d tree, its dead rows, and the offers added since; a
+    query answers as a k-d tree over the live offers would (cKDTree's ``query`` for one point:
+    distances ascending, ``inf`` and ``len(rows)`` past the last neighbour). Positions refer to
+    ``rows``: the base rows, then the added ones."""
+
+    def __init__(self, tree, base_rows, dead: int, added, xyz: np.ndarray, alive: np.ndarray):
+        self.tree, self.base_rows, self.dead = tree, base_rows, dead
+        self.added, self.xyz, self.alive = added, xyz, alive
+        self.rows = np.concatenate((base_rows, added)).astype(np.int64)
+
+    def query(self, point, k: int = 1, distance_upper_bound: float = np.inf):
+        parts_d, parts_i = [], []
+        if self.tree is not None and len(self.base_rows):
+            want = min(len(self.base_rows), k + self.dead)
+            d, i = self.tree.query(point, k=want, distance_upper_bound=distance_upper_bound)
+            d, i = np.atleast_1d(d), np.atleast_1d(i)
+            found = np.isfinite(d)
+            d, i = d[found], i[found]
+            if self.dead:
+                live = self.alive[self.base_rows[i]]
+                d, i = d[live], i[live]
+            parts_d.append(d)
+            parts_i.append(i)
+        if len(self.added):
+            d = np.linalg.norm(self.xyz[self.added] - point, axis=1)
+            near = np.flatnonzero(d < distance_upper_bound)
+            parts_d.append(d[near])
+            parts_i.append(len(self.base_rows) + near)
+        d = np.concatenate(parts_d) if parts_d else np.empty(0)
+        i = np.concatenate(parts_i) if parts_i else np.empty(0, dtype=np.int64)
+        order = np.argsort(d, kind="stable")[:k]
+        out_d = np.full(k, np.inf)
+        out_i = np.full(k, len(self.rows), dtype=np.int64)
+        out_d[: len(order)] = d[order]
+        out_i[: len(order)] = i[order]
+        return out_d, out_i
 
 
 class PatchedNeedTree:
@@ -115,9 +214,7 @@ def patched_table(
         return np.concatenate((getattr(base, name)[:-1], tail))
 
     weights = {
-        s: np.concatenate(
-            (w[:-1], w[-1:] if added is None else added.weights[s])
-        )
+        s: np.concatenate((w[:-1], w[-1:] if added is None else added.weights[s]))
         for s, w in base.weights.items()
     }
     sorted_est = base.establishments_sorted
