@@ -289,6 +289,12 @@ class LiveIndex:
         )
         cache["coded"] = self._coded_base
 
+    def warm(self) -> None:
+        """Build every offer class's tree now rather than on a first query."""
+        with self.lock:
+            for source in self._offer_base:
+                self._patch_offer_class(source)
+
     def offer_tree(self, source: int) -> PatchedOfferTree:
         """The patched tree of one offer class, its base tree built on first use."""
         base = self.index.__dict__.setdefault("_base_offer_trees", {})

@@ -29,7 +29,9 @@ def in_scope(key: ScopeKey, chamber_id: int | None) -> bool:
 def build(key: ScopeKey) -> incremental.LiveIndex:
     """The live index of a scope, from a full snapshot of the database."""
     snap = snapshot(set(key) if key is not None else None)
-    return incremental.LiveIndex(substitution.Index.build(snap.est, snap.flows, compiled()))
+    live = incremental.LiveIndex(substitution.Index.build(snap.est, snap.flows, compiled()))
+    live.warm()
+    return live
 
 
 def records(flow) -> tuple[incremental.FlowRecord, incremental.EstablishmentRecord, int | None]:
