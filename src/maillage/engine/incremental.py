@@ -37,7 +37,7 @@ from maillage.engine.data_model import (
     hazardous_authorisation,
     nudges,
 )
-from maillage.engine.live_tables import PatchedOfferTree, with_spare_rows
+from maillage.engine.live_tables import PatchedOfferTree, with_spare_rows, with_spare_tables
 from maillage.engine.routes import FlowRoutes, flow_routes, route_inputs
 from maillage.engine.substitution import NeedTable
 
@@ -94,18 +94,33 @@ def _single(flow: FlowRecord) -> Flows:
     )
 
 
+def spare_rows(n: int, spare_flows: int | None, spare_est: int | None) -> tuple[int, int]:
+    spare_flows = spare_flows or max(MIN_SPARE_FLOWS, int(SPARE_SHARE * n))
+    return spare_flows, spare_est or max(MIN_SPARE_FLOWS // 4, spare_flows // 4)
+
+
 class LiveIndex:
     """An index that takes flow deltas (``upsert``, ``remove``) and answers partner queries
     (``partners``) as an index rebuilt from scratch with those deltas would. Thread-safe: one
     lock around deltas, patches and queries."""
 
-    def __init__(self, index: substitution.Index, spare_flows: int | None = None, spare_est=None):
-        n = len(index.flows)
-        spare_flows = spare_flows or max(MIN_SPARE_FLOWS, int(SPARE_SHARE * n))
-        spare_est = spare_est or max(MIN_SPARE_FLOWS // 4, spare_flows // 4)
-        self.base_flows, self.base_est = n, len(index.est)
-        self.index = with_spare_rows(index, spare_flows, spare_est)
-        self.used_flows, self.used_est = n, len(index.est)
+    def __init__(
+        self,
+        index: substitution.Index,
+        spare_flows: int | None = None,
+        spare_est: int | None = None,
+        used: tuple[int, int] | None = None,
+    ):
+        """``used``: the index was built with spare rows (``build``): its (flows, establishments)
+        in use; otherwise its arrays are grown."""
+        if used is None:
+            n, m = len(index.flows), len(index.est)
+            spare_flows, spare_est = spare_rows(n, spare_flows, spare_est)
+            self.index = with_spare_rows(index, spare_flows, spare_est)
+        else:
+            (n, m), self.index = used, index
+        self.base_flows, self.base_est = n, m
+        self.used_flows, self.used_est = n, m
         flows = self.index.flows
         self._flow_order = np.argsort(flows.id[:n], kind="stable")
         self._flow_ids = flows.id[:n][self._flow_order]
@@ -131,6 +146,21 @@ class LiveIndex:
         self._prepare_offer_side()
         # the receivers' tables of a patched table are the patched receivers' tables of its base
         self.index.__dict__["receivers_table"] = self._receivers_table
+
+    @classmethod
+    def build(
+        cls,
+        est: Establishments,
+        flows: Flows,
+        tax,
+        spare_flows: int | None = None,
+        spare_est: int | None = None,
+    ) -> LiveIndex:
+        """``substitution.Index.build`` on the tables with spare rows, then the live index."""
+        spare_flows, spare_est = spare_rows(len(flows), spare_flows, spare_est)
+        used = (len(flows), len(est))
+        est, flows = with_spare_tables(est, flows, spare_flows, spare_est)
+        return cls(substitution.Index.build(est, flows, tax), used=used)
 
     # ---- rows -------------------------------------------------------------------------------
 
@@ -449,7 +479,7 @@ class LiveIndex:
             self._derived[key] = self._patched(derived, keep, c, size)
         return self._derived[key]
 
-    def _forget(self, old_tables: list, appeared: bool, kept: list = ()) -> None:
+    def _forget(self, old_tables: list, appeared: bool, kept: list | tuple = ()) -> None:
         """Drop the cached receivers' tables and targets made of replaced tables (by identity:
         an id may be reused once the old table is gone); ``kept``: tables no longer in use whose
         receivers' tables stay cached (patches start from them). A class that appeared or

@@ -35,12 +35,41 @@ def _grown(values: np.ndarray, extra: int, fill) -> np.ndarray:
     return out
 
 
+def with_spare_tables(est: Establishments, flows: Flows, spare_flows: int, spare_est: int):
+    """The tables with spare rows at their end, to build an index on (cheaper in memory than
+    growing a built index, ``with_spare_rows``): spare flows are offers of no class, so that no
+    need tree holds them and no class's offers include them."""
+    flow_fill: dict[str, object] = {"id": -1, "establishment": 0, "resource_class": -1}
+    flow_fill |= {"is_offer": True, "quantity": np.nan, "temperature": np.nan}
+    flow_fill |= {"hazardous": False, "declared": False, "waste_code": NO_WASTE_CODE}
+    est_fill = {"id": -1, "lat": 0.0, "lon": 0.0, "division": "", "headcount": np.nan}
+    est_fill |= {"may_receive_hazardous": False, "naf": ""}
+    grown_flows = Flows(
+        **{
+            f.name: _grown(getattr(flows, f.name), spare_flows, flow_fill[f.name])
+            for f in fields(Flows)
+        }
+    )
+    grown_est = Establishments(
+        **{
+            f.name: _grown(getattr(est, f.name), spare_est, est_fill[f.name])
+            for f in fields(Establishments)
+        }
+    )
+    return grown_est, grown_flows
+
+
 def with_spare_rows(index: substitution.Index, flows: int, establishments: int):
     """The index with ``flows`` and ``establishments`` spare rows at the end of its per-row
     arrays (dead rows of no class that no tree holds). Column by column, so that memory holds at
     most the old and new copy of one table at a time."""
     old_flows, old_est = index.flows, index.est
-    flow_fill = {"id": -1, "establishment": 0, "resource_class": -1, "is_offer": False}
+    flow_fill: dict[str, object] = {
+        "id": -1,
+        "establishment": 0,
+        "resource_class": -1,
+        "is_offer": False,
+    }
     flow_fill |= {"quantity": np.nan, "temperature": np.nan, "hazardous": False}
     flow_fill |= {"declared": False, "waste_code": NO_WASTE_CODE}
     grown = {}
@@ -202,7 +231,7 @@ def patched_table(
         return _need_table(columns, rows, points_of(rows, lift_rows), strengths, lift_rows)
     dead = ~alive[base.members]
     lift_base = None if size is None else size_lift(log_q[base.members], size[0], size[1])
-    moved = lift_base is not None and not np.array_equal(lift_base, base.lift)
+    moved = lift_base is not None and not np.array_equal(lift_base, np.asarray(base.lift))
     if not dead.any() and len(rows) == 0 and not moved:
         return base
     added = None
@@ -230,10 +259,10 @@ def patched_table(
         lift_base,
         base.lift,
     )
-    lift = None
-    if lift_base is not None:
+    lift: np.ndarray | None = None
+    if lift_base is not None and lift_rows is not None:
         # the last entry answers the "no neighbour" position (see _size_candidates)
-        lift = np.concatenate((lift_base, lift_rows, [0.0]))
+        lift = np.concatenate((lift_base, lift_rows, np.zeros(1)))
     return NeedTable(
         # duck-typed: the patched tree answers query() as cKDTree does
         tree=cast(cKDTree, tree),

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from maillage.engine import incremental, substitution
+from maillage.engine import incremental
 from maillage.engine.data_model import NO_WASTE_CODE, starred, waste_code_numbers
 from maillage.engine.headcount import typical_headcount
 from maillage.engine.taxonomy import compiled
@@ -29,7 +29,7 @@ def in_scope(key: ScopeKey, chamber_id: int | None) -> bool:
 def build(key: ScopeKey) -> incremental.LiveIndex:
     """The live index of a scope, from a full snapshot of the database."""
     snap = snapshot(set(key) if key is not None else None)
-    live = incremental.LiveIndex(substitution.Index.build(snap.est, snap.flows, compiled()))
+    live = incremental.LiveIndex.build(snap.est, snap.flows, compiled())
     live.warm()
     return live
 
