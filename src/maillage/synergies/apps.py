@@ -7,6 +7,7 @@ class SynergiesConfig(AppConfig):
     verbose_name = _("Synergies")
 
     def ready(self):
-        from maillage.synergies import partners  # the app registry must be ready first
+        # cycle: partners imports models, which need the app registry this method is part of
+        from maillage.synergies import partners
 
         partners.connect_signals()
