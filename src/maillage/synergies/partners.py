@@ -103,6 +103,10 @@ def for_flow(user, flow, k: int = 20) -> list[dict]:
 def push(flow_id: int, flow=None) -> None:
     """A flow written (``flow``) or deleted (None): to the server if one is configured, and to
     this process's indexes, so that other flows' partners see it at once."""
+    with _lock:
+        cached = list(_cache.items())
+    if not settings.MAILLAGE_PARTNER_INDEX_SOCKET and not cached:
+        return  # no index to keep up to date: no query for the flow's record
     found = None if flow is None else partner_index.records(flow)
     if settings.MAILLAGE_PARTNER_INDEX_SOCKET:
         try:
@@ -112,8 +116,6 @@ def push(flow_id: int, flow=None) -> None:
             logger.warning(
                 "partner index server unavailable (%s): delta %s not sent", error, flow_id
             )
-    with _lock:
-        cached = list(_cache.items())
     for key, (_at, live) in cached:
         try:
             partner_index.apply(live, key, flow_id, found)
