@@ -254,6 +254,14 @@ TASKS = {
 # Map background: an empty tile URL means the offline background (no request leaves the machine).
 MAILLAGE_TILE_URL = env_str("MAILLAGE_TILE_URL", "")
 MAILLAGE_PARTNER_INDEX_TTL = env_int("MAILLAGE_PARTNER_INDEX_TTL", 60)
+# Partner index server (`manage.py partner_index_server`, started by bin/serve when set): the Unix
+# socket where one process holds every scope's index instead of each web worker; empty: each web
+# process holds its own. Its answer is awaited this many seconds (a scope's first build included)
+# before falling back to an index built in process; each scope is rebuilt from the database every
+# MAILLAGE_PARTNER_INDEX_REFRESH seconds (deltas of flows written meanwhile are replayed).
+MAILLAGE_PARTNER_INDEX_SOCKET = env_str("MAILLAGE_PARTNER_INDEX_SOCKET", "")
+MAILLAGE_PARTNER_INDEX_TIMEOUT = env_int("MAILLAGE_PARTNER_INDEX_TIMEOUT", 60)
+MAILLAGE_PARTNER_INDEX_REFRESH = env_int("MAILLAGE_PARTNER_INDEX_REFRESH", 3600)
 # A background run (detection, schedule, consortia, import) pending or running with no sign of
 # life for this long is taken as lost (its worker died): marked failed, and a new one may start.
 MAILLAGE_RUN_STALE_MINUTES = env_int("MAILLAGE_RUN_STALE_MINUTES", 10)

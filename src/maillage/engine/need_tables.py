@@ -99,11 +99,7 @@ def build_size_trees(
     needs are in it when the class has any: an inferred need weighs less
     (``INFERRED_NEED_FACTOR``) and the near tree finds the nearest ones anyway; otherwise the
     large inferred needs of a dense territory would crowd out a declared one."""
-    # the farthest an offer of any class that can feed a need of this class may go
-    reach = {t: float(tax.max_distance_km[t]) for t in range(len(tax.codes))}
-    for source, targets in enumerate(tax.targets):
-        for t, _strength in targets:
-            reach[t] = max(reach[t], float(tax.max_distance_km[source]))
+    reach = size_reach(tax)
     strengths = _strengths_by_target(tax)
     trees = {}
     classes = flows.resource_class[need_rows]
@@ -112,18 +108,35 @@ def build_size_trees(
         if flows.declared[members].any():
             members = members[flows.declared[members]]
         log_q = np.log1p(flows.quantity[members])
-        known = np.isfinite(log_q)
-        scale = km_to_chord(reach[int(c)]) / (QUANTITY_DECADES * np.log(10.0))
-        if known.any():
-            top = np.quantile(log_q[known], LARGE_QUANTILE)
-            shortfall = np.clip(top - log_q, 0.0, None)
-        else:
-            shortfall = np.zeros(len(members))
-        shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
-        lift = shortfall * scale
+        lift = size_lift(log_q, size_top(log_q), reach[int(c)])
         points = np.column_stack((flow_xyz[members], lift))
         trees[int(c)] = need_table(columns, members, points, strengths.get(int(c), ()), lift)
     return trees
+
+
+def size_reach(tax: CompiledTaxonomy) -> dict[int, float]:
+    """Need class → the farthest an offer of any class that can feed it may go (km)."""
+    reach = {t: float(tax.max_distance_km[t]) for t in range(len(tax.codes))}
+    for source, targets in enumerate(tax.targets):
+        for t, _strength in targets:
+            reach[t] = max(reach[t], float(tax.max_distance_km[source]))
+    return reach
+
+
+def size_top(log_q: np.ndarray) -> float | None:
+    """The "large need" of a class of a size-aware tree: the ``LARGE_QUANTILE`` of its members'
+    log quantities (None when none is known)."""
+    known = np.isfinite(log_q)
+    return float(np.quantile(log_q[known], LARGE_QUANTILE)) if known.any() else None
+
+
+def size_lift(log_q: np.ndarray, top: float | None, reach_km: float) -> np.ndarray:
+    """The fourth coordinate of needs in a size-aware tree (see ``build_size_trees``)."""
+    known = np.isfinite(log_q)
+    scale = km_to_chord(reach_km) / (QUANTITY_DECADES * np.log(10.0))
+    shortfall = np.zeros(len(log_q)) if top is None else np.clip(top - log_q, 0.0, None)
+    shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
+    return shortfall * scale
 
 
 def build_need_trees(

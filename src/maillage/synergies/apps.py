@@ -16,3 +16,8 @@ class SynergiesConfig(AppConfig):
         from maillage.synergies.models import Suggestion
 
         caching.watch(Suggestion, caching.SYNERGIES)
+
+        # cycle: partners imports models, which need the app registry this method is part of
+        from maillage.synergies import partners
+
+        partners.connect_signals()
