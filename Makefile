@@ -51,12 +51,14 @@ demo: $(STAMP)
 serve: $(STAMP)
 	PY=$(PY) bin/serve
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with its own test database.
+TEST_WORKERS ?= 2
 test: $(STAMP) chromium
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	MAILLAGE_STRICT_TEMPLATES=1 $(VENV)/bin/pytest -q
+	MAILLAGE_STRICT_TEMPLATES=1 $(VENV)/bin/pytest -q -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

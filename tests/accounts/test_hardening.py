@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.conf import global_settings
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 
 from maillage import notifications
 from maillage.accounts.models import User
+from maillage.config import settings as production
 from maillage.config.env import base_url
 from maillage.marketplace.notifications import NEW_NEED
 from maillage.notifications import registry
@@ -88,3 +90,10 @@ def test_refused_requests_are_logged_without_a_traceback(client, reader, request
         assert record.exc_info is None and record.exc_text is None
     formatted = logging.Formatter().format(request_log[0])
     assert "Traceback" not in formatted
+
+
+def test_production_keeps_djangos_slow_password_hasher():
+    """The suite hashes with MD5 for speed (tests/conftest.py); the settings themselves must keep
+    Django's PBKDF2 first, so that real passwords are never stored with the test hasher."""
+    hashers = getattr(production, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS)
+    assert hashers[0] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"

@@ -12,6 +12,7 @@ import xstatic.pkg.leaflet
 import xstatic.pkg.leaflet_markercluster
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor
 
 from maillage.config.env import (
     base_url,
@@ -228,6 +229,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not MAILLAGE_COLLECTED_STATIC
+# Source maps (django-ninja's Swagger UI and ReDoc: 5 MB) are fetched only by a browser's developer
+# tools: served as they are, not compressed, they no longer take most of collectstatic's time.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 WHITENOISE_AUTOREFRESH = not MAILLAGE_COLLECTED_STATIC
 # Uploaded files (marketplace attachments, network documents) are served only through views that
 # ask the policy, never by URL.
