@@ -41,17 +41,21 @@ class DashboardFilter(forms.Form):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        chamber, departement, epci = (self.fields[n] for n in ("chamber", "departement", "epci"))
+        assert isinstance(chamber, forms.ModelChoiceField)
+        assert isinstance(departement, forms.ModelChoiceField)
+        assert isinstance(epci, forms.ModelChoiceField)
         chambers = policy.dashboard_chambers(user).order_by("name", "pk")
-        self.fields["chamber"].queryset = chambers
-        self.fields["chamber"].empty_label = None
+        chamber.queryset = chambers
+        chamber.empty_label = None
         self.chambers = list(chambers)
         territory = TerritoryCommune.objects.filter(chamber__in=chambers)
-        self.fields["departement"].queryset = Departement.objects.filter(
+        departements = Departement.objects.filter(
             code__in=territory.values("commune__departement_id")
-        ).order_by("code")
-        self.fields["epci"].queryset = Epci.objects.filter(
-            code__in=territory.values("commune__epci_id")
-        ).order_by("name", "code")
+        )
+        departement.queryset = departements.order_by("code")
+        epcis = Epci.objects.filter(code__in=territory.values("commune__epci_id"))
+        epci.queryset = epcis.order_by("name", "code")
 
     def scope(self) -> Scope | None:
         if not self.chambers:
@@ -83,12 +87,15 @@ class AuditFilter(forms.Form):
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Whoever appears in the log the user may read (partner chambers' advisors included).
-        self.fields["advisor"].queryset = User.objects.filter(
+        advisor = self.fields["advisor"]
+        assert isinstance(advisor, forms.ModelChoiceField)
+        advisor.queryset = User.objects.filter(
             pk__in=accounts_policy.visible_audit_entries(user).values("user_id")
         ).order_by("username")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             raise forms.ValidationError(_("La date de fin précède la date de début."))
         return data

@@ -544,6 +544,7 @@ def towns_layer(bbox: tuple[float, float, float, float], min_population: int = 0
             "properties": {"code": code, "name": name, "population": population},
         }
         for code, name, population, lon, lat in rows
+        if lon is not None and lat is not None  # (the box already leaves unplaced ones out)
     ]
     return collection(features, layer="towns", count=len(features))
 

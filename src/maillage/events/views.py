@@ -89,8 +89,11 @@ class EventForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         chambers, networks = policy.event_organiser_choices(user)
-        self.fields["chamber"].queryset = chambers.order_by("name", "pk")
-        self.fields["network"].queryset = networks.order_by("name", "pk")
+        chamber, network = self.fields["chamber"], self.fields["network"]
+        assert isinstance(chamber, forms.ModelChoiceField)
+        assert isinstance(network, forms.ModelChoiceField)
+        chamber.queryset = chambers.order_by("name", "pk")
+        network.queryset = networks.order_by("name", "pk")
 
     def question_list(self) -> list[tuple[str, bool]]:
         out = []

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -157,7 +157,7 @@ class SireneImporter:
             finally:
                 self.unlock()
 
-    def resume_and_import(self, stream: BinaryIO, threads: int) -> Report:
+    def resume_and_import(self, stream: IO[bytes], threads: int) -> Report:
         """Read from the checkpoint to the end of the file, with the writers of the import."""
         # A resumed import keeps its number of writers: they share the SIRETs between them.
         parts = len(self.done_below)

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +24,7 @@ ENCODING_ERROR = "encodage invalide : le fichier SIRENE est en UTF-8"
 
 
 @contextmanager
-def open_binary(path: Path) -> Iterator[BinaryIO]:
+def open_binary(path: Path) -> Iterator[IO[bytes]]:
     """The CSV as a binary stream, from a plain file or the first .csv of a zip archive."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -38,7 +38,7 @@ def open_binary(path: Path) -> Iterator[BinaryIO]:
             yield fh
 
 
-def blocks_of_lines(stream: BinaryIO, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+def blocks_of_lines(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[bytes]:
     """Blocks of about ``size`` bytes that end at a line end (the last one may not)."""
     rest = b""
     while True:

@@ -267,7 +267,3 @@ class DirectorySearchForm(forms.Form):
     network = forms.ModelChoiceField(
         label=_("réseau"), required=False, queryset=networks_policy.listed_networks()
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("toutes")), *Category.choices]

@@ -551,6 +551,10 @@ class Match(models.Model):
     # the one reminder sent before the closing date to a notified supplier that has not answered
     reminded_at = models.DateTimeField(_("relancé le"), null=True, blank=True)
 
+    # Set on the rows for the buyer's template by selectors.matches_for_buyer (not columns).
+    reachable: bool
+    reason_words: list[str]
+
     class Meta:
         verbose_name = _("fournisseur pertinent")
         verbose_name_plural = _("fournisseurs pertinents")

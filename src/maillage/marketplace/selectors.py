@@ -55,6 +55,15 @@ def needs_for(user, q: str = "", theme: str = "", mine: bool = False) -> QuerySe
     )
 
 
+def group_member_ids(response: Response) -> list[int]:
+    """The members of the group a response speaks for, by id ([] for a supplier answering
+    alone)."""
+    group = response.consortium
+    if group is None:
+        return []
+    return list(group.members.order_by("pk").values_list("pk", flat=True))
+
+
 def users_of(establishment_ids) -> dict[int, list[User]]:
     """Company users of each establishment (one query)."""
     out: dict[int, list[User]] = defaultdict(list)
@@ -245,13 +254,13 @@ def matches_for_buyer(need: Need) -> list[Match]:
     emails = contact_emails_of(ids)
     text = need_text(need) if matches else ""
     for m in matches:
-        # Attributes for the template, set on the rows: not fields of Match (hence the ignores).
-        reachable = bool(users.get(m.supplier_id) or emails.get(m.supplier_id))
-        m.reachable = reachable  # type: ignore[attr-defined]
+        # Attributes for the template, set on the rows (declared on Match, not columns).
+        m.reachable = bool(users.get(m.supplier_id) or emails.get(m.supplier_id))
         # Rows stored before the engine gave them keep readable, accented reasons too.
         words = m.explanation.get("words") or []
-        reason_words = m.explanation.get("words_as_written") or marketplace.as_written(text, words)
-        m.reason_words = reason_words  # type: ignore[attr-defined]
+        m.reason_words = m.explanation.get("words_as_written") or marketplace.as_written(
+            text, words
+        )
     return matches
 
 

@@ -34,7 +34,9 @@ def build(key: ScopeKey) -> incremental.LiveIndex:
     return live
 
 
-def records(flow) -> tuple[incremental.FlowRecord, incremental.EstablishmentRecord, int | None]:
+def records(
+    flow,
+) -> tuple[incremental.FlowRecord | None, incremental.EstablishmentRecord, int | None]:
     """A flow and its establishment as a snapshot reads them, and the establishment's chamber;
     ``None`` for the flow record when a snapshot would leave the flow out (archived, its
     establishment closed or without a place)."""
@@ -44,11 +46,14 @@ def records(flow) -> tuple[incremental.FlowRecord, incremental.EstablishmentReco
     lon = est.longitude if est.longitude is not None else getattr(commune, "longitude", None)
     territory = getattr(commune, "territory", None) if commune is not None else None
     chamber = territory.chamber_id if territory is not None else None
-    placed = lat is not None and lon is not None
+    if lat is not None and lon is not None:
+        placed, lat_deg, lon_deg = True, float(lat), float(lon)
+    else:
+        placed, lat_deg, lon_deg = False, math.nan, math.nan
     est_record = incremental.EstablishmentRecord(
         id=est.pk,
-        lat=float(lat) if placed else math.nan,
-        lon=float(lon) if placed else math.nan,
+        lat=lat_deg,
+        lon=lon_deg,
         naf=est.naf_id,
         headcount=typical_headcount(est.headcount_band),
         may_receive_hazardous=bool(

@@ -60,7 +60,7 @@ def request(message: tuple, timeout: float | None = None):
         cached = getattr(_local, "conn", None)
         conn = cached[1] if cached is not None and cached[0] == address else None
         fresh = conn is None
-        if fresh:
+        if conn is None:
             conn = _connect()
             _local.conn = (address, conn)
         try:

@@ -319,7 +319,7 @@ def opportunities_for(user) -> list[dict]:
         .order_by("pk")
     ):
         all_sides.setdefault(side.suggestion_id, []).append(side)
-    revealed: dict[int, object] = {}  # my introduction pk -> the other side (mutual only)
+    revealed: dict[int, Introduction] = {}  # my introduction pk -> the other side (mutual only)
     for i in mine:
         others = [s for s in all_sides.get(i.suggestion_id, []) if s.pk != i.pk]
         # ``mine`` comes from policy.visible_introductions (the user represents each side).

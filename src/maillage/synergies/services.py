@@ -334,19 +334,23 @@ def change_status(
         raise ValidationError(
             {"agreement_on": _("Une date d'accord ne s'indique que pour poursuivre la synergie.")}
         )
-    event = transition(suggestion, user, to_status, note, agreement_on if offline else None)
-    if offline:
+    # Dated only when this step records the offline agreement (a date is then required).
+    agreed_offline_on = agreement_on if offline else None
+    event = transition(suggestion, user, to_status, note, agreed_offline_on)
+    if agreed_offline_on is not None:
         audit.record_change(
             user,
             _parties(suggestion),
             AuditLog.Action.CHANGE_SYNERGY,
             f"suggestion {suggestion.pk} : accord hors plateforme du "
-            f"{agreement_on.strftime('%d/%m/%Y')} déclaré ({to_status})",
+            f"{agreed_offline_on.strftime('%d/%m/%Y')} déclaré ({to_status})",
         )
     if abandoning:
         suggestion.abandon_reason_code = reason_code
         suggestion.save(update_fields=["abandon_reason_code"])
     if to_status == Suggestion.Status.IMPLEMENTED:
+        # checked above: the transition went through, so the quantity was required
+        assert actual_quantity is not None
         suggestion.actual_quantity = actual_quantity
         suggestion.actual_savings_eur = actual_savings_eur
         suggestion.actual_co2e_avoided_t = actual_co2e(suggestion, actual_quantity)

@@ -37,12 +37,7 @@ from maillage.notifications.registry import subject_key
 def _winner_side(response: Response) -> list[int]:
     """The establishments a retained response speaks for: its supplier and, for a group, every
     member."""
-    members = (
-        list(response.consortium.members.order_by("pk").values_list("pk", flat=True))
-        if response.consortium_id
-        else []
-    )
-    return list(dict.fromkeys([response.supplier_id, *members]))
+    return list(dict.fromkeys([response.supplier_id, *selectors.group_member_ids(response)]))
 
 
 def _check_lot_winner(need: Need, lot: Lot, winner: Response) -> None:
@@ -267,8 +262,9 @@ def notify_outcome(need: Need, winners=()) -> None:
     users = selectors.users_of(recipients)
     url = reverse("marketplace:need-detail", args=[need.pk])
     won_lots: dict[int, list[int]] = {}
-    for lot in need.lots.filter(winner__isnull=False).select_related("winner").order_by("number"):
-        won_lots.setdefault(lot.winner.supplier_id, []).append(lot.number)
+    awarded = need.lots.filter(winner__isnull=False).order_by("number")
+    for winner_id, number in awarded.values_list("winner__supplier_id", "number"):
+        won_lots.setdefault(winner_id, []).append(number)
     winning_leads = {w.supplier_id for w in winners}
     for supplier_id in recipients:
         lead = lead_of.get(supplier_id, supplier_id)

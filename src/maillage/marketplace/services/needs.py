@@ -3,6 +3,9 @@ matching and notification of the suppliers, invitations, the buyer's visits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -84,7 +87,7 @@ def _log(need: Need, user, from_status: str, to_status: str, note: str = "") -> 
 
 
 @transaction.atomic
-def save_need(user, need: Need, lots: list[tuple[str, str]] = (), files=()) -> Need:
+def save_need(user, need: Need, lots: Sequence[tuple[str, str]] = (), files=()) -> Need:
     """Create or update a need (with its lots, replaced, and new attachments)."""
     if need.pk is None:
         if not policy.can_publish_need_for(user, need.buyer):
@@ -132,12 +135,12 @@ def _save_lots(need: Need, lots) -> None:
     for lot in removed:
         lot.delete()
     for number, (title, category) in wanted:
-        lot = existing.get(number)
-        if lot is None:
+        current = existing.get(number)
+        if current is None:
             Lot.objects.create(need=need, number=number, title=title[:200], category=category)
-        elif (lot.title, lot.category) != (title[:200], category):
-            lot.title, lot.category = title[:200], category
-            lot.save(update_fields=["title", "category"])
+        elif (current.title, current.category) != (title[:200], category):
+            current.title, current.category = title[:200], category
+            current.save(update_fields=["title", "category"])
 
 
 def transition(user, need: Need, to_status: str, note: str = "") -> Need:
@@ -262,7 +265,7 @@ def invite(user, need: Need, supplier_ids) -> dict[str, int]:
         notify(users, NEW_NEED, dedup_key=subject_key(need), title=title, body=body, url=url)
         text = body + "\n\n" + absolute_url(url)
         for address in emails:
-            transaction.on_commit(lambda a=address, t=text: send_email(a, str(title), t))
+            transaction.on_commit(partial(send_email, address, str(title), text))
         m.invited_at, m.invited_by = now, user
         m.notified_at = m.notified_at or now
         m.save(update_fields=["invited_at", "invited_by", "notified_at"])

@@ -136,8 +136,7 @@ def respond(
             response.consortium = group
             response.save(update_fields=["consortium"])
         _notify_co_contractors(need, supplier, co_contractors)
-    elif response.consortium_id:
-        old = response.consortium
+    elif (old := response.consortium) is not None:
         response.consortium = None
         response.save(update_fields=["consortium"])
         old.delete()
@@ -209,11 +208,7 @@ def shortlist(user, response: Response, on: bool = True) -> Response:
 def _notify_shortlisted(need: Need, response: Response) -> None:
     """The supplier's users and, for a group's response, every member's users learn that the
     response is shortlisted, with the buyer's name (the policy now reveals it to each of them)."""
-    members = (
-        list(response.consortium.members.order_by("pk").values_list("pk", flat=True))
-        if response.consortium_id
-        else []
-    )
+    members = selectors.group_member_ids(response)
     users = selectors.users_of([response.supplier_id, *members])
     url = reverse("marketplace:need-detail", args=[need.pk])
     buyer = _("L'acheteur, %(buyer)s (%(commune)s),") % {
