@@ -5,8 +5,11 @@ of view (see ``tests.directory.factories.role_world``)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from maillage.accounts.models import DataSharingAgreement
 from maillage.directory import policy
 from maillage.directory.models import ExportContactRequest
 from tests.directory.factories import (
@@ -232,3 +235,29 @@ def test_lists_agree_with_the_one_object_rules(world, role):
     assert {
         k for k, r in world.requests.items() if policy.can_view_export_request(user, r)
     } == VISIBLE_REQUESTS.get(role, set())
+
+
+# Once the agreements have ended, each chamber is back to its own territory's establishments.
+ENDED = {
+    **VISIBLE_ESTABLISHMENTS,
+    "advisor_own": {"e77"},
+    "admin_own": {"e77"},
+    "advisor_partner_flows": {"e91"},
+    "advisor_partner_matching": {"e95"},
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "rule", "expected"),
+    [
+        pytest.param(role, "visible_establishments", ENDED.get(role, set()), id=role)
+        for role in ROLES
+    ],
+)
+def test_an_ended_agreement_shares_no_establishment(world, role, rule, expected):
+    DataSharingAgreement.objects.update(end=datetime.date(2025, 6, 30))
+    user = world.users[role]
+    pks = policy.visible_establishments(user).values_list("pk", flat=True)
+    assert keys(pks, world.establishments) == expected
+    ids = [e.pk for e in world.establishments.values()]
+    assert keys(policy.visible_establishment_ids(user, ids), world.establishments) == expected

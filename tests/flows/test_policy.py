@@ -5,8 +5,11 @@ them. Rows are (role, rule, object, expected), roles named from establishment e7
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
+from maillage.accounts.models import DataSharingAgreement
 from maillage.flows import policy
 from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, role_world, rows
 from tests.factories import FlowFactory
@@ -90,3 +93,26 @@ def test_list_agrees_with_the_one_object_rule(world, role):
     user = world.users[role]
     readable = {k for k, e in world.establishments.items() if policy.can_view_flows(user, e)}
     assert readable == VISIBLE.get(role, set())
+
+
+# Once the agreements have ended, each chamber is back to its own establishments' flows.
+ENDED = {
+    **VISIBLE,
+    "advisor_own": {"e77"},
+    "admin_own": {"e77"},
+    "advisor_partner_flows": {"e91"},
+}
+
+
+@pytest.mark.parametrize(
+    ("role", "rule", "expected"),
+    [pytest.param(role, "visible_flows", ENDED.get(role, set()), id=role) for role in ROLES],
+)
+def test_an_ended_agreement_shares_no_flow(world, role, rule, expected):
+    DataSharingAgreement.objects.update(end=datetime.date(2025, 6, 30))
+    user = world.users[role]
+    pks = set(policy.visible_flows(user).values_list("pk", flat=True))
+    assert {k for k, f in world.flows.items() if f.pk in pks} == expected
+    assert {
+        k for k, e in world.establishments.items() if policy.can_view_flows(user, e)
+    } == expected
