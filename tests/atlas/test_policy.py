@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from maillage.atlas import policy
-from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, role_world, rows
+from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, check_rule, role_world, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -41,8 +41,8 @@ def test_map_mode(world, role, rule, expected):
 @pytest.mark.parametrize(
     ("role", "rule", "obj", "expected"), rows([("can_view_dashboard", "-", STAFF)])
 )
-def test_rule_without_object(world, role, rule, obj, expected):
-    assert policy.can_view_dashboard(world.users[role]) is expected
+def test_rule(world, role, rule, obj, expected):
+    check_rule(policy, world, role, rule, obj, expected)
 
 
 # Whose dashboard each role reads, by the chamber of that establishment: their own chamber only,

@@ -169,14 +169,7 @@ ROLES = (
     "cluster_manager",
     "cluster_manager_other",
 )
-CHAMBER_STAFF = {
-    "advisor_own",
-    "admin_own",
-    "advisor_partner_flows",
-    "advisor_partner_matching",
-    "advisor_other",
-    "admin_other",
-}
+CHAMBER_STAFF = {role for role in ROLES if role.startswith(("advisor_", "admin_"))}
 COMPANIES = {"company_own", "company_other"}
 
 
@@ -198,3 +191,10 @@ def rows(table, roles=ROLES, xfail=None):
                 )
             )
     return out
+
+
+def check_rule(policy, world, role, rule, obj, expected):
+    """Ask ``policy.<rule>`` about ``world.objects[obj]`` (about nothing when ``obj`` is "-") for
+    the role's user and compare with the row's expected answer."""
+    args = () if obj == "-" else (world.objects[obj],)
+    assert getattr(policy, rule)(world.users[role], *args) is expected

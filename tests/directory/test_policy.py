@@ -17,6 +17,7 @@ from tests.directory.factories import (
     COMPANIES,
     ROLES,
     ExportContactRequestFactory,
+    check_rule,
     role_world,
     rows,
 )
@@ -117,11 +118,6 @@ ONE_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(ONE_OBJECT))
-def test_one_object_rule(world, role, rule, obj, expected):
-    assert getattr(policy, rule)(world.users[role], world.objects[obj]) is expected
-
-
 # --- Rules without an object --------------------------------------------------------------------
 
 NO_OBJECT = [
@@ -132,9 +128,9 @@ NO_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(NO_OBJECT))
-def test_rule_without_object(world, role, rule, obj, expected):
-    assert getattr(policy, rule)(world.users[role]) is expected
+@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(ONE_OBJECT + NO_OBJECT))
+def test_rule(world, role, rule, obj, expected):
+    check_rule(policy, world, role, rule, obj, expected)
 
 
 # --- Creating and importing: (existing establishment, target commune) ---------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from maillage.accounts.models import DataSharingAgreement
 from maillage.flows import policy
-from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, role_world, rows
+from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, check_rule, role_world, rows
 from tests.factories import FlowFactory
 from tests.flows.factories import VisitFactory
 
@@ -48,16 +48,12 @@ ONE_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(ONE_OBJECT))
-def test_one_object_rule(world, role, rule, obj, expected):
-    assert getattr(policy, rule)(world.users[role], world.objects[obj]) is expected
+NO_OBJECT = [("can_export_flows", "-", STAFF | COMPANIES)]
 
 
-@pytest.mark.parametrize(
-    ("role", "rule", "obj", "expected"), rows([("can_export_flows", "-", STAFF | COMPANIES)])
-)
-def test_rule_without_object(world, role, rule, obj, expected):
-    assert policy.can_export_flows(world.users[role]) is expected
+@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(ONE_OBJECT + NO_OBJECT))
+def test_rule(world, role, rule, obj, expected):
+    check_rule(policy, world, role, rule, obj, expected)
 
 
 # Whose flows (and visits) each role's lists hold, by establishment.

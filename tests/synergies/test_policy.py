@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from maillage.synergies import policy
 from maillage.synergies.models import Suggestion
-from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, role_world, rows
+from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, check_rule, role_world, rows
 from tests.factories import FlowFactory
 from tests.synergies.factories import DetectionRunFactory, IntroductionFactory, SuggestionFactory
 
@@ -120,11 +120,6 @@ ONE_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(ONE_OBJECT))
-def test_one_object_rule(world, role, rule, obj, expected):
-    assert getattr(policy, rule)(world.users[role], world.objects[obj]) is expected
-
-
 NO_OBJECT = [
     ("can_list_suggestions", "-", STAFF),
     ("can_export_suggestions", "-", STAFF),
@@ -134,9 +129,9 @@ NO_OBJECT = [
 ]
 
 
-@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(NO_OBJECT))
-def test_rule_without_object(world, role, rule, obj, expected):
-    assert getattr(policy, rule)(world.users[role]) is expected
+@pytest.mark.parametrize(("role", "rule", "obj", "expected"), rows(ONE_OBJECT + NO_OBJECT))
+def test_rule(world, role, rule, obj, expected):
+    check_rule(policy, world, role, rule, obj, expected)
 
 
 ALL_SUGGESTIONS = {
