@@ -13,7 +13,13 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from maillage.accounts.models import DataSharingAgreement, TerritoryCommune, User
-from maillage.directory.models import Cluster, ExportAdvisor, ExportContactRequest
+from maillage.directory.models import (
+    Cluster,
+    ClusterProgramme,
+    ExportAdvisor,
+    ExportContactRequest,
+    ExportProject,
+)
 from maillage.networks.models import Membership, Network
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
 
@@ -55,6 +61,26 @@ class ClusterFactory(factory.django.DjangoModelFactory):
     def managers(cluster, create, value, **kwargs):
         if create and value:
             cluster.managers.set(value)
+
+
+class ClusterProgrammeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ClusterProgramme
+
+    cluster = factory.SubFactory(ClusterFactory)
+    title = factory.Sequence(lambda n: f"Programme international {n}")
+    countries = ["DE"]
+
+
+class ExportProjectFactory(factory.django.DjangoModelFactory):
+    """What an SME targets abroad."""
+
+    class Meta:
+        model = ExportProject
+
+    establishment = factory.SubFactory(EstablishmentFactory)
+    countries = ["DE"]
+    sectors = []
 
 
 class ExportContactRequestFactory(factory.django.DjangoModelFactory):

@@ -10,25 +10,28 @@ from django.urls import reverse
 from maillage.accounts.models import User
 from maillage.directory import services
 from maillage.directory.models import (
-    Cluster,
-    ClusterProgramme,
-    ExportAdvisor,
     ExportContactRequest,
     ExportProject,
 )
 from maillage.notifications.models import Notification
+from tests.directory.factories import (
+    ClusterFactory,
+    ClusterProgrammeFactory,
+    ExportAdvisorFactory,
+    ExportProjectFactory,
+)
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(territory, make_user):
+def world(territory):
     def advisor(username, name, countries, sectors):
-        user = make_user(username, User.Role.EXPORT_ADVISOR)
-        user.email, user.first_name = f"{username}@cce.test", name.split()[0]
-        user.save()
-        return ExportAdvisor.objects.create(
-            user=user,
+        return ExportAdvisorFactory(
+            user__username=username,
+            user__email=f"{username}@cce.test",
+            user__first_name=name.split()[0],
             name=name,
             organisation="Export SA",
             countries=countries,
@@ -39,22 +42,20 @@ def world(territory, make_user):
 
     morocco = advisor("cce_ma", "Karim Maroc", ["MA"], ["agrifood"])
     germany = advisor("cce_de", "Anne Allemagne", ["DE"], ["industry"])
-    cluster = Cluster.objects.create(name="Pôle Agri", sectors=["agrifood"])
-    ClusterProgramme.objects.create(cluster=cluster, title="Agri Maghreb", countries=["MA"])
-    other_cluster = Cluster.objects.create(name="Pôle Mer", sectors=["maritime"])
-    managers = []
-    for username in ("pole_a", "pole_b"):
-        m = make_user(username, User.Role.CLUSTER_MANAGER)
-        m.email = f"{username}@pole.test"
-        m.save()
-        managers.append(m)
-    cluster.managers.set(managers)
-    sea = make_user("pole_mer", User.Role.CLUSTER_MANAGER)
-    other_cluster.managers.add(sea)
+    managers = [
+        UserFactory(
+            username=username, role=User.Role.CLUSTER_MANAGER, email=f"{username}@pole.test"
+        )
+        for username in ("pole_a", "pole_b")
+    ]
+    cluster = ClusterFactory(name="Pôle Agri", sectors=["agrifood"], managers=managers)
+    ClusterProgrammeFactory(cluster=cluster, title="Agri Maghreb", countries=["MA"])
+    sea = UserFactory(username="pole_mer", role=User.Role.CLUSTER_MANAGER)
+    ClusterFactory(name="Pôle Mer", sectors=["maritime"], managers=[sea])
     sme_user = territory["company77"]
     sme_user.email, sme_user.first_name, sme_user.last_name = "co77@example.test", "Léa", "Dupin"
     sme_user.save()
-    ExportProject.objects.create(
+    ExportProjectFactory(
         establishment=territory["e77"], countries=["MA", "VN"], sectors=["agrifood"]
     )
     req = services.request_export_contact(
