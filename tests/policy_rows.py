@@ -1,0 +1,46 @@
+"""Rows of the role × rule table tests (``tests/<app>/test_policy.py``): each app's table says,
+per (rule, object), which roles the rule lets through; this expands it into one
+``pytest.param(role, rule, object, expected)`` per role, so a failure names the one case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pytest
+
+# A row: (rule, object, expected) where expected is the set of roles answered True (every other
+# role: False), or a mapping role → value with ``None`` as the key of every other role's value.
+Row = tuple[str, str, set[str] | Mapping[str | None, object]]
+
+
+def expand(
+    table: Iterable[Row],
+    roles: Iterable[str],
+    leaks: Mapping[tuple[str, str, str], str] | None = None,
+) -> list:
+    """One param per (role, rule, object); a known leak ``(role, rule, object): reason`` is a
+    strict xfail: the row keeps what a chamber expects, and passes the day the code agrees."""
+    roles = sorted(roles)
+    leaks = leaks or {}
+    params = []
+    for rule, obj, expected in table:
+        for role in roles:
+            if isinstance(expected, set):
+                value: object = role in expected
+            else:
+                value = expected.get(role, expected.get(None))
+            marks = []
+            if (role, rule, obj) in leaks:
+                marks.append(pytest.mark.xfail(strict=True, reason=leaks[(role, rule, obj)]))
+            params.append(
+                pytest.param(role, rule, obj, value, marks=marks, id=f"{rule}-{obj}-{role}")
+            )
+    return params
+
+
+def unknown_roles(table: Iterable[Row], roles: Iterable[str]) -> set[str]:
+    """Roles a table names that the world does not build (a typo would silently mean False)."""
+    named: set[str] = set()
+    for _rule, _obj, expected in table:
+        named |= {r for r in expected if r is not None}
+    return named - set(roles)
