@@ -131,9 +131,7 @@ RULES = {
         u, o
     ),
     "can_publish_need_for": lambda u, o, es: policy.can_publish_need_for(u, o),
-    "responding_establishments": lambda u, o, es: _keys(
-        policy.responding_establishments(u, o), es
-    ),
+    "responding_establishments": lambda u, o, es: _keys(policy.responding_establishments(u, o), es),
     "visible_responses": lambda u, o, es: _in(policy.visible_responses(u), o),
     "can_see_buyer": lambda u, o, es: policy.can_see_buyer(u, o),
     "award_contact_establishment_ids": lambda u, o, es: _keys(
@@ -173,7 +171,11 @@ TABLE = [
         {"supplier": ["es"], "company91": ["e91"], "company78": ["e78"], None: []},
     ),
     ("responding_establishments", "chamber77", {"supplier": ["es"], None: []}),
-    ("responding_establishments", "network", {"company78": ["e78"], "company91": ["e91"], None: []}),
+    (
+        "responding_establishments",
+        "network",
+        {"company78": ["e78"], "company91": ["e91"], None: []},
+    ),
     ("responding_establishments", "draft", {None: []}),
     ("responding_establishments", "awarded", {None: []}),
     # A response: its supplier's users (and its group's), the buyer's users; no chamber staff.
