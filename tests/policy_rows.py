@@ -7,6 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from maillage.accounts.models import User
+from tests.factories import UserFactory
 
 # A row: (rule, object, expected) where expected is the set of roles answered True (every other
 # role: False), or a mapping role → value with ``None`` as the key of every other role's value.
@@ -44,3 +48,21 @@ def unknown_roles(table: Iterable[Row], roles: Iterable[str]) -> set[str]:
     for _rule, _obj, expected in table:
         named |= {r for r in expected if r is not None}
     return named - set(roles)
+
+
+def territory_users(territory) -> dict:
+    """The roles every table shares, on the ``territory`` fixture: anonymous, platform staff,
+    company users of 77 and 78, staff of 77 (advisor, administrator), of 91 (a partner of 77 by
+    an agreement) and of 78 (no agreement)."""
+    c77 = territory["chambers"][0]
+    return {
+        "anonymous": AnonymousUser(),
+        "platform": UserFactory(role=User.Role.ADVISOR, is_superuser=True, is_staff=True),
+        "company77": territory["company77"],
+        "company78": territory["company78"],
+        "advisor77": territory["advisor77"],
+        "admin77": UserFactory(role=User.Role.CHAMBER_ADMIN, chamber=c77),
+        "advisor91": territory["advisor91"],
+        "advisor78": territory["advisor78"],
+        "admin78": territory["admin78"],
+    }

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 
 from maillage.accounts.models import User
 from maillage.events import policy
@@ -21,7 +20,7 @@ from maillage.events.models import Registration
 from maillage.networks.models import Membership, Network
 from tests.events.factories import EventFactory, MeetingRequestFactory, RegistrationFactory
 from tests.factories import EstablishmentFactory, UserFactory
-from tests.policy_rows import expand, unknown_roles
+from tests.policy_rows import expand, territory_users, unknown_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -62,17 +61,9 @@ def world(territory):
     )
     MeetingRequestFactory(requester=mine, target=other)
     users = {
-        "anonymous": AnonymousUser(),
-        "platform": UserFactory(role=User.Role.ADVISOR, is_superuser=True, is_staff=True),
-        "company77": t["company77"],
+        **territory_users(t),
         "participant": other.user,
         "waiting": waiting.user,
-        "company78": t["company78"],
-        "advisor77": t["advisor77"],
-        "admin77": UserFactory(role=User.Role.CHAMBER_ADMIN, chamber=c77),
-        "advisor91": t["advisor91"],
-        "advisor78": t["advisor78"],
-        "admin78": t["admin78"],
         "animator": animator,
     }
     assert set(users) == ROLES

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from maillage.accounts.models import User
@@ -27,7 +26,7 @@ from tests.marketplace.factories import (
     ResponseFactory,
     SupplierProfileFactory,
 )
-from tests.policy_rows import expand, unknown_roles
+from tests.policy_rows import expand, territory_users, unknown_roles
 
 pytestmark = pytest.mark.django_db
 
@@ -58,19 +57,12 @@ def world(territory):
     animator = UserFactory(role=User.Role.ANIMATOR)
     club.animators.add(animator)
     users = {
-        "anonymous": AnonymousUser(),
-        "platform": UserFactory(role=User.Role.ADVISOR, is_superuser=True, is_staff=True),
-        "buyer": t["company77"],
+        **territory_users(t),
         "supplier": UserFactory(establishments=[es]),
         "company91": UserFactory(establishments=[e91]),
-        "company78": t["company78"],
-        "advisor77": t["advisor77"],
-        "admin77": UserFactory(role=User.Role.CHAMBER_ADMIN, chamber=c77),
-        "advisor91": t["advisor91"],
-        "advisor78": t["advisor78"],
-        "admin78": t["admin78"],
         "animator": animator,
     }
+    users["buyer"] = users.pop("company77")
     assert set(users) == ROLES
     live = Need.Status.PUBLISHED
     needs = {

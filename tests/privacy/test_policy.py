@@ -10,12 +10,11 @@ platform administrator and a second one.
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 
 from maillage.accounts.models import User
 from maillage.privacy import policy
 from tests.factories import UserFactory
-from tests.policy_rows import expand, unknown_roles
+from tests.policy_rows import expand, territory_users, unknown_roles
 from tests.privacy.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,17 +37,8 @@ ROLES = {
 @pytest.fixture
 def world(territory):
     t = territory
-    c77 = t["chambers"][0]
     users = {
-        "anonymous": AnonymousUser(),
-        "platform": UserFactory(role=User.Role.ADVISOR, is_superuser=True, is_staff=True),
-        "company77": t["company77"],
-        "company78": t["company78"],
-        "advisor77": t["advisor77"],
-        "admin77": UserFactory(role=User.Role.CHAMBER_ADMIN, chamber=c77),
-        "advisor91": t["advisor91"],
-        "advisor78": t["advisor78"],
-        "admin78": t["admin78"],
+        **territory_users(t),
         "animator": UserFactory(role=User.Role.ANIMATOR),
         "export_advisor": UserFactory(role=User.Role.EXPORT_ADVISOR),
     }
