@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.events.models import Event, Question
+from maillage.events.models import Question
+from tests.events.factories import EventFactory
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +22,7 @@ def immediate_tasks(settings):
 def world(territory, make_user, make_establishment):
     c77 = territory["chambers"][0]
     start = timezone.now() + datetime.timedelta(days=1)
-    event = Event.objects.create(
+    event = EventFactory(
         title="Positive Business Place",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=4),

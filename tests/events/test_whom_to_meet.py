@@ -16,12 +16,13 @@ from maillage.accounts.models import User
 from maillage.engine import marketplace as supplier_matching
 from maillage.events import selectors, services
 from maillage.events import selectors as events_selectors
-from maillage.events.models import Event, Registration
+from maillage.events.models import Registration
 from maillage.flows.services import build_flow
 from maillage.synergies import introductions
 from maillage.synergies import services as synergies
 from maillage.synergies.models import Suggestion
 from tests.events.conftest import answers
+from tests.events.factories import EventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +137,7 @@ def test_nobody_else_sees_the_suggestions(fair, client):
         assert selectors.whom_to_meet(user, a) == []
         assert events_selectors.meeting_synergies(user, a) == []
     # Another event's participant sees only that event's participants.
-    other = Event.objects.create(
+    other = EventFactory(
         title="Autre rencontre",
         starts_at=a.event.starts_at,
         ends_at=a.event.ends_at + datetime.timedelta(hours=1),

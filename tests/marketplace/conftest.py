@@ -9,22 +9,20 @@ from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.marketplace import services
-from maillage.marketplace.models import Need, SupplierProfile
+from maillage.marketplace.models import Need
+from tests.marketplace.factories import SupplierProfileFactory
 
 
 @pytest.fixture
 def profile(db):
     def factory(establishment, capabilities, radius=60, categories="", tags=""):
-        p = SupplierProfile(
+        return SupplierProfileFactory(
             establishment=establishment,
             capabilities=capabilities,
             service_radius_km=radius,
             categories=categories,
             tags=tags,
         )
-        p.search_text = services.profile_search_text(p)
-        p.save()
-        return p
 
     return factory
 

@@ -11,14 +11,15 @@ from django.utils import timezone
 from maillage import notifications
 from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Cluster, Contact, ExportAdvisor, ExportProject
+from maillage.directory.models import Cluster, ExportAdvisor, ExportProject
 from maillage.directory.services import request_export_contact
-from maillage.events.models import Event, MeetingRequest, Registration
 from maillage.flows.models import Visit
 from maillage.flows.services import build_flow
 from maillage.marketplace.notifications import NEW_NEED
 from maillage.networks.models import Network
 from maillage.networks.notifications import NETWORK_NEWS
+from tests.events.factories import EventFactory, MeetingRequestFactory, RegistrationFactory
+from tests.privacy.factories import ContactFactory
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def people(territory, make_user, make_establishment):
     company = t["company77"]
     company.first_name, company.last_name, company.email = "Léa", "Durand", "lea@scierie.test"
     company.save()
-    contact = Contact.objects.create(
+    contact = ContactFactory(
         establishment=e77,
         first_name="Anne",
         last_name="Martin",
@@ -62,7 +63,7 @@ def people(territory, make_user, make_establishment):
     club.animators.add(company)
     Cluster.objects.create(name="Pôle Bois").managers.add(company)
     start = timezone.now() + datetime.timedelta(days=3)
-    event = Event.objects.create(
+    event = EventFactory(
         title="Rencontres 77",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=3),
@@ -73,13 +74,13 @@ def people(territory, make_user, make_establishment):
     )
     other_est = make_establishment("77288", name="Menuiserie Test", naf="16.23Z")
     other = make_user("cob", User.Role.COMPANY, establishments=[other_est])
-    mine = Registration.objects.create(
+    mine = RegistrationFactory(
         event=event, user=company, establishment=e77, status="confirmed", offers="Sciure"
     )
-    theirs = Registration.objects.create(
+    theirs = RegistrationFactory(
         event=event, user=other, establishment=other_est, status="confirmed"
     )
-    meeting_request = MeetingRequest.objects.create(
+    meeting_request = MeetingRequestFactory(
         event=event,
         requester=mine,
         target=theirs,
