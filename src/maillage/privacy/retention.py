@@ -7,7 +7,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.apps import apps
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db import models, transaction
@@ -29,22 +29,17 @@ class Table:
 
 def tables() -> list[Table]:
     """The purged tables; django-axes' records of sign-in attempts (login, address, browser)
-    follow the audit period when it is installed."""
-    out = [
+    follow the audit period."""
+    return [
         Table(AuditLog, "at", "MAILLAGE_AUDIT_RETENTION_DAYS"),
         Table(LogEntry, "action_time", "MAILLAGE_AUDIT_RETENTION_DAYS"),
         Table(PrivacyLogEntry, "at", "MAILLAGE_AUDIT_RETENTION_DAYS"),
         Table(Notification, "created_at", "MAILLAGE_NOTIFICATION_RETENTION_DAYS"),
-    ]
-    if apps.is_installed("axes"):
-        # lazy: axes' models load only where the app is installed (a deployment may leave it out).
-        from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-
-        out += [
+        *(
             Table(model, "attempt_time", "MAILLAGE_AUDIT_RETENTION_DAYS")
             for model in (AccessAttempt, AccessFailureLog, AccessLog)
-        ]
-    return out
+        ),
+    ]
 
 
 def expired(table: Table, now: datetime.datetime) -> models.QuerySet:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.apps import apps
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.sessions.models import Session
 from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
@@ -287,11 +287,6 @@ def _session_keys(user) -> list[str]:
 
 
 def _axes_models() -> list[type[models.Model]]:
-    if not apps.is_installed("axes"):
-        return []
-    # lazy: axes' models load only where the app is installed (a deployment may leave it out).
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-
     return [AccessAttempt, AccessFailureLog, AccessLog]
 
 
