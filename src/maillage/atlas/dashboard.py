@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from maillage import caching
 from maillage.accounts.models import TerritoryCommune
 from maillage.atlas import charts
 from maillage.atlas.forms import Scope
@@ -50,6 +51,19 @@ def _month_range(keys: list[str]) -> list[str]:
         out.append(f"{year:04d}-{mon:02d}")
         year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
     return out
+
+
+def cached(scope: Scope) -> dict:
+    """``build(scope)`` through the shared cache: the page and both exports of one scope read
+    the same entry until a write to what it counts (establishments, territories, flows, visits,
+    suggestions and their history) renews a topic. The key is the scope itself, which the form
+    has already limited to the chambers the reader may see."""
+    return caching.get_or_build(
+        "dashboard",
+        (scope.chamber_id, scope.departement, scope.epci),
+        (caching.DIRECTORY, caching.SYNERGIES, caching.ACTIVITY),
+        lambda: build(scope),
+    )
 
 
 def build(scope: Scope) -> dict:

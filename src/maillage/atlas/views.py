@@ -80,7 +80,7 @@ def dashboard(request):
     if scope is None:
         raise Http404
     return render(
-        request, "atlas/dashboard.html", {"form": form, "scope": scope, "d": dash.build(scope)}
+        request, "atlas/dashboard.html", {"form": form, "scope": scope, "d": dash.cached(scope)}
     )
 
 
@@ -91,7 +91,7 @@ def dashboard_xlsx(request):
     if scope is None:
         raise Http404
     response = HttpResponse(
-        dash.to_xlsx(dash.build(scope), scope),
+        dash.to_xlsx(dash.cached(scope), scope),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = 'attachment; filename="maillage-tableau-de-bord.xlsx"'
@@ -105,7 +105,7 @@ def dashboard_csv(request):
     scope = forms.DashboardFilter(request.user, request.GET or None).scope()
     if scope is None:
         raise Http404
-    response = HttpResponse(dash.to_csv(dash.build(scope), scope), content_type="text/csv")
+    response = HttpResponse(dash.to_csv(dash.cached(scope), scope), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="maillage-tableau-de-bord.csv"'
     return response
 

@@ -10,6 +10,7 @@ class FlowsConfig(AppConfig):
 
     def ready(self):
         # cycle: models are imported once the app registry is ready, not with the AppConfig.
-        from maillage.flows.models import Flow
+        from maillage.flows.models import Flow, Visit
 
         caching.watch(Flow, caching.DIRECTORY)
+        caching.watch(Visit, caching.ACTIVITY)

@@ -24,6 +24,10 @@ PERIOD_LABELS = {
 }
 
 
+class VisitQuerySet(caching.InvalidatingQuerySet):
+    cache_topics = (caching.ACTIVITY,)
+
+
 class Visit(models.Model):
     establishment = models.ForeignKey(
         Establishment,
@@ -39,6 +43,8 @@ class Visit(models.Model):
     )
     date = models.DateField(_("date de visite"))
     notes = models.TextField(_("notes"), blank=True)
+
+    objects = VisitQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("visite")

@@ -13,9 +13,10 @@ class SynergiesConfig(AppConfig):
     def ready(self):
         register(*NOTIFICATION_KINDS)
         # cycle: models are imported once the app registry is ready, not with the AppConfig.
-        from maillage.synergies.models import Suggestion
+        from maillage.synergies.models import Suggestion, SuggestionEvent
 
         caching.watch(Suggestion, caching.SYNERGIES)
+        caching.watch(SuggestionEvent, caching.SYNERGIES)
 
         # cycle: partners imports models, which need the app registry this method is part of
         from maillage.synergies import partners
