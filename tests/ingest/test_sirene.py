@@ -490,7 +490,7 @@ def test_a_first_load_writes_the_same_rows_as_the_comparison(tmp_path, cols, ref
     path = tmp_path / "stock.csv"
     first_load_file(path, cols)
     before = schema()
-    assert len(before) == 8  # 6 secondary indexes and 2 foreign keys
+    assert len(before) == 6  # 4 secondary indexes and 2 foreign keys
     copied = []
 
     def counting_copy_new(rows, include_closed):

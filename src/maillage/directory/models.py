@@ -80,8 +80,15 @@ class Establishment(models.Model):
         _("tranche d'effectif"), max_length=2, choices=HEADCOUNT_CHOICES, default="NN"
     )
     address = models.CharField(_("adresse"), max_length=255, blank=True)
+    # No index of its own: ``(commune, is_active)`` in Meta.indexes serves every lookup by commune
+    # (its leading column). A second one, and its ``_like`` twin on PostgreSQL, cost 143 s of the
+    # 375 s of index rebuild of a national SIRENE first load (docs/benchmarks.md).
     commune = models.ForeignKey(
-        Commune, on_delete=models.PROTECT, related_name="establishments", verbose_name=_("commune")
+        Commune,
+        on_delete=models.PROTECT,
+        related_name="establishments",
+        verbose_name=_("commune"),
+        db_index=False,
     )
     latitude = models.FloatField(_("latitude (WGS84)"), null=True, blank=True)
     longitude = models.FloatField(_("longitude (WGS84)"), null=True, blank=True)
