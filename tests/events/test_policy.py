@@ -19,8 +19,9 @@ from maillage.events import policy
 from maillage.events.models import Registration
 from maillage.networks.models import Membership, Network
 from tests.events.factories import EventFactory, MeetingRequestFactory, RegistrationFactory
-from tests.factories import EstablishmentFactory, UserFactory
+from tests.factories import EstablishmentFactory, UserFactory, build_territory
 from tests.policy_rows import expand, territory_users, unknown_roles
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +41,8 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def world(territory):
-    t = territory
+def build_world():
+    t = build_territory()
     c77, _c91, c78 = t["chambers"]
     federation = Network.objects.create(name="Fédération", kind=Network.Kind.FEDERATION)
     club = Network.objects.create(name="Club 78", chamber=c78, federation=federation)
@@ -86,6 +86,9 @@ def world(territory):
         "waiting": waiting.establishment_id,
     }
     return users, objects, {pk: key for key, pk in names.items()}
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 def _in(queryset, obj) -> bool:
