@@ -14,8 +14,9 @@ from maillage.accounts.models import User
 from maillage.events import policy as events_policy
 from maillage.events.models import Event
 from maillage.networks import policy, selectors
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Network
 from tests.factories import UserFactory, build_territory
+from tests.networks.factories import MembershipFactory, NetworkFactory
 from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
@@ -24,11 +25,11 @@ pytestmark = pytest.mark.django_db
 def build_networks():
     territory = build_territory()
     c77, _c91, c78 = territory["chambers"]
-    federation = Network.objects.create(name="Fédération", kind=Network.Kind.FEDERATION)
-    club77 = Network.objects.create(name="Club 77", chamber=c77, federation=federation)
-    club78 = Network.objects.create(name="Club 78", chamber=c78)
-    free = Network.objects.create(name="Réseau sans chambre")
-    Membership.objects.create(
+    federation = NetworkFactory(name="Fédération", kind=Network.Kind.FEDERATION)
+    club77 = NetworkFactory(name="Club 77", chamber=c77, federation=federation)
+    club78 = NetworkFactory(name="Club 78", chamber=c78)
+    free = NetworkFactory(name="Réseau sans chambre")
+    MembershipFactory(
         establishment=territory["e77"], network=club77, since=datetime.date(2024, 1, 1)
     )
     animator = UserFactory(username="anim77", role=User.Role.ANIMATOR)
