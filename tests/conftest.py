@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import os
 import shutil
 import subprocess
@@ -13,9 +12,10 @@ from django.apps import apps
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from maillage.accounts.models import Chamber, DataSharingAgreement, User
+from maillage.accounts.models import Chamber
 from tests import random_order
-from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
+from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory, build_territory
+from tests.worlds import FAST_PASSWORD_HASHERS, TEST_CACHES
 
 
 def _shared_data() -> Path:
@@ -51,12 +51,7 @@ SHARED_DATA = _shared_data()
 def memory_cache(settings):
     """Each test starts with an empty cache of its own process (maillage.caching): entries of
     another test's database rows never answer."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "maillage-tests",
-        }
-    }
+    settings.CACHES = TEST_CACHES
     cache.clear()
     yield
     cache.clear()
@@ -144,30 +139,10 @@ def make_user(db):
 
 
 @pytest.fixture
-def territory(make_chamber, make_establishment, make_user):
-    """Three chambers (77, 91 with a flows agreement; 78 alone), one establishment and users each."""
-    c77 = make_chamber("cci-77", "77")
-    c91 = make_chamber("cci-91", "91")
-    c78 = make_chamber("cci-78", "78")
-    agreement = DataSharingAgreement.objects.create(
-        chamber_a=c77, chamber_b=c91, start=datetime.date(2024, 1, 1)
-    )
-    e77 = make_establishment("77288", name="Scierie de Melun-Test")  # Melun
-    e91 = make_establishment("91228", name="Chaufferie d'Évry-Test", naf="35.30Z")  # Évry
-    e78 = make_establishment("78646", name="Boulangerie de Versailles-Test", naf="10.71C")
-    return {
-        "chambers": (c77, c91, c78),
-        "agreement": agreement,
-        "e77": e77,
-        "e91": e91,
-        "e78": e78,
-        "advisor77": make_user("adv77", User.Role.ADVISOR, c77),
-        "advisor91": make_user("adv91", User.Role.ADVISOR, c91),
-        "advisor78": make_user("adv78", User.Role.ADVISOR, c78),
-        "admin78": make_user("adm78", User.Role.CHAMBER_ADMIN, c78),
-        "company77": make_user("co77", User.Role.COMPANY, establishments=[e77]),
-        "company78": make_user("co78", User.Role.COMPANY, establishments=[e78]),
-    }
+def territory(db):
+    """Three chambers (77, 91 with a flows agreement; 78 alone), one establishment and users each
+    (``tests.factories.build_territory``)."""
+    return build_territory()
 
 
 @pytest.fixture
@@ -197,4 +172,4 @@ def reference_data(transactional_db):
 def fast_password_hasher(settings):
     """Fixtures create many users and PBKDF2 costs about a second each on the shared machine; a
     fast hasher, for tests only, keeps sign-in real and the suite quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS

@@ -8,17 +8,19 @@ valid defaults for the rest, instead of rebuilding a near-identical world per fi
     offer = FlowFactory(establishment=e, waste_code="03 01 05", quantity=420)
 
 The shared fixtures of ``tests/conftest.py`` (``make_chamber``, ``make_establishment``,
-``make_user``, ``territory``) are built on these.
+``make_user``, ``territory``) are built on these; ``build_territory`` is the ``territory``
+fixture's world, for a world built once per module (``tests/worlds.py``).
 """
 
 from __future__ import annotations
 
+import datetime
 import itertools
 
 import factory
 from stdnum import luhn
 
-from maillage.accounts.models import Chamber, TerritoryCommune, User
+from maillage.accounts.models import Chamber, DataSharingAgreement, TerritoryCommune, User
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
 from maillage.flows.services import build_flow
@@ -105,3 +107,37 @@ class FlowFactory(factory.django.DjangoModelFactory):
         flow = build_flow(kwargs.pop("establishment"), **kwargs)
         flow.save()
         return flow
+
+
+def build_territory() -> dict:
+    """Three chambers (77, 91 with a flows agreement; 78 alone), one establishment and users each."""
+    c77 = ChamberFactory(slug="cci-77", departement="77")
+    c91 = ChamberFactory(slug="cci-91", departement="91")
+    c78 = ChamberFactory(slug="cci-78", departement="78")
+    agreement = DataSharingAgreement.objects.create(
+        chamber_a=c77, chamber_b=c91, start=datetime.date(2024, 1, 1)
+    )
+    e77 = EstablishmentFactory(commune_id="77288", name="Scierie de Melun-Test")  # Melun
+    e91 = EstablishmentFactory(commune_id="91228", name="Chaufferie d'Évry-Test", naf_id="35.30Z")
+    e78 = EstablishmentFactory(
+        commune_id="78646", name="Boulangerie de Versailles-Test", naf_id="10.71C"
+    )
+
+    def user(username, role, chamber=None, establishments=()):
+        return UserFactory(
+            username=username, role=role, chamber=chamber, establishments=list(establishments)
+        )
+
+    return {
+        "chambers": (c77, c91, c78),
+        "agreement": agreement,
+        "e77": e77,
+        "e91": e91,
+        "e78": e78,
+        "advisor77": user("adv77", User.Role.ADVISOR, c77),
+        "advisor91": user("adv91", User.Role.ADVISOR, c91),
+        "advisor78": user("adv78", User.Role.ADVISOR, c78),
+        "admin78": user("adm78", User.Role.CHAMBER_ADMIN, c78),
+        "company77": user("co77", User.Role.COMPANY, establishments=[e77]),
+        "company78": user("co78", User.Role.COMPANY, establishments=[e78]),
+    }

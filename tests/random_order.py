@@ -148,3 +148,15 @@ def suspended() -> Iterator[None]:
         yield
     finally:
         _off.reset(token)
+
+
+@contextlib.contextmanager
+def preserved() -> Iterator[None]:
+    """Queries of a world built once for several tests (``tests/worlds.py``) leave the orders of
+    the test being set up as they would be without them: a row run alone sees the same orders."""
+    state = _rng.getstate()
+    try:
+        yield
+    finally:
+        _rng.setstate(state)
+        _state["generation"] += 1  # PostgreSQL takes the test's seed again at its next query

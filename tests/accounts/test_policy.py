@@ -9,7 +9,8 @@ from maillage.accounts import policy as accounts_policy
 from maillage.accounts.models import DataSharingAgreement, User
 from maillage.directory import policy as directory_policy
 from maillage.flows import policy as flows_policy
-from maillage.flows.services import build_flow
+from tests.factories import FlowFactory
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,15 +19,14 @@ pytestmark = pytest.mark.django_db
 def flows(territory):
     out = {}
     for key in ("e77", "e91", "e78"):
-        flow = build_flow(
-            territory[key],
+        flow = FlowFactory(
+            establishment=territory[key],
             direction="offer",
             waste_code="15 01 03",
             quantity=12,
             unit="t",
             period="year",
         )
-        flow.save()
         out[key] = flow
     return out
 
@@ -106,12 +106,9 @@ def test_anonymous_and_animator_see_no_flows(territory, flows, make_user):
 
 
 def test_animator_sees_members_of_animated_network_only(territory, make_user):
-    from maillage.networks.models import Membership, Network
 
-    club = Network.objects.create(name="Club test")
-    Membership.objects.create(
-        network=club, establishment=territory["e78"], since=datetime.date(2020, 1, 1)
-    )
+    club = NetworkFactory(name="Club test")
+    MembershipFactory(network=club, establishment=territory["e78"], since=datetime.date(2020, 1, 1))
     animator = make_user("anim", User.Role.ANIMATOR)
     club.animators.add(animator)
     assert ids(directory_policy.visible_establishments(animator)) == {territory["e78"].pk}

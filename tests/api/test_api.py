@@ -4,9 +4,9 @@ import pytest
 
 from maillage.accounts.models import AuditLog
 from maillage.accounts.tokens import create_token
-from maillage.flows.services import build_flow
 from maillage.synergies import partners, services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,28 +14,29 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def data(territory):
     partners.clear_cache()
-    offer = build_flow(
-        territory["e77"],
+    offer = FlowFactory(
+        establishment=territory["e77"],
         direction="offer",
         waste_code="03 01 05",
         quantity=400,
         unit="t",
         description="Sciure secrète",
     )
-    offer.save()
-    need = build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    need = FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
     )
-    need.save()
-    other = build_flow(
-        territory["e78"],
+    other = FlowFactory(
+        establishment=territory["e78"],
         direction="offer",
         waste_code="15 01 03",
         quantity=3,
         unit="t",
         description="Palettes secrètes de Versailles",
     )
-    other.save()
     services.detect()
     tokens = {
         who: create_token(territory[who], "test")

@@ -8,9 +8,9 @@ import pytest
 from maillage.accounts.models import DataSharingAgreement
 from maillage.accounts.tokens import create_token
 from maillage.flows.models import Visit
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +25,20 @@ def data(territory):
         start=datetime.date(2024, 1, 1),
         scope=DataSharingAgreement.Scope.MATCHING,
     )
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=400,
+        unit="t",
     )
-    offer.save()
-    need = build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    need = FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
     )
-    need.save()
     Visit.objects.create(
         establishment=territory["e77"], advisor=territory["advisor77"], date=datetime.date.today()
     )

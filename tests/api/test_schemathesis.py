@@ -8,8 +8,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from maillage.accounts.tokens import create_token
 from maillage.config.wsgi import application
-from maillage.flows.services import build_flow
 from maillage.synergies import services
+from tests.factories import FlowFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
@@ -29,12 +29,20 @@ def keep_connection():
 
 @pytest.fixture
 def token(territory, keep_connection):
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=400,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
+    )
     services.detect()
     return create_token(territory["advisor77"], "schemathesis")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.flows.services import build_flow
 from maillage.synergies import services
+from tests.factories import FlowFactory
 
 # The offer's exact quantity: must never reach the public, another chamber or a company.
 SECRET_QUANTITY = "4217.375"
@@ -20,19 +20,27 @@ def mapped(territory):
         e = territory[key]
         e.latitude, e.longitude = lat, lon
         e.save(update_fields=["latitude", "longitude"])
-    build_flow(
-        territory["e77"],
+    FlowFactory(
+        establishment=territory["e77"],
         direction="offer",
         waste_code="03 01 05",
         quantity=SECRET_QUANTITY,
         unit="t",
         description="Sciure de la scierie",
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-    ).save()
-    build_flow(
-        territory["e78"], direction="offer", waste_code="03 01 05", quantity=77, unit="t"
-    ).save()
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e78"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=77,
+        unit="t",
+    )
     services.detect()
     return territory

@@ -8,9 +8,10 @@ import pytest
 
 from maillage.accounts.models import User
 from maillage.directory.models import Establishment
-from maillage.flows.services import build_flow
 from maillage.synergies.models import Suggestion
 from tests.atlas.conftest import SECRET_FORMS, SECRET_QUANTITY
+from tests.factories import FlowFactory
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -50,10 +51,9 @@ def test_filters_category_direction_chamber_and_network(client, mapped):
     assert names(client.get(f"/api/map/establishments?chamber={c91.pk}").json()) == {
         "Chaufferie d'Évry-Test"
     }
-    from maillage.networks.models import Membership, Network
 
-    club = Network.objects.create(name="Club test")
-    Membership.objects.create(establishment=mapped["e91"], network=club, since="2024-01-01")
+    club = NetworkFactory(name="Club test")
+    MembershipFactory(establishment=mapped["e91"], network=club, since="2024-01-01")
     assert names(client.get(f"/api/map/establishments?network={club.pk}").json()) == {
         "Chaufferie d'Évry-Test"
     }
@@ -132,7 +132,9 @@ def test_public_choropleth_publishes_groups_of_five(client, mapped, make_establi
     # four more sawmills in Melun: five establishments with an offer of wood waste, none dominant
     for i in range(4):
         e = make_establishment("77288", name=f"Scierie {i}")
-        build_flow(e, direction="offer", waste_code="03 01 05", quantity=1500, unit="t").save()
+        FlowFactory(
+            establishment=e, direction="offer", waste_code="03 01 05", quantity=1500, unit="t"
+        )
     feature = _melun(client)
     assert feature["establishments"] == 5
     assert feature["quantity"] == pytest.approx(float(SECRET_QUANTITY) + 6000, abs=0.1)
@@ -150,7 +152,9 @@ def test_public_choropleth_suppresses_a_dominant_contributor(client, mapped, mak
     # five establishments, but the first sawmill makes 4217 t of 4257 t (99 %): secret
     for i in range(4):
         e = make_establishment("77288", name=f"Scierie {i}")
-        build_flow(e, direction="offer", waste_code="03 01 05", quantity=10, unit="t").save()
+        FlowFactory(
+            establishment=e, direction="offer", waste_code="03 01 05", quantity=10, unit="t"
+        )
     feature = _melun(client)
     assert feature["establishments"] == 5  # a count reveals no one
     assert feature["quantity"] is None
@@ -165,7 +169,7 @@ def test_public_choropleth_suppresses_two_dominant_contributors(client, mapped, 
     quantities = [1800, 130, 130, 130]
     for i, q in enumerate(quantities):
         e = make_establishment("77288", name=f"Scierie {i}")
-        build_flow(e, direction="offer", waste_code="03 01 05", quantity=q, unit="t").save()
+        FlowFactory(establishment=e, direction="offer", waste_code="03 01 05", quantity=q, unit="t")
     assert _melun(client)["quantity"] is None
 
 
@@ -204,7 +208,9 @@ def test_layers_use_a_fixed_number_of_queries(
         client.get(url)  # warm the session
     for _ in range(30):
         e = make_establishment("77288", name="Autre", latitude=48.54, longitude=2.66)
-        build_flow(e, direction="need", resource_class="wood_fuel", quantity=5, unit="t").save()
+        FlowFactory(
+            establishment=e, direction="need", resource_class="wood_fuel", quantity=5, unit="t"
+        )
     from maillage.synergies import services
 
     services.detect()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from maillage.atlas import charts, selectors
-from maillage.flows.services import build_flow
 from maillage.synergies import services
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,9 @@ def many_links(mapped, make_establishment):
         e = make_establishment(
             "77288", name=f"Scierie {i}", latitude=48.54 + i / 100, longitude=2.66
         )
-        build_flow(e, direction="offer", waste_code="03 01 05", quantity=100 + i, unit="t").save()
+        FlowFactory(
+            establishment=e, direction="offer", waste_code="03 01 05", quantity=100 + i, unit="t"
+        )
     services.detect()
     return mapped
 

@@ -16,6 +16,7 @@ from maillage.flows.models import Flow
 from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -87,9 +88,13 @@ def test_flow_changes_are_shown_at_once_saved_updated_or_bulk(client, mapped):
         return next(f for f in layer["features"] if f["id"] == mapped["e77"].pk)["properties"]
 
     assert melun()["n_flows"] == 1
-    build_flow(
-        mapped["e77"], direction="offer", resource_class="wood_fuel", quantity=3, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=mapped["e77"],
+        direction="offer",
+        resource_class="wood_fuel",
+        quantity=3,
+        unit="t",
+    )
     assert melun()["n_flows"] == 2
     Flow.objects.filter(establishment=mapped["e77"]).update(is_archived=True)  # no signal
     assert melun()["n_flows"] == 0

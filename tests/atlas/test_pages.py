@@ -17,6 +17,7 @@ from maillage.accounts.models import AuditLog, User
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
 from tests.atlas.conftest import SECRET_FORMS
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -245,12 +246,11 @@ def test_password_reset_unknown_address_reveals_nothing(client, db):
 
 
 def test_animator_home_lists_networks_and_members(client, mapped, make_user):
-    from maillage.networks.models import Membership, Network
 
     animator = make_user("anim", User.Role.ANIMATOR)
-    club = Network.objects.create(name="Club des éco-entreprises test")
+    club = NetworkFactory(name="Club des éco-entreprises test")
     club.animators.add(animator)
-    Membership.objects.create(establishment=mapped["e78"], network=club, since="2024-01-01")
+    MembershipFactory(establishment=mapped["e78"], network=club, since="2024-01-01")
     client.force_login(animator)
     html = client.get("/").content.decode()
     assert "Espace animateur de réseau" in html and "Club des éco-entreprises test" in html

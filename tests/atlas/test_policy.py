@@ -10,15 +10,14 @@ import pytest
 
 from maillage.atlas import policy
 from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, check_rule, role_world, rows
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
 STAFF = CHAMBER_STAFF | {"platform"}
 
 
-@pytest.fixture
-def world():
-    return role_world()
+module_world, world = built_once_per_module(role_world)
 
 
 def expected_map(role: str) -> str:

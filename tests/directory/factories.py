@@ -20,8 +20,8 @@ from maillage.directory.models import (
     ExportContactRequest,
     ExportProject,
 )
-from maillage.networks.models import Membership, Network
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 
 class DataSharingAgreementFactory(factory.django.DjangoModelFactory):
@@ -135,8 +135,8 @@ def role_world() -> SimpleNamespace:
     }
     e77, e78 = establishments["e77"], establishments["e78"]
     platform = UserFactory(username="root", role=User.Role.ADVISOR, is_superuser=True)
-    club = Network.objects.create(name="Club 77", chamber=c77)
-    Membership.objects.create(establishment=e77, network=club, since=datetime.date(2024, 1, 1))
+    club = NetworkFactory(name="Club 77", chamber=c77)
+    MembershipFactory(establishment=e77, network=club, since=datetime.date(2024, 1, 1))
     animator = UserFactory(username="animator", role=User.Role.ANIMATOR)
     club.animators.add(animator)
     export_advisor = ExportAdvisorFactory(user__username="export_advisor")

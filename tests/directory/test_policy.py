@@ -21,6 +21,7 @@ from tests.directory.factories import (
     role_world,
     rows,
 )
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -35,8 +36,7 @@ EXPORT_CONTACTS = {
 E77_EDITORS = {"platform", "advisor_own", "admin_own", "company_own"}
 
 
-@pytest.fixture
-def world():
+def build_world():
     w = role_world()
     e = w.establishments
     pending = ExportContactRequestFactory(
@@ -70,6 +70,9 @@ def world():
         **{f"request_{k}": r for k, r in w.requests.items()},
     }
     return w
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 def keys(pks, by_key):

@@ -13,13 +13,14 @@ from maillage.events import demo
 from maillage.events.models import Event, Registration
 from maillage.ingest.demo import DemoBuilder
 from maillage.networks import policy as networks_policy
-from maillage.networks.models import Network, NetworkPost
+from maillage.networks.models import NetworkPost
+from tests.networks.factories import NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_events_demo_is_idempotent(territory):
-    club = Network.objects.create(name="Club démo", chamber=territory["chambers"][2])
+    club = NetworkFactory(name="Club démo", chamber=territory["chambers"][2])
     entreprise1 = User.objects.create_user("entreprise1", role=User.Role.COMPANY)
     entreprise1.establishments.add(territory["e78"])
     chambers = {"cci-versailles": territory["chambers"][2]}

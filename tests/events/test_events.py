@@ -22,6 +22,7 @@ from maillage.events.models import (
     ScheduleRun,
 )
 from tests.events.conftest import answers as _answers
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -205,12 +206,9 @@ def test_who_may_see_what(client, world):
 
 
 def test_network_event_hidden_from_non_members(client, world):
-    from maillage.networks.models import Membership, Network
 
-    club = Network.objects.create(name="Club test", chamber=world["chambers"][0])
-    Membership.objects.create(
-        establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1)
-    )
+    club = NetworkFactory(name="Club test", chamber=world["chambers"][0])
+    MembershipFactory(establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1))
     event = world["event"]
     event.chamber = None
     event.network = club
@@ -287,7 +285,6 @@ def test_schedule_status_partial_for_organisers_only(client, world):
 
 
 def test_organisers_create_events_for_their_chamber_or_networks_only(client, world):
-    from maillage.networks.models import Network
 
     url = reverse("event-create")
     c77, _c91, c78 = world["chambers"]
@@ -317,7 +314,7 @@ def test_organisers_create_events_for_their_chamber_or_networks_only(client, wor
         ("Allergies", False),
     ]
     # An animator creates for their network only.
-    club = Network.objects.create(name="Club 78", chamber=c78)
+    club = NetworkFactory(name="Club 78", chamber=c78)
     animator = User.objects.create_user("anim78", role=User.Role.ANIMATOR)
     club.animators.add(animator)
     client.force_login(animator)
@@ -338,14 +335,11 @@ def _api(client, user, url):
 
 
 def test_api_events_and_my_agenda_follow_the_policy(client, world):
-    from maillage.networks.models import Membership, Network
 
     event, a, b = _two_participants(world)
     Meeting.objects.create(event=event, a=a, b=b, slot=1, table=2)
-    club = Network.objects.create(name="Club API", chamber=world["chambers"][0])
-    Membership.objects.create(
-        establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1)
-    )
+    club = NetworkFactory(name="Club API", chamber=world["chambers"][0])
+    MembershipFactory(establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1))
     club_event = Event.objects.create(
         title="Petit-déjeuner du club",
         starts_at=event.starts_at,

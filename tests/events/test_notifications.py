@@ -29,12 +29,13 @@ from maillage.events.notifications import (
     MEETING_SCHEDULE,
 )
 from maillage.networks import services as network_services
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Network
 from maillage.networks.notifications import NETWORK_NEWS
 from maillage.notifications import registry
 from maillage.notifications import services as notification_services
 from maillage.notifications.models import Notification, NotificationPreference
 from tests.events.conftest import answers
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -170,13 +171,9 @@ def test_network_news_goes_to_members_in_the_digest(
 ):
     committed = django_capture_on_commit_callbacks
     settings.MEDIA_ROOT = tmp_path
-    federation = Network.objects.create(name="Fédération test", kind=Network.Kind.FEDERATION)
-    club = Network.objects.create(
-        name="Club test", federation=federation, chamber=world["chambers"][0]
-    )
-    Membership.objects.create(
-        establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1)
-    )
+    federation = NetworkFactory(name="Fédération test", kind=Network.Kind.FEDERATION)
+    club = NetworkFactory(name="Club test", federation=federation, chamber=world["chambers"][0])
+    MembershipFactory(establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1))
     animator = make_user("anim", User.Role.ANIMATOR)
     animator.email = "anim@example.test"
     animator.save()

@@ -17,10 +17,12 @@ import pytest
 from maillage.accounts.models import User
 from maillage.events import policy
 from maillage.events.models import Registration
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Network
 from tests.events.factories import EventFactory, MeetingRequestFactory, RegistrationFactory
-from tests.factories import EstablishmentFactory, UserFactory
+from tests.factories import EstablishmentFactory, UserFactory, build_territory
+from tests.networks.factories import MembershipFactory, NetworkFactory
 from tests.policy_rows import expand, territory_users, unknown_roles
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -40,13 +42,12 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def world(territory):
-    t = territory
+def build_world():
+    t = build_territory()
     c77, _c91, c78 = t["chambers"]
-    federation = Network.objects.create(name="Fédération", kind=Network.Kind.FEDERATION)
-    club = Network.objects.create(name="Club 78", chamber=c78, federation=federation)
-    Membership.objects.create(establishment=t["e78"], network=club, since=datetime.date(2024, 1, 1))
+    federation = NetworkFactory(name="Fédération", kind=Network.Kind.FEDERATION)
+    club = NetworkFactory(name="Club 78", chamber=c78, federation=federation)
+    MembershipFactory(establishment=t["e78"], network=club, since=datetime.date(2024, 1, 1))
     animator = UserFactory(role=User.Role.ANIMATOR)
     club.animators.add(animator)
     event = EventFactory(chamber=c77, meetings_enabled=True, slot_count=4, table_count=2)
@@ -86,6 +87,9 @@ def world(territory):
         "waiting": waiting.establishment_id,
     }
     return users, objects, {pk: key for key, pk in names.items()}
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 def _in(queryset, obj) -> bool:

@@ -17,12 +17,12 @@ from maillage.engine import marketplace as supplier_matching
 from maillage.events import selectors, services
 from maillage.events import selectors as events_selectors
 from maillage.events.models import Registration
-from maillage.flows.services import build_flow
 from maillage.synergies import introductions
 from maillage.synergies import services as synergies
 from maillage.synergies.models import Suggestion
 from tests.events.conftest import answers
 from tests.events.factories import EventFactory
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -49,13 +49,17 @@ def fair(world, make_user, make_establishment):
         world["company_c"], c, "Palettes bois de récupération", "Sciure pour litière", []
     )
     services.update_profile(lawyer, d, "Conseil juridique", "Expert-comptable", [])
-    build_flow(
-        world["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=world["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
+    )
     for establishment in (b.establishment, world["e91"]):
-        build_flow(
-            establishment, direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-        ).save()
+        FlowFactory(
+            establishment=establishment,
+            direction="need",
+            resource_class="wood_fuel",
+            quantity=500,
+            unit="t",
+        )
     synergies.detect()
     return {**world, "a": a, "b": b, "c": c, "d": d, "lawyer": lawyer}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from maillage.exports.files import csv_cell
-from maillage.flows.services import build_flow
 from tests.exports.test_exports import download, read_csv
+from tests.factories import FlowFactory
 
 
 @pytest.mark.parametrize(
@@ -30,10 +30,13 @@ def test_csv_cell_prints_floats_properly(value, text):
 
 @pytest.mark.django_db
 def test_flow_export_has_no_float_noise(client, territory):
-    flow = build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=122496, unit="kg"
+    flow = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=122496,
+        unit="kg",
     )
-    flow.save()
     # the yearly quantity in tonnes comes out of a unit conversion with binary noise
     assert repr(flow.yearly_quantity) != "122.496"
     _response, body = download(client, territory["advisor77"], "/export/flux.csv")

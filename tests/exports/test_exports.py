@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 
 from maillage.accounts.models import AuditLog
 from maillage.accounts.tokens import create_token
-from maillage.flows.services import build_flow
 from maillage.synergies import services
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def data(territory):
         ("e91", {"direction": "need", "resource_class": "wood_fuel"}),
         ("e78", {"direction": "offer", "waste_code": "15 01 03", "description": SECRET_78}),
     ):
-        build_flow(territory[establishment], quantity=400.5, unit="t", **kw).save()
+        FlowFactory(establishment=territory[establishment], quantity=400.5, unit="t", **kw)
     services.detect()
     return territory
 
@@ -162,7 +162,7 @@ def test_exports_run_in_constant_queries(
     client.force_login(data["advisor77"])
     for i in range(40):
         e = make_establishment("77288", name=f"Atelier {i}")
-        build_flow(e, direction="offer", waste_code="15 01 03", quantity=1, unit="t").save()
+        FlowFactory(establishment=e, direction="offer", waste_code="15 01 03", quantity=1, unit="t")
     services.detect()
     for name in ("etablissements", "flux", "suggestions"):
         with django_assert_max_num_queries(12):

@@ -14,6 +14,7 @@ from maillage.flows import policy
 from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, check_rule, role_world, rows
 from tests.factories import FlowFactory
 from tests.flows.factories import VisitFactory
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,7 @@ E77_EDITORS = {"platform", "advisor_own", "admin_own", "company_own"}
 E77_READERS = E77_EDITORS | {"advisor_partner_flows"}
 
 
-@pytest.fixture
-def world():
+def build_world():
     w = role_world()
     w.flows, w.visits = {}, {}
     for key, e in w.establishments.items():
@@ -32,6 +32,9 @@ def world():
         w.visits[key] = VisitFactory(establishment=e, advisor=w.users["advisor_own"])
     w.objects = {**w.establishments, **{f"flow_{k}": f for k, f in w.flows.items()}}
     return w
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 ONE_OBJECT = [

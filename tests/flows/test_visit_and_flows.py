@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from maillage.flows.models import Flow, FlowRevision, Visit
-from maillage.flows.services import build_flow
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,8 +111,13 @@ def test_only_the_own_chamber_records_visits(client, territory, who, status):
 
 @pytest.fixture
 def flow(territory):
-    f = build_flow(territory["e77"], direction="offer", waste_code="030105", quantity=42, unit="t")
-    f.save()
+    f = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="030105",
+        quantity=42,
+        unit="t",
+    )
     return f
 
 

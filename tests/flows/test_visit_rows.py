@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from maillage.engine.taxonomy import profile_entries
 from maillage.flows.models import Flow, Visit
+from tests.factories import FlowFactory
 
 from .test_visit_and_flows import html_of, visit_post
 
@@ -126,12 +127,14 @@ def test_a_kept_proposed_row_needs_its_quantity(client, territory):
 
 
 def test_the_edit_form_shows_the_class_by_its_label(client, territory):
-    from maillage.flows.services import build_flow
 
-    flow = build_flow(
-        territory["e77"], direction="need", resource_class="heat", quantity=3, unit="MWh"
+    flow = FlowFactory(
+        establishment=territory["e77"],
+        direction="need",
+        resource_class="heat",
+        quantity=3,
+        unit="MWh",
     )
-    flow.save()
     client.force_login(territory["company77"])
     html = html_of(client.get(reverse("flow-edit", args=[flow.pk])))
     assert 'value="Chaleur (chauffage et procédés)"' in html

@@ -13,11 +13,12 @@ from maillage.ingest.models import ImportRun
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
 from tests.ingest.factories import ImportRunFactory
 from tests.policy_rows import expand, unknown_roles
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
 
-def _users() -> dict:
+def build_users() -> dict:
     chamber, other = ChamberFactory(departement="77"), ChamberFactory(departement="78")
     return {
         "anonymous": AnonymousUser(),
@@ -32,6 +33,8 @@ def _users() -> dict:
         "cluster_manager": UserFactory(role=User.Role.CLUSTER_MANAGER),
     }
 
+
+module_world, world = built_once_per_module(build_users)
 
 ROLES = {
     "anonymous",
@@ -53,8 +56,8 @@ def test_the_table_names_only_roles_of_the_world():
 
 
 @pytest.mark.parametrize(("role", "rule", "obj", "expected"), expand(TABLE, ROLES))
-def test_ingest_rule(db, role, rule, obj, expected):
-    users = _users()
+def test_ingest_rule(world, role, rule, obj, expected):
+    users = world
     assert set(users) == ROLES
     assert getattr(policy, rule)(users[role]) is expected
 

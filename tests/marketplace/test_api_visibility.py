@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from maillage.accounts.tokens import create_token
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Network
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +43,9 @@ def body(market, **kw):
 @pytest.fixture
 def club(market):
     """A club of the 77 chamber with the electrician and the far (78) machining shop."""
-    club = Network.objects.create(name="Club des industriels", chamber=market["chambers"][0])
+    club = NetworkFactory(name="Club des industriels", chamber=market["chambers"][0])
     for e in (market["elec"], market["far"]):
-        Membership.objects.create(establishment=e, network=club, since="2024-01-01")
+        MembershipFactory(establishment=e, network=club, since="2024-01-01")
     return club
 
 
@@ -169,7 +170,7 @@ def test_a_federation_need_reaches_its_clubs_members(client, market, club):
     from maillage.marketplace import selectors
     from maillage.marketplace.models import Need
 
-    fed = Network.objects.create(name="Fédération régionale", kind=Network.Kind.FEDERATION)
+    fed = NetworkFactory(name="Fédération régionale", kind=Network.Kind.FEDERATION)
     club.federation = fed
     club.save()
     buyer = market["users"]["buyer"]

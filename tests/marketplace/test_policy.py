@@ -18,15 +18,16 @@ from django.utils import timezone
 from maillage.accounts.models import User
 from maillage.marketplace import policy
 from maillage.marketplace.models import Need
-from maillage.networks.models import Membership, Network
-from tests.factories import EstablishmentFactory, UserFactory
+from tests.factories import EstablishmentFactory, UserFactory, build_territory
 from tests.marketplace.factories import (
     ConsortiumFactory,
     NeedFactory,
     ResponseFactory,
     SupplierProfileFactory,
 )
+from tests.networks.factories import MembershipFactory, NetworkFactory
 from tests.policy_rows import expand, territory_users, unknown_roles
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -46,14 +47,13 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def world(territory):
-    t = territory
+def build_world():
+    t = build_territory()
     c77, c91, c78 = t["chambers"]
     e77, e91, e78 = t["e77"], t["e91"], t["e78"]
     es = EstablishmentFactory(commune_id="77288", name="Usinage Briard", naf_id="25.62B")
-    club = Network.objects.create(name="Club 78", chamber=c78)
-    Membership.objects.create(establishment=e78, network=club, since=datetime.date(2024, 1, 1))
+    club = NetworkFactory(name="Club 78", chamber=c78)
+    MembershipFactory(establishment=e78, network=club, since=datetime.date(2024, 1, 1))
     animator = UserFactory(role=User.Role.ANIMATOR)
     club.animators.add(animator)
     users = {
@@ -105,6 +105,9 @@ def world(territory):
     }
     establishments = {"e77": e77, "e91": e91, "e78": e78, "es": es}
     return users, {**needs, **responses, **profiles, **establishments}, establishments
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 def _in(queryset, obj) -> bool:

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 from maillage.accounts.models import User
 from maillage.directory.models import Contact
 from maillage.events import services
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Membership
 from tests.events.conftest import answers as _answers
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +23,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def club(territory, make_user, make_establishment):
     c77, _c91, c78 = territory["chambers"]
-    club = Network.objects.create(name="Club de la Brie", chamber=c77)
+    club = NetworkFactory(name="Club de la Brie", chamber=c77)
     animator = make_user("animateur", User.Role.ANIMATOR)
     club.animators.add(animator)
-    other_club = Network.objects.create(name="Club des Yvelines", chamber=c78)
+    other_club = NetworkFactory(name="Club des Yvelines", chamber=c78)
     other_animator = make_user("autre.animateur", User.Role.ANIMATOR)
     other_club.animators.add(other_animator)
     candidate = make_establishment("77288", name="Scierie de la Brie")
@@ -85,7 +86,7 @@ def test_animator_searches_adds_sees_contacts_and_removes(client, club):
 
 def test_member_management_refused_to_others(client, club):
     network, candidate = club["club"], club["candidate"]
-    Membership.objects.create(establishment=club["e77"], network=network, since="2020-01-01")
+    MembershipFactory(establishment=club["e77"], network=network, since="2020-01-01")
     urls = [
         ("get", reverse("network-members", args=[network.pk]), {"q": "scierie"}),
         ("post", reverse("network-member-add", args=[network.pk]), {"establishment": candidate.pk}),

@@ -10,8 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from maillage.accounts.models import User
-from maillage.networks.models import Membership, Network, NetworkDocument, NetworkPost
+from maillage.networks.models import Network, NetworkDocument, NetworkPost
 from maillage.networks.selectors import network_statistics
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,15 +20,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def club(territory, make_user, make_establishment, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    federation = Network.objects.create(name="Fédération test", kind=Network.Kind.FEDERATION)
-    club = Network.objects.create(
-        name="Club test", federation=federation, chamber=territory["chambers"][0]
-    )
+    federation = NetworkFactory(name="Fédération test", kind=Network.Kind.FEDERATION)
+    club = NetworkFactory(name="Club test", federation=federation, chamber=territory["chambers"][0])
     members = [territory["e77"]] + [
         make_establishment("77288", name=f"Membre {i}", naf="38.11Z") for i in range(6)
     ]
     for e in members:
-        Membership.objects.create(establishment=e, network=club, since=datetime.date(2020, 1, 1))
+        MembershipFactory(establishment=e, network=club, since=datetime.date(2020, 1, 1))
     animator = make_user("anim", User.Role.ANIMATOR)
     club.animators.add(animator)
     return {**territory, "club": club, "federation": federation, "animator": animator}
@@ -111,9 +110,9 @@ def test_network_map_members_and_animators_only(client, club, make_user, make_es
     _locate([m.establishment for m in members])
     url = reverse("network-map", args=[network.pk])
     assert client.get(url).status_code == 404  # anonymous
-    other_club = Network.objects.create(name="Autre club")
+    other_club = NetworkFactory(name="Autre club")
     outsider_est = make_establishment("78646", name="Autre membre")
-    Membership.objects.create(
+    MembershipFactory(
         establishment=outsider_est, network=other_club, since=datetime.date(2020, 1, 1)
     )
     other_member = make_user("other-member", User.Role.COMPANY, establishments=[outsider_est])
@@ -151,7 +150,7 @@ def test_network_map_query_count_is_constant(client, club, make_establishment):
     extra = [make_establishment("77288", name=f"Nouveau {i}") for i in range(20)]
     _locate(extra)
     for e in extra:
-        Membership.objects.create(establishment=e, network=network, since=datetime.date(2021, 1, 1))
+        MembershipFactory(establishment=e, network=network, since=datetime.date(2021, 1, 1))
     with CaptureQueriesContext(connection) as many:
         assert client.get(url).json()["meta"]["count"] == 27
     assert len(many) == len(few) <= 8

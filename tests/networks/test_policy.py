@@ -14,26 +14,27 @@ from maillage.accounts.models import User
 from maillage.events import policy as events_policy
 from maillage.events.models import Event
 from maillage.networks import policy, selectors
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Network
+from tests.factories import UserFactory, build_territory
+from tests.networks.factories import MembershipFactory, NetworkFactory
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def networks(territory, make_user):
+def build_networks():
+    territory = build_territory()
     c77, _c91, c78 = territory["chambers"]
-    federation = Network.objects.create(name="Fédération", kind=Network.Kind.FEDERATION)
-    club77 = Network.objects.create(name="Club 77", chamber=c77, federation=federation)
-    club78 = Network.objects.create(name="Club 78", chamber=c78)
-    free = Network.objects.create(name="Réseau sans chambre")
-    Membership.objects.create(
+    federation = NetworkFactory(name="Fédération", kind=Network.Kind.FEDERATION)
+    club77 = NetworkFactory(name="Club 77", chamber=c77, federation=federation)
+    club78 = NetworkFactory(name="Club 78", chamber=c78)
+    free = NetworkFactory(name="Réseau sans chambre")
+    MembershipFactory(
         establishment=territory["e77"], network=club77, since=datetime.date(2024, 1, 1)
     )
-    animator = make_user("anim77", User.Role.ANIMATOR)
+    animator = UserFactory(username="anim77", role=User.Role.ANIMATOR)
     club77.animators.add(animator)
-    staff = make_user("root", User.Role.ADVISOR)
-    staff.is_superuser = True
-    staff.save()
+    staff = UserFactory(username="root", role=User.Role.ADVISOR, is_superuser=True)
     start = timezone.now() + datetime.timedelta(days=3)
     for network in (federation, club77, club78, free):
         Event.objects.create(
@@ -55,6 +56,9 @@ def networks(territory, make_user):
         "animator77": animator,
     }
     return users, {"federation": federation, "club77": club77, "club78": club78, "free": free}
+
+
+module_world, world = built_once_per_module(build_networks)
 
 
 # who enters which space, who manages which network's members
@@ -81,8 +85,8 @@ MANAGE = {
 
 
 @pytest.mark.parametrize("role", sorted(SPACE))
-def test_who_enters_which_space_and_manages_which_members(networks, role):
-    users, by_name = networks
+def test_who_enters_which_space_and_manages_which_members(world, role):
+    users, by_name = world
     user = users[role]
     space = {name for name, n in by_name.items() if policy.can_view_network_space(user, n)}
     manage = {name for name, n in by_name.items() if policy.can_manage_network_members(user, n)}
@@ -93,8 +97,8 @@ def test_who_enters_which_space_and_manages_which_members(networks, role):
 
 
 @pytest.mark.parametrize("role", sorted(SPACE))
-def test_a_space_lists_the_events_its_visitors_may_see(networks, role):
-    users, by_name = networks
+def test_a_space_lists_the_events_its_visitors_may_see(world, role):
+    users, by_name = world
     user = users[role]
     for network in by_name.values():
         if not policy.can_view_network_space(user, network):

@@ -27,12 +27,11 @@ from maillage.accounts.models import User
 from maillage.directory.models import Establishment
 from maillage.events import services as events
 from maillage.events.models import Event, Meeting, ScheduleRun
-from maillage.flows.services import build_flow
 from maillage.ingest.models import ImportRun
 from maillage.ingest.spreadsheet_format import COLUMNS
 from maillage.synergies import services as synergies
 from maillage.synergies.models import DetectionRun, Suggestion
-from tests.factories import make_siret
+from tests.factories import FlowFactory, make_siret
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW = 2.0  # seconds per step of the killed process
@@ -115,18 +114,28 @@ def suggestion_state() -> list[tuple]:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_detection(reference_data, client, territory, make_establishment):
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=400,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
+    )
     synergies.detect(territory["chambers"][0])
     before = suggestion_state()
     assert before
     # New data that the next detection will find.
     boiler = make_establishment("77288", name="Chaufferie de Melun-Test", naf="35.30Z")
-    build_flow(boiler, direction="need", resource_class="wood_fuel", quantity=300, unit="t").save()
+    FlowFactory(
+        establishment=boiler, direction="need", resource_class="wood_fuel", quantity=300, unit="t"
+    )
 
     client.force_login(territory["advisor77"])
     client.post(reverse("detection-start"))

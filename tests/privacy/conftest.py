@@ -14,11 +14,11 @@ from maillage.accounts.tokens import create_token
 from maillage.directory.models import Cluster, ExportAdvisor, ExportProject
 from maillage.directory.services import request_export_contact
 from maillage.flows.models import Visit
-from maillage.flows.services import build_flow
 from maillage.marketplace.notifications import NEW_NEED
-from maillage.networks.models import Network
 from maillage.networks.notifications import NETWORK_NEWS
 from tests.events.factories import EventFactory, MeetingRequestFactory, RegistrationFactory
+from tests.factories import FlowFactory
+from tests.networks.factories import NetworkFactory
 from tests.privacy.factories import ContactFactory
 
 
@@ -45,10 +45,14 @@ def people(territory, make_user, make_establishment):
         phone="01 60 00 00 00",
     )
     visit = Visit.objects.create(establishment=e77, advisor=t["advisor77"], date="2025-03-01")
-    flow = build_flow(
-        e77, direction="offer", waste_code="03 01 05", quantity=120, unit="t", visit=visit
+    flow = FlowFactory(
+        establishment=e77,
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=120,
+        unit="t",
+        visit=visit,
     )
-    flow.save()
     create_token(company, "Mon ERP", days=30)
     notifications.notify([company], NETWORK_NEWS, title="Actualité du club", body="…", url="/")
     company.notification_preferences.create(kind=NEW_NEED, frequency="daily")
@@ -59,7 +63,7 @@ def people(territory, make_user, make_establishment):
     )
     ExportProject.objects.create(establishment=e77, countries=["MA"], sectors=["agrifood"])
     export_request = request_export_contact(company, e77, advisor=cce, message="Salon au Maroc")
-    club = Network.objects.create(name="Club 77", chamber=c77)
+    club = NetworkFactory(name="Club 77", chamber=c77)
     club.animators.add(company)
     Cluster.objects.create(name="Pôle Bois").managers.add(company)
     start = timezone.now() + datetime.timedelta(days=3)

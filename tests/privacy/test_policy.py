@@ -13,9 +13,10 @@ import pytest
 
 from maillage.accounts.models import User
 from maillage.privacy import policy
-from tests.factories import UserFactory
+from tests.factories import UserFactory, build_territory
 from tests.policy_rows import expand, territory_users, unknown_roles
 from tests.privacy.factories import ContactFactory
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -34,9 +35,8 @@ ROLES = {
 }
 
 
-@pytest.fixture
-def world(territory):
-    t = territory
+def build_world():
+    t = build_territory()
     users = {
         **territory_users(t),
         "animator": UserFactory(role=User.Role.ANIMATOR),
@@ -53,6 +53,9 @@ def world(territory):
         **{f"user:{role}": user for role, user in users.items() if role != "anonymous"},
     }
     return users, objects
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 RULES = {

@@ -13,13 +13,13 @@ from django.urls import reverse
 
 from maillage.accounts.models import AuditLog, User
 from maillage.atlas.dashboard import _month_range
-from maillage.flows.services import build_flow
 from maillage.notifications import registry
 from maillage.notifications.models import Notification, NotificationPreference
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
 from maillage.synergies.notifications import INTRODUCTION_MUTUAL, INTRODUCTION_PROPOSED
 from maillage.synergies.selectors import realised_impact
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +33,20 @@ def html_of(response) -> str:
 @pytest.fixture
 def loop(territory, make_user):
     """A sawmill (77) offering 42 t of wood waste a year, a boiler (91) needing 50 t."""
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=42, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=50, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=42,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=50,
+        unit="t",
+    )
     territory["company91"] = make_user("co91", User.Role.COMPANY, establishments=[territory["e91"]])
     services.detect()
     territory["s"] = Suggestion.objects.get(
@@ -282,7 +290,9 @@ def test_suggestion_list_filters_and_sorts(client, loop, make_establishment):
     assert s.pk not in list_pks(client, statut="implemented")
     # sort: a second boiler, in Melun itself, is nearer than Évry
     near = make_establishment("77288", name="Chaufferie de Melun-Test", naf="35.30Z")
-    build_flow(near, direction="need", resource_class="wood_fuel", quantity=20, unit="t").save()
+    FlowFactory(
+        establishment=near, direction="need", resource_class="wood_fuel", quantity=20, unit="t"
+    )
     services.detect()
     subs = Suggestion.objects.filter(kind="substitution", offer_flow__establishment=loop["e77"])
     assert subs.count() == 2

@@ -5,22 +5,30 @@ import contextlib
 import pytest
 
 from maillage.engine import distributed
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def wood(territory):
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=400,
+        unit="t",
+    )
     for key in ("e91", "e78"):
-        build_flow(
-            territory[key], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-        ).save()
+        FlowFactory(
+            establishment=territory[key],
+            direction="need",
+            resource_class="wood_fuel",
+            quantity=500,
+            unit="t",
+        )
     return territory
 
 

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion, SuggestionEvent
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +18,23 @@ def wood(territory, make_establishment):
     """A sawmill in Melun (77) with wood waste; a wood boiler in Évry (91, partner chamber) and one
     in Versailles (78, no agreement) that need wood fuel; a panel maker near Melun."""
     sawmill = territory["e77"]
-    offer = build_flow(sawmill, direction="offer", waste_code="03 01 05", quantity=400, unit="t")
-    offer.save()
-    boiler91 = build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    offer = FlowFactory(
+        establishment=sawmill, direction="offer", waste_code="03 01 05", quantity=400, unit="t"
     )
-    boiler91.save()
-    boiler78 = build_flow(
-        territory["e78"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    boiler91 = FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
     )
-    boiler78.save()
+    boiler78 = FlowFactory(
+        establishment=territory["e78"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
+    )
     return {**territory, "offer": offer, "boiler91": boiler91, "boiler78": boiler78}
 
 
@@ -76,19 +83,25 @@ def test_a_suggestion_that_disappears_is_retired_not_deleted(wood):
 def test_incremental_mode_for_a_new_flow(wood):
     services.detect()
     before = substitutions().count()
-    new_need = build_flow(
-        wood["e77"], direction="need", resource_class="wood_fuel", quantity=50, unit="t"
+    new_need = FlowFactory(
+        establishment=wood["e77"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=50,
+        unit="t",
     )
-    new_need.save()
     assert not substitutions().filter(need_flow=new_need).exists()
     services.detect_for_flow(new_need)
     # the sawmill's own need is never matched with its own offer
     assert not substitutions().filter(need_flow=new_need, offer_flow=wood["offer"]).exists()
     assert substitutions().count() == before
-    other = build_flow(
-        wood["e91"], direction="offer", resource_class="wood_waste", quantity=80, unit="t"
+    other = FlowFactory(
+        establishment=wood["e91"],
+        direction="offer",
+        resource_class="wood_waste",
+        quantity=80,
+        unit="t",
     )
-    other.save()
     services.detect_for_flow(other)
     assert substitutions().filter(offer_flow=other, need_flow=new_need).exists()
 
@@ -142,7 +155,9 @@ def test_only_advisors_of_the_chambers_involved_move_a_suggestion(wood):
 def test_mutualisation_and_prospects(territory, make_establishment):
     sites = [make_establishment("77288", name=f"Bureau {i}", naf="62.01Z") for i in range(4)]
     for site in sites:
-        build_flow(site, direction="offer", waste_code="20 01 01", quantity=3, unit="t").save()
+        FlowFactory(
+            establishment=site, direction="offer", waste_code="20 01 01", quantity=3, unit="t"
+        )
     paper_mill = make_establishment("77288", name="Cartonnerie", naf="17.12Z")  # no flows
     services.detect()
     group = Suggestion.objects.get(kind=Suggestion.Kind.MUTUALISATION)

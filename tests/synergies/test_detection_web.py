@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from maillage.flows.services import build_flow
 from maillage.synergies.models import DetectionRun, Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,12 +16,20 @@ def immediate_tasks(settings):
 
 @pytest.fixture
 def wood(territory):
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=400,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
+    )
     return territory
 
 
@@ -96,12 +104,20 @@ def test_suggestion_list_queries_do_not_grow_with_rows(client, territory, make_e
         Suggestion.objects.all().delete()
         for i in range(n):
             site = make_establishment("77288", name=f"Menuiserie {n}-{i}", naf="16.23Z")
-            build_flow(
-                site, direction="offer", waste_code="03 01 05", quantity=10 + i, unit="t"
-            ).save()
-        build_flow(
-            territory["e91"], direction="need", resource_class="wood_fuel", quantity=50, unit="t"
-        ).save()
+            FlowFactory(
+                establishment=site,
+                direction="offer",
+                waste_code="03 01 05",
+                quantity=10 + i,
+                unit="t",
+            )
+        FlowFactory(
+            establishment=territory["e91"],
+            direction="need",
+            resource_class="wood_fuel",
+            quantity=50,
+            unit="t",
+        )
         services.detect()
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(reverse("suggestion-list")).status_code == 200

@@ -2,10 +2,10 @@
 
 import pytest
 
-from maillage.flows.services import build_flow
 from maillage.synergies import selectors, services
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,18 +13,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scrap(territory):
     """Steel scrap (17 04 05) in Melun (77) for a scrap need at a heat plant (35.30Z) in Évry."""
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="17 04 05", quantity=80, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="17 04 05",
+        quantity=80,
+        unit="t",
     )
-    offer.save()
-    need = build_flow(
-        territory["e91"],
+    need = FlowFactory(
+        establishment=territory["e91"],
         direction="need",
         resource_class="ferrous_metal_scrap",
         quantity=100,
         unit="t",
     )
-    need.save()
     return {**territory, "offer": offer, "need": need}
 
 
@@ -38,16 +40,20 @@ def history(territory, make_establishment, pairs, status, reason="", code=""):
             producers[p] = make_establishment("78646", f"Ferrailleur {p}", "38.32Z")
         if r not in receivers:
             receivers[r] = make_establishment("78646", f"Réseau de chaleur {r}", "35.30Z")
-        o = build_flow(producers[p], direction="offer", waste_code="17 04 05", quantity=5, unit="t")
-        o.save()
-        nd = build_flow(
-            receivers[r],
+        o = FlowFactory(
+            establishment=producers[p],
+            direction="offer",
+            waste_code="17 04 05",
+            quantity=5,
+            unit="t",
+        )
+        nd = FlowFactory(
+            establishment=receivers[r],
             direction="need",
             resource_class="ferrous_metal_scrap",
             quantity=5,
             unit="t",
         )
-        nd.save()
         Suggestion.objects.create(
             key=f"H:{status}:{n}:{o.pk}",
             kind=Suggestion.Kind.SUBSTITUTION,

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from maillage.directory import services as directory_services
 from maillage.directory.models import Establishment
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +18,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def oil(territory, make_establishment):
     """Waste oil (13 02 05*) offered in Melun; four would-be receivers needing chemicals nearby."""
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="13 02 05*", quantity=50, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="13 02 05*",
+        quantity=50,
+        unit="t",
     )
-    offer.save()
     receivers = {
         "chem_2790": make_establishment(
             "77288", "Chimie autorisée", "20.59Z", icpe_rubriques=["2790"]
@@ -34,10 +37,13 @@ def oil(territory, make_establishment):
     }
     needs = {}
     for name, est in receivers.items():
-        need = build_flow(
-            est, direction="need", resource_class="chemicals_raw", quantity=100, unit="t"
+        need = FlowFactory(
+            establishment=est,
+            direction="need",
+            resource_class="chemicals_raw",
+            quantity=100,
+            unit="t",
         )
-        need.save()
         needs[name] = need
     return {**territory, "offer": offer, "receivers": receivers, "needs": needs}
 
@@ -138,13 +144,17 @@ def test_cement_kiln_assumed_2770_2771_and_operation_stored(territory, make_esta
     from maillage.engine import recovery
     from maillage.synergies import selectors
 
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="13 02 05*", quantity=50, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="13 02 05*",
+        quantity=50,
+        unit="t",
     )
-    offer.save()
     kiln = make_establishment("77288", "Cimenterie", "23.51Z")
-    need = build_flow(kiln, direction="need", resource_class="fuels", quantity=500, unit="t")
-    need.save()
+    need = FlowFactory(
+        establishment=kiln, direction="need", resource_class="fuels", quantity=500, unit="t"
+    )
     services.detect(territory["chambers"][0])
     s = Suggestion.objects.get(offer_flow=offer, need_flow=need)
     e = s.explanation

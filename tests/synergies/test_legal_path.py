@@ -4,9 +4,9 @@ suggestion's own visibility."""
 import pytest
 
 from maillage.accounts.tokens import create_token
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -14,18 +14,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scrap(territory):
     """Steel scrap (17 04 05) in Melun (77) for a scrap need in Évry (91, partner chamber)."""
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="17 04 05", quantity=80, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="17 04 05",
+        quantity=80,
+        unit="t",
     )
-    offer.save()
-    need = build_flow(
-        territory["e91"],
+    need = FlowFactory(
+        establishment=territory["e91"],
         direction="need",
         resource_class="ferrous_metal_scrap",
         quantity=100,
         unit="t",
     )
-    need.save()
     services.detect()
     s = Suggestion.objects.get(kind=Suggestion.Kind.SUBSTITUTION, offer_flow=offer, need_flow=need)
     return {**territory, "s": s}
@@ -54,14 +56,20 @@ def test_api_detail_has_the_legal_path(client, scrap):
 
 
 def test_no_legal_path_for_a_resource_that_is_not_waste(client, territory):
-    heat = build_flow(
-        territory["e77"], direction="offer", resource_class="wood_fuel", quantity=80, unit="t"
+    heat = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        resource_class="wood_fuel",
+        quantity=80,
+        unit="t",
     )
-    heat.save()
-    need = build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=100, unit="t"
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=100,
+        unit="t",
     )
-    need.save()
     services.detect()
     s = Suggestion.objects.get(kind=Suggestion.Kind.SUBSTITUTION, offer_flow=heat)
     assert api(client, territory["advisor77"], s.pk).json()["legal_path"] is None

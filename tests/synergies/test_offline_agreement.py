@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
-from maillage.flows.services import build_flow
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,12 +31,20 @@ def html_of(response) -> str:
 def deal(territory, make_user):
     """A sawmill (77) offering 42 t of wood waste a year, a boiler (91, partner chamber) needing
     50 t: one substitution, detected, moved to « proposée » by hand (no introduction)."""
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=42, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=50, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=42,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=50,
+        unit="t",
+    )
     territory["company91"] = make_user("co91", User.Role.COMPANY, establishments=[territory["e91"]])
     services.detect()
     s = Suggestion.objects.get(

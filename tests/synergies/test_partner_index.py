@@ -12,9 +12,9 @@ import threading
 import pytest
 from django.test import override_settings
 
-from maillage.flows.services import build_flow
 from maillage.synergies import partner_index, partner_server, partners
 from maillage.synergies.snapshot import scope_chamber_ids
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,20 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def flows(territory):
     partners.clear_cache()
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=400, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=400,
+        unit="t",
     )
-    offer.save()
-    need = build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    need = FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
     )
-    need.save()
     yield {**territory, "offer": offer, "need": need}
     partners.clear_cache()
 
@@ -58,10 +64,13 @@ def rebuilt(user, flow):
 
 
 def new_need(territory, quantity=60):
-    need = build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=quantity, unit="t"
+    need = FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=quantity,
+        unit="t",
     )
-    need.save()
     return need
 
 
@@ -179,10 +188,13 @@ def test_the_server_holds_the_index_and_the_api_falls_back_when_it_is_down(
 def test_a_scope_gets_no_flow_of_another(flows):
     """The server answers from the scope asked for only: a flow outside it has no partners."""
     key_77 = partner_index.scope_key(scope_chamber_ids(flows["e77"].chamber))
-    versailles = build_flow(
-        flows["e78"], direction="need", resource_class="wood_fuel", quantity=500, unit="t"
+    versailles = FlowFactory(
+        establishment=flows["e78"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
+        unit="t",
     )
-    versailles.save()
     live = partner_index.build(key_77)
     assert partner_index.answer(live, key_77, partner_index.records(versailles), 20) == []
     assert live.row_of(versailles.pk) is None

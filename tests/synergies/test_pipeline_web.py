@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from maillage.accounts.models import User
 from maillage.directory.models import Contact
-from maillage.flows.services import build_flow
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Introduction, Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +25,20 @@ def html_of(response) -> str:
 @pytest.fixture
 def pair(territory, make_user):
     """A sawmill (77) offering 437 t of wood waste, a boiler (91, partner chamber) needing 512 t."""
-    build_flow(
-        territory["e77"], direction="offer", waste_code="03 01 05", quantity=437, unit="t"
-    ).save()
-    build_flow(
-        territory["e91"], direction="need", resource_class="wood_fuel", quantity=512, unit="t"
-    ).save()
+    FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="03 01 05",
+        quantity=437,
+        unit="t",
+    )
+    FlowFactory(
+        establishment=territory["e91"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=512,
+        unit="t",
+    )
     Contact.objects.create(
         establishment=territory["e77"],
         first_name="Anne",
@@ -232,7 +240,9 @@ def test_board_shows_columns_in_constant_queries(client, pair, make_establishmen
     assert "Scierie de Melun-Test" in html and "En discussion" in html
     for i in range(6):
         site = make_establishment("77288", name=f"Menuiserie {i}", naf="16.23Z")
-        build_flow(site, direction="offer", waste_code="03 01 05", quantity=10 + i, unit="t").save()
+        FlowFactory(
+            establishment=site, direction="offer", waste_code="03 01 05", quantity=10 + i, unit="t"
+        )
     services.detect()
     many, html = count()
     assert few == many and "Menuiserie 5" in html
@@ -273,7 +283,9 @@ def test_opportunity_list_in_constant_queries(client, pair, make_establishment):
     one = count()
     for i in range(3):
         site = make_establishment("77288", name=f"Chaudière {i}", naf="35.30Z")
-        build_flow(site, direction="need", resource_class="wood_fuel", quantity=50, unit="t").save()
+        FlowFactory(
+            establishment=site, direction="need", resource_class="wood_fuel", quantity=50, unit="t"
+        )
     services.detect()
     for s in Suggestion.objects.filter(status="detected", kind="substitution"):
         introductions.propose_introduction(s, pair["advisor77"])

@@ -16,6 +16,7 @@ from maillage.synergies.models import Suggestion
 from tests.directory.factories import CHAMBER_STAFF, COMPANIES, ROLES, check_rule, role_world, rows
 from tests.factories import FlowFactory
 from tests.synergies.factories import DetectionRunFactory, IntroductionFactory, SuggestionFactory
+from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db
 
@@ -23,8 +24,7 @@ STAFF = CHAMBER_STAFF | {"platform"}
 SCRAP = "ferrous_metal_scrap"
 
 
-@pytest.fixture
-def world():
+def build_world():
     w = role_world()
     e, c = w.establishments, w.chambers
     offer = {k: FlowFactory(establishment=x, resource_class=SCRAP) for k, x in e.items()}
@@ -100,6 +100,9 @@ def world():
         **{f"introduction_{a}_{b}": i for (a, b), i in w.introductions.items()},
     }
     return w
+
+
+module_world, world = built_once_per_module(build_world)
 
 
 # Managers of a suggestion: advisors of either chamber involved (and platform staff).

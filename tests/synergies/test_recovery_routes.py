@@ -4,10 +4,10 @@ condition and the legal path's R-code."""
 
 import pytest
 
-from maillage.flows.services import build_flow
 from maillage.synergies import selectors, services, snapshot
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,16 +16,23 @@ pytestmark = pytest.mark.django_db
 def solvents(territory, make_establishment):
     """Spent halogen-free solvents (07 01 04*) offered in Melun; a cement works and a feed mill
     nearby both need solid recovered fuel."""
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="07 01 04*", quantity=40, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="07 01 04*",
+        quantity=40,
+        unit="t",
     )
-    offer.save()
     kiln = make_establishment("77288", "Cimenterie Test", "23.51Z")
     mill = make_establishment("77288", "Aliments du bétail Test", "10.91Z")
     for est in (kiln, mill):
-        build_flow(
-            est, direction="need", resource_class="solid_recovered_fuel", quantity=500, unit="t"
-        ).save()
+        FlowFactory(
+            establishment=est,
+            direction="need",
+            resource_class="solid_recovered_fuel",
+            quantity=500,
+            unit="t",
+        )
     return {**territory, "offer": offer, "kiln": kiln, "mill": mill}
 
 
@@ -79,18 +86,20 @@ def _implemented_history(territory, make_establishment, receiver_naf, pairs):
             producers[p] = make_establishment("78646", f"Ferrailleur {p}", "38.32Z")
         if r not in receivers:
             receivers[r] = make_establishment("78646", f"Fonderie {r}", receiver_naf)
-        offer = build_flow(
-            producers[p], direction="offer", waste_code="17 04 05", quantity=5, unit="t"
+        offer = FlowFactory(
+            establishment=producers[p],
+            direction="offer",
+            waste_code="17 04 05",
+            quantity=5,
+            unit="t",
         )
-        offer.save()
-        need = build_flow(
-            receivers[r],
+        need = FlowFactory(
+            establishment=receivers[r],
             direction="need",
             resource_class="ferrous_metal_scrap",
             quantity=5,
             unit="t",
         )
-        need.save()
         Suggestion.objects.create(
             key=f"H:{n}:{offer.pk}",
             kind=Suggestion.Kind.SUBSTITUTION,
@@ -117,10 +126,13 @@ def _prospect_scores(territory):
 @pytest.fixture
 def scrap_prospects(territory, make_establishment):
     """Steel scrap (17 04 05) offered in Melun; a foundry (24.51Z) without flows nearby."""
-    offer = build_flow(
-        territory["e77"], direction="offer", waste_code="17 04 05", quantity=80, unit="t"
+    offer = FlowFactory(
+        establishment=territory["e77"],
+        direction="offer",
+        waste_code="17 04 05",
+        quantity=80,
+        unit="t",
     )
-    offer.save()
     make_establishment("77288", "Fonderie de Melun", "24.51Z")
     return {**territory, "scrap": offer}
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
-from maillage.networks.models import Network
+from tests.networks.factories import NetworkFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_searches_ignore_nul(advisor, territory):
     assert advisor.get("/marche/", {"q": "acier\x00", "theme": "\x00"}).status_code == 200
     r = advisor.get(reverse("options-waste-codes"), {"q": "\x00"})
     assert r.status_code == 200
-    network = Network.objects.create(name="Club NUL", chamber=territory["chambers"][0])
+    network = NetworkFactory(name="Club NUL", chamber=territory["chambers"][0])
     r = advisor.get(reverse("network-members", args=[network.pk]), {"q": "sc\x00ie"})
     assert r.status_code == 200
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from maillage.accounts.models import AuditLog
-from maillage.flows.services import build_flow
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,14 +12,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def with_flows(territory):
     for key in ("e77", "e91", "e78"):
-        build_flow(
-            territory[key],
+        FlowFactory(
+            establishment=territory[key],
             direction="offer",
             waste_code="030105",
             quantity=42,
             unit="t",
             description=f"Sciure secrète {key}",
-        ).save()
+        )
     return territory
 
 
