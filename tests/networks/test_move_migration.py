@@ -123,7 +123,10 @@ def test_the_move_keeps_every_table_row_and_constraint(reference_data):
         assert old_memberships > 0
         assert old.get_model("events", "NetworkPost").objects.count() > 0
 
-        new = migrate(leaves())
+        # Up to the move only: later migrations of these apps change their own tables.
+        new = migrate(
+            [(a, "0006_network_models_moved") if a == "directory" else (a, n) for a, n in leaves()]
+        )
         assert row_counts() == counts
         assert schema() == tables
         assert new.get_model("networks", "Membership").objects.count() == old_memberships
