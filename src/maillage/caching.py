@@ -3,10 +3,11 @@ scope: every entry's key holds the reader's scope (``accounts.policy.visibility_
 request's parameters and the current *generation* of each topic the entry was built from.
 
 A write to a model of a topic (an instance saved or deleted, a queryset updated, deleted or
-bulk-written through ``InvalidatingQuerySet``) gives the topic a new random generation, at once and,
-inside a transaction, again once it commits (one commit callback per topic and transaction, however
-many rows it writes): every entry built before is then out of reach (and expires after ``TIMEOUT``). A reader takes the generations *before* reading the database, so an entry
-built from data read before a commit is stored under the generations of before that commit.
+bulk-written through ``InvalidatingQuerySet``) gives the topic a new random generation, at once
+and, inside a transaction, again once it commits (one commit callback per topic and transaction,
+however many rows it writes): every entry built before is then out of reach (and expires after
+``TIMEOUT``). A reader takes the generations *before* reading the database, so an entry built from
+data read before a commit is stored under the generations of before that commit.
 
 The cache must be shared by every process of the service (gunicorn workers, task workers): see
 ``CACHES`` in the settings (Redis or a folder on disk; per-process memory only in tests).
