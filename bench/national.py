@@ -99,6 +99,7 @@ def run(
     on_workers: bool = False,
     generator: str = "national",
     cache: str | None = None,
+    in_process: bool = False,
 ) -> dict:
     tax = compiled()
     t = time.perf_counter()
@@ -109,7 +110,9 @@ def run(
     generated = time.perf_counter() - t
     before = _peak_mb()
     result: dict = {
-        "mode": mode + (" (workers write)" if on_workers else ""),
+        "mode": mode
+        + (" (workers write)" if on_workers else "")
+        + (" (workers are threads of one process)" if in_process else ""),
         "establishments": len(est),
         "flows": len(flows),
         "offers": int(flows.is_offer.sum()),
@@ -136,7 +139,9 @@ def run(
                 largest_tile_pairs=summary.largest_tile_pairs,
             )
         else:
-            with distributed.client(n_workers=workers, threads_per_worker=1) as c:
+            with distributed.client(
+                n_workers=workers, threads_per_worker=1, processes=not in_process
+            ) as c:
                 # the detection's time, without starting the cluster (done once per service)
                 result["cluster_start_s"] = round(time.perf_counter() - start, 2)
                 start, cpu = time.perf_counter(), _cpu_s()
@@ -148,7 +153,8 @@ def run(
                 )
                 detection = time.perf_counter() - start
                 worker_peaks = c.run(_peak_mb)
-                worker_cpu = sum(c.run(_cpu_s).values())
+                # in-process workers' CPU is this process's already
+                worker_cpu = 0.0 if in_process else sum(c.run(_cpu_s).values())
             result.update(
                 tiles=summary.tiles,
                 pairs=summary.pairs,
@@ -183,6 +189,12 @@ def main() -> None:
         "--max-offers", type=int, default=25_000, help="offers per tile at most (tiled, Dask)"
     )
     parser.add_argument("--workers", type=int, default=2, help="Dask LocalCluster workers")
+    parser.add_argument(
+        "--in-process-workers",
+        action="store_true",
+        help="the LocalCluster's workers are threads of this process sharing one index (no copy "
+        "of the index per worker; the k-d tree queries and NumPy release the GIL)",
+    )
     parser.add_argument("--mode", choices=("memory", "tiled", "dask", "dask-write"))
     parser.add_argument("--check", action="store_true", help="compare with the in-memory engine")
     parser.add_argument("--generator", choices=("national", "plain"), default="national")
@@ -212,6 +224,7 @@ def main() -> None:
             on_workers,
             args.generator,
             args.cache,
+            args.in_process_workers,
         )
         print(json.dumps(r) if args.json else r)
         return
@@ -294,6 +307,7 @@ def scales(args) -> None:
         command += ["--seed", str(args.seed), "--cell-km", str(args.cell_km)]
         command += ["--max-offers", str(args.max_offers), "--workers", str(args.workers)]
         command += ["--generator", args.generator] + (["--cache", args.cache] if args.cache else [])
+        command += ["--in-process-workers"] if args.in_process_workers else []
         if n > BIG_RUN:
             command = ["flock", BIG_MEMORY_LOCK, *command]
         r = json.loads(_watched(command).strip().splitlines()[-1])

@@ -244,3 +244,77 @@ def test_many_small_new_needs_move_the_size_aware_trees(territory):
         flow_id = int(flows.id[row])
         assert live_partners(live, flow_id) == fresh_partners(est, after, flow_id), flow_id
     assert not live.pending
+
+
+def test_rounds_of_deltas_and_queries_past_a_fold(territory):
+    """Deltas and queries interleaved, as the partner server takes them: changed quantities,
+    removed needs (the largest of a class, so that its quantile moves; every declared need of
+    another, so that its size-aware rule flips), new flows; a fold between two rounds. After each
+    round every probe answers as an index built from scratch on the flows of that moment."""
+    est, flows = territory
+    rng = np.random.default_rng(7)
+    live = incremental.LiveIndex(substitution.Index.build(est, flows, TAX))
+    columns = {f.name: getattr(flows, f.name).copy() for f in fields(flows)}
+    alive = np.ones(len(flows), dtype=bool)
+    next_id = int(flows.id.max()) + 1
+    needs = ~flows.is_offer
+    classes = np.bincount(flows.resource_class[needs & flows.declared])
+    few = [int(c) for c in np.flatnonzero((classes > 0) & (classes <= 3))]
+    busiest = int(np.bincount(flows.resource_class[needs]).argmax())
+    for round_ in range(4):
+        current = Flows(**columns)
+        touched = []
+        for row in rng.choice(np.flatnonzero(alive), 12, replace=False):
+            q = current.quantity[row]
+            columns["quantity"][row] = q * rng.uniform(0.3, 40) if np.isfinite(q) else 3.0
+            touched.append(int(row))
+        needs = ~current.is_offer
+        largest = np.flatnonzero(alive & needs & (current.resource_class == busiest))
+        largest = largest[np.argsort(np.nan_to_num(current.quantity[largest], nan=-1))[-3:]]
+        gone = list(largest) + list(rng.choice(np.flatnonzero(alive), 4, replace=False))
+        if round_ == 1 and few:
+            c = few[0]
+            declared = alive & needs & current.declared & (current.resource_class == c)
+            gone += list(np.flatnonzero(declared))
+        copies = rng.choice(np.flatnonzero(alive), 10, replace=False)
+        for name in columns:
+            columns[name] = np.r_[columns[name], columns[name][copies]]
+        columns["id"][-len(copies) :] = next_id + np.arange(len(copies))
+        next_id += len(copies)
+        alive = np.r_[alive, np.ones(len(copies), dtype=bool)]
+        current = Flows(**columns)
+        new_rows = list(range(len(alive) - len(copies), len(alive)))
+        for row in touched + new_rows:
+            if row not in gone:
+                live.upsert(record(current, est, row))
+        for row in {int(r) for r in gone}:
+            if alive[row]:
+                live.remove(int(current.id[row]))
+                alive[row] = False
+        if round_ == 2:
+            live.fold()
+        survivors = np.flatnonzero(alive)
+        full_est, full_flows = subset(est, current, survivors)
+        fresh = substitution.Index.build(full_est, full_flows, TAX)
+        probes = [r for r in touched + new_rows if alive[r]]
+        probes += list(rng.choice(survivors, 25, replace=False))
+        offers_of_busiest = np.flatnonzero(
+            alive
+            & current.is_offer
+            & np.isin(
+                current.resource_class,
+                [s for s, ts in enumerate(TAX.targets) if any(t == busiest for t, _ in ts)],
+            )
+        )
+        probes += list(rng.choice(offers_of_busiest, min(15, len(offers_of_busiest)), False))
+        for row in probes:
+            flow_id = int(current.id[row])
+            at = int(np.flatnonzero(full_flows.id == flow_id)[0])
+            if full_flows.is_offer[at]:
+                pairs, other = fresh.match(np.array([at]), k=K), "need"
+            else:
+                pairs, other = reverse_match.offers_for_need(fresh, at, k=K), "offer"
+            assert live_partners(live, flow_id) == as_list(pairs, full_flows, other), (
+                round_,
+                flow_id,
+            )

@@ -189,6 +189,31 @@ def test_dask_workers_may_write_the_pairs_themselves(territory, reference, tmp_p
     assert_same_pairs(reference, tiles.by_offer(tiles.read_pairs(tmp_path / "pairs")))
 
 
+def test_workers_in_other_processes_get_a_copy_and_threads_a_handle(
+    territory, reference, tmp_path, monkeypatch
+):
+    """Worker processes receive the index scattered (pickled); workers that are threads of this
+    process share its index through a handle, released after the detection."""
+    est, flows = territory
+    monkeypatch.setattr(distributed, "MIN_TASK_FLOWS", 500)
+    tile_list = tiles.make_tiles(flows, tiles.grid_cells(est, cell_km=25), max_offers=400)
+    with distributed.client(n_workers=2, processes=True) as c:
+        assert not distributed.in_process(c)
+        summary = distributed.detect(
+            c, est, flows, TAX, tmp_path / "a", k=20, tile_list=tile_list, write_on_workers=True
+        )
+    assert summary.pairs == len(reference)
+    assert_same_pairs(reference, tiles.by_offer(tiles.read_pairs(tmp_path / "a" / "pairs")))
+    with distributed.client(n_workers=2, processes=False) as c:
+        assert distributed.in_process(c)
+        index = substitution.Index.build(est, flows, TAX)
+        shared = distributed.scatter_index(c, index)
+        assert distributed._index_of(shared) is index
+        shared.release()
+        distributed.detect(c, est, flows, TAX, tmp_path / "b", k=20, tile_list=tile_list)
+    assert distributed._InProcess._indexes == {}
+
+
 def test_distributed_match_is_substitution_match_in_process_and_on_a_cluster(territory, reference):
     est, flows = territory
     # below the threshold without a scheduler: in process

@@ -48,7 +48,9 @@ def client(
     memory_limit: str | float | None = "auto",
 ):
     """A Dask client: of the scheduler at ``scheduler`` (``tcp://host:8786``), or of a
-    LocalCluster started here and stopped on exit."""
+    LocalCluster started here and stopped on exit. ``processes=False``: its workers are threads
+    of this process, which share one index (``scatter_index``) instead of holding a copy each;
+    Dask's per-worker memory limit is then off (each worker would count the whole process)."""
     # lazy: dask.distributed takes over a second to import; only large detections use it.
     from distributed import Client, LocalCluster
 
@@ -56,6 +58,8 @@ def client(
         with Client(scheduler) as c:
             yield c
         return
+    if not processes and memory_limit == "auto":
+        memory_limit = 0
     with (
         LocalCluster(
             n_workers=n_workers,
@@ -101,8 +105,33 @@ def batches(sizes: list[int], minimum: int | None = None) -> list[list[int]]:
     return out
 
 
-def _match_task(index: substitution.Index, tile_offers: list[np.ndarray], k: int) -> list[Pairs]:
+class _InProcess:
+    """The index held by this process, for workers that are its threads: a handle, not a copy
+    (Dask would serialise what it scatters, even to workers in the same process)."""
+
+    _indexes: dict[int, substitution.Index] = {}
+
+    def __init__(self, index: substitution.Index):
+        self.key = id(index)
+        self._indexes[self.key] = index
+
+    def release(self) -> None:
+        self._indexes.pop(self.key, None)
+
+
+def _index_of(shared) -> substitution.Index:
+    return _InProcess._indexes[shared.key] if isinstance(shared, _InProcess) else shared
+
+
+def in_process(c) -> bool:
+    """Whether every worker of client ``c`` is a thread of this process."""
+    addresses = list(c.scheduler_info()["workers"])
+    return bool(addresses) and all(a.startswith("inproc://") for a in addresses)
+
+
+def _match_task(index, tile_offers: list[np.ndarray], k: int) -> list[Pairs]:
     # one task per worker thread at a time: the k-d tree queries stay on that thread
+    index = _index_of(index)
     return [index.match(offers, k=k, workers=1) for offers in tile_offers]
 
 
@@ -110,6 +139,7 @@ def _match_write_task(index: substitution.Index, work: tuple, k: int) -> tuple[i
     """Match a batch of tiles and write their pairs to a Parquet file, on the worker: ``work``
     is ([(tile number, offers), ...], path); returns (pairs, largest tile's pairs)."""
     batch, path = work
+    index = _index_of(index)
     results = (
         (tiles.Tile(number, -1, -1, offers), index.match(offers, k=k, workers=1))
         for number, offers in batch
@@ -118,7 +148,8 @@ def _match_write_task(index: substitution.Index, work: tuple, k: int) -> tuple[i
     return pairs, largest
 
 
-def _groups_task(index: substitution.Index, parts: list[np.ndarray]) -> list:
+def _groups_task(index, parts: list[np.ndarray]) -> list:
+    index = _index_of(index)
     found: list = []
     for rows in parts:
         found.extend(tiles.groups_of_part(index.est, index.flows, index.tax, rows))
@@ -127,8 +158,25 @@ def _groups_task(index: substitution.Index, parts: list[np.ndarray]) -> list:
 
 def scatter_index(c, index: substitution.Index):
     """Send the index once to every worker. A fresh copy, without the caches a query fills
-    (some are keyed by object identity, which does not survive a copy to another process)."""
+    (some are keyed by object identity, which does not survive a copy to another process);
+    workers that are threads of this process get a handle on it instead (``_InProcess``)."""
+    if in_process(c):
+        return _InProcess(index)
     return c.scatter(replace(index), broadcast=True, hash=False)
+
+
+@contextlib.contextmanager
+def _sharing(c, index: substitution.Index, shared):
+    """``shared`` if given (the caller's), else the index sent for the time of the block."""
+    if shared is not None:
+        yield shared
+        return
+    shared = scatter_index(c, index)
+    try:
+        yield shared
+    finally:
+        if isinstance(shared, _InProcess):
+            shared.release()
 
 
 def _stream(c, function, shared, items: list, extra: tuple) -> Iterator[tuple[int, Any]]:
@@ -164,21 +212,21 @@ def match_tiles(
     c, index: substitution.Index, tile_list: list[tiles.Tile], k: int = 20, shared=None
 ) -> Iterator[tuple[tiles.Tile, Pairs]]:
     """Each tile and its pairs, as the workers finish them (any order)."""
-    shared = scatter_index(c, index) if shared is None else shared
     groups = batches([len(t) for t in tile_list])
     items = [[tile_list[i].offers for i in group] for group in groups]
-    for b, results in _stream(c, _match_task, shared, items, (k,)):
-        for i, pairs in zip(groups[b], results, strict=True):
-            yield tile_list[i], pairs
+    with _sharing(c, index, shared) as sent:
+        for b, results in _stream(c, _match_task, sent, items, (k,)):
+            for i, pairs in zip(groups[b], results, strict=True):
+                yield tile_list[i], pairs
 
 
 def group_results(c, index: substitution.Index, parts: list[np.ndarray], shared=None) -> Iterable:
     """The mutualisation groups of ``parts`` (``tiles.group_parts``), a batch of parts at a time
     as the workers finish them: whole (class, direction) parts, in order within each batch."""
-    shared = scatter_index(c, index) if shared is None else shared
     items = [[parts[i] for i in group] for group in batches([len(p) for p in parts])]
-    for _b, found in _stream(c, _groups_task, shared, items, ()):
-        yield found
+    with _sharing(c, index, shared) as sent:
+        for _b, found in _stream(c, _groups_task, sent, items, ()):
+            yield found
 
 
 def write_tiles_on_workers(
@@ -187,7 +235,6 @@ def write_tiles_on_workers(
     """Each batch of tiles matched and written by its worker to ``directory/part-NNNNN.parquet``
     (a directory every worker can write to: this machine's for a LocalCluster, shared storage
     otherwise), so that no pair travels: (pairs, largest tile's pairs)."""
-    shared = scatter_index(c, index) if shared is None else shared
     directory.mkdir(parents=True, exist_ok=True)
     groups = batches([len(t) for t in tile_list])
     work = [
@@ -198,9 +245,10 @@ def write_tiles_on_workers(
         for b, group in enumerate(groups)
     ]
     total = largest = 0
-    for _b, (pairs, big) in _stream(c, _match_write_task, shared, work, (k,)):
-        total += pairs
-        largest = max(largest, big)
+    with _sharing(c, index, shared) as sent:
+        for _b, (pairs, big) in _stream(c, _match_write_task, sent, work, (k,)):
+            total += pairs
+            largest = max(largest, big)
     return total, largest
 
 
@@ -223,22 +271,22 @@ def detect(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     index = substitution.Index.build(est, flows, tax)
-    shared = scatter_index(c, index)
     if tile_list is None:
         size = tile_size(int(flows.is_offer.sum()), _threads(c))
         tile_list = tiles.make_tiles(flows, tiles.grid_cells(est), max_offers=size)
-    if write_on_workers:
-        n_pairs, largest = write_tiles_on_workers(c, index, tile_list, k, out / "pairs", shared)
-        n_tiles = len(tile_list)
-    else:
-        results = match_tiles(c, index, tile_list, k, shared)
-        path = out / "pairs.parquet"
-        n_tiles, n_pairs, largest = tiles.write_pairs(path, flows, results, batch_rows)
-    n_groups = 0
-    if mutualise:
-        parts = tiles.group_parts(flows)
-        found = group_results(c, index, parts, shared)
-        n_groups = tiles.write_groups(out / "groups.parquet", flows, found)
+    with _sharing(c, index, None) as shared:
+        if write_on_workers:
+            n_pairs, largest = write_tiles_on_workers(c, index, tile_list, k, out / "pairs", shared)
+            n_tiles = len(tile_list)
+        else:
+            results = match_tiles(c, index, tile_list, k, shared)
+            path = out / "pairs.parquet"
+            n_tiles, n_pairs, largest = tiles.write_pairs(path, flows, results, batch_rows)
+        n_groups = 0
+        if mutualise:
+            parts = tiles.group_parts(flows)
+            found = group_results(c, index, parts, shared)
+            n_groups = tiles.write_groups(out / "groups.parquet", flows, found)
     return tiles.Summary(n_tiles, n_pairs, n_groups, largest)
 
 

@@ -38,8 +38,9 @@ from maillage.engine.data_model import (
     hazardous_authorisation,
     nudges,
 )
+from maillage.engine.joined import materialized, merged_quantile
 from maillage.engine.live_tables import PatchedOfferTree, with_spare_rows, with_spare_tables
-from maillage.engine.need_tables import NeedTable
+from maillage.engine.need_tables import LARGE_QUANTILE, NeedTable
 from maillage.engine.pairs import INFERRED_NEED_FACTOR, Pairs
 from maillage.engine.routes import FlowRoutes, flow_routes, route_inputs
 
@@ -143,9 +144,17 @@ class LiveIndex:
         self._strengths = need_tables._strengths_by_target(index.tax)
         self._offer_added: dict[int, list[int]] = {}  # offer class → rows added, live or not
         self._offer_dead: dict[int, int] = {}  # offer class → dead rows of its base tree
+        # need class → the flows' rows below which a live need of the class is in its base
+        # tables (built or folded then), and the base members killed since
+        self._need_limit: dict[int, int] = {}
+        self._need_killed: dict[int, list[int]] = {}
+        # need class → its size-aware base table's known log quantities (sorted), the quantile
+        # its lifts were computed with, and whether it holds the declared needs only
+        self._size_info: dict[int, tuple[np.ndarray, float | None, bool]] = {}
         self.deltas = 0
         self.lock = threading.RLock()
         self._prepare_offer_side()
+        self._prepare_need_side()
         # the receivers' tables of a patched table are the patched receivers' tables of its base
         self.index.__dict__["receivers_table"] = self._receivers_table
 
@@ -231,6 +240,7 @@ class LiveIndex:
                     self._refresh_coded()
             else:
                 self._need_added.setdefault(c, []).append(r)
+                self._declared_live[c] += bool(flow.declared)
                 self._dirty.add(c)
 
     def remove(self, flow_id: int) -> None:
@@ -252,6 +262,9 @@ class LiveIndex:
             if self.index.routes.of_flow[row] >= 0:
                 self._refresh_coded()
         else:
+            if row < self._need_limit.get(c, self.base_flows):
+                self._need_killed.setdefault(c, []).append(row)
+            self._declared_live[c] -= bool(flows.declared[row])
             self._dirty.add(c)
 
     def ensure(self, flow: FlowRecord, establishment: EstablishmentRecord | None = None) -> bool:
@@ -321,11 +334,22 @@ class LiveIndex:
         )
         cache["coded"] = self._coded_base
 
+    def _prepare_need_side(self) -> None:
+        """The live declared needs of every class (the size-aware tables' rule), counted once."""
+        flows, n = self.index.flows, self.base_flows
+        declared = ~flows.is_offer[:n] & flows.declared[:n] & (flows.resource_class[:n] >= 0)
+        self._declared_live = np.bincount(
+            flows.resource_class[:n][declared], minlength=len(self.index.tax.codes)
+        ).astype(np.int64)
+
     def warm(self) -> None:
-        """Build every offer class's tree now rather than on a first query."""
+        """Build every offer class's tree, and what patches of the size-aware tables start from,
+        now rather than on a first query."""
         with self.lock:
             for source in self._offer_base:
                 self._patch_offer_class(source)
+            for c in self.index.size_trees:
+                self._size_base(c)
 
     def offer_tree(self, source: int) -> PatchedOfferTree:
         """The patched tree of one offer class, its base tree built on first use."""
@@ -383,7 +407,9 @@ class LiveIndex:
         ix = self.index
         flows, tax, columns = ix.flows, ix.tax, ix.columns
         table = ix.trees.get(c)
-        members = table.members.astype(np.int64) if table is not None else np.empty(0, np.int64)
+        members = np.empty(0, np.int64)
+        if table is not None:
+            members = materialized(table.members).astype(np.int64)
         added = np.array(self._need_added.pop(c, ()), dtype=np.int64)
         members = np.unique(np.concatenate((members, added)))
         members = members[self.alive[members]]
@@ -403,32 +429,58 @@ class LiveIndex:
                 trees.pop(c, None)
         old += [t for t in self._need_base.get(c, ()) if all(t is not o for o in old)]
         self._need_base[c] = (ix.trees.get(c), ix.hazardous_trees.get(c), ix.size_trees.get(c))
+        self._need_limit[c] = self.used_flows
+        self._need_killed.pop(c, None)
+        self._size_info.pop(c, None)
         self._forget(old, appeared)
+
+    def _size_base(self, c: int) -> tuple[np.ndarray, float | None, bool]:
+        """What the quantile of need class ``c``'s size-aware table is computed from without
+        reading its members again: see ``_size_info``."""
+        if c not in self._size_info:
+            if c not in self._need_base:
+                ix = self.index
+                self._need_base[c] = (
+                    ix.trees.get(c),
+                    ix.hazardous_trees.get(c),
+                    ix.size_trees.get(c),
+                )
+            size = self._need_base[c][2]
+            if size is None:
+                self._size_info[c] = (np.empty(0), None, False)
+            else:
+                log_q = self.index.log_quantity[size.members]
+                known = np.sort(log_q[np.isfinite(log_q)])
+                declared = bool(self.index.flows.declared[size.members].any())
+                self._size_info[c] = (known, need_tables.size_top(known), declared)
+        return self._size_info[c]
 
     def _patch_class(self, c: int) -> None:
         """Bring the tables of need class ``c`` up to the deltas without rebuilding its trees
-        (``live_tables``); a fold when the size-aware table's membership rule flips."""
+        (``live_tables``); a fold when the size-aware table's membership rule flips. The cost is
+        that of the rows added and killed since the class's base, not of the class."""
         ix = self.index
         flows = ix.flows
-        if c not in self._need_base:
-            self._need_base[c] = (ix.trees.get(c), ix.hazardous_trees.get(c), ix.size_trees.get(c))
+        known, base_top, declared_only = self._size_base(c)
         near, hazardous, size = self._need_base[c]
         added = np.array(self._need_added.get(c, ()), dtype=np.int64)
         added = np.unique(added[self.alive[added]])
         # the size-aware table holds the declared needs only when the class has any
-        live = np.empty(0, np.int64) if near is None else near.members[self.alive[near.members]]
-        declared = bool(flows.declared[live].any() or flows.declared[added].any())
-        if size is not None and bool(flows.declared[size.members].any()) != declared:
+        declared = bool(self._declared_live[c] > 0)
+        if size is not None and declared_only != declared:
             self._fold_class(c)
             self._dirty.discard(c)
             return
         sized = added[flows.declared[added]] if declared else added
-        live_sized = np.empty(0, np.int64)
-        if size is not None:
-            live_sized = size.members[self.alive[size.members]]
-        top = need_tables.size_top(ix.log_quantity[np.concatenate((live_sized, sized))])
+        killed = np.array(self._need_killed.get(c, ()), dtype=np.int64)
+        killed_sized = killed[flows.declared[killed]] if declared_only else killed
+        # the class's quantile as a fresh build computes it on the live members (merged_quantile
+        # is np.quantile of the base's values less the killed plus the added)
+        removed, new = ix.log_quantity[killed_sized], ix.log_quantity[sized]
+        removed, new = removed[np.isfinite(removed)], new[np.isfinite(new)]
+        top = merged_quantile(known, removed, new, LARGE_QUANTILE)
         authorised = added[ix.est.may_receive_hazardous[flows.establishment[added]]]
-        parameters = (None, None, (top, self._reach[c]))
+        parameters = (None, None, (top, self._reach[c], base_top))
         old = [ix.trees.get(c), ix.hazardous_trees.get(c), ix.size_trees.get(c)]
         appeared = False
         for trees, base, rows, size_of in zip(
@@ -438,7 +490,7 @@ class LiveIndex:
             parameters,
             strict=True,
         ):
-            table = self._patched(base, rows, c, size_of)
+            table = self._patched(base, rows, c, size_of, len(killed))
             appeared |= (c in trees) != (table is not None)
             if table is None:
                 trees.pop(c, None)
@@ -452,33 +504,34 @@ class LiveIndex:
         )
         self._dirty.discard(c)
 
-    def _patched(self, base, rows, c: int, size) -> NeedTable | None:
+    def _patched(self, base, rows, c: int, size, dead: int) -> NeedTable | None:
         ix = self.index
         strengths = self._strengths.get(c, ())
         table = live_tables.patched_table(
-            ix.columns, ix.flow_xyz, self.alive, base, rows, strengths, size
+            ix.columns, ix.flow_xyz, self.alive, base, rows, strengths, size, dead
         )
         if table is not None and table is not base:
-            self._patch_info[id(table)] = (table, base, rows, c, size)
+            self._patch_info[id(table)] = (table, base, rows, c, size, dead)
         return table
 
     def _receivers_table(self, table: NeedTable, receivers: np.ndarray) -> NeedTable | None:
-        """``Index.receivers_table``, for patched tables too."""
+        """``Index.receivers_table``, for patched tables too: the base's receivers' table (made
+        once per base) patched with the added rows those receivers allow."""
         info = self._patch_info.get(id(table))
         if info is None or info[0] is not table:
             return substitution.Index.receivers_table(self.index, table, receivers)
-        allowed = receivers[table.division[:-1]]
-        if allowed.all():
-            return table
         key = (id(table), receivers.tobytes())
         if key not in self._derived:
-            _table, base, rows, c, size = info
+            _table, base, rows, c, size, dead = info
             ix = self.index
             derived = None
             if base is not None:
                 derived = substitution.Index.receivers_table(ix, base, receivers)
             keep = rows[receivers[ix.division[ix.flows.establishment[rows]]]]
-            self._derived[key] = self._patched(derived, keep, c, size)
+            if derived is base and len(keep) == len(rows):
+                self._derived[key] = table  # every member allowed
+            else:
+                self._derived[key] = self._patched(derived, keep, c, size, dead)
         return self._derived[key]
 
     def _forget(self, old_tables: list, appeared: bool, kept: list | tuple = ()) -> None:

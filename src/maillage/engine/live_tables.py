@@ -24,7 +24,8 @@ from scipy.spatial import cKDTree
 
 from maillage.engine import substitution
 from maillage.engine.data_model import NO_WASTE_CODE, Establishments, Flows
-from maillage.engine.need_tables import NeedTable, need_table, size_lift
+from maillage.engine.joined import Joined
+from maillage.engine.need_tables import NeedTable, need_table, size_lift, size_scale
 from maillage.engine.routes import FlowRoutes
 
 
@@ -113,12 +114,12 @@ class PatchedOfferTree:
     """The offers of one class: a base k-d tree, its dead rows, and the offers added since; a
     query answers as a k-d tree over the live offers would (cKDTree's ``query`` for one point:
     distances ascending, ``inf`` and ``len(rows)`` past the last neighbour). Positions refer to
-    ``rows``: the base rows, then the added ones."""
+    ``rows``: the base rows, then the added ones (read in place, not joined: ``Joined``)."""
 
     def __init__(self, tree, base_rows, dead: int, added, xyz: np.ndarray, alive: np.ndarray):
         self.tree, self.base_rows, self.dead = tree, base_rows, dead
         self.added, self.xyz, self.alive = added, xyz, alive
-        self.rows = np.concatenate((base_rows, added)).astype(np.int64)
+        self.rows = Joined(np.asarray(base_rows, dtype=np.int64), np.asarray(added, np.int64))
 
     def query(self, point, k: int = 1, distance_upper_bound: float = np.inf):
         parts_d, parts_i = [], []
@@ -149,17 +150,19 @@ class PatchedOfferTree:
 
 
 class PatchedNeedTree:
-    """``cKDTree.query`` over the live members of a patched table (positions in the table)."""
+    """``cKDTree.query`` over the live members of a patched table (positions in the table).
 
-    def __init__(self, base, dead, added_points, new_lift=None, old_lift=None):
-        self.base, self.dead, self.added = base, dead, added_points
-        self.n_base, self.n_dead = len(dead), int(dead.sum())
+    ``dead``: at most how many base members are dead (each query asks the base tree for that
+    many more neighbours and drops the dead ones, read from ``alive`` by row). A size-aware
+    table: ``new_lift`` reads the base members' fourth coordinate under the class's quantile now,
+    ``shift`` bounds how far any of them moved from the one the base tree was built on."""
+
+    def __init__(self, base, members, alive, dead: int, added_points, new_lift=None, shift=0.0):
+        self.base, self.members, self.alive = base, members, alive
+        self.added = added_points
+        self.n_base, self.n_dead = len(members), int(dead)
         self.size = self.n_base + len(added_points)
-        # size-aware: the base members' new fourth coordinate, and how far it moved at most
-        self.new_lift = new_lift
-        self.shift = 0.0
-        if new_lift is not None and self.n_base:
-            self.shift = float(np.abs(new_lift - old_lift)[~dead].max(initial=0.0))
+        self.new_lift, self.shift = new_lift, float(shift)
 
     def query(self, points, k: int = 1, distance_upper_bound: float = np.inf, workers: int = 1):
         points = np.atleast_2d(points)
@@ -182,11 +185,11 @@ class PatchedNeedTree:
             d, i = np.atleast_1d(d), np.atleast_1d(i)
             found = np.isfinite(d)
             d, i = d[found], i[found]
-            live = ~self.dead[i]
+            live = self.alive[self.members[i]] if self.n_dead else slice(None)
             if self.new_lift is None:
                 return d[live], i[live]
             i = i[live]
-            new = np.column_stack((self.base.data[i, :3], self.new_lift[i]))
+            new = np.column_stack((self.base.data[i, :3], self.new_lift.take(i)))
             exact = np.sqrt(np.square(new - point).sum(axis=1))
             # any member not returned is at least this far under the old coordinates
             farthest = d[-1] if len(d) == want else np.inf
@@ -214,11 +217,14 @@ def patched_table(
     base: NeedTable | None,
     rows: np.ndarray,
     strengths,
-    size: tuple[float | None, float] | None = None,
+    size: tuple[float | None, float, float | None] | None = None,
+    dead: int = 0,
 ) -> NeedTable | None:
     """``base`` with its dead members out of reach and the needs at ``rows`` added (live, of its
-    class, allowed in it); ``size``: (the class's large-need quantile, its reach in km) for a
-    size-aware table. None when no member is left to add to no base."""
+    class, allowed in it), read in place (``Joined``): the cost is that of the rows added, not of
+    the base. ``size``: (the class's large-need quantile now, its reach in km, the quantile the
+    base's lifts were computed with) for a size-aware table; ``dead``: at most how many of the
+    base's members are dead. None when no member is left to add to no base."""
     log_q = columns["log_quantity"]
     lift_rows = None if size is None else size_lift(log_q[rows], size[0], size[1])
 
@@ -229,52 +235,70 @@ def patched_table(
         if len(rows) == 0:
             return None
         return need_table(columns, rows, points_of(rows, lift_rows), strengths, lift_rows)
-    dead = ~alive[base.members]
-    lift_base = None if size is None else size_lift(log_q[base.members], size[0], size[1])
-    moved = lift_base is not None and not np.array_equal(lift_base, np.asarray(base.lift))
-    if not dead.any() and len(rows) == 0 and not moved:
+    moved = size is not None and size[0] != size[2]
+    if dead == 0 and len(rows) == 0 and not moved:
         return base
     added = None
     if len(rows):
         added = need_table(columns, rows, points_of(rows, lift_rows), strengths, lift_rows)
 
-    def joined(name):
-        tail = getattr(base, name)[-1:] if added is None else getattr(added, name)
-        return np.concatenate((getattr(base, name)[:-1], tail))
+    def joined(values: np.ndarray, tail: np.ndarray | None) -> Joined:
+        # the base's entries without its "no neighbour" one, then the added (with theirs)
+        return Joined(values[:-1], values[-1:] if tail is None else tail)
+
+    def part(name):
+        return joined(getattr(base, name), None if added is None else getattr(added, name))
 
     weights = {
-        s: np.concatenate((w[:-1], w[-1:] if added is None else added.weights[s]))
-        for s, w in base.weights.items()
+        s: joined(w, None if added is None else added.weights[s]) for s, w in base.weights.items()
     }
     sorted_est = base.establishments_sorted
     if added is not None:
         new = added.establishments_sorted
         at = np.minimum(np.searchsorted(sorted_est, new), len(sorted_est) - 1)
         new = new[sorted_est[at] != new]
-        sorted_est = np.insert(sorted_est, np.searchsorted(sorted_est, new), new)
+        if len(new):  # an establishment new to the class: the one copy a patch makes
+            sorted_est = np.insert(sorted_est, np.searchsorted(sorted_est, new), new)
+    new_lift: Joined | None = None
+    lift: Joined | None = None
+    shift = 0.0
+    if size is not None and lift_rows is not None:
+        top, reach, base_top = size
+        assert base.lift is not None  # a size-aware table
+        tail = np.r_[lift_rows, 0.0]  # the last entry answers "no neighbour" (_size_candidates)
+        if moved:
+            lift = Joined(base.log_quantity[:-1], tail, lambda q: size_lift(q, top, reach))
+            if top is not None and base_top is not None:
+                # size_lift is the clipped shortfall times size_scale: it moves by at most the
+                # quantile's change times the scale (a margin for the rounding)
+                shift = abs(top - base_top) * size_scale(reach) * (1 + 1e-9) + 1e-15
+            else:
+                shift = float(np.abs(np.asarray(lift)[: len(base)] - base.lift).max(initial=0.0))
+        else:
+            lift = Joined(np.asarray(base.lift)[: len(base)], tail)
+        new_lift = lift
     tree = PatchedNeedTree(
         base.tree,
+        base.members,
+        alive,
         dead,
         points_of(rows, lift_rows),
-        lift_base,
-        base.lift,
+        new_lift,
+        shift,
     )
-    lift: np.ndarray | None = None
-    if lift_base is not None and lift_rows is not None:
-        # the last entry answers the "no neighbour" position (see _size_candidates)
-        lift = np.concatenate((lift_base, lift_rows, np.zeros(1)))
     return NeedTable(
-        # duck-typed: the patched tree answers query() as cKDTree does
+        # duck-typed: the patched tree answers query() as cKDTree does, the Joined arrays take()
+        # and index as arrays do
         tree=cast(cKDTree, tree),
-        members=np.concatenate((base.members, rows)).astype(np.int32),
-        need=joined("need"),
-        establishment=joined("establishment"),
+        members=cast(np.ndarray, Joined(base.members, rows.astype(np.int32))),
+        need=cast(np.ndarray, part("need")),
+        establishment=cast(np.ndarray, part("establishment")),
         establishments_sorted=sorted_est,
-        division=joined("division"),
-        log_quantity=joined("log_quantity"),
-        tiebreak=joined("tiebreak"),
-        temperature=joined("temperature"),
+        division=cast(np.ndarray, part("division")),
+        log_quantity=cast(np.ndarray, part("log_quantity")),
+        tiebreak=cast(np.ndarray, part("tiebreak")),
+        temperature=cast(np.ndarray, part("temperature")),
         has_temperature=base.has_temperature or (added is not None and added.has_temperature),
         weights=weights,
-        lift=lift,
+        lift=cast(np.ndarray, lift),
     )

@@ -133,10 +133,17 @@ def size_top(log_q: np.ndarray) -> float | None:
 def size_lift(log_q: np.ndarray, top: float | None, reach_km: float) -> np.ndarray:
     """The fourth coordinate of needs in a size-aware tree (see ``build_size_trees``)."""
     known = np.isfinite(log_q)
-    scale = km_to_chord(reach_km) / (QUANTITY_DECADES * np.log(10.0))
+    scale = size_scale(reach_km)
     shortfall = np.zeros(len(log_q)) if top is None else np.clip(top - log_q, 0.0, None)
     shortfall[~known] = QUANTITY_DECADES * np.log(10.0) / 2
     return shortfall * scale
+
+
+def size_scale(reach_km: float) -> float:
+    """The fourth coordinate of a need one unit of log quantity below its class's large needs:
+    ``size_lift`` is this times the shortfall (clipped at 0), so that it moves by at most this
+    times the change of the class's ``size_top``."""
+    return km_to_chord(reach_km) / (QUANTITY_DECADES * np.log(10.0))
 
 
 def build_need_trees(

@@ -127,14 +127,14 @@ class Index:
         a substitution reserved to some activities looks among the nearest needs of those
         activities, not among the nearest needs of any activity (a brewery 20 km away must not be
         hidden by twenty nearer caterers). None when no need is allowed."""
-        allowed = receivers[table.division[:-1]]
-        if allowed.all():
-            return table
         cache = self.__dict__.setdefault("_receivers_tables", {})
         key = (id(table), receivers.tobytes())
         if key not in cache:
+            allowed = receivers[np.asarray(table.division)[:-1]]
             keep = np.flatnonzero(allowed)
-            if len(keep) == 0:
+            if len(keep) == len(allowed):
+                cache[key] = table  # (kept by the cache: its id is not reused meanwhile)
+            elif len(keep) == 0:
                 cache[key] = None
             else:
                 members = table.members[keep]
@@ -289,7 +289,7 @@ class _Target:
         def tiebreak(table: NeedTable) -> np.ndarray:
             allowed = np.ones(len(table.tiebreak), dtype=bool)
             if receivers is not None:
-                allowed &= receivers[table.division]
+                allowed &= receivers[np.asarray(table.division)]
             # Hazardous waste only to receivers allowed to treat it (their needs are searched
             # separately, see Index.build; this keeps the rule whatever trees are passed).
             if hazardous:
@@ -329,8 +329,8 @@ class _Target:
             size = index.receivers_table(size, performs)
 
         def columns(table: NeedTable):
-            division = table.division  # padded with UNKNOWN_DIVISION: weight 0 there
-            evidence = np.r_[index.evidence[table.members], 0.0]
+            division = np.asarray(table.division)  # padded with UNKNOWN_DIVISION: weight 0 there
+            evidence = np.r_[index.evidence[np.asarray(table.members)], 0.0]
             weight = evidence * node_weight[np.minimum(division, len(node_weight) - 1)]
             weight[-1] = 0.0
             # a waste operator receives as an intermediary (see need_tables.need_table)
