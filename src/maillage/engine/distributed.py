@@ -44,13 +44,15 @@ def client(
     scheduler: str | None = None,
     n_workers: int = 2,
     threads_per_worker: int = 1,
-    processes: bool = True,
+    processes: bool = False,
     memory_limit: str | float | None = "auto",
 ):
     """A Dask client: of the scheduler at ``scheduler`` (``tcp://host:8786``), or of a
-    LocalCluster started here and stopped on exit. ``processes=False``: its workers are threads
-    of this process, which share one index (``scatter_index``) instead of holding a copy each;
-    Dask's per-worker memory limit is then off (each worker would count the whole process)."""
+    LocalCluster started here and stopped on exit. By default (``processes=False``) its workers
+    are threads of this process, which share one index (``scatter_index``) instead of holding a
+    copy each — at 12 M establishments two worker processes and this one need three copies, more
+    than 17 GB, threads 10 GB — and the k-d tree queries and NumPy release the GIL; Dask's
+    per-worker memory limit is then off (each worker would count the whole process)."""
     # lazy: dask.distributed takes over a second to import; only large detections use it.
     from distributed import Client, LocalCluster
 
@@ -66,7 +68,9 @@ def client(
             threads_per_worker=threads_per_worker,
             processes=processes,
             memory_limit=memory_limit,
-            dashboard_address=None,
+            # any free port: None still binds the scheduler's HTTP server to 8787, and a
+            # second cluster on the machine would fail to start (no dashboard: bokeh is absent)
+            dashboard_address=":0",
         ) as cluster,
         Client(cluster) as c,
     ):
