@@ -24,7 +24,7 @@ scores closer than 1e-9 times the relative growth of the largest id.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -32,13 +32,13 @@ from scipy.spatial import cKDTree
 from maillage.engine import live_tables, need_tables, reverse_match, substitution
 from maillage.engine.data_model import (
     FLOW_NUDGE_MAGNITUDE,
-    NO_WASTE_CODE,
     Establishments,
     Flows,
     hazardous_authorisation,
     nudges,
 )
 from maillage.engine.joined import materialized, merged_quantile
+from maillage.engine.live_records import EstablishmentRecord, FlowRecord, one_row
 from maillage.engine.live_tables import PatchedOfferTree, with_spare_rows, with_spare_tables
 from maillage.engine.need_tables import LARGE_QUANTILE, NeedTable
 from maillage.engine.pairs import INFERRED_NEED_FACTOR, Pairs
@@ -51,50 +51,6 @@ MIN_SPARE_FLOWS = 10_000
 
 class IndexFull(Exception):
     """No spare row left: the index must be rebuilt (the caller falls back or waits)."""
-
-
-@dataclass(frozen=True)
-class EstablishmentRecord:
-    """An establishment as the engine reads it (see ``data_model.Establishments``)."""
-
-    id: int
-    lat: float
-    lon: float
-    naf: str  # digits only, as precise as known ("3822", "38")
-    headcount: float = np.nan
-    may_receive_hazardous: bool | None = None  # None: the default of its NAF code
-
-
-@dataclass(frozen=True)
-class FlowRecord:
-    """A flow as the engine reads it (see ``data_model.Flows``), its establishment by id."""
-
-    id: int
-    establishment_id: int
-    resource_class: int  # position in CompiledTaxonomy.codes
-    is_offer: bool
-    quantity: float = np.nan
-    temperature: float = np.nan
-    hazardous: bool = False
-    declared: bool = True
-    waste_code: int = NO_WASTE_CODE
-
-
-def _single(flow: FlowRecord) -> Flows:
-    """The flow as a one-row table, its establishment at row 0 (the hazard of its waste code
-    added, as for every flow)."""
-    code = int(flow.waste_code)
-    return Flows.build(
-        [flow.id],
-        [0],
-        [flow.resource_class],
-        [flow.is_offer],
-        [flow.quantity],
-        [flow.temperature],
-        [flow.hazardous],
-        [flow.declared],
-        None if code < 0 else np.array([code], dtype=np.int32),
-    )
 
 
 def spare_rows(n: int, spare_flows: int | None, spare_est: int | None) -> tuple[int, int]:
@@ -277,7 +233,7 @@ class LiveIndex:
             return True
 
     def _differs(self, row: int, flow: FlowRecord) -> bool:
-        flows, single = self.index.flows, _single(flow)
+        flows, single = self.index.flows, one_row(flow)
         if self.index.est.id[flows.establishment[row]] != flow.establishment_id:
             return True
         for f in fields(Flows):
@@ -290,7 +246,7 @@ class LiveIndex:
 
     def _write(self, r: int, e: int, flow: FlowRecord) -> None:
         ix, flows = self.index, self.index.flows
-        single = _single(flow)
+        single = one_row(flow)
         for f in fields(Flows):
             getattr(flows, f.name)[r] = getattr(single, f.name)[0]
         flows.establishment[r] = e
