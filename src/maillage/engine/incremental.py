@@ -299,13 +299,17 @@ class LiveIndex:
         ).astype(np.int64)
 
     def warm(self) -> None:
-        """Build every offer class's tree, and what patches of the size-aware tables start from,
-        now rather than on a first query."""
+        """Build now rather than on a first query: every offer class's tree, what patches of the
+        size-aware tables start from, and each offer class's targets (with the receivers' tables
+        of the base tables, a k-d tree each, that patches of those tables start from)."""
         with self.lock:
             for source in self._offer_base:
                 self._patch_offer_class(source)
             for c in self.index.size_trees:
                 self._size_base(c)
+            for source in range(len(self.index.tax.codes)):
+                for hazardous in (False, True):
+                    self.index._targets(source, hazardous)
 
     def offer_tree(self, source: int) -> PatchedOfferTree:
         """The patched tree of one offer class, its base tree built on first use."""
