@@ -1,20 +1,32 @@
-"""What the benchmarks that load a generated territory (``generator``) into Django share: one
-chamber covering France, the nearest commune of each point, a NAF subclass per division, valid
-SIRETs, and the rows of generated establishments and flows. Import it after ``django.setup()``.
+"""What the benchmarks that load a generated territory (``generator``) into Django share: a fresh
+database with the reference data, one chamber covering France and an API client of its advisor,
+the nearest commune of each point, a NAF subclass per division, valid SIRETs, and the rows of
+generated establishments and flows. Import it after ``django.setup()``.
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from django.core.management import call_command
+from django.test import Client
 from scipy.spatial import cKDTree
 from stdnum import luhn
 
-from maillage.accounts.models import Chamber, TerritoryCommune
+from maillage.accounts.models import Chamber, TerritoryCommune, User
+from maillage.accounts.tokens import create_token
 from maillage.directory.models import Establishment
 from maillage.flows.models import Flow
 from maillage.reference.models import Commune, NafCode
 
 UNITS = {u: u for u in ("t", "MWh", "m3", "unit", "h", "m2")}
+
+
+def reference_database() -> None:
+    """The schema and the reference data (communes, NAF, waste codes, resource classes)."""
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", stdout=io.StringIO())
 
 
 def france_chamber() -> Chamber:
@@ -25,6 +37,12 @@ def france_chamber() -> Chamber:
         for c in Commune.objects.values_list("code", flat=True)
     )
     return chamber
+
+
+def advisor_client(chamber: Chamber) -> Client:
+    """A test client calling the API with the token of an advisor of ``chamber``."""
+    advisor = User.objects.create_user("bench", role=User.Role.ADVISOR, chamber=chamber)
+    return Client(headers={"Authorization": f"Bearer {create_token(advisor, 'bench')}"})
 
 
 def nearest_communes(lat, lon) -> list[str]:

@@ -10,7 +10,6 @@ reuse it, as a web worker does between refreshes (MAILLAGE_PARTNER_INDEX_TTL).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -41,46 +40,33 @@ def main() -> None:
     import django
 
     django.setup()
-    from _common import (
-        establishment_row,
-        flow_row,
-        france_chamber,
-        naf_of_division,
-        nearest_communes,
-    )
-    from django.core.management import call_command
-    from django.test import Client
+    import _common
     from generator import generate
 
-    from maillage.accounts.models import User
-    from maillage.accounts.tokens import create_token
     from maillage.directory.models import Establishment
     from maillage.engine.taxonomy import compiled
     from maillage.flows.models import Flow
 
-    call_command("migrate", verbosity=0)
-    call_command("load_reference", stdout=io.StringIO())
+    _common.reference_database()
     tax = compiled()
     est, flows = generate(args.establishments, 0)
     t = time.perf_counter()
-    chamber = france_chamber()
-    communes = nearest_communes(est.lat, est.lon)
-    naf = naf_of_division()
+    chamber = _common.france_chamber()
+    communes = _common.nearest_communes(est.lat, est.lon)
+    naf = _common.naf_of_division()
     rows = [
-        establishment_row(i, naf[str(est.division[i])], communes[i], est.lat[i], est.lon[i])
+        _common.establishment_row(i, naf[str(est.division[i])], communes[i], est.lat[i], est.lon[i])
         for i in range(len(est))
     ]
     Establishment.objects.bulk_create(rows, batch_size=5000)
     ids = np.array(Establishment.objects.order_by("pk").values_list("pk", flat=True))
     flow_rows = [
-        flow_row(tax, flows, j, int(ids[flows.establishment[j]]), float(flows.quantity[j]))
+        _common.flow_row(tax, flows, j, int(ids[flows.establishment[j]]), float(flows.quantity[j]))
         for j in range(len(flows))
     ]
     Flow.objects.bulk_create(flow_rows, batch_size=5000)
     loaded = time.perf_counter() - t
-    advisor = User.objects.create_user("bench", role=User.Role.ADVISOR, chamber=chamber)
-    token = create_token(advisor, "bench")
-    client = Client(headers={"Authorization": f"Bearer {token}"})
+    client = _common.advisor_client(chamber)
     offers = list(Flow.objects.filter(direction="offer").values_list("pk", flat=True))
     rng = np.random.default_rng(1)
     sample = rng.choice(offers, size=min(args.requests, len(offers)), replace=False)

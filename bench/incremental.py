@@ -17,7 +17,6 @@ The direct queries send the same two messages to the server without Django.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource
@@ -160,31 +159,19 @@ def _client(args, server, started) -> dict:
     import django
 
     django.setup()
-    from _common import (
-        establishment_row,
-        flow_row,
-        france_chamber,
-        naf_of_division,
-        nearest_communes,
-    )
-    from django.core.management import call_command
-    from django.test import Client
+    import _common
     from generator import national
 
-    from maillage.accounts.models import User
-    from maillage.accounts.tokens import create_token
     from maillage.directory.models import Establishment
     from maillage.engine import incremental
     from maillage.engine.taxonomy import compiled
     from maillage.flows.models import Flow
     from maillage.synergies import partner_server
 
-    call_command("migrate", verbosity=0)
-    call_command("load_reference", stdout=io.StringIO())
+    _common.reference_database()
     tax = compiled()
-    chamber = france_chamber()
-    advisor = User.objects.create_user("bench", role=User.Role.ADVISOR, chamber=chamber)
-    client = Client(headers={"Authorization": f"Bearer {create_token(advisor, 'bench')}"})
+    chamber = _common.france_chamber()
+    client = _common.advisor_client(chamber)
     key = frozenset({chamber.pk})
 
     # the flows to write: templates drawn from the territory (memory-mapped, not loaded)
@@ -194,10 +181,10 @@ def _client(args, server, started) -> dict:
     templates = rng.choice(len(flows), size=4 * n, replace=False)
     used_est = np.unique(np.asarray(flows.establishment)[templates])
     lat, lon = np.asarray(est.lat)[used_est], np.asarray(est.lon)[used_est]
-    communes = nearest_communes(lat, lon)
-    naf = naf_of_division()
+    communes = _common.nearest_communes(lat, lon)
+    naf = _common.naf_of_division()
     rows = [
-        establishment_row(
+        _common.establishment_row(
             e, naf[str(est.division[e])], communes[i], lat[i], lon[i], pk=int(est.id[e])
         )
         for i, e in enumerate(used_est.tolist())
@@ -207,7 +194,7 @@ def _client(args, server, started) -> dict:
     def db_flow(j: int, pk: int, factor: float = 1.0) -> Flow:
         q = float(flows.quantity[j]) * factor
         q = 1.0 if not np.isfinite(q) else q
-        return flow_row(tax, flows, j, int(est.id[flows.establishment[j]]), q, pk=pk)
+        return _common.flow_row(tax, flows, j, int(est.id[flows.establishment[j]]), q, pk=pk)
 
     api_new, api_changed = templates[: n // 2], templates[n // 2 : n]
     direct_new, direct_changed = templates[n : n + n // 2], templates[n + n // 2 : 2 * n]
