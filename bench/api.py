@@ -10,7 +10,6 @@ reuse it, as a web worker does between refreshes (MAILLAGE_PARTNER_INDEX_TTL).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -41,86 +40,33 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-    from django.test import Client
+    import _common
     from generator import generate
-    from stdnum import luhn
 
-    from maillage.accounts.models import Chamber, TerritoryCommune, User
-    from maillage.accounts.tokens import create_token
     from maillage.directory.models import Establishment
     from maillage.engine.taxonomy import compiled
     from maillage.flows.models import Flow
-    from maillage.reference.models import Commune
 
-    call_command("migrate", verbosity=0)
-    call_command("load_reference", stdout=io.StringIO())
+    _common.reference_database()
     tax = compiled()
     est, flows = generate(args.establishments, 0)
     t = time.perf_counter()
-    chamber = Chamber.objects.create(slug="france", name="Toutes les CCI (banc d'essai)")
-    TerritoryCommune.objects.bulk_create(
-        TerritoryCommune(chamber=chamber, commune_id=c)
-        for c in Commune.objects.values_list("code", flat=True)
-    )
-    # nearest commune of each generated point, for the foreign key
-    from scipy.spatial import cKDTree
-
-    communes = list(
-        Commune.objects.exclude(latitude=None).values_list("code", "latitude", "longitude")
-    )
-    tree = cKDTree(np.array([[c[1], c[2]] for c in communes]))
-    _d, nearest = tree.query(np.column_stack((est.lat, est.lon)))
-    naf_of_division = {}
-    from maillage.reference.models import NafCode
-
-    for code in NafCode.objects.filter(level="subclass").values_list("code", flat=True):
-        naf_of_division.setdefault(code[:2], code)
-    rows = []
-    for i in range(len(est)):
-        base = f"{i:08d}"
-        siren = base + luhn.calc_check_digit(base)
-        head = siren + "0001"
-        rows.append(
-            Establishment(
-                siret=head + luhn.calc_check_digit(head),
-                name=f"Établissement {i}",
-                naf_id=naf_of_division[str(est.division[i])],
-                headcount_band="11",
-                commune_id=communes[nearest[i]][0],
-                latitude=float(est.lat[i]),
-                longitude=float(est.lon[i]),
-            )
-        )
+    chamber = _common.france_chamber()
+    communes = _common.nearest_communes(est.lat, est.lon)
+    naf = _common.naf_of_division()
+    rows = [
+        _common.establishment_row(i, naf[str(est.division[i])], communes[i], est.lat[i], est.lon[i])
+        for i in range(len(est))
+    ]
     Establishment.objects.bulk_create(rows, batch_size=5000)
     ids = np.array(Establishment.objects.order_by("pk").values_list("pk", flat=True))
-    units = {"t": "t", "MWh": "MWh", "m3": "m3", "unit": "unit", "h": "h", "m2": "m2"}
-    flow_rows = []
-    for j in range(len(flows)):
-        cls = int(flows.resource_class[j])
-        q = float(flows.quantity[j])
-        unit = units[tax.unit[cls]]
-        flow_rows.append(
-            Flow(
-                establishment_id=int(ids[flows.establishment[j]]),
-                direction="offer" if flows.is_offer[j] else "need",
-                category=tax.category[cls],
-                resource_class_id=tax.codes[cls],
-                quantity=round(q, 3),
-                unit=unit,
-                period="year",
-                yearly_quantity=round(q, 3),
-                canonical_unit=unit,
-                temperature_c=None
-                if np.isnan(flows.temperature[j])
-                else float(flows.temperature[j]),
-            )
-        )
+    flow_rows = [
+        _common.flow_row(tax, flows, j, int(ids[flows.establishment[j]]), float(flows.quantity[j]))
+        for j in range(len(flows))
+    ]
     Flow.objects.bulk_create(flow_rows, batch_size=5000)
     loaded = time.perf_counter() - t
-    advisor = User.objects.create_user("bench", role=User.Role.ADVISOR, chamber=chamber)
-    token = create_token(advisor, "bench")
-    client = Client(headers={"Authorization": f"Bearer {token}"})
+    client = _common.advisor_client(chamber)
     offers = list(Flow.objects.filter(direction="offer").values_list("pk", flat=True))
     rng = np.random.default_rng(1)
     sample = rng.choice(offers, size=min(args.requests, len(offers)), replace=False)

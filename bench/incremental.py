@@ -17,7 +17,6 @@ The direct queries send the same two messages to the server without Django.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource
@@ -160,31 +159,19 @@ def _client(args, server, started) -> dict:
     import django
 
     django.setup()
-    from django.core.management import call_command
-    from django.test import Client
+    import _common
     from generator import national
-    from scipy.spatial import cKDTree
-    from stdnum import luhn
 
-    from maillage.accounts.models import Chamber, TerritoryCommune, User
-    from maillage.accounts.tokens import create_token
     from maillage.directory.models import Establishment
     from maillage.engine import incremental
     from maillage.engine.taxonomy import compiled
     from maillage.flows.models import Flow
-    from maillage.reference.models import Commune, NafCode
     from maillage.synergies import partner_server
 
-    call_command("migrate", verbosity=0)
-    call_command("load_reference", stdout=io.StringIO())
+    _common.reference_database()
     tax = compiled()
-    chamber = Chamber.objects.create(slug="france", name="Toutes les CCI (banc d'essai)")
-    TerritoryCommune.objects.bulk_create(
-        TerritoryCommune(chamber=chamber, commune_id=c)
-        for c in Commune.objects.values_list("code", flat=True)
-    )
-    advisor = User.objects.create_user("bench", role=User.Role.ADVISOR, chamber=chamber)
-    client = Client(headers={"Authorization": f"Bearer {create_token(advisor, 'bench')}"})
+    chamber = _common.france_chamber()
+    client = _common.advisor_client(chamber)
     key = frozenset({chamber.pk})
 
     # the flows to write: templates drawn from the territory (memory-mapped, not loaded)
@@ -193,53 +180,21 @@ def _client(args, server, started) -> dict:
     n = args.requests
     templates = rng.choice(len(flows), size=4 * n, replace=False)
     used_est = np.unique(np.asarray(flows.establishment)[templates])
-    communes = list(
-        Commune.objects.exclude(latitude=None).values_list("code", "latitude", "longitude")
-    )
-    tree = cKDTree(np.array([[c[1], c[2]] for c in communes]))
     lat, lon = np.asarray(est.lat)[used_est], np.asarray(est.lon)[used_est]
-    _d, nearest = tree.query(np.column_stack((lat, lon)))
-    naf_of_division = {}
-    for code in NafCode.objects.filter(level="subclass").values_list("code", flat=True):
-        naf_of_division.setdefault(code[:2], code)
-    rows = []
-    for i, e in enumerate(used_est.tolist()):
-        base = f"{e:08d}"
-        head = base + luhn.calc_check_digit(base) + "0001"
-        rows.append(
-            Establishment(
-                pk=int(est.id[e]),
-                siret=head + luhn.calc_check_digit(head),
-                name=f"Établissement {e}",
-                naf_id=naf_of_division[str(est.division[e])],
-                headcount_band="11",
-                commune_id=communes[nearest[i]][0],
-                latitude=float(lat[i]),
-                longitude=float(lon[i]),
-            )
+    communes = _common.nearest_communes(lat, lon)
+    naf = _common.naf_of_division()
+    rows = [
+        _common.establishment_row(
+            e, naf[str(est.division[e])], communes[i], lat[i], lon[i], pk=int(est.id[e])
         )
+        for i, e in enumerate(used_est.tolist())
+    ]
     Establishment.objects.bulk_create(rows, batch_size=5000)
-    units = {u: u for u in ("t", "MWh", "m3", "unit", "h", "m2")}
 
     def db_flow(j: int, pk: int, factor: float = 1.0) -> Flow:
-        cls = int(flows.resource_class[j])
         q = float(flows.quantity[j]) * factor
         q = 1.0 if not np.isfinite(q) else q
-        unit = units[tax.unit[cls]]
-        t = float(flows.temperature[j])
-        return Flow(
-            pk=pk,
-            establishment_id=int(est.id[flows.establishment[j]]),
-            direction="offer" if flows.is_offer[j] else "need",
-            category=tax.category[cls],
-            resource_class_id=tax.codes[cls],
-            quantity=round(q, 3),
-            unit=unit,
-            period="year",
-            yearly_quantity=round(q, 3),
-            canonical_unit=unit,
-            temperature_c=None if np.isnan(t) else t,
-        )
+        return _common.flow_row(tax, flows, j, int(est.id[flows.establishment[j]]), q, pk=pk)
 
     api_new, api_changed = templates[: n // 2], templates[n // 2 : n]
     direct_new, direct_changed = templates[n : n + n // 2], templates[n + n // 2 : 2 * n]

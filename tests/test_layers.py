@@ -26,7 +26,8 @@ LAYERS: list[tuple[str, ...]] = [
         "spreadsheets",
         "runs",
         "caching",
-    ),  # helpers that know no app (runs: BackgroundRun)
+        "viewhelpers",
+    ),  # helpers that know no app (runs: BackgroundRun; viewhelpers: what views share)
     ("reference",),
     ("accounts",),
     ("exports",),  # the export registry: each app registers its datasets (its exports.py)

@@ -1,5 +1,5 @@
 """Page-number pagination with bounded inputs (a page number beyond any database integer is a
-client error, answered 422, not a server error)."""
+client error, answered 422, not a server error), and the lazy page of rendered rows it slices."""
 
 from __future__ import annotations
 
@@ -14,3 +14,20 @@ class Pages(PageNumberPagination):
 
     def __init__(self, **kwargs):
         super().__init__(page_size=50, max_page_size=200, **kwargs)
+
+
+class RenderedPage:
+    """A queryset that the paginator counts and slices lazily: only the rows of the page asked
+    for are read, and they pass through ``render`` (the page's rows in, its items out)."""
+
+    def __init__(self, queryset, render):
+        self.queryset, self.render = queryset, render
+
+    def count(self):
+        return self.queryset.count()
+
+    def __len__(self):
+        return self.count()
+
+    def __getitem__(self, item):
+        return self.render(list(self.queryset[item]))

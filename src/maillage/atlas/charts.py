@@ -26,6 +26,18 @@ def _num(value: float) -> str:
     return number_format(rounded, 1 if rounded % 1 else 0, use_l10n=True)
 
 
+def _svg(width: int, height: int, title: StrOrPromise, body: SafeString) -> SafeString:
+    """The chart's SVG element around its (already escaped) shapes."""
+    return format_html(
+        '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
+        width,
+        height,
+        title,
+        body or mark_safe(""),
+    )
+
+
 def bar_chart(
     rows: Sequence[tuple[StrOrPromise, float]],
     colour: str = "#0b6e4f",
@@ -59,14 +71,7 @@ def bar_chart(
             for i, (label, value) in enumerate(rows)
         ),
     )
-    return format_html(
-        '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" '
-        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
-        width,
-        height,
-        title,
-        bars or mark_safe(""),
-    )
+    return _svg(width, height, title, bars)
 
 
 def column_chart(
@@ -98,11 +103,4 @@ def column_chart(
             for i, (label, value) in enumerate(rows)
         ),
     )
-    return format_html(
-        '<svg class="chart" role="img" viewBox="0 0 {} {}" width="100%" '
-        'xmlns="http://www.w3.org/2000/svg"><title>{}</title>{}</svg>',
-        width,
-        height,
-        title,
-        columns or mark_safe(""),
-    )
+    return _svg(width, height, title, columns)

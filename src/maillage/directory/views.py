@@ -21,6 +21,7 @@ from maillage.directory.models import (
     ExportProject,
     ExportSector,
 )
+from maillage.viewhelpers import flash_errors
 
 
 @login_required
@@ -73,8 +74,7 @@ def export_project(request, pk: int):
                 request.user, establishment, countries, request.POST.getlist("sectors")
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("Projet export enregistré."))
             return redirect("export-project", pk=establishment.pk)
@@ -115,8 +115,7 @@ def _request_contact(request, pk: int, **target):
             request.user, establishment, message=request.POST.get("message", ""), **target
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("Demande de contact envoyée."))
     return redirect("export-project", pk=establishment.pk)
@@ -198,8 +197,7 @@ def export_answer(request, pk: int):
             request.user, req, answer == "accept", request.POST.get("message", "")
         )
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        flash_errors(request, exc)
     else:
         messages.success(
             request,
@@ -221,8 +219,7 @@ def export_withdraw(request, pk: int):
     try:
         services.withdraw_export_contact(request.user, req)
     except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("Votre demande est retirée : le destinataire en est prévenu."))
     return redirect("export-request", pk=req.pk)

@@ -142,15 +142,12 @@ class _CandidateTrees:
         key = (direction, target)
         if key not in self.cache:
             weight_of_node = self.tax.profile_weight[direction][:, target]
-            weights = weight_of_node[self.node]
-            mask = weights > 0
-            if not mask.any():
-                self.cache[key] = None
-                return None
-            members = self.candidates[mask]
-            per_employee = self.tax.profile_per_employee[direction][self.node[mask], target]
-            entry = (cKDTree(self.xyz[members]), members, weights[mask], per_employee, None)
-            self.cache[key] = entry
+            per_employee = self.tax.profile_per_employee[direction]
+            self.cache[key] = self._entry(
+                weight_of_node[self.node],
+                lambda mask: per_employee[self.node[mask], target],
+                lambda mask: None,
+            )
         return self.cache[key]
 
     def get_route(self, found, route: int):
@@ -158,16 +155,11 @@ class _CandidateTrees:
         code's row and hazard, ``routes.Route``), with the operation of each."""
         key = ("route", route)
         if key not in self.cache:
-            weights = found.weight[self.node]
-            mask = weights > 0
-            if not mask.any():
-                self.cache[key] = None
-                return None
-            members = self.candidates[mask]
-            per_employee = np.full(len(members), np.nan)
-            operation = found.operation[self.node[mask]]
-            entry = (cKDTree(self.xyz[members]), members, weights[mask], per_employee, operation)
-            self.cache[key] = entry
+            self.cache[key] = self._entry(
+                found.weight[self.node],
+                _no_quantity,
+                lambda mask: found.operation[self.node[mask]],
+            )
         return self.cache[key]
 
     def get_recovery(self, source: int):
@@ -175,17 +167,33 @@ class _CandidateTrees:
         the route's strength; no quantity per employee is known)."""
         key = ("recovery", source)
         if key not in self.cache:
-            weights = self.tax.recovery_weight[self.node, source]
-            mask = weights > 0
-            if not mask.any():
-                self.cache[key] = None
-                return None
-            members = self.candidates[mask]
-            per_employee = np.full(len(members), np.nan)
-            operation = self.tax.recovery_operation[self.node[mask], source]
-            entry = (cKDTree(self.xyz[members]), members, weights[mask], per_employee, operation)
-            self.cache[key] = entry
+            self.cache[key] = self._entry(
+                self.tax.recovery_weight[self.node, source],
+                _no_quantity,
+                lambda mask: self.tax.recovery_operation[self.node[mask], source],
+            )
         return self.cache[key]
+
+    def _entry(self, weights, per_employee, operation):
+        """A tree of the candidates whose ``weights`` are positive, with those weights and what
+        ``per_employee`` and ``operation`` give for them (functions of the candidates' mask);
+        None when there is none."""
+        mask = weights > 0
+        if not mask.any():
+            return None
+        members = self.candidates[mask]
+        return (
+            cKDTree(self.xyz[members]),
+            members,
+            weights[mask],
+            per_employee(mask),
+            operation(mask),
+        )
+
+
+def _no_quantity(mask: np.ndarray) -> np.ndarray:
+    """No quantity per employee is known for these candidates."""
+    return np.full(int(mask.sum()), np.nan)
 
 
 def _split_block(entry, points, chord, k, strength):

@@ -22,6 +22,7 @@ from maillage import runs
 from maillage.events import policy, selectors, services
 from maillage.events.models import Event, MeetingRequest, PairRule, Registration, ScheduleRun
 from maillage.spreadsheets import write_csv, write_xlsx
+from maillage.viewhelpers import flash_errors, int_or
 
 
 def _event(request, pk: int) -> Event:
@@ -35,18 +36,6 @@ def _organised(request, pk: int) -> Event:
     if not policy.can_organise_event(request.user, event):
         raise PermissionDenied
     return event
-
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _fail(request, exc: services.EventError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
 
 
 @login_required
@@ -111,7 +100,8 @@ def event_create(request):
     if not chambers.exists() and not networks.exists():
         raise PermissionDenied
     initial = {}
-    if (network_pk := _int(request.GET.get("network"))) and networks.filter(pk=network_pk).exists():
+    network_pk = int_or(request.GET.get("network"))
+    if network_pk and networks.filter(pk=network_pk).exists():
         initial["network"] = network_pk
     form = EventForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -119,7 +109,7 @@ def event_create(request):
         try:
             event = services.create_event(request.user, values, form.question_list())
         except services.EventError as exc:
-            _fail(request, exc)
+            flash_errors(request, exc)
         else:
             messages.success(request, _("Événement créé."))
             return redirect("event-organise", pk=event.pk)
@@ -150,7 +140,7 @@ def event_register(request, pk: int):
     event = _event(request, pk)
     establishment = get_object_or_404(
         policy.registrable_establishments(request.user, event),
-        pk=_int(request.POST.get("establishment"), 0),
+        pk=int_or(request.POST.get("establishment"), 0),
     )
     answers = {k[2:]: v for k, v in request.POST.items() if k.startswith("q-")}
     try:
@@ -162,7 +152,7 @@ def event_register(request, pk: int):
             synergy_consent=request.POST.get("synergy_consent") == "on",
         )
     except services.EventError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     else:
         if reg.status == Registration.Status.CONFIRMED:
             messages.success(request, _("Inscription confirmée."))
@@ -180,7 +170,7 @@ def event_cancel(request, pk: int):
     try:
         services.cancel(request.user, reg)
     except services.EventError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     else:
         messages.info(request, _("Inscription annulée."))
     return redirect("event-detail", pk=event.pk)
@@ -236,7 +226,7 @@ def meeting_profile(request, pk: int):
     """Who: the participant, for their own profile."""
     event = _event(request, pk)
     me = _participant(request, event)
-    off = [v for v in (_int(x) for x in request.POST.getlist("off")) if v is not None]
+    off = [v for v in (int_or(x) for x in request.POST.getlist("off")) if v is not None]
     try:
         services.update_profile(
             request.user,
@@ -247,7 +237,7 @@ def meeting_profile(request, pk: int):
             synergy_consent=request.POST.get("synergy_consent") == "on",
         )
     except services.EventError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("Profil enregistré."))
     return redirect("event-meetings", pk=event.pk)
@@ -262,12 +252,12 @@ def meeting_request(request, pk: int):
         services.request_meeting(
             request.user,
             event,
-            _int(request.POST.get("target"), 0),
-            _int(request.POST.get("priority"), 0),
+            int_or(request.POST.get("target"), 0),
+            int_or(request.POST.get("priority"), 0),
             request.POST.get("message", ""),
         )
     except services.EventError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("Demande de rendez-vous envoyée."))
     return redirect("event-meetings", pk=event.pk)
@@ -287,7 +277,7 @@ def meeting_answer(request, pk: int, request_pk: int):
     try:
         services.answer_request(request.user, req, request.POST.get("answer") == "accept")
     except services.EventError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     return redirect("event-meetings", pk=event.pk)
 
 
@@ -436,18 +426,18 @@ def attendance(request, pk: int, reg_pk: int):
 def pair_rule(request, pk: int):
     """Who: organisers: pin (optionally in a slot) or forbid a pair."""
     event = _organised(request, pk)
-    slot = _int(request.POST.get("slot"))
+    slot = int_or(request.POST.get("slot"))
     try:
         services.set_pair_rule(
             request.user,
             event,
-            _int(request.POST.get("a"), 0),
-            _int(request.POST.get("b"), 0),
+            int_or(request.POST.get("a"), 0),
+            int_or(request.POST.get("b"), 0),
             request.POST.get("kind", ""),
             slot - 1 if slot else None,
         )
     except services.EventError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     return redirect("event-organise", pk=event.pk)
 
 
@@ -471,7 +461,7 @@ def schedule_start(request, pk: int):
     except services.EventError as exc:
         errors = list(exc.messages)
         if not request.htmx:
-            _fail(request, exc)
+            flash_errors(request, exc)
     if request.htmx:
         # The button swaps the panel in place; the panel then polls until the run is over.
         run = _latest_run(event)

@@ -18,18 +18,7 @@ from django.views.decorators.http import require_POST
 
 from maillage.networks import policy, selectors, services
 from maillage.networks.models import Network
-
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _fail(request, exc: ValidationError) -> None:
-    for message in exc.messages:
-        messages.error(request, message)
+from maillage.viewhelpers import flash_errors, int_or
 
 
 @login_required
@@ -91,7 +80,7 @@ def network_post(request, pk: int):
             request.user, network, request.POST.get("title", ""), request.POST.get("body", "")
         )
     except services.NetworkError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     return redirect("network-space", pk=network.pk)
 
 
@@ -105,7 +94,7 @@ def network_document(request, pk: int):
             request.user, network, request.POST.get("title", ""), request.FILES.get("file")
         )
     except services.NetworkError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     return redirect("network-space", pk=network.pk)
 
 
@@ -157,10 +146,10 @@ def network_member_add(request, pk: int):
     network = _managed_network(request, pk)
     try:
         membership = services.add_network_member(
-            request.user, network, _int(request.POST.get("establishment"), 0)
+            request.user, network, int_or(request.POST.get("establishment"), 0)
         )
     except ValidationError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(
             request,
@@ -180,7 +169,7 @@ def network_member_remove(request, pk: int, establishment_pk: int):
     try:
         name = services.remove_network_member(request.user, network, establishment_pk)
     except ValidationError as exc:
-        _fail(request, exc)
+        flash_errors(request, exc)
     else:
         messages.success(request, _("%(name)s ne fait plus partie du réseau.") % {"name": name})
     return redirect("network-members", pk=network.pk)

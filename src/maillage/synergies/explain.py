@@ -167,20 +167,7 @@ def explain(kind: str, e: dict) -> list[str]:
             )
         if e.get("hazardous"):
             lines.append(_hazardous_line(e))
-        if e.get("feedback_implemented"):
-            lines.append(
-                _("Favorisé : %(n)d synergies de ce type réalisées sur la plateforme.")
-                % {"n": e["feedback_implemented"]}
-            )
-        if e.get("feedback_impossible"):
-            lines.append(
-                _(
-                    "Défavorisé : %(n)d synergies de ce type abandonnées sur la plateforme comme "
-                    "techniquement impossibles."
-                )
-                % {"n": e["feedback_impossible"]}
-            )
-        return lines
+        return lines + _feedback_lines(e)
     if kind == "mutualisation":
         verb = _("produisent") if e.get("direction") == "offer" else _("ont besoin de")
         return [

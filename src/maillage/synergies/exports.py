@@ -13,20 +13,7 @@ from maillage.exports.datasets import Dataset, register
 from maillage.spreadsheets import CHUNK, chunks
 from maillage.synergies import policy
 from maillage.synergies.explain import explain
-
-
-def _suggestions(user):
-    return (
-        policy.visible_suggestions(user)
-        .filter(is_current=True)
-        .select_related(
-            "resource_class",
-            "offer_flow__establishment__commune",
-            "need_flow__establishment__commune",
-            "prospect__commune",
-        )
-        .order_by("-score", "pk")
-    )
+from maillage.synergies.selectors import current_suggestions
 
 
 def _party(establishment, visible: set[int]) -> tuple[str | None, str | None]:
@@ -60,7 +47,7 @@ SUGGESTION_HEADERS = [
 
 def suggestion_rows(user) -> Iterator[list]:
     """One visibility query per chunk of suggestions (never one per row)."""
-    for chunk in chunks(_suggestions(user).iterator(chunk_size=CHUNK)):
+    for chunk in chunks(current_suggestions(user).iterator(chunk_size=CHUNK)):
         ids: set[int] = set()
         for s in chunk:
             ids.update(f.establishment_id for f in (s.offer_flow, s.need_flow) if f is not None)
@@ -94,7 +81,7 @@ register(
         gettext_lazy("Suggestions de synergie"),
         SUGGESTION_HEADERS,
         suggestion_rows,
-        lambda user: _suggestions(user).count(),
+        lambda user: current_suggestions(user).count(),
         policy.can_export_suggestions,
     ),
 )

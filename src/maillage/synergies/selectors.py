@@ -142,15 +142,12 @@ def rows_for_page(user, suggestions) -> list[dict]:
     ]
 
 
-def suggestions_for_flow(user, flow):
-    """Current suggestions the user may see that start from or lead to this flow (the partners
-    found for it), best first."""
-
+def current_suggestions(user):
+    """Current suggestions the user may see, with their resource and both sides' communes, best
+    first (the list of a flow or an establishment, the export)."""
     return (
         policy.visible_suggestions(user)
         .filter(is_current=True)
-        .filter(Q(offer_flow=flow) | Q(need_flow=flow) | Q(members=flow))
-        .distinct()
         .select_related(
             "resource_class",
             "offer_flow__establishment__commune",
@@ -161,25 +158,25 @@ def suggestions_for_flow(user, flow):
     )
 
 
+def suggestions_for_flow(user, flow):
+    """Current suggestions the user may see that start from or lead to this flow (the partners
+    found for it), best first."""
+
+    return (
+        current_suggestions(user)
+        .filter(Q(offer_flow=flow) | Q(need_flow=flow) | Q(members=flow))
+        .distinct()
+    )
+
+
 def suggestions_involving(user, establishment):
     """Current suggestions the user may see that start from, lead to or prospect this
     establishment, best first."""
 
-    return (
-        policy.visible_suggestions(user)
-        .filter(is_current=True)
-        .filter(
-            Q(offer_flow__establishment=establishment)
-            | Q(need_flow__establishment=establishment)
-            | Q(prospect=establishment)
-        )
-        .select_related(
-            "resource_class",
-            "offer_flow__establishment__commune",
-            "need_flow__establishment__commune",
-            "prospect__commune",
-        )
-        .order_by("-score", "pk")
+    return current_suggestions(user).filter(
+        Q(offer_flow__establishment=establishment)
+        | Q(need_flow__establishment=establishment)
+        | Q(prospect=establishment)
     )
 
 

@@ -1,6 +1,7 @@
 """Visits, raw flows and live partner search. Who sees what: flows.policy (visible_flows,
 visible_visits, can_view_flows); every page of raw flows read by chamber staff is audited."""
 
+from functools import partial
 from typing import Annotated
 
 from django.http import Http404
@@ -9,7 +10,7 @@ from ninja import Field, Router
 from ninja.pagination import paginate
 
 from maillage.accounts import services
-from maillage.api.pagination import Pages
+from maillage.api.pagination import Pages, RenderedPage
 from maillage.api.schemas import (
     ERRORS,
     Category,
@@ -51,25 +52,13 @@ def list_flows(
         qs = qs.filter(resource_class_id=resource_class)
     if not include_archived:
         qs = qs.filter(is_archived=False)
-    return AuditedPage(request.user, qs.order_by("establishment_id", "pk"))
+    return RenderedPage(qs.order_by("establishment_id", "pk"), partial(_audited, request.user))
 
 
-class AuditedPage:
-    """A queryset whose sliced pages are written to the audit log when they are read."""
-
-    def __init__(self, user, queryset):
-        self.user, self.queryset = user, queryset
-
-    def count(self):
-        return self.queryset.count()
-
-    def __len__(self):
-        return self.count()
-
-    def __getitem__(self, item):
-        rows = list(self.queryset[item])
-        services.record_flow_views(self.user, [f.establishment_id for f in rows], detail="API")
-        return rows
+def _audited(user, rows: list[Flow]) -> list[Flow]:
+    """A page of flows, written to the audit log when it is read."""
+    services.record_flow_views(user, [f.establishment_id for f in rows], detail="API")
+    return rows
 
 
 @router.get("/flows/{flow_id}", response={200: FlowOut, 404: Error, **ERRORS}, summary="Un flux")

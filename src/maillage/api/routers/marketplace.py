@@ -12,7 +12,7 @@ from ninja.pagination import paginate
 from pydantic import AfterValidator, ConfigDict
 
 from maillage.accounts.models import Chamber
-from maillage.api.pagination import Pages
+from maillage.api.pagination import Pages, RenderedPage
 from maillage.api.schemas import ERRORS, Error, Id, Text
 from maillage.directory import policy as directory_policy
 from maillage.directory.models import Establishment
@@ -281,25 +281,6 @@ def _response_out(r: Response) -> dict:
     }
 
 
-class _Rendered:
-    def __init__(self, user, queryset):
-        self.user, self.queryset = user, queryset
-
-    def count(self):
-        return self.queryset.count()
-
-    def __len__(self):
-        return self.count()
-
-    def __getitem__(self, item):
-        return [
-            _need_out(
-                self.user, n, {k: getattr(n, k) for k in ("n_notified", "n_seen", "n_responses")}
-            )
-            for n in self.queryset[item]
-        ]
-
-
 def _need(user, need_id: int) -> Need:
     return get_object_or_404(
         selectors.with_counters(marketplace_policy.visible_needs(user).select_related("buyer")),
@@ -311,17 +292,25 @@ def _counters(need: Need) -> dict:
     return {k: getattr(need, k) for k in ("n_notified", "n_seen", "n_responses")}
 
 
+def _shown_need(user, need_id: int) -> dict:
+    """The need as the API shows it, read (again, after a change) with its counters."""
+    need = _need(user, need_id)
+    return _need_out(user, need, _counters(need))
+
+
 @router.get("/needs", response={200: list[NeedOut], **ERRORS}, summary="Besoins visibles")
 @paginate(Pages)
 def list_needs(request, q: Text = "", theme: Theme = "", mine: bool = False):
     qs = selectors.needs_for(request.user, q, theme, mine).select_related("buyer")
-    return _Rendered(request.user, qs.prefetch_related("lots"))
+    return RenderedPage(
+        qs.prefetch_related("lots"),
+        lambda rows: [_need_out(request.user, n, _counters(n)) for n in rows],
+    )
 
 
 @router.get("/needs/{need_id}", response={200: NeedOut, 404: Error, **ERRORS}, summary="Un besoin")
 def get_need(request, need_id: Id):
-    need = _need(request.user, need_id)
-    return _need_out(request.user, need, _counters(need))
+    return _shown_need(request.user, need_id)
 
 
 @router.post(
@@ -359,8 +348,7 @@ def create_need(request, payload: NeedIn):
         hide_buyer=payload.hide_buyer,
     )
     services.save_need(request.user, need, [(lot.title, lot.category) for lot in payload.lots])
-    need = _need(request.user, need.pk)
-    return Status(201, _need_out(request.user, need, _counters(need)))
+    return Status(201, _shown_need(request.user, need.pk))
 
 
 @router.post(
@@ -371,8 +359,7 @@ def create_need(request, payload: NeedIn):
 def publish_need(request, need_id: Id):
     need = _need(request.user, need_id)
     services.publish(request.user, need)
-    need = _need(request.user, need_id)
-    return _need_out(request.user, need, _counters(need))
+    return _shown_need(request.user, need_id)
 
 
 @router.post(
@@ -388,8 +375,7 @@ def close_need(request, need_id: Id, payload: CloseIn):
             marketplace_policy.visible_responses(request.user).filter(need=need), pk=payload.winner
         )
     services.close(request.user, need, winner)
-    need = _need(request.user, need_id)
-    return _need_out(request.user, need, _counters(need))
+    return _shown_need(request.user, need_id)
 
 
 @router.post(
@@ -412,8 +398,7 @@ def award_lot(request, need_id: Id, number: Annotated[int, Field(ge=1, le=10)], 
             pk=payload.winner,
         )
     services.award_lot(request.user, lot, winner)
-    need = _need(request.user, need_id)
-    return _need_out(request.user, need, _counters(need))
+    return _shown_need(request.user, need_id)
 
 
 @router.get(

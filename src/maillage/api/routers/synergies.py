@@ -6,7 +6,7 @@ from ninja import Router, Schema
 from ninja.pagination import paginate
 from pydantic import ConfigDict
 
-from maillage.api.pagination import Pages
+from maillage.api.pagination import Pages, RenderedPage
 from maillage.api.schemas import ERRORS, Error, Id, Kind, Status, StatusIn, SuggestionOut
 from maillage.synergies import policy as synergies_policy
 from maillage.synergies import selectors, services
@@ -56,20 +56,6 @@ def as_out(s: Suggestion) -> dict:
     }
 
 
-class _Rendered:
-    def __init__(self, queryset):
-        self.queryset = queryset
-
-    def count(self):
-        return self.queryset.count()
-
-    def __len__(self):
-        return self.count()
-
-    def __getitem__(self, item):
-        return [as_out(s) for s in self.queryset[item]]
-
-
 @router.get(
     "/suggestions", response={200: list[SuggestionOut], **ERRORS}, summary="Suggestions de synergie"
 )
@@ -82,7 +68,7 @@ def list_suggestions(request, kind: Kind = "", status: Status = "", current: boo
         qs = qs.filter(status=status)
     if current:
         qs = qs.filter(is_current=True)
-    return _Rendered(qs.order_by("-score", "pk"))
+    return RenderedPage(qs.order_by("-score", "pk"), lambda rows: [as_out(s) for s in rows])
 
 
 @router.get(
