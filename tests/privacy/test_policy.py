@@ -65,6 +65,7 @@ RULES = {
     "privacy_managed_users": lambda u, o: policy.privacy_managed_users(u).filter(pk=o.pk).exists(),
     "erases_own_account_directly": lambda u, o: policy.erases_own_account_directly(u),
     "can_request_own_erasure": lambda u, o: policy.can_request_own_erasure(u),
+    "can_list_managed_users": lambda u, o: policy.can_list_managed_users(u),
 }
 
 STAFF77 = {"platform", "advisor77", "admin77"}
@@ -91,6 +92,8 @@ TABLE = [
     ("privacy_managed_users", "user:company77", {"platform", "admin77"}),
     ("privacy_managed_users", "user:admin77", {"platform"}),
     ("privacy_managed_users", "platform2", {"platform"}),
+    # The list of those users: platform staff and chamber administrators only.
+    ("can_list_managed_users", "self", {"platform", "admin77", "admin78"}),
     # One's own erasure: at once outside the chambers; chamber staff ask their administrators;
     # platform staff are erased by another platform administrator.
     (

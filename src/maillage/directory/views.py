@@ -47,7 +47,7 @@ def export_directory(request):
             "pending": policy.export_requests_addressed_to(request.user)
             .filter(status=ExportContactRequest.Status.PENDING)
             .count(),
-            "is_addressee": request.user.role in policy.EXPORT_CONTACT_ROLES,
+            "is_addressee": policy.is_export_contact(request.user),
             "own_entry": ExportAdvisor.objects.filter(user=request.user).first(),
             "own": own,
         },

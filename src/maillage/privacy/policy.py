@@ -45,6 +45,11 @@ def privacy_managed_users(user) -> QuerySet:
     return User.objects.none()
 
 
+def can_list_managed_users(user) -> bool:
+    """The list of the users whose data one manages: platform staff and chamber administrators."""
+    return user.is_authenticated and (user.is_superuser or user.role == User.Role.CHAMBER_ADMIN)
+
+
 def can_manage_user_data(user, subject) -> bool:
     return privacy_managed_users(user).filter(pk=subject.pk).exists()
 

@@ -129,7 +129,7 @@ def my_data_erase(request):
 
 @login_required
 def user_list(request):
-    if not (request.user.is_superuser or request.user.role == User.Role.CHAMBER_ADMIN):
+    if not policy.can_list_managed_users(request.user):
         raise PermissionDenied
     users = policy.privacy_managed_users(request.user)
     page = Paginator(users.select_related("chamber").order_by("username", "pk"), 50).get_page(

@@ -157,7 +157,7 @@ def establishment_page(user, establishment) -> dict:
         "can_search_partners": synergies_policy.can_run_detection(user)
         and flows_policy.can_view_flows(user, establishment),
     }
-    if accounts_policy.is_chamber_staff(user) or (user.is_authenticated and user.is_superuser):
+    if accounts_policy.is_platform_or_chamber_staff(user):
         pks = synergy_selectors.suggestions_involving(user, establishment).values_list(
             "pk", flat=True
         )[:20]
