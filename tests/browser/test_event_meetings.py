@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.events import services
-from maillage.events.models import Event
+from tests.events.factories import EventFactory
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +40,7 @@ def test_register_request_schedule_agenda_ics(
     make_user("alice", User.Role.COMPANY, establishments=[sawmill])
     bob = make_user("bob", User.Role.COMPANY, establishments=[joinery])
     start = timezone.now() + datetime.timedelta(days=3)
-    event = Event.objects.create(
+    event = EventFactory(
         title="Rencontres d'affaires de la Brie",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=3),

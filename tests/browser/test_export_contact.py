@@ -4,7 +4,7 @@ their requests, accepts with a message; the SME then sees the advisor's e-mail."
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory.models import ExportAdvisor
+from tests.directory.factories import ExportAdvisorFactory
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_sme_requests_an_advisor_who_accepts(
     cce = make_user("cce", User.Role.EXPORT_ADVISOR)
     cce.email = "karim@cce.example"
     cce.save()
-    ExportAdvisor.objects.create(
+    ExportAdvisorFactory(
         user=cce, name="Karim Benali", countries=["MA"], sectors=["agrifood"], languages=["fr"]
     )
 

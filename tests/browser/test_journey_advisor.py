@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact
 from maillage.synergies.models import Suggestion
 from maillage.synergies.selectors import realised_impact
+from tests.directory.factories import ContactFactory
 
 pytestmark = pytest.mark.browser
 
@@ -59,10 +59,10 @@ def test_advisor_visit_partners_introduction_opt_in_implemented_dashboard(
     chamber = make_chamber("cci-77", "77")
     sawmill = make_establishment("77288", name="Scierie de la Brie")
     boiler = make_establishment("77288", name="Chaufferie de Melun", naf="35.30Z")
-    Contact.objects.create(
+    ContactFactory(
         establishment=sawmill, first_name="Anne", last_name="Scieur", email="anne@brie.test"
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=boiler, first_name="Bruno", last_name="Chauffe", email="bruno@melun.test"
     )
     make_user("conseillere", User.Role.ADVISOR, chamber)

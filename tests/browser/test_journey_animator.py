@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Membership
+from tests.networks.factories import NetworkFactory
 
 pytestmark = pytest.mark.browser
 
@@ -40,7 +41,7 @@ def test_animator_members_event_meetings_schedule_agenda(
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     chamber = make_chamber("cci-77", "77")
-    club = Network.objects.create(name="Club des entreprises de la Brie", chamber=chamber)
+    club = NetworkFactory(name="Club des entreprises de la Brie", chamber=chamber)
     club.animators.add(make_user("hugo", User.Role.ANIMATOR))
     sawmill = make_establishment("77288", name="Scierie de la Brie")
     joinery = make_establishment("77288", name="Menuiserie du Gâtinais", naf="16.23Z")

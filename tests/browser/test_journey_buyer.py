@@ -11,9 +11,9 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact
-from maillage.marketplace.models import Match, Need, Response, SupplierProfile
-from maillage.marketplace.services import profile_search_text
+from maillage.marketplace.models import Match, Need, Response
+from tests.directory.factories import ContactFactory
+from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.browser
 
@@ -27,11 +27,12 @@ def _sign_in(page, url, username):
 
 
 def _profile(establishment, capabilities, categories):
-    p = SupplierProfile(
-        establishment=establishment, capabilities=capabilities, categories=categories
+    SupplierProfileFactory(
+        establishment=establishment,
+        capabilities=capabilities,
+        categories=categories,
+        service_radius_km=50,
     )
-    p.search_text = profile_search_text(p)
-    p.save()
 
 
 def _user(make_user, username, establishment, email):
@@ -53,10 +54,10 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     )
     _profile(shop, "Usinage, tournage et fraisage de bagues et pièces mécaniques.", "mechanics")
     _profile(silent, "Tournage et fraisage de pièces mécaniques en séries.", "mechanics")
-    Contact.objects.create(
+    ContactFactory(
         establishment=silent, first_name="Inès", last_name="Roux", email="ines@tolerie.test"
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=shop,
         first_name="Paul",
         last_name="Briard",
@@ -64,7 +65,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         email="paul@atelier.test",
         phone="01 64 00 00 01",
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=buyer, first_name="Anne", last_name="Achat", email="anne@donneur.test"
     )
     wiring = make_establishment(
@@ -75,10 +76,10 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     )
     _profile(wiring, "Câblage d'armoires électriques et automatismes.", "electricity")
     _profile(rival, "Décolletage et tournage de bagues en séries.", "mechanics")
-    Contact.objects.create(
+    ContactFactory(
         establishment=wiring, first_name="Léa", last_name="Fil", email="lea@cablage.test"
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=rival, first_name="Marc", last_name="Rival", email="marc@rival.test"
     )
     _user(make_user, "acheteuse", buyer, "acheteuse@donneur.test")

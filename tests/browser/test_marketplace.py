@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.marketplace.models import SupplierProfile
+from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.browser
 
@@ -26,9 +26,11 @@ def test_buyer_publishes_supplier_responds_buyer_closes(
 ):
     buyer = make_establishment("77288", name="Donneur d'Ordre Briard", naf="29.10Z")
     shop = make_establishment("77288", name="Atelier Usinage Melun", naf="25.62B")
-    SupplierProfile.objects.create(
+    SupplierProfileFactory(
         establishment=shop,
         capabilities="Usinage, tournage et fraisage de pièces mécaniques.",
+        categories="",
+        service_radius_km=50,
         search_text=" usinage tournage fraisage piece mecanique ",
     )
     make_user("acheteuse", User.Role.COMPANY, establishments=[buyer])

@@ -4,9 +4,9 @@ proposes an introduction; both companies sign in and accept; each then sees the 
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact
 from maillage.flows.services import build_flow
 from maillage.synergies.models import Suggestion
+from tests.directory.factories import ContactFactory
 
 pytestmark = pytest.mark.browser
 
@@ -38,10 +38,10 @@ def test_visit_detection_introduction_and_double_opt_in(
     sawmill = make_establishment("77288", name="Scierie de la Brie")
     boiler = make_establishment("77288", name="Chaufferie de Melun", naf="35.30Z")
     build_flow(boiler, direction="need", resource_class="wood_fuel", quantity=500, unit="t").save()
-    Contact.objects.create(
+    ContactFactory(
         establishment=sawmill, first_name="Anne", last_name="Scieur", email="anne@brie.test"
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=boiler, first_name="Bruno", last_name="Chauffe", email="bruno@melun.test"
     )
     make_user("conseillere", User.Role.ADVISOR, chamber)

@@ -9,6 +9,7 @@ import pytest
 from maillage.accounts.models import User
 from maillage.directory.models import Contact, Establishment
 from maillage.privacy.models import PrivacyLogEntry
+from tests.directory.factories import ContactFactory
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ def test_an_administrator_exports_then_erases_a_contact(
     base = live_server.url
     chamber = make_chamber("cci-77", "77")
     sawmill = make_establishment("77288", name="Scierie de la Brie")
-    contact = Contact.objects.create(
+    contact = ContactFactory(
         establishment=sawmill,
         first_name="Anne",
         last_name="Martin",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from maillage.accounts.tokens import create_token
 from maillage.marketplace.models import Need
+from tests.marketplace.factories import NeedFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,12 +99,13 @@ def test_a_blank_need_title_is_refused_by_the_api(client, market, title):
 
 def test_a_need_with_a_blank_title_cannot_be_published(client, published):
     token, need = published
-    draft = Need.objects.create(
+    draft = NeedFactory(
         buyer=need.buyer,
         theme=need.theme,
         kind=need.kind,
         title="   ",
         description="x",
+        category="",
         closes_on=need.closes_on,
     )
     r = post(client, token, f"/needs/{draft.pk}/publish", "")
@@ -130,12 +132,13 @@ def test_publishing_a_blank_titled_draft_from_the_web_is_refused(client, publish
     from django.urls import reverse
 
     token, need = published
-    draft = Need.objects.create(
+    draft = NeedFactory(
         buyer=need.buyer,
         theme=need.theme,
         kind=need.kind,
         title="   ",
         description="x",
+        category="",
         closes_on=need.closes_on,
     )
     client.force_login(need.buyer.users.get())
