@@ -12,18 +12,11 @@ from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.marketplace.models import Match, Need, Response
+from tests.browser.session import sign_in
 from tests.directory.factories import ContactFactory
 from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, url, username):
-    page.goto(f"{url}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
 
 
 def _profile(establishment, capabilities, categories):
@@ -89,7 +82,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     url = live_server.url
 
     # -- the buyer publishes a need with two lots, categories named in French ------------------
-    _sign_in(page, url, "acheteuse")
+    sign_in(page, url, "acheteuse")
     page.goto(f"{url}/marche/besoins/nouveau/")
     page.select_option("#id_theme", "purchasing")
     page.select_option("#id_kind", "service")
@@ -132,7 +125,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     page.click("text=Se déconnecter")
 
     # -- the supplier sees the notification, answers lot 1, then revises ------------------------
-    _sign_in(page, url, "fournisseur")
+    sign_in(page, url, "fournisseur")
     page.goto(f"{url}/marche/notifications/")
     page.click("text=Nouveau besoin : Bagues mécaniques et câblage")
     page.select_option("#id_lot", label="Lot 1 : Tournage de bagues")
@@ -159,7 +152,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         ("concurrent", "Lot 1 : Tournage de bagues", "Bagues décolletées, délai un mois."),
         ("electricien", "Lot 2 : Câblage de l'armoire", "Câblage de l'armoire en une semaine."),
     ):
-        _sign_in(page, url, username)
+        sign_in(page, url, username)
         page.goto(f"{url}/marche/besoins/{need.pk}/")
         page.select_option("#id_lot", label=lot)
         page.fill("#id_message", message)
@@ -171,7 +164,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     rival_r = Response.objects.get(need=need, supplier=rival)
 
     # -- the buyer compares, shortlists, awards lot 1 to the shop and lot 2 to the electrician --
-    _sign_in(page, url, "acheteuse")
+    sign_in(page, url, "acheteuse")
     page.goto(f"{url}/marche/besoins/{need.pk}/")
     assert "3 réponses." in page.inner_text("#counters")
     row = page.inner_text(f"#response-{shop_r.pk}")
@@ -214,7 +207,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         ("fournisseur", shop_r, "lot 1 (Tournage de bagues)"),
         ("electricien", wiring_r, "lot 2 (Câblage de l'armoire)"),
     ):
-        _sign_in(page, url, username)
+        sign_in(page, url, username)
         page.goto(f"{url}/marche/notifications/")
         page.wait_for_selector(
             f"text=Votre réponse au {lot} de « Bagues mécaniques et câblage » est retenue"
@@ -230,7 +223,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         page.click("text=Se déconnecter")
 
     # -- the losing supplier is told, and sees no contact ----------------------------------------
-    _sign_in(page, url, "concurrent")
+    sign_in(page, url, "concurrent")
     page.goto(f"{url}/marche/notifications/")
     page.wait_for_selector(
         "text=Le lot 1 (Tournage de bagues) de « Bagues mécaniques et câblage » est attribué "

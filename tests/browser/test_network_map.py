@@ -6,6 +6,7 @@ import datetime
 import pytest
 
 from maillage.accounts.models import User
+from tests.browser.session import sign_in
 from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.browser
@@ -28,11 +29,7 @@ def test_member_sees_the_network_map(
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server.url}/comptes/login/")
-    page.fill("#id_username", "membre")
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
+    sign_in(page, live_server.url, "membre")
     page.goto(f"{live_server.url}/reseaux/{club.pk}/")
     page.wait_for_selector("#network-map[data-ready='1']")
     page.wait_for_function(

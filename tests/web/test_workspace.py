@@ -10,16 +10,11 @@ from django.urls import reverse
 
 from tests.directory.factories import ContactFactory
 from tests.flows.factories import VisitFactory
+from tests.pages import html_of
 
 pytestmark = pytest.mark.django_db
 
 SEARCH = reverse("establishment-search")
-
-
-def html_of(response) -> str:
-    html = response.content.decode()
-    assert "INVALID[" not in html  # strict templates: no undefined variable
-    return html
 
 
 def test_search_by_name_siret_naf_commune_epci_and_visit(client, territory):
