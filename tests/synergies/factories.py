@@ -1,7 +1,6 @@
 """Factories for the synergies app: suggestions and their history, the sides of an
-introduction, detection runs,
-and ``scrap_outcomes``, a chamber's past suggestions with their outcome (what the feedback
-ranking counts)."""
+introduction, detection runs, and ``scrap_outcomes``, a chamber's past suggestions with their
+outcome (what the feedback ranking counts)."""
 
 from __future__ import annotations
 
