@@ -5,6 +5,7 @@ valid defaults for the rest, instead of rebuilding a near-identical world per fi
     e = EstablishmentFactory(commune_id="77288")        # a valid, unique SIRET
     advisor = UserFactory(role=User.Role.ADVISOR, chamber=chamber)
     company = UserFactory(establishments=[e])
+    root = SuperuserFactory(username="root")            # platform staff
     offer = FlowFactory(establishment=e, waste_code="03 01 05", quantity=420)
 
 The shared fixtures of ``tests/conftest.py`` (``make_chamber``, ``make_establishment``,
@@ -40,7 +41,8 @@ def make_siret() -> str:
 
 
 class ChamberFactory(factory.django.DjangoModelFactory):
-    """A chamber; ``departement="77"`` gives it that département's communes as territory."""
+    """A chamber; ``departement="77"`` gives it that département's communes as territory,
+    ``communes=["77288", …]`` only those communes."""
 
     class Meta:
         model = Chamber
@@ -55,6 +57,13 @@ class ChamberFactory(factory.django.DjangoModelFactory):
             TerritoryCommune.objects.bulk_create(
                 TerritoryCommune(chamber=chamber, commune=c)
                 for c in Commune.objects.filter(departement_id=value)
+            )
+
+    @factory.post_generation
+    def communes(chamber, create, value, **kwargs):
+        if create and value:
+            TerritoryCommune.objects.bulk_create(
+                TerritoryCommune(chamber=chamber, commune_id=code) for code in value
             )
 
 
@@ -90,6 +99,27 @@ class UserFactory(factory.django.DjangoModelFactory):
             user.establishments.set(value)
 
 
+class SuperuserFactory(UserFactory):
+    """A platform administrator, as ``createsuperuser`` makes one (``is_staff`` and
+    ``is_superuser``, the model's default role, no chamber)."""
+
+    username = factory.Sequence(lambda n: f"root-{n}")
+    is_staff = True
+    is_superuser = True
+
+
+class DataSharingAgreementFactory(factory.django.DjangoModelFactory):
+    """An agreement in force since 2024, with the "flows" scope unless told otherwise."""
+
+    class Meta:
+        model = DataSharingAgreement
+
+    chamber_a = factory.SubFactory(ChamberFactory)
+    chamber_b = factory.SubFactory(ChamberFactory)
+    scope = DataSharingAgreement.Scope.FLOWS
+    start = datetime.date(2024, 1, 1)
+
+
 class FlowFactory(factory.django.DjangoModelFactory):
     """A flow validated as the web form validates it (``build_flow``): give a ``waste_code`` or a
     ``resource_class``."""
@@ -114,9 +144,7 @@ def build_territory() -> dict:
     c77 = ChamberFactory(slug="cci-77", departement="77")
     c91 = ChamberFactory(slug="cci-91", departement="91")
     c78 = ChamberFactory(slug="cci-78", departement="78")
-    agreement = DataSharingAgreement.objects.create(
-        chamber_a=c77, chamber_b=c91, start=datetime.date(2024, 1, 1)
-    )
+    agreement = DataSharingAgreementFactory(chamber_a=c77, chamber_b=c91)
     e77 = EstablishmentFactory(commune_id="77288", name="Scierie de Melun-Test")  # Melun
     e91 = EstablishmentFactory(commune_id="91228", name="Chaufferie d'Évry-Test", naf_id="35.30Z")
     e78 = EstablishmentFactory(

@@ -11,7 +11,7 @@ from maillage.flows import services as flows
 from maillage.flows.services import build_flow, snapshot_of
 from maillage.synergies import services as synergies
 from maillage.synergies.models import Suggestion
-from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 pytestmark = pytest.mark.django_db
 
@@ -70,20 +70,7 @@ def test_an_advisor_editing_an_establishment_is_audited(territory):
 
 
 def test_a_synergy_status_change_is_audited_for_both_parties(territory):
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-    )
-    need = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    _offer, need = wood_synergy(territory, offered=400, needed=500)
     synergies.detect()
     s = Suggestion.objects.get(kind=Suggestion.Kind.SUBSTITUTION, need_flow=need)
     synergies.change_status(s, territory["advisor77"], Suggestion.Status.PROPOSED, "Appel fait")

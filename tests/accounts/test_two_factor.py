@@ -16,6 +16,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from maillage.accounts import two_factor
 from maillage.accounts.models import ApiToken, User
+from tests.accounts.factories import TOTPDeviceFactory
+from tests.factories import SuperuserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,7 @@ def wrong_code(device: TOTPDevice) -> str:
 
 
 def enrolled(user) -> TOTPDevice:
-    device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
+    device = TOTPDeviceFactory(user=user, name="app", confirmed=True)
     return device
 
 
@@ -278,7 +280,7 @@ def client_class_login(user):
 
 
 def test_superusers_are_covered_by_the_superuser_token(client, make_user, settings):
-    boss = User.objects.create_superuser("chef", password=PASSWORD)
+    boss = SuperuserFactory(username="chef")
     settings.MAILLAGE_OTP_REQUIRED_ROLES = ["chamber_admin"]
     client.force_login(boss)
     assert client.get("/marche/").status_code == 200
@@ -327,7 +329,7 @@ def test_the_back_office_shows_nobodys_secret(client):
     from django.contrib import admin
 
     assert not admin.site.is_registered(TOTPDevice)
-    boss = User.objects.create_superuser("chef", password=PASSWORD)
+    boss = SuperuserFactory(username="chef")
     enrolled(boss)
     client.force_login(boss)
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404

@@ -7,6 +7,7 @@ from maillage.accounts.tokens import create_token
 from maillage.synergies import partners, services
 from maillage.synergies.models import Suggestion
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 pytestmark = pytest.mark.django_db
 
@@ -14,21 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def data(territory):
     partners.clear_cache()
-    offer = FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-        description="Sciure secrète",
-    )
-    need = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    offer, need = wood_synergy(territory, offered=400, needed=500, description="Sciure secrète")
     other = FlowFactory(
         establishment=territory["e78"],
         direction="offer",

@@ -7,10 +7,10 @@ import pytest
 
 from maillage.accounts.models import DataSharingAgreement
 from maillage.accounts.tokens import create_token
-from maillage.flows.models import Visit
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
-from tests.factories import FlowFactory
+from tests.factories import DataSharingAgreementFactory
+from tests.flows.factories import VisitFactory, wood_synergy
 
 pytestmark = pytest.mark.django_db
 
@@ -19,27 +19,14 @@ pytestmark = pytest.mark.django_db
 def data(territory):
     c77, _c91, c78 = territory["chambers"]
     # 78 may match with 77 (identities) but not read its flows or visits.
-    DataSharingAgreement.objects.create(
+    DataSharingAgreementFactory(
         chamber_a=c78,
         chamber_b=c77,
         start=datetime.date(2024, 1, 1),
         scope=DataSharingAgreement.Scope.MATCHING,
     )
-    offer = FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-    )
-    need = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
-    Visit.objects.create(
+    offer, need = wood_synergy(territory, offered=400, needed=500)
+    VisitFactory(
         establishment=territory["e77"], advisor=territory["advisor77"], date=datetime.date.today()
     )
     services.detect()

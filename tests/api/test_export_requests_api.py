@@ -7,6 +7,7 @@ import pytest
 
 from maillage.accounts.tokens import create_token
 from maillage.directory.models import ExportContactRequest
+from tests.directory.factories import ExportProjectFactory
 from tests.directory.test_export_requests import outsiders, world  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +116,6 @@ def test_the_list_does_not_grow_in_queries(
 
     from maillage.accounts.models import User
     from maillage.directory import services
-    from maillage.directory.models import ExportProject
 
     contact = world["managers"][0]
     token = create_token(contact, "test")
@@ -129,7 +129,7 @@ def test_the_list_does_not_grow_in_queries(
     def add(n: int) -> None:
         e = make_establishment("77288", name=f"Atelier {n:02d}")
         owner = make_user(f"owner{n}", User.Role.COMPANY, establishments=[e])
-        ExportProject.objects.create(establishment=e, countries=["MA"], sectors=["agrifood"])
+        ExportProjectFactory(establishment=e, countries=["MA"], sectors=["agrifood"])
         services.request_export_contact(owner, e, cluster=world["cluster"])
 
     add(0)

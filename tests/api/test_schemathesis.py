@@ -9,7 +9,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from maillage.accounts.tokens import create_token
 from maillage.config.wsgi import application
 from maillage.synergies import services
-from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
@@ -29,20 +29,7 @@ def keep_connection():
 
 @pytest.fixture
 def token(territory, keep_connection):
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    wood_synergy(territory, offered=400, needed=500)
     services.detect()
     return create_token(territory["advisor77"], "schemathesis")
 

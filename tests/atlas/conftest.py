@@ -7,6 +7,7 @@ import pytest
 
 from maillage.synergies import services
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 # The offer's exact quantity: must never reach the public, another chamber or a company.
 SECRET_QUANTITY = "4217.375"
@@ -20,21 +21,7 @@ def mapped(territory):
         e = territory[key]
         e.latitude, e.longitude = lat, lon
         e.save(update_fields=["latitude", "longitude"])
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=SECRET_QUANTITY,
-        unit="t",
-        description="Sciure de la scierie",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    wood_synergy(territory, offered=SECRET_QUANTITY, needed=500, description="Sciure de la scierie")
     FlowFactory(
         establishment=territory["e78"],
         direction="offer",

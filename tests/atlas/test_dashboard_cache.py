@@ -16,6 +16,7 @@ from maillage.flows.models import Flow, Visit
 from maillage.flows.services import build_flow
 from maillage.synergies.models import Suggestion
 from tests.atlas.test_pages import implement
+from tests.flows.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_second_load_is_served_from_the_cache(client, mapped):
 def test_a_new_visit_shows_at_the_next_load(client, mapped):
     advisor = mapped["advisor77"]
     before = figures(client, advisor)["kpis"]
-    Visit.objects.create(establishment=mapped["e77"], advisor=advisor, date=datetime.date.today())
+    VisitFactory(establishment=mapped["e77"], advisor=advisor, date=datetime.date.today())
     after = figures(client, advisor)["kpis"]
     assert after["visits"] == before["visits"] + 1
     assert after["visited"] == before["visited"] + 1
@@ -65,7 +66,7 @@ def test_a_new_visit_shows_at_the_next_load(client, mapped):
 
 def test_visits_moved_by_a_queryset_update_show_at_the_next_load(client, mapped):
     advisor = mapped["advisor77"]
-    visit = Visit.objects.create(
+    visit = VisitFactory(
         establishment=mapped["e77"], advisor=advisor, date=datetime.date(2025, 3, 14)
     )
     months = {r["month"]: r["visits"] for r in figures(client, advisor)["monthly"]}
@@ -110,7 +111,7 @@ def test_an_entry_never_answers_another_chamber_or_scope(client, mapped):
         kind="substitution", chamber=mapped["chambers"][0], offer_flow__isnull=False
     ).first()
     implement(s, advisor77)
-    Visit.objects.create(establishment=mapped["e77"], advisor=advisor77, date=datetime.date.today())
+    VisitFactory(establishment=mapped["e77"], advisor=advisor77, date=datetime.date.today())
     own = figures(client, advisor77)
     assert own["kpis"]["implemented"] == 1 and own["kpis"]["visits"] == 1
     # 78 loads right after 77 filled the cache: its own figures, nothing of 77's.
@@ -141,7 +142,7 @@ def test_many_writes_in_one_transaction_register_one_callback_per_topic(mapped):
     with transaction.atomic():
         already = _commit_callbacks()
         for day in range(1, 21):
-            Visit.objects.create(
+            VisitFactory(
                 establishment=mapped["e77"], advisor=advisor, date=datetime.date(2025, 1, day)
             )
             mapped["e77"].save()
@@ -172,7 +173,7 @@ def test_a_rolled_back_savepoint_does_not_lose_the_commit_renewal(
 def test_a_queryset_write_renews_after_the_rows_changed(mapped, monkeypatch):
     """A reader between the renewal and the write would store the old rows under the new
     generation: the renewal must come once the rows are written."""
-    visit = Visit.objects.create(
+    visit = VisitFactory(
         establishment=mapped["e77"], advisor=mapped["advisor77"], date=datetime.date(2025, 5, 5)
     )
     seen = []

@@ -16,6 +16,7 @@ from django.utils.html import escape
 from maillage.accounts.models import AuditLog, User
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.accounts.factories import AuditLogFactory
 from tests.atlas.conftest import SECRET_FORMS
 from tests.networks.factories import MembershipFactory, NetworkFactory
 
@@ -175,7 +176,7 @@ def log(mapped, make_user):
         (mapped["advisor78"], mapped["e78"], now),
     ]
     for user, est, at in entries:
-        AuditLog.objects.create(user=user, establishment=est, action="view_flows", at=at)
+        AuditLogFactory(user=user, establishment=est, action="view_flows", at=at)
     return {**mapped, "admin77": admin77}
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from maillage.accounts.models import User
+from tests.directory.factories import ContactFactory
+
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = [
@@ -77,3 +80,23 @@ def page(browser, request):
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert not blocked, blocked
+
+
+@pytest.fixture
+def brie(reference_data, make_chamber, make_establishment, make_user):
+    """Chamber 77 and its advisor « conseillere »; in Melun the sawmill « Scierie de la Brie »
+    and the boiler « Chaufferie de Melun », each with a contact (Anne Scieur, Bruno Chauffe)
+    and a company user (« scierie », « chaufferie »)."""
+    chamber = make_chamber("cci-77", "77")
+    sawmill = make_establishment("77288", name="Scierie de la Brie")
+    boiler = make_establishment("77288", name="Chaufferie de Melun", naf="35.30Z")
+    ContactFactory(
+        establishment=sawmill, first_name="Anne", last_name="Scieur", email="anne@brie.test"
+    )
+    ContactFactory(
+        establishment=boiler, first_name="Bruno", last_name="Chauffe", email="bruno@melun.test"
+    )
+    make_user("conseillere", User.Role.ADVISOR, chamber)
+    make_user("scierie", User.Role.COMPANY, establishments=[sawmill])
+    make_user("chaufferie", User.Role.COMPANY, establishments=[boiler])
+    return {"chamber": chamber, "sawmill": sawmill, "boiler": boiler}

@@ -8,6 +8,7 @@ import pytest
 
 from maillage.accounts.models import User
 from maillage.directory.models import Establishment
+from tests.browser.session import sign_in
 from tests.factories import make_siret
 
 pytestmark = pytest.mark.browser
@@ -20,11 +21,7 @@ def test_advisor_picks_the_activity_and_the_commune_from_the_suggestions(
     make_user("nadia", User.Role.ADVISOR, chamber=chamber)
     siret = make_siret()
 
-    page.goto(f"{live_server.url}/comptes/login/")
-    page.fill("#id_username", "nadia")
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
+    sign_in(page, live_server.url, "nadia")
     page.goto(f"{live_server.url}/etablissements/")
     page.click("text=Ajouter un établissement absent du répertoire SIRENE")
     page.wait_for_selector("h1:has-text('Ajouter un établissement')")

@@ -11,22 +11,10 @@ from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.events import services
-from maillage.events.models import Event
+from tests.browser.session import sign_in, sign_out
+from tests.events.factories import EventFactory
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
-
-
-def _sign_out(page) -> None:
-    page.click("text=Se déconnecter")
-    page.wait_for_selector("a:has-text('Se connecter')")
 
 
 def test_register_request_schedule_agenda_ics(
@@ -40,7 +28,7 @@ def test_register_request_schedule_agenda_ics(
     make_user("alice", User.Role.COMPANY, establishments=[sawmill])
     bob = make_user("bob", User.Role.COMPANY, establishments=[joinery])
     start = timezone.now() + datetime.timedelta(days=3)
-    event = Event.objects.create(
+    event = EventFactory(
         title="Rencontres d'affaires de la Brie",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=3),
@@ -56,7 +44,7 @@ def test_register_request_schedule_agenda_ics(
     base = live_server.url
 
     # Alice registers and asks Bob for a meeting.
-    _sign_in(page, base, "alice")
+    sign_in(page, base, "alice")
     page.click("text=Événements")
     page.click("text=Rencontres d'affaires de la Brie")
     page.click("button:has-text('S\\'inscrire')")
@@ -69,32 +57,32 @@ def test_register_request_schedule_agenda_ics(
     page.select_option("select[name=priority]", "3")
     page.click("button[data-request='Menuiserie du Gâtinais']")
     page.wait_for_selector("text=Demande de rendez-vous envoyée")
-    _sign_out(page)
+    sign_out(page)
 
     # Bob accepts.
-    _sign_in(page, base, "bob")
+    sign_in(page, base, "bob")
     page.goto(f"{base}/evenements/{event.pk}/rendez-vous/")
     page.click("button:has-text('Accepter')")
     page.wait_for_selector("li:has-text('Scierie de la Brie') strong:has-text('acceptée')")
-    _sign_out(page)
+    sign_out(page)
 
     # The organiser computes the schedule.
-    _sign_in(page, base, "organisatrice")
+    sign_in(page, base, "organisatrice")
     page.goto(f"{base}/evenements/{event.pk}/organisation/")
     page.click("#run-scheduler")
     page.wait_for_selector("#schedule-status:has-text('Terminé')")
     assert "Menuiserie du Gâtinais – Scierie de la Brie" in page.content() or (
         "Scierie de la Brie – Menuiserie du Gâtinais" in page.content()
     )
-    _sign_out(page)
+    sign_out(page)
 
     # Both see it in their agenda and download the .ics.
     for who, other in (("alice", "Menuiserie du Gâtinais"), ("bob", "Scierie de la Brie")):
-        _sign_in(page, base, who)
+        sign_in(page, base, who)
         page.goto(f"{base}/evenements/{event.pk}/agenda/")
         page.wait_for_selector(f"tr.meeting:has-text('{other}')")
         with page.expect_download() as info:
             page.click("text=Télécharger (.ics)")
         content = Path(info.value.path()).read_text(encoding="utf-8")
         assert "BEGIN:VCALENDAR" in content and f"Rendez-vous avec {other}" in content
-        _sign_out(page)
+        sign_out(page)

@@ -4,16 +4,10 @@ their requests, accepts with a message; the SME then sees the advisor's e-mail."
 import pytest
 
 from maillage.accounts.models import User
-from maillage.directory.models import ExportAdvisor
+from tests.browser.session import sign_in
+from tests.directory.factories import ExportAdvisorFactory
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, url, username):
-    page.goto(f"{url}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
 
 
 def test_sme_requests_an_advisor_who_accepts(
@@ -25,7 +19,7 @@ def test_sme_requests_an_advisor_who_accepts(
     cce = make_user("cce", User.Role.EXPORT_ADVISOR)
     cce.email = "karim@cce.example"
     cce.save()
-    ExportAdvisor.objects.create(
+    ExportAdvisorFactory(
         user=cce, name="Karim Benali", countries=["MA"], sectors=["agrifood"], languages=["fr"]
     )
 

@@ -8,25 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from maillage.accounts.models import User
-from maillage.directory.models import Contact
 from maillage.synergies.models import Suggestion
 from maillage.synergies.selectors import realised_impact
+from tests.browser.session import sign_in, sign_out
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
-
-
-def _sign_out(page) -> None:
-    page.click("text=Se déconnecter")
-    page.wait_for_selector("a:has-text('Se connecter')")
 
 
 def _fr(value: float) -> str:
@@ -52,25 +38,14 @@ def _record_visit(page, name: str, date: str, flow: dict[str, str]) -> None:
 
 
 def test_advisor_visit_partners_introduction_opt_in_implemented_dashboard(
-    live_server, page, reference_data, make_chamber, make_establishment, make_user, settings
+    live_server, page, brie, settings
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     base = live_server.url
-    chamber = make_chamber("cci-77", "77")
-    sawmill = make_establishment("77288", name="Scierie de la Brie")
-    boiler = make_establishment("77288", name="Chaufferie de Melun", naf="35.30Z")
-    Contact.objects.create(
-        establishment=sawmill, first_name="Anne", last_name="Scieur", email="anne@brie.test"
-    )
-    Contact.objects.create(
-        establishment=boiler, first_name="Bruno", last_name="Chauffe", email="bruno@melun.test"
-    )
-    make_user("conseillere", User.Role.ADVISOR, chamber)
-    make_user("scierie", User.Role.COMPANY, establishments=[sawmill])
-    make_user("chaufferie", User.Role.COMPANY, establishments=[boiler])
+    sawmill, boiler = brie["sawmill"], brie["boiler"]
 
     # The advisor visits both companies and records their flows on the visit page.
-    _sign_in(page, base, "conseillere")
+    sign_in(page, base, "conseillere")
     _record_visit(
         page,
         "Chaufferie de Melun",
@@ -122,14 +97,14 @@ def test_advisor_visit_partners_introduction_opt_in_implemented_dashboard(
     assert "aucun compte utilisateur" not in page.content()
     intro = page.inner_text("#introduction")
     assert intro.count("proposée") >= 2  # both sides wait for an answer
-    _sign_out(page)
+    sign_out(page)
 
     # Each company is notified, opens the proposal from the notification and accepts it.
     for username, other, other_email in (
         ("scierie", "Chaufferie de Melun", "bruno@melun.test"),
         ("chaufferie", "Scierie de la Brie", "anne@brie.test"),
     ):
-        _sign_in(page, base, username)
+        sign_in(page, base, username)
         page.click("nav >> text=Notifications")
         notice = page.locator("ul.card li", has_text="Proposition de mise en relation")
         assert notice.count() == 1
@@ -146,18 +121,18 @@ def test_advisor_visit_partners_introduction_opt_in_implemented_dashboard(
         if username == "chaufferie":  # both have accepted: the partner is revealed
             page.wait_for_selector(f"text={other_email}")
             assert other in page.inner_text("article.opportunity")
-        _sign_out(page)
+        sign_out(page)
 
     # The sawmill was told the introduction is now mutual.
-    _sign_in(page, base, "scierie")
+    sign_in(page, base, "scierie")
     page.click("nav >> text=Notifications")
     mutual = page.locator("ul.card li", has_text="Mise en relation acceptée")
     assert mutual.count() == 1
     assert "Les deux entreprises ont accepté" in mutual.inner_text()
-    _sign_out(page)
+    sign_out(page)
 
     # The advisor sees both acceptances and records the outcome: 350 t actually exchanged.
-    _sign_in(page, base, "conseillere")
+    sign_in(page, base, "conseillere")
     page.click("nav >> text=Synergies")
     page.click(f"a[href='/synergies/{s.pk}/']")
     page.wait_for_selector("#introduction")

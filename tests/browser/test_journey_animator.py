@@ -10,22 +10,11 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.networks.models import Membership, Network
+from maillage.networks.models import Membership
+from tests.browser.session import sign_in, sign_out
+from tests.networks.factories import NetworkFactory
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
-
-
-def _sign_out(page) -> None:
-    page.click("text=Se déconnecter")
-    page.wait_for_selector("a:has-text('Se connecter')")
 
 
 def _add_member(page, query: str, name: str) -> None:
@@ -40,7 +29,7 @@ def test_animator_members_event_meetings_schedule_agenda(
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     chamber = make_chamber("cci-77", "77")
-    club = Network.objects.create(name="Club des entreprises de la Brie", chamber=chamber)
+    club = NetworkFactory(name="Club des entreprises de la Brie", chamber=chamber)
     club.animators.add(make_user("hugo", User.Role.ANIMATOR))
     sawmill = make_establishment("77288", name="Scierie de la Brie")
     joinery = make_establishment("77288", name="Menuiserie du Gâtinais", naf="16.23Z")
@@ -49,7 +38,7 @@ def test_animator_members_event_meetings_schedule_agenda(
     base = live_server.url
 
     # The animator adds both companies to the club, by name.
-    _sign_in(page, base, "hugo")
+    sign_in(page, base, "hugo")
     page.click("nav >> text=Réseaux")
     page.click("text=gérer les membres")
     _add_member(page, "Scierie", "Scierie de la Brie")
@@ -73,11 +62,11 @@ def test_animator_members_event_meetings_schedule_agenda(
     page.click("button:has-text('Créer')")
     page.wait_for_selector("text=Événement créé.")
     assert "Organisation" in page.inner_text("h1")
-    _sign_out(page)
+    sign_out(page)
 
     # Both members register; Alice asks Bob for a meeting; Bob accepts.
     def open_event(who: str) -> None:
-        _sign_in(page, base, who)
+        sign_in(page, base, who)
         page.click("nav >> text=Événements")
         page.click("text=Rendez-vous d'affaires du club")
 
@@ -85,17 +74,17 @@ def test_animator_members_event_meetings_schedule_agenda(
         open_event(who)
         page.click("button:has-text('S\\'inscrire')")
         page.wait_for_selector("#my-status:has-text('inscrit')")
-        _sign_out(page)
+        sign_out(page)
     open_event("alice")
     page.click("text=Mes rendez-vous d'affaires")
     page.click("button[data-request='Menuiserie du Gâtinais']")
     page.wait_for_selector("text=Demande de rendez-vous envoyée")
-    _sign_out(page)
+    sign_out(page)
     open_event("bob")
     page.click("text=Mes rendez-vous d'affaires")
     page.click("button:has-text('Accepter')")
     page.wait_for_selector("li:has-text('Scierie de la Brie') strong:has-text('acceptée')")
-    _sign_out(page)
+    sign_out(page)
 
     # The animator computes the schedule: the panel fills in place, without a page load.
     open_event("hugo")
@@ -110,7 +99,7 @@ def test_animator_members_event_meetings_schedule_agenda(
     assert "Scierie de la Brie – Menuiserie du Gâtinais" in schedule or (
         "Menuiserie du Gâtinais – Scierie de la Brie" in schedule
     )
-    _sign_out(page)
+    sign_out(page)
 
     # A participant sees the meeting in their agenda.
     open_event("alice")

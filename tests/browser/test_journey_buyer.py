@@ -11,27 +11,21 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact
-from maillage.marketplace.models import Match, Need, Response, SupplierProfile
-from maillage.marketplace.services import profile_search_text
+from maillage.marketplace.models import Match, Need, Response
+from tests.browser.session import sign_in
+from tests.directory.factories import ContactFactory
+from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.browser
 
 
-def _sign_in(page, url, username):
-    page.goto(f"{url}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
-
-
 def _profile(establishment, capabilities, categories):
-    p = SupplierProfile(
-        establishment=establishment, capabilities=capabilities, categories=categories
+    SupplierProfileFactory(
+        establishment=establishment,
+        capabilities=capabilities,
+        categories=categories,
+        service_radius_km=50,
     )
-    p.search_text = profile_search_text(p)
-    p.save()
 
 
 def _user(make_user, username, establishment, email):
@@ -53,10 +47,10 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     )
     _profile(shop, "Usinage, tournage et fraisage de bagues et pièces mécaniques.", "mechanics")
     _profile(silent, "Tournage et fraisage de pièces mécaniques en séries.", "mechanics")
-    Contact.objects.create(
+    ContactFactory(
         establishment=silent, first_name="Inès", last_name="Roux", email="ines@tolerie.test"
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=shop,
         first_name="Paul",
         last_name="Briard",
@@ -64,7 +58,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         email="paul@atelier.test",
         phone="01 64 00 00 01",
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=buyer, first_name="Anne", last_name="Achat", email="anne@donneur.test"
     )
     wiring = make_establishment(
@@ -75,10 +69,10 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     )
     _profile(wiring, "Câblage d'armoires électriques et automatismes.", "electricity")
     _profile(rival, "Décolletage et tournage de bagues en séries.", "mechanics")
-    Contact.objects.create(
+    ContactFactory(
         establishment=wiring, first_name="Léa", last_name="Fil", email="lea@cablage.test"
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=rival, first_name="Marc", last_name="Rival", email="marc@rival.test"
     )
     _user(make_user, "acheteuse", buyer, "acheteuse@donneur.test")
@@ -88,7 +82,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     url = live_server.url
 
     # -- the buyer publishes a need with two lots, categories named in French ------------------
-    _sign_in(page, url, "acheteuse")
+    sign_in(page, url, "acheteuse")
     page.goto(f"{url}/marche/besoins/nouveau/")
     page.select_option("#id_theme", "purchasing")
     page.select_option("#id_kind", "service")
@@ -131,7 +125,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     page.click("text=Se déconnecter")
 
     # -- the supplier sees the notification, answers lot 1, then revises ------------------------
-    _sign_in(page, url, "fournisseur")
+    sign_in(page, url, "fournisseur")
     page.goto(f"{url}/marche/notifications/")
     page.click("text=Nouveau besoin : Bagues mécaniques et câblage")
     page.select_option("#id_lot", label="Lot 1 : Tournage de bagues")
@@ -158,7 +152,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         ("concurrent", "Lot 1 : Tournage de bagues", "Bagues décolletées, délai un mois."),
         ("electricien", "Lot 2 : Câblage de l'armoire", "Câblage de l'armoire en une semaine."),
     ):
-        _sign_in(page, url, username)
+        sign_in(page, url, username)
         page.goto(f"{url}/marche/besoins/{need.pk}/")
         page.select_option("#id_lot", label=lot)
         page.fill("#id_message", message)
@@ -170,7 +164,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
     rival_r = Response.objects.get(need=need, supplier=rival)
 
     # -- the buyer compares, shortlists, awards lot 1 to the shop and lot 2 to the electrician --
-    _sign_in(page, url, "acheteuse")
+    sign_in(page, url, "acheteuse")
     page.goto(f"{url}/marche/besoins/{need.pk}/")
     assert "3 réponses." in page.inner_text("#counters")
     row = page.inner_text(f"#response-{shop_r.pk}")
@@ -213,7 +207,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         ("fournisseur", shop_r, "lot 1 (Tournage de bagues)"),
         ("electricien", wiring_r, "lot 2 (Câblage de l'armoire)"),
     ):
-        _sign_in(page, url, username)
+        sign_in(page, url, username)
         page.goto(f"{url}/marche/notifications/")
         page.wait_for_selector(
             f"text=Votre réponse au {lot} de « Bagues mécaniques et câblage » est retenue"
@@ -229,7 +223,7 @@ def test_buyer_publishes_invites_compares_awards_two_lots_and_contacts_reach_win
         page.click("text=Se déconnecter")
 
     # -- the losing supplier is told, and sees no contact ----------------------------------------
-    _sign_in(page, url, "concurrent")
+    sign_in(page, url, "concurrent")
     page.goto(f"{url}/marche/notifications/")
     page.wait_for_selector(
         "text=Le lot 1 (Tournage de bagues) de « Bagues mécaniques et câblage » est attribué "

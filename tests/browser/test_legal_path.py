@@ -7,6 +7,7 @@ from maillage.accounts.models import User
 from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +19,9 @@ def test_rubrique_recorded_then_legal_path_shown(
     chamber = make_chamber("cci-77", "77")
     garage = make_establishment("77288", name="Garage de Melun", naf="45.20A")
     chemist = make_establishment("77288", name="Chimie de la Brie", naf="20.59Z")
-    build_flow(garage, direction="offer", waste_code="13 02 05*", quantity=20, unit="t").save()
+    FlowFactory(
+        establishment=garage, direction="offer", waste_code="13 02 05*", quantity=20, unit="t"
+    )
     build_flow(
         chemist, direction="need", resource_class="chemicals_raw", quantity=100, unit="t"
     ).save()

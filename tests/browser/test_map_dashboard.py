@@ -6,19 +6,12 @@ import datetime
 import pytest
 
 from maillage.accounts.models import User
-from maillage.flows.services import build_flow
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
+from tests.browser.session import sign_in
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, url, username):
-    page.goto(f"{url}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
 
 
 def test_map_and_dashboard(
@@ -35,8 +28,12 @@ def test_map_and_dashboard(
         latitude=48.4047,
         longitude=2.7016,
     )
-    build_flow(sawmill, direction="offer", waste_code="030105", quantity=120, unit="t").save()
-    build_flow(boiler, direction="need", resource_class="wood_fuel", quantity=300, unit="t").save()
+    FlowFactory(
+        establishment=sawmill, direction="offer", waste_code="030105", quantity=120, unit="t"
+    )
+    FlowFactory(
+        establishment=boiler, direction="need", resource_class="wood_fuel", quantity=300, unit="t"
+    )
     advisor = make_user("conseillere", User.Role.ADVISOR, chamber)
     services.detect()
     synergy = Suggestion.objects.get(kind="substitution", offer_flow__establishment=sawmill)

@@ -9,6 +9,7 @@ from maillage.atlas import selectors
 from maillage.flows.services import build_flow
 from maillage.synergies import services
 from tests.browser.test_map_dashboard import sign_in
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,9 @@ def test_hostile_name_is_text_in_tooltip_and_panel(
 ):
     chamber = make_chamber("cci-77", "77")
     hostile = make_establishment("77288", name=HOSTILE, latitude=48.5394, longitude=2.6606)
-    build_flow(hostile, direction="offer", waste_code="030105", quantity=12.5, unit="t").save()
+    FlowFactory(
+        establishment=hostile, direction="offer", waste_code="030105", quantity=12.5, unit="t"
+    )
     make_user("conseillere", User.Role.ADVISOR, chamber)
 
     errors = _errors(page)
@@ -72,7 +75,9 @@ def test_towns_best_links_and_legend(
     boiler = make_establishment(
         "77288", name="Chaufferie de Melun", naf="35.30Z", latitude=48.545, longitude=2.665
     )
-    build_flow(boiler, direction="need", resource_class="wood_fuel", quantity=300, unit="t").save()
+    FlowFactory(
+        establishment=boiler, direction="need", resource_class="wood_fuel", quantity=300, unit="t"
+    )
     make_user("conseillere", User.Role.ADVISOR, chamber)
     services.detect()
 

@@ -8,17 +8,10 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.marketplace.models import SupplierProfile
+from tests.browser.session import sign_in
+from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page, url, username):
-    page.goto(f"{url}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
 
 
 def test_buyer_publishes_supplier_responds_buyer_closes(
@@ -26,15 +19,17 @@ def test_buyer_publishes_supplier_responds_buyer_closes(
 ):
     buyer = make_establishment("77288", name="Donneur d'Ordre Briard", naf="29.10Z")
     shop = make_establishment("77288", name="Atelier Usinage Melun", naf="25.62B")
-    SupplierProfile.objects.create(
+    SupplierProfileFactory(
         establishment=shop,
         capabilities="Usinage, tournage et fraisage de pièces mécaniques.",
+        categories="",
+        service_radius_km=50,
         search_text=" usinage tournage fraisage piece mecanique ",
     )
     make_user("acheteuse", User.Role.COMPANY, establishments=[buyer])
     make_user("fournisseur", User.Role.COMPANY, establishments=[shop])
 
-    _sign_in(page, live_server.url, "acheteuse")
+    sign_in(page, live_server.url, "acheteuse")
     page.goto(f"{live_server.url}/marche/besoins/nouveau/")
     page.select_option("#id_theme", "purchasing")
     page.select_option("#id_kind", "service")
@@ -49,7 +44,7 @@ def test_buyer_publishes_supplier_responds_buyer_closes(
     need_url = page.url
     page.click("text=Se déconnecter")
 
-    _sign_in(page, live_server.url, "fournisseur")
+    sign_in(page, live_server.url, "fournisseur")
     page.goto(f"{live_server.url}/marche/notifications/")
     page.click("text=Nouveau besoin : Fraisage de platines")
     page.fill("#id_message", "Nous pouvons livrer sous trois semaines.")
@@ -57,7 +52,7 @@ def test_buyer_publishes_supplier_responds_buyer_closes(
     page.wait_for_selector("text=Réponse envoyée à l'acheteur")
     page.click("text=Se déconnecter")
 
-    _sign_in(page, live_server.url, "acheteuse")
+    sign_in(page, live_server.url, "acheteuse")
     page.goto(need_url)
     page.wait_for_selector("text=Nous pouvons livrer sous trois semaines.")
     page.click("button:has-text('Présélectionner')")  # htmx swaps the row

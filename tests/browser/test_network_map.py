@@ -6,7 +6,8 @@ import datetime
 import pytest
 
 from maillage.accounts.models import User
-from maillage.networks.models import Membership, Network
+from tests.browser.session import sign_in
+from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.browser
 
@@ -15,24 +16,20 @@ def test_member_sees_the_network_map(
     live_server, page, reference_data, make_chamber, make_establishment, make_user
 ):
     chamber = make_chamber("cci-77", "77")
-    club = Network.objects.create(name="Club des entreprises de la Brie", chamber=chamber)
+    club = NetworkFactory(name="Club des entreprises de la Brie", chamber=chamber)
     members = [
         make_establishment("77288", name="Scierie de la Brie", latitude=48.5394, longitude=2.6606),
         make_establishment("77186", name="Menuiserie", latitude=48.4047, longitude=2.7016),
         make_establishment("77288", name="Sans position"),
     ]
     for e in members:
-        Membership.objects.create(establishment=e, network=club, since=datetime.date(2020, 1, 1))
+        MembershipFactory(establishment=e, network=club, since=datetime.date(2020, 1, 1))
     make_user("membre", User.Role.COMPANY, establishments=[members[0]])
 
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live_server.url}/comptes/login/")
-    page.fill("#id_username", "membre")
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
+    sign_in(page, live_server.url, "membre")
     page.goto(f"{live_server.url}/reseaux/{club.pk}/")
     page.wait_for_selector("#network-map[data-ready='1']")
     page.wait_for_function(

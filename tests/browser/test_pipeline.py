@@ -3,10 +3,9 @@ proposes an introduction; both companies sign in and accept; each then sees the 
 
 import pytest
 
-from maillage.accounts.models import User
-from maillage.directory.models import Contact
-from maillage.flows.services import build_flow
 from maillage.synergies.models import Suggestion
+from tests.browser.session import sign_in, sign_out
+from tests.factories import FlowFactory
 
 pytestmark = pytest.mark.browser
 
@@ -17,36 +16,12 @@ def immediate_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
-def sign_in(page, base, username):
-    page.goto(f"{base}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
-
-
-def sign_out(page):
-    page.click("text=Se déconnecter")
-    page.wait_for_selector("a:has-text('Se connecter')")
-
-
-def test_visit_detection_introduction_and_double_opt_in(
-    live_server, page, reference_data, make_chamber, make_establishment, make_user
-):
+def test_visit_detection_introduction_and_double_opt_in(live_server, page, brie):
     base = live_server.url
-    chamber = make_chamber("cci-77", "77")
-    sawmill = make_establishment("77288", name="Scierie de la Brie")
-    boiler = make_establishment("77288", name="Chaufferie de Melun", naf="35.30Z")
-    build_flow(boiler, direction="need", resource_class="wood_fuel", quantity=500, unit="t").save()
-    Contact.objects.create(
-        establishment=sawmill, first_name="Anne", last_name="Scieur", email="anne@brie.test"
+    sawmill, boiler = brie["sawmill"], brie["boiler"]
+    FlowFactory(
+        establishment=boiler, direction="need", resource_class="wood_fuel", quantity=500, unit="t"
     )
-    Contact.objects.create(
-        establishment=boiler, first_name="Bruno", last_name="Chauffe", email="bruno@melun.test"
-    )
-    make_user("conseillere", User.Role.ADVISOR, chamber)
-    make_user("scierie", User.Role.COMPANY, establishments=[sawmill])
-    make_user("chaufferie", User.Role.COMPANY, establishments=[boiler])
 
     # The advisor finds the sawmill and records a visit with two flows.
     sign_in(page, base, "conseillere")

@@ -9,16 +9,10 @@ import pytest
 from maillage.accounts.models import User
 from maillage.directory.models import Contact, Establishment
 from maillage.privacy.models import PrivacyLogEntry
+from tests.browser.session import sign_in
+from tests.directory.factories import ContactFactory
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/comptes/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
 
 
 def test_an_administrator_exports_then_erases_a_contact(
@@ -27,7 +21,7 @@ def test_an_administrator_exports_then_erases_a_contact(
     base = live_server.url
     chamber = make_chamber("cci-77", "77")
     sawmill = make_establishment("77288", name="Scierie de la Brie")
-    contact = Contact.objects.create(
+    contact = ContactFactory(
         establishment=sawmill,
         first_name="Anne",
         last_name="Martin",

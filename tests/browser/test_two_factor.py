@@ -9,6 +9,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from maillage.accounts.models import User
+from tests.accounts.factories import TOTPDeviceFactory
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +25,7 @@ def test_advisor_signs_in_with_a_totp_code(
     live_server, page, reference_data, make_chamber, make_user
 ):
     advisor = make_user("conseillere", User.Role.ADVISOR, make_chamber("cci-77", "77"))
-    device = TOTPDevice.objects.create(user=advisor, name="téléphone", confirmed=True)
+    device = TOTPDeviceFactory(user=advisor, name="téléphone", confirmed=True)
 
     page.goto(f"{live_server.url}/")
     page.click("text=Se connecter")

@@ -10,6 +10,7 @@ from maillage.accounts.models import User
 from maillage.engine.taxonomy import profile_entries
 from maillage.flows.models import Flow
 from maillage.reference.models import ResourceClass
+from tests.browser.session import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +24,7 @@ def test_advisor_records_a_visit_from_the_proposed_rows(
     entries = profile_entries(sawmill.naf_id)
     first = ResourceClass.objects.get(pk=entries[0].class_code)
 
-    page.goto(f"{live_server.url}/comptes/login/")
-    page.fill("#id_username", "claire")
-    page.fill("#id_password", "pw-test-123")
-    page.click("button[type=submit]")
-    page.wait_for_selector("text=Se déconnecter")
+    sign_in(page, live_server.url, "claire")
     page.goto(f"{live_server.url}/etablissements/?q=Brie")
     page.click("text=Scierie de la Brie")
     page.click("text=Enregistrer une visite")

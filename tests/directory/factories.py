@@ -1,5 +1,5 @@
-"""Factories for the directory's objects (export advisors, clusters, contact requests) and for
-the data-sharing agreements its rules read, plus ``role_world``: one establishment of each kind
+"""Factories for the directory's objects (contacts, export advisors, clusters, contact
+requests), plus ``role_world``: one establishment of each kind
 of chamber relation and one user of each role, the cast of every app's role × rule table test
 (``tests/<app>/test_policy.py``)."""
 
@@ -12,28 +12,35 @@ import factory
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from maillage.accounts.models import DataSharingAgreement, TerritoryCommune, User
+from maillage.accounts.models import DataSharingAgreement, User
 from maillage.directory.models import (
     Cluster,
     ClusterProgramme,
+    Contact,
     ExportAdvisor,
     ExportContactRequest,
     ExportProject,
 )
-from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
+from tests.factories import (
+    ChamberFactory,
+    DataSharingAgreementFactory,
+    EstablishmentFactory,
+    UserFactory,
+)
 from tests.networks.factories import MembershipFactory, NetworkFactory
 
 
-class DataSharingAgreementFactory(factory.django.DjangoModelFactory):
-    """An agreement in force since 2024, with the "flows" scope unless told otherwise."""
+class ContactFactory(factory.django.DjangoModelFactory):
+    """A person to talk to at an establishment; no role unless given (as a contact typed in
+    without one)."""
 
     class Meta:
-        model = DataSharingAgreement
+        model = Contact
 
-    chamber_a = factory.SubFactory(ChamberFactory)
-    chamber_b = factory.SubFactory(ChamberFactory)
-    scope = DataSharingAgreement.Scope.FLOWS
-    start = datetime.date(2024, 1, 1)
+    establishment = factory.SubFactory(EstablishmentFactory)
+    first_name = "Anne"
+    last_name = factory.Sequence(lambda n: f"Martin-{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.last_name.lower()}@example.test")
 
 
 class ExportAdvisorFactory(factory.django.DjangoModelFactory):
@@ -108,9 +115,7 @@ COMMUNES = {
 def _chamber(slug: str, commune: str):
     """A chamber whose territory is one commune: enough for the rules, far cheaper than a
     département's few hundred."""
-    chamber = ChamberFactory(slug=slug)
-    TerritoryCommune.objects.create(chamber=chamber, commune_id=commune)
-    return chamber
+    return ChamberFactory(slug=slug, communes=[commune])
 
 
 def role_world() -> SimpleNamespace:

@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from maillage.accounts.models import User
-from maillage.directory.models import ExportAdvisor, ExportProject
+from maillage.directory.models import ExportProject
 from maillage.directory.selectors import country_code, country_codes
+from tests.directory.factories import ExportAdvisorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,7 @@ def test_export_project_takes_french_names_with_autocompletion(client, territory
 
 def test_export_advisor_types_french_country_names(client, make_user):
     user = make_user("cce", User.Role.EXPORT_ADVISOR)
-    advisor = ExportAdvisor.objects.create(
+    advisor = ExportAdvisorFactory(
         user=user, name="Karim", organisation="Atlas Conseil", countries=["MA"], languages=["fr"]
     )
     url = reverse("export-advisor-profile")

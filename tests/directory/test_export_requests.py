@@ -20,7 +20,7 @@ from tests.directory.factories import (
     ExportAdvisorFactory,
     ExportProjectFactory,
 )
-from tests.factories import UserFactory
+from tests.factories import SuperuserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -254,7 +254,7 @@ def test_the_inbox_does_not_grow_in_queries(client, world, make_establishment, m
     for n in range(15):
         e = make_establishment("77288", name=f"Atelier {n:02d}")
         owner = make_user(f"owner{n}", User.Role.COMPANY, establishments=[e])
-        ExportProject.objects.create(establishment=e, countries=["MA"], sectors=["agrifood"])
+        ExportProjectFactory(establishment=e, countries=["MA"], sectors=["agrifood"])
         services.request_export_contact(owner, e, advisor=world["morocco"])
     client.force_login(world["morocco"].user)
     from django.db import connection
@@ -271,7 +271,7 @@ def test_policy_of_export_requests(world):
     from maillage.directory import policy as directory_policy
 
     req = world["req"]
-    staff = User.objects.create_superuser("root", password="pw-test-123")
+    staff = SuperuserFactory(username="root")
     anonymous = AnonymousUser()
     assert directory_policy.can_view_export_request(staff, req)
     assert not directory_policy.can_answer_export_request(
@@ -316,7 +316,7 @@ def test_unanswered_requests_are_reminded_once(world, django_capture_on_commit_c
     )
     services.answer_export_contact(world["germany"].user, answered, accept=False)
     fresh_e = world["e91"]
-    ExportProject.objects.create(establishment=fresh_e, countries=["MA"], sectors=["agrifood"])
+    ExportProjectFactory(establishment=fresh_e, countries=["MA"], sectors=["agrifood"])
     fresh = services.request_export_contact(
         User.objects.get(username="adv91"), fresh_e, advisor=world["morocco"]
     )
@@ -416,7 +416,7 @@ def test_unanswered_requests_expire_after_the_reminder(world, django_capture_on_
         world["company77"], world["e77"], cluster=world["cluster"]
     )
     fresh_e = world["e91"]
-    ExportProject.objects.create(establishment=fresh_e, countries=["MA"], sectors=["agrifood"])
+    ExportProjectFactory(establishment=fresh_e, countries=["MA"], sectors=["agrifood"])
     recent = services.request_export_contact(
         User.objects.get(username="adv91"), fresh_e, advisor=world["morocco"]
     )

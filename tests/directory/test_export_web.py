@@ -10,12 +10,11 @@ from django.urls import reverse
 
 from maillage.accounts.models import User
 from maillage.directory.models import (
-    Cluster,
-    ClusterProgramme,
     ExportAdvisor,
     ExportContactRequest,
     ExportProject,
 )
+from tests.directory.factories import ClusterFactory, ClusterProgrammeFactory, ExportAdvisorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +25,7 @@ def cce(territory, make_user):
         user = make_user(username, User.Role.EXPORT_ADVISOR)
         user.email = f"{username}@cce.test"
         user.save()
-        return ExportAdvisor.objects.create(
+        return ExportAdvisorFactory(
             user=user,
             name=name,
             organisation="Export SA",
@@ -39,8 +38,8 @@ def cce(territory, make_user):
     morocco = advisor("cce_ma", "Karim Maroc", ["MA"], ["agrifood"], ("fr", "ar"))
     both = advisor("cce_mavn", "Linh Maroc-Vietnam", ["MA", "VN"], ["agrifood", "industry"])
     vietnam = advisor("cce_vn", "Minh Vietnam", ["VN"], ["energy"])
-    cluster = Cluster.objects.create(name="Pôle Agri Sud-Ouest", sectors=["agrifood"])
-    ClusterProgramme.objects.create(cluster=cluster, title="Agri Maghreb", countries=["MA", "TN"])
+    cluster = ClusterFactory(name="Pôle Agri Sud-Ouest", sectors=["agrifood"])
+    ClusterProgrammeFactory(cluster=cluster, title="Agri Maghreb", countries=["MA", "TN"])
     territory["company77"].email = "co77@example.test"
     territory["company77"].save()
     return {**territory, "advisors": (germany, morocco, both, vietnam), "cluster": cluster}

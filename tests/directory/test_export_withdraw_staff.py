@@ -6,17 +6,17 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from maillage.accounts.models import User
 from maillage.accounts.tokens import create_token
 from maillage.directory.models import ExportContactRequest
 from tests.directory.test_export_requests import world  # noqa: F401 (fixture)
+from tests.factories import SuperuserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_superuser_cannot_withdraw_on_the_web(client, world):  # noqa: F811
     req = world["req"]
-    client.force_login(User.objects.create_superuser("root", password="pw-test-123"))
+    client.force_login(SuperuserFactory(username="root"))
     detail = client.get(reverse("export-request", args=[req.pk]))
     assert detail.status_code == 200
     assert "Retirer ma demande" not in detail.content.decode()
@@ -27,7 +27,7 @@ def test_superuser_cannot_withdraw_on_the_web(client, world):  # noqa: F811
 
 def test_superuser_cannot_withdraw_through_the_api(client, world):  # noqa: F811
     req = world["req"]
-    root = User.objects.create_superuser("root", password="pw-test-123")
+    root = SuperuserFactory(username="root")
     r = client.post(
         f"/api/export-requests/{req.pk}/withdraw",
         content_type="application/json",

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from maillage.accounts.models import User
-from maillage.events.models import Question
-from tests.events.factories import EventFactory
+from tests.events.factories import EventFactory, QuestionFactory
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +33,7 @@ def world(territory, make_user, make_establishment):
         table_count=2,
         max_meetings=3,
     )
-    Question.objects.create(event=event, label="Régime alimentaire", required=True)
+    QuestionFactory(event=event, label="Régime alimentaire", required=True)
     e_b = make_establishment("77288", name="Menuiserie Test", naf="16.23Z")
     company_b = make_user("cob", User.Role.COMPANY, establishments=[e_b])
     e_c = make_establishment("77288", name="Carton Test", naf="17.21A")

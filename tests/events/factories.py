@@ -1,5 +1,5 @@
-"""Events factories (factory_boy): events (of a chamber or of a network), registrations and
-meeting requests, with valid defaults built on ``tests.factories``.
+"""Events factories (factory_boy): events (of a chamber or of a network), their registration
+questions, registrations, meeting requests, meetings and meeting-schedule runs, with valid defaults built on ``tests.factories``.
 
     event = EventFactory(chamber=c77, meetings_enabled=True)
     EventFactory(network=club, chamber=None)                # a network's event
@@ -16,7 +16,14 @@ import datetime
 import factory
 from django.utils import timezone
 
-from maillage.events.models import Event, MeetingRequest, Registration
+from maillage.events.models import (
+    Event,
+    Meeting,
+    MeetingRequest,
+    Question,
+    Registration,
+    ScheduleRun,
+)
 from tests.factories import ChamberFactory, EstablishmentFactory, UserFactory
 
 
@@ -34,6 +41,16 @@ class EventFactory(factory.django.DjangoModelFactory):
     capacity = 10
     chamber = factory.SubFactory(ChamberFactory)
     network = None
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    """A question of the registration form, optional unless ``required=True``."""
+
+    class Meta:
+        model = Question
+
+    event = factory.SubFactory(EventFactory)
+    label = factory.Sequence(lambda n: f"Question {n}")
 
 
 class RegistrationFactory(factory.django.DjangoModelFactory):
@@ -60,3 +77,26 @@ class MeetingRequestFactory(factory.django.DjangoModelFactory):
     )
     event = factory.SelfAttribute("requester.event")
     expires_at = factory.LazyFunction(lambda: timezone.now() + datetime.timedelta(days=7))
+
+
+class ScheduleRunFactory(factory.django.DjangoModelFactory):
+    """A meeting-schedule run just asked for (pending, no worker has taken it yet)."""
+
+    class Meta:
+        model = ScheduleRun
+
+    event = factory.SubFactory(EventFactory, meetings_enabled=True)
+    requested_by = None
+
+
+class MeetingFactory(factory.django.DjangoModelFactory):
+    """A scheduled meeting between two registrations of the same event, in slot 0 at table 0."""
+
+    class Meta:
+        model = Meeting
+
+    a = factory.SubFactory(RegistrationFactory)
+    b = factory.SubFactory(RegistrationFactory, event=factory.SelfAttribute("..a.event"))
+    event = factory.SelfAttribute("a.event")
+    slot = 0
+    table = 0

@@ -22,6 +22,8 @@ from maillage.events.models import (
     ScheduleRun,
 )
 from tests.events.conftest import answers as _answers
+from tests.events.factories import EventFactory, MeetingFactory, ScheduleRunFactory
+from tests.factories import EstablishmentFactory, UserFactory
 from tests.networks.factories import MembershipFactory, NetworkFactory
 
 pytestmark = pytest.mark.django_db
@@ -225,13 +227,8 @@ def test_lists_do_not_query_per_row(client, world, django_assert_max_num_queries
     event.capacity = 50
     event.save()
     for i in range(6):
-        from tests.factories import make_siret  # noqa: F401  (same factory as the fixtures)
-
-        e = world["e77"].__class__.objects.create(
-            siret=make_siret(), name=f"Société {i}", naf_id="16.10A", commune_id="77288"
-        )
-        u = User.objects.create_user(f"u{i}", role=User.Role.COMPANY)
-        u.establishments.add(e)
+        e = EstablishmentFactory(name=f"Société {i}", naf_id="16.10A", commune_id="77288")
+        u = UserFactory(username=f"u{i}", role=User.Role.COMPANY, establishments=[e])
         services.register(u, event, e, _answers(event))
     client.force_login(world["advisor77"])
     with django_assert_max_num_queries(25):
@@ -270,7 +267,7 @@ def test_organiser_sets_slots_and_tables_with_french_errors(client, world):
 
 def test_schedule_status_partial_for_organisers_only(client, world):
     event, _a, _b = _two_participants(world)
-    run = ScheduleRun.objects.create(event=event, state=ScheduleRun.State.RUNNING)
+    run = ScheduleRunFactory(event=event, state=ScheduleRun.State.RUNNING)
     url = reverse("event-schedule-status", args=[event.pk, run.pk])
     client.force_login(world["advisor77"])
     html = client.get(url, headers={"HX-Request": "true"}).content.decode()
@@ -337,15 +334,16 @@ def _api(client, user, url):
 def test_api_events_and_my_agenda_follow_the_policy(client, world):
 
     event, a, b = _two_participants(world)
-    Meeting.objects.create(event=event, a=a, b=b, slot=1, table=2)
+    MeetingFactory(event=event, a=a, b=b, slot=1, table=2)
     club = NetworkFactory(name="Club API", chamber=world["chambers"][0])
     MembershipFactory(establishment=world["e77"], network=club, since=datetime.date(2020, 1, 1))
-    club_event = Event.objects.create(
+    club_event = EventFactory(
         title="Petit-déjeuner du club",
         starts_at=event.starts_at,
         ends_at=event.ends_at,
         place="Melun",
         capacity=10,
+        chamber=None,
         network=club,
     )
     # Events: a chamber's event for every signed-in user, a network's event for its members only.
@@ -382,7 +380,7 @@ def test_api_event_list_queries_do_not_grow(client, world):
         assert len(_api(client, world["company78"], "/events").json()["items"]) == 1
     event = world["event"]
     for i in range(8):
-        Event.objects.create(
+        EventFactory(
             title=f"Atelier {i}",
             starts_at=event.starts_at,
             ends_at=event.ends_at,

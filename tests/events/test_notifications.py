@@ -18,7 +18,6 @@ from django.urls import reverse
 from maillage import notifications
 from maillage.accounts.models import User
 from maillage.events import services
-from maillage.events.models import ScheduleRun
 from maillage.events.notifications import (
     EVENT_PROMOTED,
     EVENT_REGISTRATION,
@@ -35,13 +34,15 @@ from maillage.notifications import registry
 from maillage.notifications import services as notification_services
 from maillage.notifications.models import Notification, NotificationPreference
 from tests.events.conftest import answers
+from tests.events.factories import ScheduleRunFactory
 from tests.networks.factories import MembershipFactory, NetworkFactory
+from tests.notifications.factories import NotificationPreferenceFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def _prefer(user, kind, frequency):
-    NotificationPreference.objects.create(user=user, kind=kind, frequency=frequency)
+    NotificationPreferenceFactory(user=user, kind=kind, frequency=frequency)
 
 
 def _mails_to(user):
@@ -146,7 +147,7 @@ def test_schedule_published_then_changed(world, django_capture_on_commit_callbac
     organiser = world["advisor77"]
     committed = django_capture_on_commit_callbacks
     with committed(execute=True):
-        services.compute_schedule(ScheduleRun.objects.create(event=event, requested_by=organiser))
+        services.compute_schedule(ScheduleRunFactory(event=event, requested_by=organiser))
     assert sorted(m.to[0] for m in mail.outbox) == sorted([a_user.email, b_user.email])
     assert all("Planning des rendez-vous publié" in m.subject for m in mail.outbox)
     assert all(reverse("event-agenda", args=[event.pk]) in m.body for m in mail.outbox)
@@ -154,14 +155,14 @@ def test_schedule_published_then_changed(world, django_capture_on_commit_callbac
     mail.outbox.clear()
     with committed(execute=True):
         services.compute_schedule(
-            ScheduleRun.objects.create(event=event, requested_by=organiser, keep_current=True)
+            ScheduleRunFactory(event=event, requested_by=organiser, keep_current=True)
         )
     assert mail.outbox == []
     # Pin the pair in another slot: both agendas change, both are told once.
     current = event.meetings.get().slot
     services.set_pair_rule(organiser, event, a.pk, b.pk, "pin", (current + 1) % event.slot_count)
     with committed(execute=True):
-        services.compute_schedule(ScheduleRun.objects.create(event=event, requested_by=organiser))
+        services.compute_schedule(ScheduleRunFactory(event=event, requested_by=organiser))
     assert sorted(m.to[0] for m in mail.outbox) == sorted([a_user.email, b_user.email])
     assert all("Planning des rendez-vous modifié" in m.subject for m in mail.outbox)
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from maillage.events import services
 from maillage.events.models import MeetingRequest, ScheduleRun
 from tests.events.conftest import answers as _answers
+from tests.events.factories import ScheduleRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_report_explains_unavailability(client, world):
 
 def test_running_panel_polls_and_start_refused_to_others(client, world):
     event, _regs = _three_with_requests(world)
-    run = ScheduleRun.objects.create(event=event, state=ScheduleRun.State.RUNNING)
+    run = ScheduleRunFactory(event=event, state=ScheduleRun.State.RUNNING)
     client.force_login(world["advisor77"])
     html = client.get(reverse("event-schedule-status", args=[event.pk, run.pk])).content.decode()
     assert 'hx-trigger="every 2s"' in html and "la page se met à jour toute seule" in html

@@ -6,14 +6,9 @@ from django.urls import reverse
 
 from maillage.flows.models import Flow, FlowRevision, Visit
 from tests.factories import FlowFactory
+from tests.pages import html_of
 
 pytestmark = pytest.mark.django_db
-
-
-def html_of(response) -> str:
-    html = response.content.decode()
-    assert "INVALID[" not in html
-    return html
 
 
 def flow_row(i, **values):

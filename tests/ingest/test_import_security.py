@@ -24,7 +24,7 @@ from maillage.ingest.spreadsheet_format import (
     FileError,
     template,
 )
-from tests.factories import make_siret
+from tests.factories import EstablishmentFactory, make_siret
 
 pytestmark = pytest.mark.django_db
 
@@ -262,9 +262,7 @@ def test_an_overlong_flow_description_is_refused_by_the_import_and_the_form(terr
 def test_an_import_commit_is_audited_per_establishment_and_a_dry_run_is_not(territory):
     advisor = territory["advisor77"]
     e77 = territory["e77"]
-    other = Establishment.objects.create(
-        siret=make_siret(), name="Deuxième", naf_id="16.10A", commune_id="77288"
-    )
+    other = EstablishmentFactory(name="Deuxième", naf_id="16.10A", commune_id="77288")
     rows = [flow_row(e77.siret, "heat", "5", "MWh"), flow_row(other.siret, "heat", "7", "MWh")]
     rows.append(flow_row(e77.siret, "electricity", "9", "MWh"))
     run(advisor, "flux", "flux_mars.xlsx", as_xlsx(rows), commit=False)

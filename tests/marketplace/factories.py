@@ -1,5 +1,5 @@
-"""Marketplace factories (factory_boy): needs, lots, responses, groups of co-contractors and
-supplier profiles, with valid defaults built on ``tests.factories``.
+"""Marketplace factories (factory_boy): needs and their history, lots, responses and their
+attachments, groups of co-contractors and supplier profiles, with valid defaults built on ``tests.factories``.
 
     need = NeedFactory(buyer=e77, status=Need.Status.PUBLISHED, hide_buyer=True)
     response = ResponseFactory(need=need, supplier=e91, shortlisted_at=timezone.now())
@@ -14,15 +14,25 @@ from __future__ import annotations
 import datetime
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from maillage.marketplace.models import Consortium, Lot, Need, Response, SupplierProfile
+from maillage.marketplace.models import (
+    Attachment,
+    Consortium,
+    Lot,
+    Need,
+    NeedEvent,
+    Response,
+    SupplierProfile,
+)
 from maillage.marketplace.services import profile_search_text
 from tests.factories import EstablishmentFactory
 
 
 class SupplierProfileFactory(factory.django.DjangoModelFactory):
-    """An active profile in the sourcing directory, with its search text computed."""
+    """An active profile in the sourcing directory, with its search text computed (unless
+    ``search_text`` is given)."""
 
     class Meta:
         model = SupplierProfile
@@ -36,7 +46,7 @@ class SupplierProfileFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         profile = model_class(*args, **kwargs)
-        profile.search_text = profile_search_text(profile)
+        profile.search_text = profile.search_text or profile_search_text(profile)
         profile.save()
         return profile
 
@@ -96,3 +106,25 @@ class ResponseFactory(factory.django.DjangoModelFactory):
     need = factory.SubFactory(NeedFactory, status=Need.Status.PUBLISHED)
     supplier = factory.SubFactory(EstablishmentFactory)
     message = "Nous pouvons réaliser ces pièces sous trois semaines."
+
+
+class NeedEventFactory(factory.django.DjangoModelFactory):
+    """A line of a need's history, written as it stands (``services.transition`` checks it)."""
+
+    class Meta:
+        model = NeedEvent
+
+    need = factory.SubFactory(NeedFactory)
+    from_status = Need.Status.DRAFT
+    to_status = Need.Status.PUBLISHED
+
+
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    """A small PDF joined to a need (``response=`` for a supplier's), stored under MEDIA_ROOT."""
+
+    class Meta:
+        model = Attachment
+
+    need = factory.SubFactory(NeedFactory)
+    name = "cahier-des-charges.pdf"
+    file = factory.LazyAttribute(lambda o: SimpleUploadedFile(o.name, b"%PDF-1.4 test"))

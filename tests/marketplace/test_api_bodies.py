@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from maillage.accounts.tokens import create_token
 from maillage.marketplace.models import Need
+from tests.marketplace.factories import NeedFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,16 +97,22 @@ def test_a_blank_need_title_is_refused_by_the_api(client, market, title):
     assert not Need.objects.exists()
 
 
-def test_a_need_with_a_blank_title_cannot_be_published(client, published):
-    token, need = published
-    draft = Need.objects.create(
+def blank_titled_draft(need):
+    """A draft of the same buyer whose title is blanks only (the forms refuse to write one)."""
+    return NeedFactory(
         buyer=need.buyer,
         theme=need.theme,
         kind=need.kind,
         title="   ",
         description="x",
+        category="",
         closes_on=need.closes_on,
     )
+
+
+def test_a_need_with_a_blank_title_cannot_be_published(client, published):
+    token, need = published
+    draft = blank_titled_draft(need)
     r = post(client, token, f"/needs/{draft.pk}/publish", "")
     assert r.status_code == 400
     assert r.json()["detail"] == "Donnez un intitulé au besoin avant de le publier."
@@ -130,14 +137,7 @@ def test_publishing_a_blank_titled_draft_from_the_web_is_refused(client, publish
     from django.urls import reverse
 
     token, need = published
-    draft = Need.objects.create(
-        buyer=need.buyer,
-        theme=need.theme,
-        kind=need.kind,
-        title="   ",
-        description="x",
-        closes_on=need.closes_on,
-    )
+    draft = blank_titled_draft(need)
     client.force_login(need.buyer.users.get())
     r = client.post(
         reverse("marketplace:need-transition", args=[draft.pk]), {"action": "publish"}, follow=True

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Contact
 from maillage.marketplace import services
+from tests.directory.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +55,7 @@ def test_invite_endpoint_is_the_buyers_only(client, market, make_need, make_esta
         "77288", name="Tôlerie Sans Compte", naf="25.62B", latitude=48.54, longitude=2.66
     )
     profile(shop, "Usinage, tournage et fraisage de pièces mécaniques.", categories="mechanics")
-    Contact.objects.create(
-        establishment=shop, first_name="Inès", last_name="Roux", email="ines@t.test"
-    )
+    ContactFactory(establishment=shop, first_name="Inès", last_name="Roux", email="ines@t.test")
     need = make_need(market["buyer"], u["buyer"])
     services.publish(u["buyer"], need)
     assert need.matches.filter(supplier=shop, notified_at__isnull=True).exists()

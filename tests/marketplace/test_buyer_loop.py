@@ -9,13 +9,13 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from maillage.directory.models import Contact
 from maillage.engine import marketplace as engine
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import selectors, services
 from maillage.marketplace.forms import NeedForm, category_from_label
 from maillage.marketplace.models import Match, Need, Response
 from maillage.notifications.models import Notification
+from tests.directory.factories import ContactFactory
 from tests.marketplace.need_post import lot_rows
 
 
@@ -140,7 +140,7 @@ def silent_supplier(market, make_establishment, profile):
         "77288", name="Tôlerie Sans Compte", naf="25.62B", latitude=48.54, longitude=2.66
     )
     profile(shop, "Usinage, tournage et fraisage de pièces mécaniques.", categories="mechanics")
-    Contact.objects.create(
+    ContactFactory(
         establishment=shop, first_name="Inès", last_name="Roux", email="ines@tolerie.test"
     )
     return shop
@@ -255,7 +255,7 @@ def test_supplier_responds_to_a_lot_through_the_page(client, market, make_need):
 # -- 16.8: contacts on award ---------------------------------------------------------------------
 def test_award_reveals_contacts_to_both_sides_only(client, market, make_need):
     u = market["users"]
-    Contact.objects.create(
+    ContactFactory(
         establishment=market["mech1"],
         first_name="Paul",
         last_name="Briard",
@@ -263,7 +263,7 @@ def test_award_reveals_contacts_to_both_sides_only(client, market, make_need):
         email="paul@usinage.test",
         phone="01 60 00 00 01",
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=market["buyer"], first_name="Anne", last_name="Achat", email="anne@do.test"
     )
     need = make_need(market["buyer"], u["buyer"])
@@ -298,7 +298,7 @@ def test_directory_shows_siret_profile_and_paginates(
     for i in range(55):
         shop = make_establishment("77288", name=f"Atelier {i:02d}", naf="25.62B")
         profile(shop, "Usinage et tournage.", categories="mechanics", tags="tournage")
-    Contact.objects.create(
+    ContactFactory(
         establishment=market["mech1"], first_name="Paul", last_name="Briard", email="paul@u.test"
     )
     client.force_login(market["users"]["buyer"])

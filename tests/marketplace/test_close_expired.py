@@ -17,8 +17,9 @@ from django.utils import timezone
 from maillage.marketplace import services
 from maillage.marketplace.models import Match, Need, NeedEvent
 from maillage.marketplace.notifications import NEED_EXPIRED, OUTCOME, REMINDER
-from maillage.notifications.models import Notification, NotificationPreference
+from maillage.notifications.models import Notification
 from maillage.notifications.registry import subject_key
+from tests.notifications.factories import NotificationPreferenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,7 +94,7 @@ def test_one_reminder_per_supplier_without_answer_preference_respected(
     )
     assert {market["mech1"].pk, market["mech2"].pk} <= notified
     services.respond(u["mech1"], need, market["mech1"], message="Déjà répondu")
-    NotificationPreference.objects.create(user=quiet, kind=REMINDER, frequency="never")
+    NotificationPreferenceFactory(user=quiet, kind=REMINDER, frequency="never")
     mail.outbox.clear()
 
     with committed(execute=True):

@@ -13,8 +13,9 @@ from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
 from maillage.marketplace.models import Response
 from maillage.marketplace.notifications import CONSORTIUM_RESPONSE, OUTCOME
-from maillage.notifications.models import Notification, NotificationPreference
+from maillage.notifications.models import Notification
 from maillage.notifications.registry import subject_key
+from tests.notifications.factories import NotificationPreferenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +108,7 @@ def test_members_notified_on_submission_and_close_with_opt_out(market, group_res
     )
     assert Notification.objects.filter(kind=kind).count() == 2
     # elec opts out of outcomes; far learns the group won.
-    NotificationPreference.objects.create(user=u["elec"], kind=OUTCOME, frequency="never")
+    NotificationPreferenceFactory(user=u["elec"], kind=OUTCOME, frequency="never")
     services.close(u["buyer"], need, winner=response)
     outcomes = Notification.objects.filter(kind=OUTCOME, dedup_key=subject_key(need))
     # the group's members learn the outcome, the buyer gets the retained group's contacts

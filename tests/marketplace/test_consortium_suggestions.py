@@ -15,6 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from maillage.marketplace import selectors, services
 from maillage.marketplace.models import ConsortiumSuggestions, SupplierProfile
 from maillage.marketplace.tasks import compute_consortium_suggestions
+from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -114,8 +115,11 @@ def test_changed_inputs_are_computed_again(client, market, need):
     assert changed()
     fingerprint = ConsortiumSuggestions.objects.get(need=need).fingerprint
     # A new supplier joins the directory.
-    SupplierProfile.objects.create(
-        establishment=market["e77"], capabilities="Sciage et rabotage.", categories="furniture"
+    SupplierProfileFactory(
+        establishment=market["e77"],
+        capabilities="Sciage et rabotage.",
+        categories="furniture",
+        service_radius_km=50,
     )
     assert changed()
     fingerprint = ConsortiumSuggestions.objects.get(need=need).fingerprint

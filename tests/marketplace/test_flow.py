@@ -12,7 +12,8 @@ from django.core.management import call_command
 
 from maillage.marketplace import services
 from maillage.marketplace.models import Match, Need, NeedEvent
-from maillage.notifications.models import Notification, NotificationPreference
+from maillage.notifications.models import Notification
+from tests.notifications.factories import NotificationPreferenceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +85,8 @@ def test_lifecycle_refuses_forbidden_transitions(market, make_need):
 
 def test_frequencies_never_and_daily_digest(market, make_need, django_capture_on_commit_callbacks):
     u = market["users"]
-    NotificationPreference.objects.create(user=u["mech1"], kind="new_need", frequency="never")
-    NotificationPreference.objects.create(user=u["mech2"], kind="new_need", frequency="daily")
+    NotificationPreferenceFactory(user=u["mech1"], kind="new_need", frequency="never")
+    NotificationPreferenceFactory(user=u["mech2"], kind="new_need", frequency="daily")
     need = make_need(market["buyer"], u["buyer"])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.publish(u["buyer"], need)

@@ -15,6 +15,7 @@ from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
 from maillage.notifications.models import Notification
 from maillage.notifications.registry import subject_key
+from tests.marketplace.factories import SupplierProfileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -162,9 +163,9 @@ def test_naming_the_hidden_buyer_as_co_contractor_is_no_oracle(market, hidden):
     need, _group, _other = hidden
     u = market["users"]
     profile_buyer = market["buyer"]
-    from maillage.marketplace.models import SupplierProfile
-
-    SupplierProfile.objects.create(establishment=profile_buyer, capabilities="Assemblage.")
+    SupplierProfileFactory(
+        establishment=profile_buyer, capabilities="Assemblage.", categories="", service_radius_km=50
+    )
     response = services.respond(
         u["outsider"],
         need,
@@ -183,9 +184,12 @@ def test_a_visible_buyer_cannot_be_its_own_co_contractor(market, hidden):
     need.hide_buyer = False
     need.save(update_fields=["hide_buyer"])
     u = market["users"]
-    from maillage.marketplace.models import SupplierProfile
-
-    SupplierProfile.objects.create(establishment=market["buyer"], capabilities="Assemblage.")
+    SupplierProfileFactory(
+        establishment=market["buyer"],
+        capabilities="Assemblage.",
+        categories="",
+        service_radius_km=50,
+    )
     with pytest.raises(ValidationError) as exc:
         services.respond(
             u["outsider"],

@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Contact
 from maillage.marketplace import policy as marketplace_policy
 from maillage.marketplace import services
 from maillage.marketplace.models import Lot, Need, NeedEvent, Response
 from maillage.notifications.models import Notification
 from maillage.notifications.registry import subject_key
+from tests.directory.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +36,7 @@ def two_lots(market, make_need):
         ("mech2", "marc@moissy.test"),
         ("elec", "eve@elec.test"),
     ):
-        Contact.objects.create(
-            establishment=market[key], first_name=key, last_name="Contact", email=email
-        )
+        ContactFactory(establishment=market[key], first_name=key, last_name="Contact", email=email)
     need = make_need(
         market["buyer"],
         u["buyer"],

@@ -8,16 +8,18 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from maillage.accounts.models import AuditLog, User
+from maillage.accounts.models import AuditLog
 from maillage.marketplace import services
 from maillage.marketplace.models import Need
+from tests.factories import SuperuserFactory
+from tests.marketplace.factories import NeedFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def test_staff_status_changes_of_a_need_are_audited(market, django_capture_on_commit_callbacks):
     buyer = market["buyer"]
-    need = Need.objects.create(
+    need = NeedFactory(
         buyer=buyer,
         theme="purchasing",
         kind="service",
@@ -29,7 +31,7 @@ def test_staff_status_changes_of_a_need_are_audited(market, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         services.publish(market["users"]["buyer"], need)  # the buyer: its own data
     assert not AuditLog.objects.filter(action=AuditLog.Action.CHANGE_NEED).exists()
-    root = User.objects.create_superuser("root", password="pw-test-123")
+    root = SuperuserFactory(username="root")
     services.transition(root, need, Need.Status.NOT_AWARDED, "Doublon")
     entry = AuditLog.objects.get(action=AuditLog.Action.CHANGE_NEED)
     assert (entry.user, entry.establishment) == (root, buyer)

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from maillage.marketplace import services
-from maillage.marketplace.models import Attachment, Need, NeedEvent, Response
+from maillage.marketplace.models import Need, NeedEvent, Response
+from tests.marketplace.factories import AttachmentFactory, NeedEventFactory
 from tests.marketplace.need_post import lot_rows
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +142,7 @@ def published(market, make_need):
     )
     services.publish(u["buyer"], need)
     response = services.respond(u["mech1"], need, market["mech1"], message="Offre confidentielle")
-    Attachment.objects.create(
+    AttachmentFactory(
         need=need,
         response=response,
         file=SimpleUploadedFile("prix.pdf", b"secret"),
@@ -331,7 +332,7 @@ def test_need_history_records_and_shows_no_step_that_changed_nothing(client, mar
     need.title = "Usinage de pièces de rechange (révisé)"
     services.save_need(u["buyer"], need)
     assert not NeedEvent.objects.filter(need=need).exists()
-    NeedEvent.objects.create(need=need, by=u["buyer"], from_status="draft", to_status="draft")
+    NeedEventFactory(need=need, by=u["buyer"], from_status="draft", to_status="draft")
     services.transition(u["buyer"], need, Need.Status.PUBLISHED)
     assert NeedEvent.objects.filter(need=need).exclude(from_status=F("to_status")).count() == 1
     page = _login(client, u["buyer"]).get(reverse("marketplace:need-detail", args=[need.pk]))

@@ -11,9 +11,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact
 from maillage.events import services
 from maillage.networks.models import Membership
+from tests.directory.factories import ContactFactory
 from tests.events.conftest import answers as _answers
 from tests.networks.factories import MembershipFactory, NetworkFactory
 
@@ -30,7 +30,7 @@ def club(territory, make_user, make_establishment):
     other_animator = make_user("autre.animateur", User.Role.ANIMATOR)
     other_club.animators.add(other_animator)
     candidate = make_establishment("77288", name="Scierie de la Brie")
-    Contact.objects.create(
+    ContactFactory(
         establishment=candidate, first_name="Léa", last_name="Bois", email="lea@scierie.test"
     )
     return {

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from maillage.accounts.models import User
 from maillage.events import policy as events_policy
-from maillage.events.models import Event
 from maillage.networks import policy, selectors
 from maillage.networks.models import Network
+from tests.events.factories import EventFactory
 from tests.factories import UserFactory, build_territory
 from tests.networks.factories import MembershipFactory, NetworkFactory
 from tests.worlds import built_once_per_module
@@ -37,12 +37,13 @@ def build_networks():
     staff = UserFactory(username="root", role=User.Role.ADVISOR, is_superuser=True)
     start = timezone.now() + datetime.timedelta(days=3)
     for network in (federation, club77, club78, free):
-        Event.objects.create(
+        EventFactory(
             title=f"Rencontre {network.name}",
             starts_at=start,
             ends_at=start + datetime.timedelta(hours=2),
             place="Melun",
             capacity=10,
+            chamber=None,
             network=network,
         )
     users = {

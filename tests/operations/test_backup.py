@@ -8,12 +8,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from maillage.accounts.models import Chamber
+from tests.factories import ChamberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_round_trip(tmp_path):
-    Chamber.objects.create(slug="cci-sauvegarde", name="CCI de la sauvegarde")
+    ChamberFactory(slug="cci-sauvegarde", name="CCI de la sauvegarde")
     target = tmp_path / f"maillage{'.dump' if connection.vendor == 'postgresql' else '.sqlite3'}"
     call_command("backup_db", output=str(target))
     assert target.stat().st_size > 0
@@ -21,7 +22,7 @@ def test_round_trip(tmp_path):
     assert not list(tmp_path.glob("*.partiel"))
 
     Chamber.objects.filter(slug="cci-sauvegarde").delete()
-    Chamber.objects.create(slug="cci-apres", name="Créée après la sauvegarde")
+    ChamberFactory(slug="cci-apres", name="Créée après la sauvegarde")
 
     call_command("restore_db", str(target), yes=True)
     assert Chamber.objects.filter(slug="cci-sauvegarde", name="CCI de la sauvegarde").exists()
@@ -40,7 +41,7 @@ def test_restore_refuses_a_missing_or_foreign_file(tmp_path):
         call_command("restore_db", str(tmp_path / "absent.dump"), yes=True)
     garbage = tmp_path / "pas-une-sauvegarde.dump"
     garbage.write_bytes(b"ceci n'est pas une sauvegarde" * 100)
-    Chamber.objects.create(slug="cci-intacte", name="Intacte")
+    ChamberFactory(slug="cci-intacte", name="Intacte")
     with pytest.raises(CommandError):
         call_command("restore_db", str(garbage), yes=True)
     assert Chamber.objects.filter(slug="cci-intacte").exists()  # nothing was touched
@@ -49,7 +50,7 @@ def test_restore_refuses_a_missing_or_foreign_file(tmp_path):
 def test_restore_asks_for_confirmation(tmp_path, monkeypatch):
     target = tmp_path / "b"
     call_command("backup_db", output=str(target))
-    Chamber.objects.create(slug="cci-gardee", name="Gardée")
+    ChamberFactory(slug="cci-gardee", name="Gardée")
     monkeypatch.setattr("builtins.input", lambda prompt: "non")
     with pytest.raises(CommandError, match="annulée"):
         call_command("restore_db", str(target))

@@ -11,9 +11,11 @@ from django.utils import timezone
 
 from maillage import runs
 from maillage.events import services as events
-from maillage.events.models import Event, ScheduleRun
-from maillage.ingest.models import ImportRun
+from maillage.events.models import ScheduleRun
 from maillage.synergies.models import DetectionRun
+from tests.events.factories import EventFactory, ScheduleRunFactory
+from tests.ingest.factories import ImportRunFactory
+from tests.synergies.factories import DetectionRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,7 @@ def backdate(run, by=LONG_AGO, **fields):
 
 
 def test_transitions_write_their_columns(territory):
-    run = DetectionRun.objects.create(chamber=territory["chambers"][0])
+    run = DetectionRunFactory(chamber=territory["chambers"][0], pending=True)
     assert run.state == "pending" and run.is_busy and run.started_at is None
     assert run.start() and run.state == "running"
     assert not run.start()  # a run is taken once
@@ -47,7 +49,7 @@ def test_transitions_write_their_columns(territory):
     stored.refresh_from_db()
     assert stored.state == "done" and stored.progress == 100 and stored.step == ""
     assert stored.counts == {"substitution": {"créées": 2}} and stored.finished_at
-    other = DetectionRun.objects.create(chamber=territory["chambers"][0])
+    other = DetectionRunFactory(chamber=territory["chambers"][0], pending=True)
     other.start()
     other.fail("x" * 3000)
     other.refresh_from_db()
@@ -56,16 +58,16 @@ def test_transitions_write_their_columns(territory):
 
 def test_only_runs_silent_for_longer_than_the_setting_are_recovered(territory, settings):
     chamber = territory["chambers"][0]
-    fresh = DetectionRun.objects.create(chamber=chamber)
-    lost_pending = DetectionRun.objects.create(chamber=chamber)
-    lost_running = DetectionRun.objects.create(chamber=chamber)
+    fresh = DetectionRunFactory(chamber=chamber, pending=True)
+    lost_pending = DetectionRunFactory(chamber=chamber, pending=True)
+    lost_running = DetectionRunFactory(chamber=chamber, pending=True)
     lost_running.start()
-    finished = DetectionRun.objects.create(chamber=chamber, state="done")
+    finished = DetectionRunFactory(chamber=chamber, state="done")
     backdate(lost_pending, state="pending")
     backdate(lost_running)
     backdate(finished, state="done")
     # A run still beating is not lost, however old its start.
-    alive = DetectionRun.objects.create(chamber=chamber)
+    alive = DetectionRunFactory(chamber=chamber, pending=True)
     backdate(alive, state="running")
     DetectionRun.objects.filter(pk=alive.pk).update(heartbeat_at=timezone.now())
 
@@ -85,7 +87,7 @@ def test_only_runs_silent_for_longer_than_the_setting_are_recovered(territory, s
     assert not lost_pending.start()
     # The setting is read when needed: 20 minutes makes an 11-minute silence normal.
     settings.MAILLAGE_RUN_STALE_MINUTES = 20
-    late = DetectionRun.objects.create(chamber=chamber)
+    late = DetectionRunFactory(chamber=chamber, pending=True)
     backdate(late, state="running")
     assert runs.recover_stale(DetectionRun.objects.all()) == 0
     assert (
@@ -98,7 +100,7 @@ def test_a_lost_detection_does_not_block_a_new_one_and_is_shown_failed(client, t
     chamber = territory["chambers"][0]
     client.force_login(advisor)
     # A live run is followed, not doubled.
-    live = DetectionRun.objects.create(chamber=chamber, state="running")
+    live = DetectionRunFactory(chamber=chamber, state="running", progress=0)
     response = client.post(reverse("detection-start"))
     assert response.url == reverse("detection-run", args=[live.pk])
     assert DetectionRun.objects.count() == 1
@@ -117,7 +119,7 @@ def test_a_lost_detection_does_not_block_a_new_one_and_is_shown_failed(client, t
 
 
 def test_relancer_is_offered_only_on_a_failed_run_to_its_chamber_staff(client, territory):
-    run = DetectionRun.objects.create(chamber=territory["chambers"][0], state="done")
+    run = DetectionRunFactory(chamber=territory["chambers"][0], state="done")
     client.force_login(territory["advisor77"])
     assert "Relancer" not in client.get(reverse("detection-run", args=[run.pk])).content.decode()
     DetectionRun.objects.filter(pk=run.pk).update(state="failed", error="mémoire épuisée")
@@ -128,7 +130,7 @@ def test_relancer_is_offered_only_on_a_failed_run_to_its_chamber_staff(client, t
 @pytest.fixture
 def event(territory):
     start = timezone.now() + datetime.timedelta(days=1)
-    return Event.objects.create(
+    return EventFactory(
         title="Rencontres d'affaires",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=4),
@@ -143,7 +145,7 @@ def event(territory):
 
 def test_a_lost_schedule_run_does_not_block_a_new_one(client, territory, event):
     organiser = territory["advisor77"]
-    stuck = ScheduleRun.objects.create(event=event, requested_by=organiser, state="pending")
+    stuck = ScheduleRunFactory(event=event, requested_by=organiser, state="pending")
     with pytest.raises(events.EventError, match="déjà en cours"):
         events.start_schedule(organiser, event, keep_current=False)
     backdate(stuck, state="pending")
@@ -164,12 +166,17 @@ def test_a_lost_schedule_run_does_not_block_a_new_one(client, territory, event):
 
 def test_the_import_page_lists_the_users_own_imports_with_lost_ones_failed(client, territory):
     advisor = territory["advisor77"]
-    mine = ImportRun.objects.create(
-        requested_by=advisor, kind="etablissements", file_name="lost.csv", digest="0" * 64
+    mine = ImportRunFactory(
+        requested_by=advisor,
+        chamber=None,
+        kind="etablissements",
+        file_name="lost.csv",
+        digest="0" * 64,
     )
     backdate(mine, state="running")
-    ImportRun.objects.create(
+    ImportRunFactory(
         requested_by=territory["advisor91"],
+        chamber=None,
         kind="flux",
         file_name="theirs.csv",
         digest="1" * 64,

@@ -23,15 +23,16 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from maillage.accounts.models import User
 from maillage.directory.models import Establishment
 from maillage.events import services as events
-from maillage.events.models import Event, Meeting, ScheduleRun
+from maillage.events.models import Meeting, ScheduleRun
 from maillage.ingest.models import ImportRun
 from maillage.ingest.spreadsheet_format import COLUMNS
 from maillage.synergies import services as synergies
 from maillage.synergies.models import DetectionRun, Suggestion
-from tests.factories import FlowFactory, make_siret
+from tests.events.factories import EventFactory, ScheduleRunFactory
+from tests.factories import FlowFactory, UserFactory, make_siret
+from tests.flows.factories import wood_synergy
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW = 2.0  # seconds per step of the killed process
@@ -114,20 +115,7 @@ def suggestion_state() -> list[tuple]:
 
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_detection(reference_data, client, territory, make_establishment):
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    wood_synergy(territory, offered=400, needed=500)
     synergies.detect(territory["chambers"][0])
     before = suggestion_state()
     assert before
@@ -175,7 +163,7 @@ def test_worker_killed_mid_detection(reference_data, client, territory, make_est
 def test_worker_killed_mid_schedule(reference_data, client, territory, make_establishment):
     organiser = territory["advisor77"]
     start = timezone.now() + datetime.timedelta(days=1)
-    event = Event.objects.create(
+    event = EventFactory(
         title="Rencontres d'affaires",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=4),
@@ -190,10 +178,7 @@ def test_worker_killed_mid_schedule(reference_data, client, territory, make_esta
     people = [territory["company77"]]
     for i in range(3):
         e = make_establishment("77288", name=f"Participant {i}", naf="16.23Z")
-        people.append(
-            User.objects.create_user(username=f"part{i}", password="pw-test-123", role="company")
-        )
-        people[-1].establishments.set([e])
+        people.append(UserFactory(username=f"part{i}", role="company", establishments=[e]))
     regs = [events.register(u, event, u.establishments.get(), {}) for u in people]
 
     def meet(a: int, b: int) -> None:
@@ -202,7 +187,7 @@ def test_worker_killed_mid_schedule(reference_data, client, territory, make_esta
 
     meet(0, 1)
     meet(2, 3)
-    events.compute_schedule(ScheduleRun.objects.create(event=event, requested_by=organiser))
+    events.compute_schedule(ScheduleRunFactory(event=event, requested_by=organiser))
     before = sorted(Meeting.objects.filter(event=event).values_list("a", "b", "slot", "table"))
     assert len(before) == 2
     meet(0, 2)  # the next schedule will differ

@@ -9,17 +9,22 @@ import pytest
 from django.utils import timezone
 
 from maillage import notifications
-from maillage.accounts.models import AuditLog, User
+from maillage.accounts.models import User
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import Cluster, ExportAdvisor, ExportProject
 from maillage.directory.services import request_export_contact
-from maillage.flows.models import Visit
 from maillage.marketplace.notifications import NEW_NEED
 from maillage.networks.notifications import NETWORK_NEWS
+from tests.accounts.factories import AuditLogFactory
+from tests.directory.factories import (
+    ClusterFactory,
+    ContactFactory,
+    ExportAdvisorFactory,
+    ExportProjectFactory,
+)
 from tests.events.factories import EventFactory, MeetingRequestFactory, RegistrationFactory
 from tests.factories import FlowFactory
+from tests.flows.factories import VisitFactory
 from tests.networks.factories import NetworkFactory
-from tests.privacy.factories import ContactFactory
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +49,7 @@ def people(territory, make_user, make_establishment):
         email="anne.martin@scierie.test",
         phone="01 60 00 00 00",
     )
-    visit = Visit.objects.create(establishment=e77, advisor=t["advisor77"], date="2025-03-01")
+    visit = VisitFactory(establishment=e77, advisor=t["advisor77"], date="2025-03-01")
     flow = FlowFactory(
         establishment=e77,
         direction="offer",
@@ -56,16 +61,16 @@ def people(territory, make_user, make_establishment):
     create_token(company, "Mon ERP", days=30)
     notifications.notify([company], NETWORK_NEWS, title="Actualité du club", body="…", url="/")
     company.notification_preferences.create(kind=NEW_NEED, frequency="daily")
-    AuditLog.objects.create(user=t["advisor77"], establishment=e77, action="view_flows")
+    AuditLogFactory(user=t["advisor77"], establishment=e77, action="view_flows")
     cce_user = make_user("cce", User.Role.EXPORT_ADVISOR)
-    cce = ExportAdvisor.objects.create(
+    cce = ExportAdvisorFactory(
         user=cce_user, name="Karim Benali", phone="06 00 00 00 00", countries=["MA"]
     )
-    ExportProject.objects.create(establishment=e77, countries=["MA"], sectors=["agrifood"])
+    ExportProjectFactory(establishment=e77, countries=["MA"], sectors=["agrifood"])
     export_request = request_export_contact(company, e77, advisor=cce, message="Salon au Maroc")
     club = NetworkFactory(name="Club 77", chamber=c77)
     club.animators.add(company)
-    Cluster.objects.create(name="Pôle Bois").managers.add(company)
+    ClusterFactory(name="Pôle Bois", managers=[company])
     start = timezone.now() + datetime.timedelta(days=3)
     event = EventFactory(
         title="Rencontres 77",

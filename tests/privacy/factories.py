@@ -1,7 +1,6 @@
-"""Privacy factories (factory_boy): contacts of an establishment (the people whose data chamber
-staff export and erase) and entries of the personal-data log.
+"""Privacy factories (factory_boy): entries of the personal-data log (contacts, the people whose
+data chamber staff export and erase, come from ``tests.directory.factories.ContactFactory``).
 
-    contact = ContactFactory(establishment=e77)
     PrivacyLogEntryFactory(actor=admin, action=PrivacyLogEntry.Action.ERASE_CONTACT, ...)
 
 Exporting or erasing for real goes through ``maillage.privacy.services``.
@@ -11,20 +10,8 @@ from __future__ import annotations
 
 import factory
 
-from maillage.directory.models import Contact
 from maillage.privacy.models import PrivacyLogEntry
-from tests.factories import EstablishmentFactory, UserFactory
-
-
-class ContactFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Contact
-
-    establishment = factory.SubFactory(EstablishmentFactory)
-    first_name = "Anne"
-    last_name = factory.Sequence(lambda n: f"Martin-{n}")
-    role = "Responsable QHSE"
-    email = factory.LazyAttribute(lambda o: f"{o.last_name.lower()}@example.test")
+from tests.factories import UserFactory
 
 
 class PrivacyLogEntryFactory(factory.django.DjangoModelFactory):

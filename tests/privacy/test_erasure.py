@@ -14,6 +14,7 @@ from maillage.flows.models import Flow, Visit
 from maillage.notifications.models import Notification, NotificationPreference
 from maillage.privacy import services
 from maillage.privacy.models import PrivacyLogEntry
+from tests.accounts.factories import AccessAttemptFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _confirm(client, url, **extra):
 def test_a_chamber_administrator_erases_a_company_user(client, people):
     company = people["company"]
     pk = company.pk
-    AccessAttempt.objects.create(
+    AccessAttemptFactory(
         username="co77", ip_address="192.0.2.1", user_agent="x", failures_since_start=1
     )
     other = Client()

@@ -7,6 +7,7 @@ import pytest
 
 from maillage.accounts.models import User
 from maillage.directory.models import Contact
+from tests.factories import SuperuserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_outsiders_can_neither_export_nor_erase_a_user(client, people, who):
 
 def test_a_chamber_administrator_cannot_erase_platform_staff_or_themselves(client, people):
     admin77 = people["admin77"]
-    boss = User.objects.create_superuser("boss", "boss@example.test", "pw-test-123")
+    boss = SuperuserFactory(username="boss", email="boss@example.test")
     boss.chamber = people["chambers"][0]
     boss.save()
     client.force_login(admin77)
@@ -99,7 +100,7 @@ def test_own_export_shows_only_ones_own_data(client, people):
 
 
 def test_platform_staff_do_not_erase_their_own_account_themselves(client, people):
-    boss = User.objects.create_superuser("boss", "boss@example.test", "pw-test-123")
+    boss = SuperuserFactory(username="boss", email="boss@example.test")
     client.force_login(boss)
     url = "/donnees-personnelles/mes-donnees/effacement/"
     assert client.get(url).status_code == 403

@@ -13,9 +13,9 @@ import pytest
 
 from maillage.accounts.models import User
 from maillage.privacy import policy
+from tests.directory.factories import ContactFactory
 from tests.factories import UserFactory, build_territory
 from tests.policy_rows import expand, territory_users, unknown_roles
-from tests.privacy.factories import ContactFactory
 from tests.worlds import built_once_per_module
 
 pytestmark = pytest.mark.django_db

@@ -14,6 +14,8 @@ from django.utils import timezone
 from maillage.accounts.models import AuditLog
 from maillage.notifications.models import Notification
 from maillage.privacy import retention
+from tests.accounts.factories import AccessAttemptFactory, AuditLogFactory
+from tests.notifications.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +26,12 @@ def aged(territory):
     user, e77 = territory["advisor77"], territory["e77"]
 
     def audit(days):
-        return AuditLog.objects.create(
+        return AuditLogFactory(
             user=user, establishment=e77, action="view_flows", at=now - datetime.timedelta(days)
         )
 
     def note(days):
-        return Notification.objects.create(
+        return NotificationFactory(
             user=user, kind="network_news", title="t", created_at=now - datetime.timedelta(days)
         )
 
@@ -91,7 +93,7 @@ def test_old_sign_in_attempts_follow_the_audit_period(aged):
 
     now = timezone.now()
     for username in ("old", "recent"):
-        AccessAttempt.objects.create(
+        AccessAttemptFactory(
             username=username, ip_address="192.0.2.1", user_agent="x", failures_since_start=1
         )
     AccessAttempt.objects.filter(username="old").update(

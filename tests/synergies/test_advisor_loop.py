@@ -5,6 +5,7 @@ dashboard's month column without gaps."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import pytest
@@ -20,33 +21,18 @@ from maillage.synergies.models import Suggestion
 from maillage.synergies.notifications import INTRODUCTION_MUTUAL, INTRODUCTION_PROPOSED
 from maillage.synergies.selectors import realised_impact
 from tests.factories import FlowFactory
+from tests.flows.factories import VisitFactory, wood_synergy
+from tests.notifications.factories import NotificationPreferenceFactory
+from tests.pages import html_of
+from tests.synergies.factories import DetectionRunFactory, SuggestionEventFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def html_of(response) -> str:
-    html = response.content.decode()
-    assert "INVALID[" not in html
-    return html
 
 
 @pytest.fixture
 def loop(territory, make_user):
     """A sawmill (77) offering 42 t of wood waste a year, a boiler (91) needing 50 t."""
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=42,
-        unit="t",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=50,
-        unit="t",
-    )
+    wood_synergy(territory, offered=42, needed=50)
     territory["company91"] = make_user("co91", User.Role.COMPANY, establishments=[territory["e91"]])
     services.detect()
     territory["s"] = Suggestion.objects.get(
@@ -106,7 +92,7 @@ def test_dashboard_and_exports_count_the_35_t_exchanged_not_the_42_t_detected(cl
 
 
 def test_a_proposal_notifies_the_company_users_by_their_preferences(client, loop, make_user):
-    NotificationPreference.objects.create(
+    NotificationPreferenceFactory(
         user=loop["company91"],
         kind=INTRODUCTION_PROPOSED,
         frequency=NotificationPreference.Frequency.NEVER,
@@ -187,14 +173,10 @@ def test_month_range_has_no_gap():
 
 
 def test_dashboard_month_table_fills_empty_months(client, loop):
-    import datetime
-
-    from maillage.flows.models import Visit
-
-    Visit.objects.create(
+    VisitFactory(
         establishment=loop["e77"], advisor=loop["advisor77"], date=datetime.date(2025, 10, 3)
     )
-    Visit.objects.create(
+    VisitFactory(
         establishment=loop["e77"], advisor=loop["advisor77"], date=datetime.date(2026, 1, 9)
     )
     client.force_login(loop["advisor77"])
@@ -243,21 +225,18 @@ def test_others_cannot_search_or_read_a_flows_partners(client, loop, who, status
 
 
 def test_a_finished_run_links_to_its_suggestions(client, loop):
-    from maillage.synergies.models import DetectionRun
 
-    run = DetectionRun.objects.create(chamber=loop["chambers"][0], state="done", progress=100)
+    run = DetectionRunFactory(chamber=loop["chambers"][0], state="done", progress=100)
     client.force_login(loop["advisor77"])
     html = html_of(client.get(reverse("detection-run", args=[run.pk])))
     assert reverse("suggestion-list") in html and "Voir les suggestions" in html
 
 
 def test_no_status_change_to_the_same_status_and_old_ones_hidden(client, loop):
-    from maillage.synergies.models import SuggestionEvent
-
     s = loop["s"]
     with pytest.raises(ValidationError, match="déjà"):
         services.change_status(s, loop["advisor77"], "detected")
-    SuggestionEvent.objects.create(suggestion=s, from_status="detected", to_status="detected")
+    SuggestionEventFactory(suggestion=s, from_status="detected", to_status="detected")
     client.force_login(loop["advisor77"])
     html = html_of(client.get(reverse("suggestion-detail", args=[s.pk])))
     assert "détectée → détectée" not in html and "Aucun changement de statut" in html

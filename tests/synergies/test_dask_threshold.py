@@ -8,27 +8,21 @@ from maillage.engine import distributed
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def wood(territory):
+    wood_synergy(territory, offered=400, needed=500)
     FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
+        establishment=territory["e78"],
+        direction="need",
+        resource_class="wood_fuel",
+        quantity=500,
         unit="t",
     )
-    for key in ("e91", "e78"):
-        FlowFactory(
-            establishment=territory[key],
-            direction="need",
-            resource_class="wood_fuel",
-            quantity=500,
-            unit="t",
-        )
     return territory
 
 

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion, SuggestionEvent
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 pytestmark = pytest.mark.django_db
 
@@ -17,17 +18,7 @@ pytestmark = pytest.mark.django_db
 def wood(territory, make_establishment):
     """A sawmill in Melun (77) with wood waste; a wood boiler in Évry (91, partner chamber) and one
     in Versailles (78, no agreement) that need wood fuel; a panel maker near Melun."""
-    sawmill = territory["e77"]
-    offer = FlowFactory(
-        establishment=sawmill, direction="offer", waste_code="03 01 05", quantity=400, unit="t"
-    )
-    boiler91 = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    offer, boiler91 = wood_synergy(territory, offered=400, needed=500)
     boiler78 = FlowFactory(
         establishment=territory["e78"],
         direction="need",

@@ -5,6 +5,8 @@ from django.urls import reverse
 
 from maillage.synergies.models import DetectionRun, Suggestion
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
+from tests.synergies.factories import DetectionRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,20 +18,7 @@ def immediate_tasks(settings):
 
 @pytest.fixture
 def wood(territory):
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    wood_synergy(territory, offered=400, needed=500)
     return territory
 
 
@@ -63,7 +52,7 @@ def test_anonymous_is_sent_to_login(client, wood):
 
 
 def test_another_chamber_cannot_follow_the_run(client, wood):
-    run = DetectionRun.objects.create(chamber=wood["chambers"][0])
+    run = DetectionRunFactory(chamber=wood["chambers"][0], pending=True)
     for who in ("advisor78", "advisor91", "company77"):
         client.force_login(wood[who])
         assert client.get(reverse("detection-run", args=[run.pk])).status_code == 404

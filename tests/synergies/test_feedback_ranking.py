@@ -5,7 +5,8 @@ import pytest
 from maillage.synergies import selectors, services
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
-from tests.factories import FlowFactory
+from tests.flows.factories import scrap_synergy
+from tests.synergies.factories import scrap_outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -13,60 +14,22 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scrap(territory):
     """Steel scrap (17 04 05) in Melun (77) for a scrap need at a heat plant (35.30Z) in Évry."""
-    offer = FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="17 04 05",
-        quantity=80,
-        unit="t",
-    )
-    need = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="ferrous_metal_scrap",
-        quantity=100,
-        unit="t",
-    )
+    offer, need = scrap_synergy(territory, offered=80, needed=100)
     return {**territory, "offer": offer, "need": need}
 
 
-def history(territory, make_establishment, pairs, status, reason="", code=""):
+def history(territory, pairs, status, reason="", code=""):
     """Past suggestions of chamber 78 (no agreement with 77): producer i → receiver j of steel
     scrap to 35.30Z heat plants, with the given outcome."""
-    chamber = territory["chambers"][2]
-    producers, receivers = {}, {}
-    for n, (p, r) in enumerate(pairs):
-        if p not in producers:
-            producers[p] = make_establishment("78646", f"Ferrailleur {p}", "38.32Z")
-        if r not in receivers:
-            receivers[r] = make_establishment("78646", f"Réseau de chaleur {r}", "35.30Z")
-        o = FlowFactory(
-            establishment=producers[p],
-            direction="offer",
-            waste_code="17 04 05",
-            quantity=5,
-            unit="t",
-        )
-        nd = FlowFactory(
-            establishment=receivers[r],
-            direction="need",
-            resource_class="ferrous_metal_scrap",
-            quantity=5,
-            unit="t",
-        )
-        Suggestion.objects.create(
-            key=f"H:{status}:{n}:{o.pk}",
-            kind=Suggestion.Kind.SUBSTITUTION,
-            chamber=chamber,
-            resource_class_id="ferrous_metal_scrap",
-            offer_flow=o,
-            need_flow=nd,
-            score=0.5,
-            status=status,
-            abandon_reason=reason,
-            abandon_reason_code=code,
-            is_current=False,
-        )
+    scrap_outcomes(
+        territory["chambers"][2],
+        pairs,
+        status,
+        receiver="Réseau de chaleur",
+        receiver_naf="35.30Z",
+        abandon_reason=reason,
+        abandon_reason_code=code,
+    )
 
 
 def detected(scrap):
@@ -74,9 +37,9 @@ def detected(scrap):
     return Suggestion.objects.get(offer_flow=scrap["offer"], need_flow=scrap["need"])
 
 
-def test_implemented_pairs_rank_higher_across_chambers(scrap, make_establishment):
+def test_implemented_pairs_rank_higher_across_chambers(scrap):
     baseline = detected(scrap).score
-    history(scrap, make_establishment, [(1, 1), (2, 2), (1, 2)], Suggestion.Status.IMPLEMENTED)
+    history(scrap, [(1, 1), (2, 2), (1, 2)], Suggestion.Status.IMPLEMENTED)
     s = detected(scrap)
     assert s.score > baseline
     assert s.explanation["feedback_implemented"] == 3
@@ -87,11 +50,10 @@ def test_implemented_pairs_rank_higher_across_chambers(scrap, make_establishment
     assert "Ferrailleur" not in stored and "Réseau de chaleur" not in stored
 
 
-def test_technically_impossible_pairs_rank_lower(scrap, make_establishment):
+def test_technically_impossible_pairs_rank_lower(scrap):
     baseline = detected(scrap).score
     history(
         scrap,
-        make_establishment,
         [(1, 1), (2, 2), (2, 1)],
         Suggestion.Status.ABANDONED,
         reason="Techniquement impossible : teneur en cuivre trop haute",
@@ -104,11 +66,10 @@ def test_technically_impossible_pairs_rank_lower(scrap, make_establishment):
     )
 
 
-def test_other_abandon_reasons_change_nothing(scrap, make_establishment):
+def test_other_abandon_reasons_change_nothing(scrap):
     baseline = detected(scrap).score
     history(
         scrap,
-        make_establishment,
         [(1, 1), (2, 2), (2, 1)],
         Suggestion.Status.ABANDONED,
         "Pas rentable",
@@ -116,28 +77,28 @@ def test_other_abandon_reasons_change_nothing(scrap, make_establishment):
     assert detected(scrap).score == baseline
 
 
-def test_below_the_minimum_nothing_changes(scrap, make_establishment):
+def test_below_the_minimum_nothing_changes(scrap):
     baseline = detected(scrap).score
     # two implemented suggestions: below the minimum count
-    history(scrap, make_establishment, [(1, 1), (2, 2)], Suggestion.Status.IMPLEMENTED)
+    history(scrap, [(1, 1), (2, 2)], Suggestion.Status.IMPLEMENTED)
     s = detected(scrap)
     assert s.score == baseline and s.explanation["feedback_implemented"] == 0
 
 
-def test_one_receiving_company_cannot_be_inferred(scrap, make_establishment):
+def test_one_receiving_company_cannot_be_inferred(scrap):
     """Chamber 78 has one heat plant that took scrap from three producers: chamber 77's ranking
     and explanation must not move, or 77 would learn that a 35.30 company of another chamber
     takes steel scrap."""
     baseline = detected(scrap)
-    history(scrap, make_establishment, [(1, 1), (2, 1), (3, 1)], Suggestion.Status.IMPLEMENTED)
+    history(scrap, [(1, 1), (2, 1), (3, 1)], Suggestion.Status.IMPLEMENTED)
     s = detected(scrap)
     assert s.score == baseline.score
     assert s.explanation["feedback_implemented"] == 0
     assert not any("Favorisé" in line for line in explain("substitution", s.explanation))
 
 
-def test_outcome_table_holds_counts_only(scrap, make_establishment):
-    history(scrap, make_establishment, [(1, 1), (2, 2), (1, 2)], Suggestion.Status.IMPLEMENTED)
+def test_outcome_table_holds_counts_only(scrap):
+    history(scrap, [(1, 1), (2, 2), (1, 2)], Suggestion.Status.IMPLEMENTED)
     table = selectors.outcome_table()
     assert list(table.keys) == ["170405|35.30"]
     assert (

@@ -7,6 +7,7 @@ from maillage.accounts.tokens import create_token
 from maillage.synergies import services
 from maillage.synergies.models import Suggestion
 from tests.factories import FlowFactory
+from tests.flows.factories import scrap_synergy
 
 pytestmark = pytest.mark.django_db
 
@@ -14,20 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scrap(territory):
     """Steel scrap (17 04 05) in Melun (77) for a scrap need in Évry (91, partner chamber)."""
-    offer = FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="17 04 05",
-        quantity=80,
-        unit="t",
-    )
-    need = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="ferrous_metal_scrap",
-        quantity=100,
-        unit="t",
-    )
+    offer, need = scrap_synergy(territory, offered=80, needed=100)
     services.detect()
     s = Suggestion.objects.get(kind=Suggestion.Kind.SUBSTITUTION, offer_flow=offer, need_flow=need)
     return {**territory, "s": s}

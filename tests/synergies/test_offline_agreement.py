@@ -16,35 +16,17 @@ from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
-from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
+from tests.pages import html_of
 
 pytestmark = pytest.mark.django_db
-
-
-def html_of(response) -> str:
-    html = response.content.decode()
-    assert "INVALID[" not in html
-    return html
 
 
 @pytest.fixture
 def deal(territory, make_user):
     """A sawmill (77) offering 42 t of wood waste a year, a boiler (91, partner chamber) needing
     50 t: one substitution, detected, moved to « proposée » by hand (no introduction)."""
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=42,
-        unit="t",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=50,
-        unit="t",
-    )
+    wood_synergy(territory, offered=42, needed=50)
     territory["company91"] = make_user("co91", User.Role.COMPANY, establishments=[territory["e91"]])
     services.detect()
     s = Suggestion.objects.get(

@@ -15,6 +15,7 @@ from django.test import override_settings
 from maillage.synergies import partner_index, partner_server, partners
 from maillage.synergies.snapshot import scope_chamber_ids
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
 
 pytestmark = pytest.mark.django_db
 
@@ -22,20 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def flows(territory):
     partners.clear_cache()
-    offer = FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=400,
-        unit="t",
-    )
-    need = FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=500,
-        unit="t",
-    )
+    offer, need = wood_synergy(territory, offered=400, needed=500)
     yield {**territory, "offer": offer, "need": need}
     partners.clear_cache()
 

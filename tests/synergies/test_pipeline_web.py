@@ -8,45 +8,28 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from maillage.accounts.models import User
-from maillage.directory.models import Contact
 from maillage.synergies import introductions, services
 from maillage.synergies.models import Introduction, Suggestion
+from tests.directory.factories import ContactFactory
 from tests.factories import FlowFactory
+from tests.flows.factories import wood_synergy
+from tests.pages import html_of
 
 pytestmark = pytest.mark.django_db
-
-
-def html_of(response) -> str:
-    html = response.content.decode()
-    assert "INVALID[" not in html
-    return html
 
 
 @pytest.fixture
 def pair(territory, make_user):
     """A sawmill (77) offering 437 t of wood waste, a boiler (91, partner chamber) needing 512 t."""
-    FlowFactory(
-        establishment=territory["e77"],
-        direction="offer",
-        waste_code="03 01 05",
-        quantity=437,
-        unit="t",
-    )
-    FlowFactory(
-        establishment=territory["e91"],
-        direction="need",
-        resource_class="wood_fuel",
-        quantity=512,
-        unit="t",
-    )
-    Contact.objects.create(
+    wood_synergy(territory, offered=437, needed=512)
+    ContactFactory(
         establishment=territory["e77"],
         first_name="Anne",
         last_name="Scieur",
         email="anne@scierie.test",
         phone="01 23 45 67 89",
     )
-    Contact.objects.create(
+    ContactFactory(
         establishment=territory["e91"],
         first_name="Bruno",
         last_name="Chauffe",

@@ -8,6 +8,7 @@ from maillage.synergies import selectors, services, snapshot
 from maillage.synergies.explain import explain
 from maillage.synergies.models import Suggestion
 from tests.factories import FlowFactory
+from tests.synergies.factories import scrap_outcomes
 
 pytestmark = pytest.mark.django_db
 
@@ -76,41 +77,16 @@ def test_a_prospect_found_by_the_codes_route_says_so(solvents, make_establishmen
     assert e["feedback_implemented"] == 0
 
 
-def _implemented_history(territory, make_establishment, receiver_naf, pairs):
+def _implemented_history(territory, receiver_naf, pairs):
     """Implemented suggestions of chamber 78 (no agreement with 77): steel scrap (17 04 05) from
     producer i to receiver j of activity ``receiver_naf``."""
-    chamber = territory["chambers"][2]
-    producers, receivers = {}, {}
-    for n, (p, r) in enumerate(pairs):
-        if p not in producers:
-            producers[p] = make_establishment("78646", f"Ferrailleur {p}", "38.32Z")
-        if r not in receivers:
-            receivers[r] = make_establishment("78646", f"Fonderie {r}", receiver_naf)
-        offer = FlowFactory(
-            establishment=producers[p],
-            direction="offer",
-            waste_code="17 04 05",
-            quantity=5,
-            unit="t",
-        )
-        need = FlowFactory(
-            establishment=receivers[r],
-            direction="need",
-            resource_class="ferrous_metal_scrap",
-            quantity=5,
-            unit="t",
-        )
-        Suggestion.objects.create(
-            key=f"H:{n}:{offer.pk}",
-            kind=Suggestion.Kind.SUBSTITUTION,
-            chamber=chamber,
-            resource_class_id="ferrous_metal_scrap",
-            offer_flow=offer,
-            need_flow=need,
-            score=0.5,
-            status=Suggestion.Status.IMPLEMENTED,
-            is_current=False,
-        )
+    scrap_outcomes(
+        territory["chambers"][2],
+        pairs,
+        Suggestion.Status.IMPLEMENTED,
+        receiver="Fonderie",
+        receiver_naf=receiver_naf,
+    )
 
 
 def _prospect_scores(territory):
@@ -137,10 +113,10 @@ def scrap_prospects(territory, make_establishment):
     return {**territory, "scrap": offer}
 
 
-def test_the_platforms_outcomes_rank_prospects_too(scrap_prospects, make_establishment):
+def test_the_platforms_outcomes_rank_prospects_too(scrap_prospects):
     baseline = _prospect_scores(scrap_prospects)["Fonderie de Melun"]
     assert baseline.explanation["feedback_implemented"] == 0
-    _implemented_history(scrap_prospects, make_establishment, "24.51Z", [(1, 1), (2, 2), (1, 2)])
+    _implemented_history(scrap_prospects, "24.51Z", [(1, 1), (2, 2), (1, 2)])
     after = _prospect_scores(scrap_prospects)["Fonderie de Melun"]
     assert after.score > baseline.score
     assert after.explanation["feedback_implemented"] == 3
@@ -148,8 +124,8 @@ def test_the_platforms_outcomes_rank_prospects_too(scrap_prospects, make_establi
     assert "Ferrailleur" not in str(after.explanation)
 
 
-def test_prospects_ignore_outcomes_below_the_minimum(scrap_prospects, make_establishment):
+def test_prospects_ignore_outcomes_below_the_minimum(scrap_prospects):
     baseline = _prospect_scores(scrap_prospects)["Fonderie de Melun"].score
     # three suggestions but one receiving company: one company's story, not a pattern
-    _implemented_history(scrap_prospects, make_establishment, "24.51Z", [(1, 1), (2, 1), (3, 1)])
+    _implemented_history(scrap_prospects, "24.51Z", [(1, 1), (2, 1), (3, 1)])
     assert _prospect_scores(scrap_prospects)["Fonderie de Melun"].score == baseline

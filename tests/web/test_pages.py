@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from maillage.accounts.models import AuditLog
 from tests.factories import FlowFactory
+from tests.flows.factories import VisitFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_advisor_home_lists_recent_visits_in_constant_queries(client, with_flows
     def queries_with(n_visits):
         Visit.objects.all().delete()
         for i in range(n_visits):
-            Visit.objects.create(
+            VisitFactory(
                 establishment=with_flows["e77"],
                 advisor=with_flows["advisor77"],
                 date=datetime.date(2025, 1, 1) + datetime.timedelta(days=i),

@@ -36,18 +36,21 @@ from django.urls.converters import IntConverter, PathConverter, SlugConverter, S
 
 from maillage.accounts.models import AuditLog, User
 from maillage.accounts.tokens import create_token
-from maillage.directory.models import (
-    Cluster,
-    Contact,
-    ExportAdvisor,
-    ExportProject,
-)
+from maillage.directory.models import Contact
 from maillage.directory.services import request_export_contact
-from maillage.flows.models import Visit
 from maillage.synergies import services
-from maillage.synergies.models import DetectionRun, Suggestion
-from tests.factories import FlowFactory
+from maillage.synergies.models import Suggestion
+from tests.accounts.factories import AuditLogFactory
+from tests.directory.factories import (
+    ClusterFactory,
+    ContactFactory,
+    ExportAdvisorFactory,
+    ExportProjectFactory,
+)
+from tests.factories import DataSharingAgreementFactory, FlowFactory
+from tests.flows.factories import VisitFactory
 from tests.networks.factories import MembershipFactory, NetworkFactory
+from tests.synergies.factories import DetectionRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,11 +107,11 @@ def world(make_chamber, make_establishment, make_user):
     partner = make_establishment(
         "77288", name="Chaufferie voisine", naf="35.30Z", latitude=48.55, longitude=2.65
     )
-    contact = Contact.objects.create(
+    contact = ContactFactory(
         establishment=secret, first_name="Anne", last_name="Secrète", email=SECRET_EMAIL
     )
     advisor_a = make_user("adv-a", User.Role.ADVISOR, chamber_a)
-    visit = Visit.objects.create(establishment=secret, advisor=advisor_a, date="2025-03-01")
+    visit = VisitFactory(establishment=secret, advisor=advisor_a, date="2025-03-01")
     flow = FlowFactory(
         establishment=secret,
         direction="offer",
@@ -136,8 +139,8 @@ def world(make_chamber, make_establishment, make_user):
         agreement_on=datetime.date.today(),
     )
     services.change_status(suggestion, advisor_a, "implemented", "", 4217.375, 1000.0)
-    run = DetectionRun.objects.create(chamber=chamber_a, state="done", progress=100)
-    audit = AuditLog.objects.create(user=advisor_a, establishment=secret, action="view_flows")
+    run = DetectionRunFactory(chamber=chamber_a, state="done", progress=100)
+    audit = AuditLogFactory(user=advisor_a, establishment=secret, action="view_flows")
     owner = make_user("owner-a", User.Role.COMPANY, establishments=[secret])
 
     club = NetworkFactory(name="Club B", chamber=chamber_b)
@@ -151,19 +154,22 @@ def world(make_chamber, make_establishment, make_user):
     admin_b.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
     # The secret establishment asked an export advisor and a cluster for a contact; another
     # export advisor (also the contact of another cluster) must see neither request.
-    ExportProject.objects.create(establishment=secret, countries=["MA"], sectors=["agrifood"])
-    cce_a = ExportAdvisor.objects.create(
+    ExportProjectFactory(establishment=secret, countries=["MA"], sectors=["agrifood"])
+    cce_a = ExportAdvisorFactory(
         user=make_user("cce-a", User.Role.EXPORT_ADVISOR), name="CCE A", countries=["MA"]
     )
-    cluster_a = Cluster.objects.create(name="Pôle A", sectors=["agrifood"])
-    cluster_a.managers.add(make_user("pole-a", User.Role.CLUSTER_MANAGER))
+    cluster_a = ClusterFactory(
+        name="Pôle A",
+        sectors=["agrifood"],
+        managers=[make_user("pole-a", User.Role.CLUSTER_MANAGER)],
+    )
     export_request = request_export_contact(
         owner, secret, advisor=cce_a, message=f"Projet {SECRET_NAME}"
     )
     request_export_contact(owner, secret, cluster=cluster_a, message=f"Projet {SECRET_NAME}")
     other_cce = make_user("cce-b", User.Role.EXPORT_ADVISOR)
-    ExportAdvisor.objects.create(user=other_cce, name="CCE B", countries=["MA"])
-    Cluster.objects.create(name="Pôle B").managers.add(other_cce)
+    ExportAdvisorFactory(user=other_cce, name="CCE B", countries=["MA"])
+    ClusterFactory(name="Pôle B", managers=[other_cce])
     others = {
         "advisor of another chamber": make_user("adv-b", User.Role.ADVISOR, chamber_b),
         "another export advisor and cluster contact": other_cce,
@@ -409,7 +415,6 @@ def test_import_refuses_establishments_of_another_or_a_partner_chamber(
     (flows scope), importing the secret establishment's SIRET with a commune of their own: the
     line is refused with a French reason, and nothing at all is written (the new establishment of
     the same file neither), nothing is left to confirm, and the secret does not leak."""
-    from maillage.accounts.models import DataSharingAgreement
     from maillage.directory.models import Establishment
     from maillage.flows.models import Flow
     from maillage.ingest.spreadsheet import COLUMNS
@@ -417,9 +422,7 @@ def test_import_refuses_establishments_of_another_or_a_partner_chamber(
 
     chamber_a = world.secret.commune.territory.chamber
     partner_chamber = make_chamber("cci-c", "91")
-    DataSharingAgreement.objects.create(
-        chamber_a=chamber_a, chamber_b=partner_chamber, start="2024-01-01"
-    )
+    DataSharingAgreementFactory(chamber_a=chamber_a, chamber_b=partner_chamber, start="2024-01-01")
     partner_advisor = make_user("adv-c", User.Role.ADVISOR, partner_chamber)
     importers = {
         "advisor of another chamber": (world.others["advisor of another chamber"], "78646"),

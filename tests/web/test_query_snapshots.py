@@ -26,6 +26,7 @@ from maillage.synergies import introductions, services
 from maillage.synergies.models import Suggestion
 from tests import random_order
 from tests.factories import FlowFactory, UserFactory
+from tests.flows.factories import wood_synergy
 
 SNAPSHOTS = Path(__file__).parent / "query_snapshots"
 UPDATE = os.environ.get("MAILLAGE_UPDATE_QUERY_SNAPSHOTS") == "1"
@@ -52,10 +53,7 @@ def busy(territory):
         e = territory[key]
         e.latitude, e.longitude = lat, lon
         e.save(update_fields=["latitude", "longitude"])
-    FlowFactory(establishment=territory["e77"], waste_code="03 01 05", quantity=420)
-    FlowFactory(
-        establishment=territory["e91"], direction="need", resource_class="wood_fuel", quantity=500
-    )
+    wood_synergy(territory, offered=420, needed=500)
     FlowFactory(establishment=territory["e91"], waste_code="03 01 05", quantity=77)
     services.detect()
     # The company sees an opportunity: the advisor proposed the wood-to-boiler pair.

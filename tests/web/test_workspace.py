@@ -8,18 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from maillage.directory.models import Contact
-from maillage.flows.models import Visit
+from tests.directory.factories import ContactFactory
+from tests.flows.factories import VisitFactory
+from tests.pages import html_of
 
 pytestmark = pytest.mark.django_db
 
 SEARCH = reverse("establishment-search")
-
-
-def html_of(response) -> str:
-    html = response.content.decode()
-    assert "INVALID[" not in html  # strict templates: no undefined variable
-    return html
 
 
 def test_search_by_name_siret_naf_commune_epci_and_visit(client, territory):
@@ -40,9 +35,7 @@ def test_search_by_name_siret_naf_commune_epci_and_visit(client, territory):
     by_epci = html_of(client.get(SEARCH, {"epci": epci.code}))
     assert "Scierie de Melun-Test" in by_epci and "Chaufferie" not in by_epci
     assert "Aucun établissement" in html_of(client.get(SEARCH, {"visite": "oui"}))
-    Visit.objects.create(
-        establishment=e77, advisor=territory["advisor77"], date=datetime.date(2025, 3, 4)
-    )
+    VisitFactory(establishment=e77, advisor=territory["advisor77"], date=datetime.date(2025, 3, 4))
     visited = html_of(client.get(SEARCH, {"visite": "oui"}))
     assert "Scierie de Melun-Test" in visited and "04/03/2025" in visited
     assert "Chaufferie" not in visited
@@ -70,7 +63,7 @@ def test_search_pages_in_constant_queries(client, territory, make_establishment)
     def count(n):
         for i in range(n):
             e = make_establishment("77288", name=f"Atelier {n}-{i}")
-            Visit.objects.create(
+            VisitFactory(
                 establishment=e, advisor=territory["advisor77"], date=datetime.date(2025, 1, 2)
             )
         with CaptureQueriesContext(connection) as ctx:
@@ -87,12 +80,10 @@ def test_search_pages_in_constant_queries(client, territory, make_establishment)
 
 def test_establishment_page_shows_contacts_visits_and_actions(client, territory):
     e77 = territory["e77"]
-    Contact.objects.create(
+    ContactFactory(
         establishment=e77, first_name="Anne", last_name="Durand", email="anne@scierie.test"
     )
-    Visit.objects.create(
-        establishment=e77, advisor=territory["advisor77"], date=datetime.date(2025, 5, 6)
-    )
+    VisitFactory(establishment=e77, advisor=territory["advisor77"], date=datetime.date(2025, 5, 6))
     client.force_login(territory["advisor77"])
     html = html_of(client.get(reverse("establishment-detail", args=[e77.pk])))
     assert "anne@scierie.test" in html and "06/05/2025" in html
