@@ -58,11 +58,12 @@ class SuggestionFilter(django_filters.FilterSet):
             "score": _("score"),
             "-score": _("score (décroissant)"),
             "distance_km": _("distance"),
-            "-distance_km": _("distance (décroissante)"),
+            # django-filter looks the descending labels up by parameter name, not field name
+            "-distance": _("distance (décroissante)"),
             "quantity": _("quantité"),
-            "-quantity": _("quantité (décroissante)"),
+            "-quantite": _("quantité (décroissante)"),
             "first_detected_at": _("date de détection"),
-            "-first_detected_at": _("date de détection (récentes d'abord)"),
+            "-date": _("date de détection (récentes d'abord)"),
         },
         empty_label=_("score (décroissant)"),
     )
