@@ -37,7 +37,7 @@ from maillage.engine.data_model import (
     hazardous_authorisation,
     nudges,
 )
-from maillage.engine.joined import materialized, merged_quantile
+from maillage.engine.joined import merged_quantile
 from maillage.engine.live_records import EstablishmentRecord, FlowRecord, one_row
 from maillage.engine.live_tables import PatchedOfferTree, with_spare_rows, with_spare_tables
 from maillage.engine.need_tables import LARGE_QUANTILE, NeedTable
@@ -369,7 +369,7 @@ class LiveIndex:
         table = ix.trees.get(c)
         members = np.empty(0, np.int64)
         if table is not None:
-            members = materialized(table.members).astype(np.int64)
+            members = np.asarray(table.members).astype(np.int64)
         added = np.array(self._need_added.pop(c, ()), dtype=np.int64)
         members = np.unique(np.concatenate((members, added)))
         members = members[self.alive[members]]

@@ -97,11 +97,6 @@ class Joined:
         return self._full if dtype is None else self._full.astype(dtype, copy=False)
 
 
-def materialized(values) -> np.ndarray:
-    """``values`` as a plain array (a ``Joined`` joined once; an array as it is)."""
-    return values if isinstance(values, np.ndarray) else np.asarray(values)
-
-
 def _order_statistic(base: np.ndarray, removed: np.ndarray, added: np.ndarray, j: int) -> float:
     """The ``j``-th smallest (from 0) of the multiset ``base`` (sorted) without ``removed`` (sorted,
     each value one copy of a base value) and with ``added`` (sorted). It is one of the base
